@@ -1,0 +1,1 @@
+//! Complaint data sources (placeholder until the data layer lands).

@@ -1,0 +1,1 @@
+//! MCP tools (placeholder until the tools land).
