@@ -1,1 +1,103 @@
-fn main() {}
+//! `cfpb-mcp`: the command line. Parses flags, then runs the server until
+//! SIGTERM/SIGINT (graceful, exit 0), reloading keys on SIGHUP; or prints a
+//! key (`keygen`); or probes `/health` (`health`, for container health checks).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cfpb_mcp_server::cli::{Cli, Command, HealthArgs, ServeArgs};
+use cfpb_mcp_server::guard::keys::ApiKey;
+use cfpb_mcp_server::{Server, StartError};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Keygen) => {
+            println!("{}", ApiKey::generate().expose_secret());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Health(args)) => health(args),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!(
+        "{}",
+        serde_json::json!({ "event": "server_error", "error": message })
+    );
+    ExitCode::from(2)
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let config = match args.into_config() {
+        Ok(c) => c,
+        Err(e) => return fail(&StartError::Keys(e).to_string()),
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("could not start the runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        let server = match Server::bind(config).await {
+            Ok(server) => server,
+            Err(e) => return fail(&e.to_string()),
+        };
+        if let Err(e) = wait_for_signals(&server).await {
+            return fail(&format!("could not install signal handlers: {e}"));
+        }
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(server: &cfpb_mcp_server::RunningServer) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                // The outcome is in the audit log (keys_reloaded / keys_reload_failed).
+                let _ = server.reload_keys();
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(_server: &cfpb_mcp_server::RunningServer) -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}
+
+fn health(args: HealthArgs) -> ExitCode {
+    let Ok(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let ok = runtime.block_on(async move {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(args.timeout_secs))
+            .build()
+            .ok()?;
+        let response = client.get(args.url).send().await.ok()?;
+        let status = response.status();
+        let body = response.text().await.ok()?;
+        Some(status == reqwest::StatusCode::OK && body == r#"{"status":"ok"}"#)
+    });
+    if ok == Some(true) {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("unhealthy");
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,148 @@
+//! The server's configuration: one typed struct, validated once at start.
+//!
+//! [`Config`] is what `Server::bind` takes. The CLI (`cli.rs`) builds it from
+//! flags and environment variables; tests and the conformance harness build it
+//! directly. Nothing reads the environment after start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::audit::AuditTarget;
+use crate::data::{DEFAULT_API_BASE, DataMode};
+use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
+
+/// Defaults, as CONTRACT.md's Configuration table states them.
+pub mod defaults {
+    pub const BIND: &str = "127.0.0.1:8000";
+    pub const RATE_LIMIT_RPS: f64 = 2.0;
+    pub const RATE_LIMIT_BURST: u32 = 10;
+    pub const AUTH_FAIL_RPS: f64 = 10.0;
+    pub const AUTH_FAIL_BURST: u32 = 100;
+    pub const MAX_STREAMS_PER_KEY: u32 = 8;
+    pub const SSE_KEEPALIVE_SECS: u64 = 15;
+    pub const MAX_CONNECTIONS: usize = 1024;
+    pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
+    pub const BODY_READ_TIMEOUT_SECS: u64 = 30;
+    pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+    pub const UPSTREAM_TIMEOUT_SECS: u64 = 20;
+    pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+    pub const OVERLOAD_TIMEOUT_MS: u64 = 5_000;
+}
+
+/// Everything the server needs to run.
+#[derive(Debug)]
+pub struct Config {
+    /// Listen address (NET-1). Port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Keys given inline (`CFPB_MCP_API_KEYS`).
+    pub api_keys: Vec<ApiKey>,
+    /// Keys file (`CFPB_MCP_API_KEYS_FILE`), re-read on reload (AUTH-2).
+    pub api_keys_file: Option<PathBuf>,
+    /// Run with no keys at all: loopback development only (AUTH-6).
+    pub allow_no_auth: bool,
+    pub data: DataMode,
+    pub api_base: Url,
+    pub upstream_timeout: Duration,
+    pub rate_limit_rps: f64,
+    pub rate_limit_burst: u32,
+    /// 0 turns the failed-auth limiter off (RATE-6).
+    pub auth_fail_rps: f64,
+    pub auth_fail_burst: u32,
+    pub max_streams_per_key: u32,
+    pub sse_keepalive: Duration,
+    /// Origins allowed when a request sends `Origin` (NET-2).
+    pub allowed_origins: Vec<String>,
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// How long a post may wait for room in a busy session before 503 (MSG-6).
+    pub overload_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub audit: AuditTarget,
+    /// An inline key list that failed to parse (reported by `Server::bind`).
+    pub(crate) key_error: Option<KeyListError>,
+}
+
+impl Config {
+    /// A configuration with the given keys and every other setting at its
+    /// CONTRACT.md default, except `bind`, which is `127.0.0.1:0` (tests and
+    /// embedding want a free port). Invalid keys make `Server::bind` fail.
+    pub fn with_keys<I, S>(keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut config = Self::default();
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        let joined = keys
+            .into_iter()
+            .map(|k| k.as_ref().to_owned())
+            .collect::<Vec<_>>()
+            .join(",");
+        match parse_key_list(&joined) {
+            Ok(keys) => config.api_keys = keys,
+            Err(e) => config.key_error = Some(e),
+        }
+        config
+    }
+}
+
+impl Default for Config {
+    /// CONTRACT.md's defaults, no keys, audit to stderr.
+    fn default() -> Self {
+        use defaults::*;
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            api_keys: Vec::new(),
+            api_keys_file: None,
+            allow_no_auth: false,
+            data: DataMode::Live,
+            // ok: a constant that parses (checked by a test)
+            api_base: Url::parse(DEFAULT_API_BASE).expect("default API base is a valid URL"),
+            upstream_timeout: Duration::from_secs(UPSTREAM_TIMEOUT_SECS),
+            rate_limit_rps: RATE_LIMIT_RPS,
+            rate_limit_burst: RATE_LIMIT_BURST,
+            auth_fail_rps: AUTH_FAIL_RPS,
+            auth_fail_burst: AUTH_FAIL_BURST,
+            max_streams_per_key: MAX_STREAMS_PER_KEY,
+            sse_keepalive: Duration::from_secs(SSE_KEEPALIVE_SECS),
+            allowed_origins: Vec::new(),
+            max_connections: MAX_CONNECTIONS,
+            header_read_timeout: Duration::from_secs(HEADER_READ_TIMEOUT_SECS),
+            body_read_timeout: Duration::from_secs(BODY_READ_TIMEOUT_SECS),
+            max_body_bytes: MAX_BODY_BYTES,
+            overload_timeout: Duration::from_millis(OVERLOAD_TIMEOUT_MS),
+            shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
+            audit: AuditTarget::Stderr,
+            key_error: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn net_1_defaults_match_the_contract() {
+        let c = Config::default();
+        assert_eq!(c.bind.to_string(), defaults::BIND);
+        assert_eq!(c.api_base.as_str(), DEFAULT_API_BASE);
+        assert_eq!((c.rate_limit_rps, c.rate_limit_burst), (2.0, 10));
+        assert_eq!(c.max_streams_per_key, 8);
+        assert_eq!(c.sse_keepalive, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn with_keys_validates_without_echoing() {
+        let c = Config::with_keys(["good-key", "bad key"]);
+        let err = c.key_error.unwrap();
+        assert_eq!(err.entry, 2);
+        assert!(!format!("{err} {err:?}").contains("bad key"));
+        assert_eq!(Config::with_keys(["a1", "b2"]).api_keys.len(), 2);
+    }
+}

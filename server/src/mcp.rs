@@ -1,0 +1,234 @@
+//! The MCP core: JSON-RPC framing of posted bodies, and the rmcp
+//! `ServerHandler` that answers `initialize`, `ping`, `tools/list` and
+//! `tools/call` (MSG-3, MSG-4).
+//!
+//! The protocol layer is the official SDK, `rmcp`: one [`CfpbMcp`] is served
+//! per session over a pair of bounded channels (see `session.rs`), so the same
+//! core can serve any transport. What rmcp can't see, because it never
+//! becomes a typed message, is handled here by [`frame`]: a body that is JSON
+//! but not a JSON-RPC message gets its JSON-RPC error (-32600 / -32602)
+//! produced here, to be sent on the stream by the caller.
+
+use std::borrow::Cow;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorCode,
+    ErrorData, Implementation, InitializeResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, RequestId, ServerCapabilities, ServerConfig, ServerJsonRpcMessage,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler};
+use serde_json::Value;
+
+use crate::data::DataSource;
+use crate::tools;
+
+/// The protocol versions this server negotiates over `initialize`: the HTTP+SSE
+/// transport's 2024-11-05 and every newer revision that still has the handshake.
+pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2024_11_05,
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+];
+
+const INSTRUCTIONS: &str = "Search the CFPB Consumer Complaint Database. Use search_complaints \
+to find complaints by text, company, product, issue, state, dates and more (paged with size/frm), \
+then get_complaint_document for one complaint's full record by complaint_id.";
+
+/// The MCP server: one per session, cheap to clone.
+#[derive(Clone)]
+pub struct CfpbMcp {
+    source: DataSource,
+}
+
+impl CfpbMcp {
+    pub fn new(source: DataSource) -> Self {
+        Self { source }
+    }
+}
+
+impl ServerHandler for CfpbMcp {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
+        info.protocol_version = ProtocolVersion::V_2025_11_25;
+        info.server_info = Implementation::new("cfpb-mcp", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(INSTRUCTIONS.to_owned());
+        info
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(PROTOCOL_VERSIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(tools::list()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        tools::call(&self.source, &request.name, request.arguments)
+            .await
+            .map(Into::into)
+    }
+}
+
+/// What a posted body turned out to be.
+#[derive(Debug)]
+pub enum Framed {
+    /// A JSON-RPC message for the session's MCP service.
+    Message(Box<ClientJsonRpcMessage>),
+    /// JSON, but not a valid JSON-RPC message: this error response goes on the
+    /// stream, and the post is still accepted (MSG-3).
+    Reply(Box<ServerJsonRpcMessage>),
+    /// An invalid notification: JSON-RPC never answers notifications.
+    Ignore,
+}
+
+/// The body is not JSON at all: an HTTP 400 (MSG-3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Body is not valid JSON")]
+pub struct NotJson;
+
+/// Turn a posted body into a [`Framed`] message. Pure; never panics.
+pub fn frame(body: &[u8]) -> Result<Framed, NotJson> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| NotJson)?;
+    let Value::Object(object) = &value else {
+        let why = if value.is_array() {
+            "Batch requests are not supported"
+        } else {
+            "A JSON-RPC message must be an object"
+        };
+        return Ok(reply(None, ErrorData::invalid_request(why, None)));
+    };
+    let id = object.get("id").and_then(request_id);
+    let has_method = object.get("method").is_some_and(Value::is_string);
+    let is_v2 = object.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
+
+    match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        Ok(message) => Ok(Framed::Message(Box::new(message))),
+        Err(_) if has_method && is_v2 && object.contains_key("id") && id.is_some() => Ok(reply(
+            id,
+            ErrorData::invalid_params("Invalid params for this method", None),
+        )),
+        Err(_) if has_method && is_v2 && !object.contains_key("id") => Ok(Framed::Ignore),
+        Err(_) => Ok(reply(
+            id,
+            ErrorData::invalid_request("Not a valid JSON-RPC 2.0 message", None),
+        )),
+    }
+}
+
+fn reply(id: Option<RequestId>, error: ErrorData) -> Framed {
+    Framed::Reply(Box::new(ServerJsonRpcMessage::error(error, id)))
+}
+
+fn request_id(value: &Value) -> Option<RequestId> {
+    match value {
+        Value::Number(n) => n.as_i64().map(RequestId::Number),
+        Value::String(s) => Some(RequestId::String(s.as_str().into())),
+        _ => None,
+    }
+}
+
+/// The JSON-RPC method of a message, for the audit log.
+pub fn rpc_method(message: &ClientJsonRpcMessage) -> Option<&str> {
+    match message {
+        ClientJsonRpcMessage::Request(r) => Some(r.request.method()),
+        ClientJsonRpcMessage::Notification(n) => Some(match &n.notification {
+            ClientNotification::CancelledNotification(_) => "notifications/cancelled",
+            ClientNotification::ProgressNotification(_) => "notifications/progress",
+            ClientNotification::InitializedNotification(_) => "notifications/initialized",
+            ClientNotification::RootsListChangedNotification(_) => {
+                "notifications/roots/list_changed"
+            }
+            ClientNotification::CustomNotification(c) => c.method.as_str(),
+            _ => "notifications/other",
+        }),
+        _ => None,
+    }
+}
+
+/// The tool name and arguments of a `tools/call`, for the audit log.
+pub fn tool_call(message: &ClientJsonRpcMessage) -> Option<(&str, Option<String>)> {
+    let ClientJsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    let ClientRequest::CallToolRequest(call) = &request.request else {
+        return None;
+    };
+    let arguments = call
+        .params
+        .arguments
+        .as_ref()
+        .and_then(|a| serde_json::to_string(a).ok());
+    Some((call.params.name.as_ref(), arguments))
+}
+
+/// Is this the `initialize` request?
+pub fn is_initialize(message: &ClientJsonRpcMessage) -> bool {
+    matches!(message, ClientJsonRpcMessage::Request(r) if matches!(r.request, ClientRequest::InitializeRequest(_)))
+}
+
+/// The JSON-RPC error code of a reply, for tests and the audit log.
+pub fn error_code(message: &ServerJsonRpcMessage) -> Option<ErrorCode> {
+    match message {
+        ServerJsonRpcMessage::Error(e) => Some(e.error.code),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(body: &str) -> Option<i32> {
+        match frame(body.as_bytes()).unwrap() {
+            Framed::Reply(r) => error_code(&r).map(|c| c.0),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn msg_3_not_json_is_an_http_error() {
+        assert_eq!(frame(b"{nope").unwrap_err(), NotJson);
+        assert_eq!(frame(b"").unwrap_err(), NotJson);
+        assert_eq!(frame(&[0xff, 0xfe]).unwrap_err(), NotJson);
+    }
+
+    #[test]
+    fn msg_3_json_that_is_not_json_rpc_gets_a_jsonrpc_error() {
+        assert_eq!(code_of("[]"), Some(-32600));
+        assert_eq!(code_of("42"), Some(-32600));
+        assert_eq!(code_of("{}"), Some(-32600));
+        assert_eq!(code_of(r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#), Some(-32600));
+        assert_eq!(
+            code_of(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"arguments":3}}"#),
+            Some(-32602)
+        );
+    }
+
+    #[test]
+    fn msg_4_valid_messages_reach_the_service() {
+        let ok = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":"a","method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"no/such/method"}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search_complaints","arguments":{"size":1}}}"#,
+        ];
+        for body in ok {
+            assert!(matches!(frame(body.as_bytes()), Ok(Framed::Message(_))), "{body}");
+        }
+        let Ok(Framed::Message(m)) = frame(ok[4].as_bytes()) else { unreachable!() };
+        assert_eq!(tool_call(&m), Some(("search_complaints", Some("{\"size\":1}".to_owned()))));
+        assert_eq!(rpc_method(&m), Some("tools/call"));
+    }
+}

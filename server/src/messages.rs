@@ -1,0 +1,211 @@
+//! `POST /mcp/messages?session_id=ID`: one JSON-RPC message into a session
+//! (MSG-1..3, MSG-6).
+//!
+//! Checks run cheapest first: the query (400), the session and its owner
+//! (404, the same for unknown and foreign sessions), the content type (415),
+//! the size (413), the JSON (400). An accepted message gets `202` once it is
+//! in the session's bounded inbound queue; if the queue stays full past the
+//! overload timeout, `503` (MSG-6). Responses go out on the stream, never in
+//! this response.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use rmcp::model::ClientJsonRpcMessage;
+
+use crate::audit::{MAX_ARGUMENTS_LEN, scrub_and_truncate};
+use crate::guard::keys::KeyDigest;
+use crate::http::{Body, ErrorKind, RequestLog, error_response, messages_text, not_found};
+use crate::mcp::{self, Framed};
+use crate::server::AppState;
+use crate::session::{Session, SessionId};
+
+/// Why the `session_id` query was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("Missing session_id")]
+    Missing,
+    #[error("Malformed session_id")]
+    Malformed,
+    #[error("Repeated session_id")]
+    Repeated,
+}
+
+/// Parse the `session_id` from a query string. Pure; never panics.
+/// Exactly one `session_id` parameter holding 32 lower-case hex characters;
+/// other parameters are ignored.
+pub fn parse_session_query(query: Option<&str>) -> Result<SessionId, QueryError> {
+    let mut found = None;
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if name == "session_id" {
+            if found.is_some() {
+                return Err(QueryError::Repeated);
+            }
+            found = Some(SessionId::parse(&value).ok_or(QueryError::Malformed)?);
+        }
+    }
+    found.ok_or(QueryError::Missing)
+}
+
+/// `application/json`, any case, parameters (such as `charset`) allowed.
+pub fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+fn bad_request(message: &str) -> Response<Body> {
+    error_response(StatusCode::BAD_REQUEST, ErrorKind::BadRequest, message)
+}
+
+fn too_large(max: usize) -> Response<Body> {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::TooLarge,
+        &format!("Request body exceeds {max} bytes"),
+    )
+}
+
+fn accepted() -> Response<Body> {
+    let mut response = Response::new(Empty::new().boxed_unsync());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
+fn overloaded() -> Response<Body> {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Overloaded,
+        "Session is not reading its stream; retry later",
+    )
+}
+
+pub(crate) async fn post(
+    state: &Arc<AppState>,
+    caller: KeyDigest,
+    request: Request<Incoming>,
+    log: &mut RequestLog,
+) -> Response<Body> {
+    let id = match parse_session_query(request.uri().query()) {
+        Ok(id) => id,
+        Err(e) => return bad_request(&e.to_string()),
+    };
+    log.session = Some(id.log_prefix());
+    let Some(session) = state.sessions.get(&id, &caller) else {
+        return not_found(messages_text::UNKNOWN_SESSION);
+    };
+    if !is_json_content_type(request.headers()) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::UnsupportedMediaType,
+            "Content-Type must be application/json",
+        );
+    }
+    let max = state.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large(max);
+    }
+    let collected = tokio::time::timeout(
+        state.body_read_timeout,
+        Limited::new(request.into_body(), max).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(max),
+        Ok(Err(_)) => return bad_request("Could not read the request body"),
+        Err(_) => return bad_request("Timed out reading the request body"),
+    };
+    match mcp::frame(&body) {
+        Err(e) => bad_request(&e.to_string()),
+        Ok(Framed::Ignore) => accepted(),
+        Ok(Framed::Reply(reply)) => {
+            log.error = Some("invalid_jsonrpc");
+            let sent = tokio::time::timeout(state.overload_timeout, session.outbound.send(*reply));
+            match sent.await {
+                Ok(Ok(())) => accepted(),
+                Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
+                Err(_) => overloaded(),
+            }
+        }
+        Ok(Framed::Message(message)) => deliver(state, &session, *message, log).await,
+    }
+}
+
+async fn deliver(
+    state: &AppState,
+    session: &Session,
+    message: ClientJsonRpcMessage,
+    log: &mut RequestLog,
+) -> Response<Body> {
+    log.rpc_method = mcp::rpc_method(&message).map(str::to_owned);
+    if let Some((tool, arguments)) = mcp::tool_call(&message) {
+        let keys = state.keys.load();
+        log.tool = Some(scrub_and_truncate(keys.redactor(), tool, 128));
+        log.arguments = arguments.map(|a| scrub_and_truncate(keys.redactor(), &a, MAX_ARGUMENTS_LEN));
+    }
+    if mcp::is_initialize(&message) {
+        session.initialized.store(true, Ordering::Release);
+    } else if !session.initialized.load(Ordering::Acquire)
+        && !matches!(message, ClientJsonRpcMessage::Request(_))
+    {
+        // A notification or response before `initialize` would end rmcp's
+        // handshake; JSON-RPC never answers those, so drop it.
+        return accepted();
+    }
+    let sent = tokio::time::timeout(state.overload_timeout, session.inbound.send(message));
+    match sent.await {
+        Ok(Ok(())) => accepted(),
+        Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
+        Err(_) => {
+            log.error = Some("overloaded");
+            overloaded()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msg_2_session_query_parsing() {
+        let id = SessionId::random().to_string();
+        assert!(parse_session_query(Some(&format!("session_id={id}"))).is_ok());
+        assert!(parse_session_query(Some(&format!("x=1&session_id={id}&y"))).is_ok());
+        assert_eq!(parse_session_query(None), Err(QueryError::Missing));
+        assert_eq!(parse_session_query(Some("")), Err(QueryError::Missing));
+        assert_eq!(parse_session_query(Some("session_id=zz")), Err(QueryError::Malformed));
+        assert_eq!(parse_session_query(Some("session_id=")), Err(QueryError::Malformed));
+        assert_eq!(
+            parse_session_query(Some(&format!("session_id={id}&session_id={id}"))),
+            Err(QueryError::Repeated)
+        );
+    }
+
+    #[test]
+    fn msg_3_content_type() {
+        let mut h = HeaderMap::new();
+        assert!(!is_json_content_type(&h));
+        for (v, ok) in [
+            ("application/json", true),
+            ("Application/JSON; charset=utf-8", true),
+            ("text/plain", false),
+            ("application/jsonx", false),
+        ] {
+            h.insert(CONTENT_TYPE, v.parse().unwrap());
+            assert_eq!(is_json_content_type(&h), ok, "{v}");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `GET /mcp/sse`: the event stream of one MCP session (SSE-1..5).
+//!
+//! Opening a stream registers a session, starts its rmcp service over the
+//! session's channels, and spawns the stream task that writes, in order: the
+//! `endpoint` event (SSE-2), then each server message as an `event: message`
+//! (SSE-3), with a `: ping` comment every keep-alive interval (SSE-4). The
+//! stream ends when the client leaves, the key is revoked, the MCP service
+//! stops, or the server shuts down; the session is then unregistered and one
+//! `mcp_stream_end` line is logged (SSE-5, LOG-1).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use rmcp::ServiceExt;
+use rmcp::model::ServerJsonRpcMessage;
+use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::PollSender;
+
+use crate::audit::{AuditLog, Caller, StreamEndRecord, Timestamp, millis};
+use crate::guard::keys::KeyDigest;
+use crate::http::{Body, RequestLog, too_many_requests};
+use crate::mcp::CfpbMcp;
+use crate::server::AppState;
+use crate::session::{EndReason, SessionGuard};
+
+/// Frames waiting to be written to the socket. Small: a client that stops
+/// reading its stream stops its session's MCP service (MSG-6).
+const BODY_CAPACITY: usize = 8;
+
+/// The `endpoint` event: where the client posts its messages (SSE-2).
+pub fn endpoint_event(session_id: &str) -> String {
+    format!("event: endpoint\ndata: /mcp/messages?session_id={session_id}\n\n")
+}
+
+/// One server message as an SSE `message` event, its JSON on one line (SSE-3).
+pub fn message_event(message: &ServerJsonRpcMessage) -> Option<Bytes> {
+    let json = serde_json::to_string(message).ok()?;
+    Some(Bytes::from(format!("event: message\ndata: {json}\n\n")))
+}
+
+/// The keep-alive comment (SSE-4).
+pub const KEEPALIVE: &[u8] = b": ping\n\n";
+
+/// Open a session and answer with its event stream.
+pub(crate) fn open(state: &Arc<AppState>, caller: KeyDigest, log: &mut RequestLog) -> Response<Body> {
+    let Ok((guard, channels)) = state.sessions.open(caller, &state.shutdown) else {
+        log.error = Some("stream_cap");
+        return too_many_requests(state.sse_keepalive.as_secs().max(1));
+    };
+    let session = guard.session.clone();
+    log.session = Some(session.id.log_prefix());
+
+    // The MCP service of this session.
+    let handler = CfpbMcp::new(state.source.clone());
+    let transport = (
+        PollSender::new(channels.outbound_tx),
+        ReceiverStream::new(channels.inbound),
+    );
+    let service_session = session.clone();
+    state.tasks.spawn(async move {
+        let cancel = service_session.cancel.clone();
+        if let Ok(running) = handler.serve_with_ct(transport, cancel).await {
+            let _ = running.waiting().await;
+        }
+        service_session.end(EndReason::McpClosed);
+    });
+
+    // The stream task, writing into the response body.
+    let (body_tx, body_rx) = mpsc::channel::<Bytes>(BODY_CAPACITY);
+    let caller_id = if state.keyless { Caller::None } else { Caller::Key(caller.id()) };
+    state.tasks.spawn(stream_task(
+        guard,
+        channels.outbound,
+        body_tx,
+        state.sse_keepalive,
+        state.audit.clone(),
+        caller_id,
+    ));
+
+    let body = StreamBody::new(ReceiverStream::new(body_rx).map(|b| Ok(Frame::data(b))));
+    let mut response = Response::new(BodyExt::boxed_unsync(body));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    response
+}
+
+async fn stream_task(
+    guard: SessionGuard,
+    mut outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    body: mpsc::Sender<Bytes>,
+    keepalive: Duration,
+    audit: AuditLog,
+    caller: Caller,
+) {
+    let opened = Instant::now();
+    let session = guard.session.clone();
+    let mut sent = 0u64;
+    let first = Bytes::from(endpoint_event(&session.id.to_string()));
+    let reason = 'stream: {
+        if body.send(first).await.is_err() {
+            break 'stream EndReason::ClientClosed;
+        }
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let frame = tokio::select! {
+                biased;
+                _ = session.cancel.cancelled() => break 'stream session.end_reason(),
+                _ = body.closed() => break 'stream EndReason::ClientClosed,
+                message = outbound.recv() => match message.as_ref().and_then(message_event) {
+                    Some(frame) => { sent += 1; frame }
+                    None => continue,
+                },
+                _ = ticks.tick() => Bytes::from_static(KEEPALIVE),
+            };
+            tokio::select! {
+                biased;
+                _ = session.cancel.cancelled() => break 'stream session.end_reason(),
+                sent = body.send(frame) => if sent.is_err() { break 'stream EndReason::ClientClosed },
+            }
+        }
+    };
+    session.end(reason);
+    let session_prefix = session.id.log_prefix();
+    drop(guard); // unregister now (SSE-5)
+    audit.write(&StreamEndRecord {
+        ts: Timestamp::now(),
+        event: "mcp_stream_end",
+        key: caller,
+        session: session_prefix,
+        duration_ms: millis(opened.elapsed()),
+        reason: reason.as_str(),
+        messages_sent: sent,
+    });
+}

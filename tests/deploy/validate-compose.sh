@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Validates docker-compose.yml against .env.example without a Docker engine:
+#   - `config` succeeds with Debian's docker-compose 1.29 and/or Docker Compose v2,
+#     whichever is installed (both if both are);
+#   - it fails, naming TUNNEL_TOKEN, when TUNNEL_TOKEN is missing;
+#   - the resolved config publishes no host port, exposes 8000 on `server`,
+#     keeps the hardening, and gives TUNNEL_TOKEN to cloudflared only.
+# Exit 0 = all passed (or skipped: no compose tool installed), 1 = a check failed.
+# Install a compose tool with: apt-get install -y docker-compose
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+tools=()
+if command -v docker-compose >/dev/null 2>&1; then tools+=("docker-compose"); fi
+if docker compose version >/dev/null 2>&1; then tools+=("docker compose"); fi
+if [ ${#tools[@]} -eq 0 ]; then
+  echo "SKIP validate-compose: neither docker-compose nor 'docker compose' is installed (apt-get install -y docker-compose)"
+  exit 0
+fi
+
+passed=0 failed=0
+ok()   { echo "ok   $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+grep -v '^TUNNEL_TOKEN=' .env.example > "$tmp/no-token.env"
+
+for tool in "${tools[@]}"; do
+  # Unset variables the operator's shell might export, so only .env.example counts.
+  run() { env -u TUNNEL_TOKEN -u CFPB_MCP_API_KEYS -u CFPB_MCP_API_KEYS_FILE $tool -f docker-compose.yml "$@"; }
+
+  if run --env-file .env.example config > "$tmp/config.yml" 2> "$tmp/err"; then
+    ok "[$tool] config with .env.example"
+  else
+    fail "[$tool] config with .env.example:"; sed 's/^/     /' "$tmp/err"; continue
+  fi
+
+  if run --env-file "$tmp/no-token.env" config > /dev/null 2> "$tmp/err"; then
+    fail "[$tool] config without TUNNEL_TOKEN succeeded; it must refuse"
+  elif grep -q TUNNEL_TOKEN "$tmp/err"; then
+    ok "[$tool] config without TUNNEL_TOKEN fails and names it"
+  else
+    fail "[$tool] config without TUNNEL_TOKEN failed without naming it:"; sed 's/^/     /' "$tmp/err"
+  fi
+
+  c="$tmp/config.yml"
+  if grep -qE '^\s+(ports|published):' "$c"; then fail "[$tool] a host port is published (ports:)"; else ok "[$tool] no host port published"; fi
+  # Service blocks of the normalized config (2-space indented service names).
+  server=$(awk '/^  server:/{f=1;print;next} /^  [a-z]/{f=0} f' "$c")
+  cfd=$(awk '/^  cloudflared:/{f=1;print;next} /^  [a-z]/{f=0} f' "$c")
+  expect() { # expect <service text> <label> <extended regex>
+    if grep -qE -- "$3" <<<"$1"; then ok "[$tool] $2"; else fail "[$tool] $2 (no match for /$3/)"; fi
+  }
+  expect "$server" "server exposes 8000"                "^\s+- ['\"]?8000['\"]?$"
+  expect "$server" "server binds 0.0.0.0:8000"          "CFPB_MCP_BIND[=:] ?0\.0\.0\.0:8000"
+  expect "$server" "server healthcheck is cfpb-mcp health" "/usr/local/bin/cfpb-mcp"
+  expect "$server" "server read_only"                   "read_only: true"
+  expect "$server" "server cap_drop ALL"                "^\s+- ALL$"
+  expect "$server" "server no-new-privileges"           "no-new-privileges:true"
+  expect "$server" "server restart unless-stopped"      "restart: unless-stopped"
+  # v1 prints `command` as a string, v2 as a list: match on the flattened block.
+  expect "$(tr '\n' ' ' <<<"$cfd")" "cloudflared runs the tunnel, no autoupdate" "command:.*tunnel.*--no-autoupdate.*run"
+  expect "$cfd"    "cloudflared waits for a healthy server"     "condition: service_healthy"
+  expect "$cfd"    "cloudflared restart unless-stopped"         "restart: unless-stopped"
+  if grep -q TUNNEL_TOKEN <<<"$server"; then fail "[$tool] the server receives TUNNEL_TOKEN"; else ok "[$tool] TUNNEL_TOKEN reaches cloudflared only"; fi
+  if grep -qE '^\s+(env_file|volumes):' <<<"$cfd"; then fail "[$tool] cloudflared has env_file/volumes (file-managed mode?)"; else ok "[$tool] cloudflared is token-based only"; fi
+done
+
+echo "validate-compose: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,217 @@
+//! Helpers for the end-to-end tests: find and start the real `cfpb-mcp`
+//! binary on an ephemeral loopback port, capture its stderr (the audit log),
+//! and speak MCP over HTTP+SSE with a minimal client of our own (never the
+//! server's code, so a bug can't hide in shared code).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+
+/// Path of a workspace binary, building it first if needed.
+pub fn binary(name: &str) -> PathBuf {
+    // target/<profile>/deps/<test-exe> -> target/<profile>/<name>
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join(name);
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--bin", name])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build --bin {name} failed");
+    }
+    path
+}
+
+/// A fresh random key, the way `cfpb-mcp keygen` makes them.
+pub fn random_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// A running `cfpb-mcp serve` process.
+pub struct ServerProcess {
+    child: Child,
+    pub base: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerProcess {
+    /// Start the binary with `args` and `env`, wait for its `server_start` line.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(binary("cfpb-mcp"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .env_remove("CFPB_MCP_API_KEYS_FILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cfpb-mcp");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if v["event"] == "server_start" {
+                        let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let listen = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no server_start line; stderr: {:?}", lines.lock().unwrap()));
+        Self {
+            child,
+            base: format!("http://{listen}"),
+            stderr: lines,
+            reader: Some(reader),
+        }
+    }
+
+    /// Send a signal by name (`TERM`, `HUP`).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// SIGTERM, wait for exit (bounded), return the exit code and every stderr line.
+    pub fn stop(mut self) -> (Option<i32>, Vec<String>) {
+        self.signal("TERM");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(std::time::Instant::now() < deadline, "server did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let lines = self.stderr.lock().unwrap().clone();
+        (status.code(), lines)
+    }
+
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One SSE event as our minimal reader sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SseItem {
+    Event { event: String, data: String },
+    Comment(String),
+}
+
+/// A minimal SSE client over reqwest's byte stream.
+pub struct SseStream {
+    pub response_headers: reqwest::header::HeaderMap,
+    pub status: reqwest::StatusCode,
+    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+}
+
+impl SseStream {
+    pub async fn open(client: &reqwest::Client, url: &str, key: &str) -> Self {
+        let response = client
+            .get(url)
+            .header("X-API-Key", key)
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .expect("GET /mcp/sse");
+        Self {
+            status: response.status(),
+            response_headers: response.headers().clone(),
+            stream: response.bytes_stream().boxed(),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event or comment, waiting at most `within`.
+    pub async fn next(&mut self, within: Duration) -> Option<SseItem> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = String::from("message");
+                let mut data = Vec::new();
+                let mut comment = None;
+                for line in block.lines() {
+                    if let Some(c) = line.strip_prefix(':') {
+                        comment = Some(c.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
+                    }
+                }
+                if data.is_empty() {
+                    if let Some(c) = comment {
+                        return Some(SseItem::Comment(c));
+                    }
+                    continue;
+                }
+                return Some(SseItem::Event { event, data: data.join("\n") });
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??.ok()?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next `message` event's JSON, skipping comments.
+    pub async fn next_message(&mut self, within: Duration) -> Option<Value> {
+        loop {
+            match self.next(within).await? {
+                SseItem::Event { event, data } if event == "message" => {
+                    return serde_json::from_str(&data).ok();
+                }
+                _ => continue,
+            }
+        }
+    }
+}
+
+/// POST one JSON-RPC message; returns the HTTP status and body.
+pub async fn post(client: &reqwest::Client, url: &str, key: &str, body: &Value) -> (u16, String) {
+    let response = client
+        .post(url)
+        .header("X-API-Key", key)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// The first 8 hex characters of sha256(key), as the audit log names a key.
+pub fn key_prefix(key: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(key.as_bytes()))[..8].to_owned()
+}
