@@ -35,6 +35,7 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 # Clean environment so that `[env: X=value]` in the help shows no local values.
 help=$(
   for args in "--help" "serve --help" "health --help" "keygen --help"; do
+    # shellcheck disable=SC2086 # $args is meant to split into words
     env -i PATH="$PATH" "$bin" $args 2>&1 || true
   done
 )

@@ -27,6 +27,7 @@ grep -v '^TUNNEL_TOKEN=' .env.example > "$tmp/no-token.env"
 
 for tool in "${tools[@]}"; do
   # Unset variables the operator's shell might export, so only .env.example counts.
+  # shellcheck disable=SC2086 # "docker compose" is meant to split into two words
   run() { env -u TUNNEL_TOKEN -u CFPB_MCP_API_KEYS -u CFPB_MCP_API_KEYS_FILE $tool -f docker-compose.yml "$@"; }
 
   if run --env-file .env.example config > "$tmp/config.yml" 2> "$tmp/err"; then
