@@ -1,0 +1,677 @@
+//! The offline data source (DATA-3, DATA-5): the bundled synthetic dataset
+//! `fixtures/complaints.json`, embedded in the binary, parsed and indexed
+//! once, and searched in memory with the CCDB5 filters (DATA-1).
+//!
+//! Matching rules (documented in `fixtures/README.md`):
+//! - list filters: case-insensitive exact match, any value of a list (OR),
+//!   all filters together (AND); `product` / `issue` values may also be
+//!   `Product•Sub-product` / `Issue•Sub-issue`, as in CCDB5;
+//! - `search_term`: every word (letters and digits, case-insensitive) must
+//!   occur in `field`; the relevance score is the sum of the words' counts;
+//! - dates: `date_received_min` / `_max` inclusive, by calendar day;
+//! - `relevance_desc`: score descending, ties by `complaint_id` ascending;
+//!   `created_date_desc`: `date_received` descending, ties by `complaint_id`
+//!   descending (newest first).
+//!
+//! This data is invented; it must never be presented as real CFPB data (the
+//! tools mark every result `"source": "fixtures"`).
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use super::{
+    CalendarDate, Complaint, DataError, SearchField, SearchPage, SearchQuery, SortOrder, ccdb5,
+};
+
+/// The bundled dataset, compiled into the binary.
+pub static BUNDLED_JSON: &str = include_str!("../../../fixtures/complaints.json");
+
+/// CCDB5 separates a product from its sub-product (and an issue from its
+/// sub-issue) with a bullet in filter values.
+const HIERARCHY_SEPARATOR: char = '•';
+
+type Terms = HashMap<Box<str>, u32>;
+
+/// One complaint with everything search needs, computed at load.
+struct Entry {
+    complaint: Complaint,
+    day: Option<CalendarDate>,
+    narrative: Terms,
+    company_terms: Terms,
+    /// Product, sub-product, issue, sub-issue, public response, state, tags.
+    other_terms: Terms,
+    product: String,
+    sub_product: String,
+    issue: String,
+    sub_issue: String,
+    company: String,
+    state: String,
+    submitted_via: String,
+    company_response: String,
+    tags: Vec<String>,
+    has_narrative: bool,
+}
+
+impl Entry {
+    fn new(complaint: Complaint) -> Self {
+        let lower = |field: &Option<String>| field.as_deref().unwrap_or("").trim().to_lowercase();
+        let mut other_terms = Terms::new();
+        for text in [
+            &complaint.product,
+            &complaint.sub_product,
+            &complaint.issue,
+            &complaint.sub_issue,
+            &complaint.company_public_response,
+            &complaint.state,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            count_terms(text, &mut other_terms);
+        }
+        for tag in &complaint.tags {
+            count_terms(tag, &mut other_terms);
+        }
+        Entry {
+            day: complaint.date_received_day().and_then(CalendarDate::parse),
+            narrative: terms(complaint.complaint_what_happened.as_deref().unwrap_or("")),
+            company_terms: terms(complaint.company.as_deref().unwrap_or("")),
+            other_terms,
+            product: lower(&complaint.product),
+            sub_product: lower(&complaint.sub_product),
+            issue: lower(&complaint.issue),
+            sub_issue: lower(&complaint.sub_issue),
+            company: lower(&complaint.company),
+            state: lower(&complaint.state),
+            submitted_via: lower(&complaint.submitted_via),
+            company_response: lower(&complaint.company_response),
+            tags: complaint
+                .tags
+                .iter()
+                .map(|tag| tag.trim().to_lowercase())
+                .collect(),
+            has_narrative: complaint.has_narrative.unwrap_or(false),
+            complaint,
+        }
+    }
+
+    /// The relevance of `words` in `field`: `None` unless every word occurs.
+    fn score(&self, words: &[String], field: SearchField) -> Option<u32> {
+        let mut total = 0u32;
+        for word in words {
+            let count = |terms: &Terms| terms.get(word.as_str()).copied().unwrap_or(0);
+            let found = match field {
+                SearchField::ComplaintWhatHappened => count(&self.narrative),
+                SearchField::Company => count(&self.company_terms),
+                SearchField::All => {
+                    count(&self.narrative) + count(&self.company_terms) + count(&self.other_terms)
+                }
+            };
+            if found == 0 {
+                return None;
+            }
+            total = total.saturating_add(found);
+        }
+        Some(total)
+    }
+}
+
+/// Lower-cased words of `text`: runs of letters and digits.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn count_terms(text: &str, terms: &mut Terms) {
+    for word in words(text) {
+        *terms.entry(word.into_boxed_str()).or_insert(0) += 1;
+    }
+}
+
+fn terms(text: &str) -> Terms {
+    let mut terms = Terms::new();
+    count_terms(text, &mut terms);
+    terms
+}
+
+/// A list filter, lower-cased once per query.
+struct ListFilter(Vec<String>);
+
+impl ListFilter {
+    fn new(values: &[String]) -> Self {
+        ListFilter(
+            values
+                .iter()
+                .map(|value| value.trim().to_lowercase())
+                .collect(),
+        )
+    }
+
+    fn accepts(&self, value: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|wanted| wanted == value)
+    }
+
+    fn accepts_any(&self, values: &[String]) -> bool {
+        self.0.is_empty() || values.iter().any(|value| self.0.contains(value))
+    }
+
+    /// `parent` alone, or `parent•child`.
+    fn accepts_pair(&self, parent: &str, child: &str) -> bool {
+        self.0.is_empty()
+            || self
+                .0
+                .iter()
+                .any(|wanted| match wanted.split_once(HIERARCHY_SEPARATOR) {
+                    Some((want_parent, want_child)) => {
+                        want_parent.trim() == parent && want_child.trim() == child
+                    }
+                    None => wanted == parent,
+                })
+    }
+}
+
+struct Filters {
+    company: ListFilter,
+    product: ListFilter,
+    issue: ListFilter,
+    state: ListFilter,
+    submitted_via: ListFilter,
+    tags: ListFilter,
+    company_response: ListFilter,
+    min: Option<CalendarDate>,
+    max: Option<CalendarDate>,
+    has_narrative: Option<bool>,
+}
+
+impl Filters {
+    fn new(q: &SearchQuery) -> Self {
+        Filters {
+            company: ListFilter::new(&q.company),
+            product: ListFilter::new(&q.product),
+            issue: ListFilter::new(&q.issue),
+            state: ListFilter::new(&q.state),
+            submitted_via: ListFilter::new(&q.submitted_via),
+            tags: ListFilter::new(&q.tags),
+            company_response: ListFilter::new(&q.company_response),
+            min: q.date_received_min,
+            max: q.date_received_max,
+            has_narrative: q.has_narrative,
+        }
+    }
+
+    fn accepts(&self, entry: &Entry) -> bool {
+        let in_range = match (self.min, self.max) {
+            (None, None) => true,
+            _ => entry.day.is_some_and(|day| {
+                self.min.is_none_or(|min| day >= min) && self.max.is_none_or(|max| day <= max)
+            }),
+        };
+        in_range
+            && self
+                .has_narrative
+                .is_none_or(|wanted| entry.has_narrative == wanted)
+            && self.company.accepts(&entry.company)
+            && self
+                .product
+                .accepts_pair(&entry.product, &entry.sub_product)
+            && self.issue.accepts_pair(&entry.issue, &entry.sub_issue)
+            && self.state.accepts(&entry.state)
+            && self.submitted_via.accepts(&entry.submitted_via)
+            && self.tags.accepts_any(&entry.tags)
+            && self.company_response.accepts(&entry.company_response)
+    }
+}
+
+/// The in-memory dataset and its indexes.
+pub struct FixtureSource {
+    entries: Vec<Entry>,
+    by_id: HashMap<u64, usize>,
+}
+
+impl FixtureSource {
+    /// The dataset compiled into the binary, parsed on first use and shared.
+    pub fn bundled() -> Result<Arc<Self>, DataError> {
+        static BUNDLED: OnceLock<Result<Arc<FixtureSource>, String>> = OnceLock::new();
+        BUNDLED
+            .get_or_init(|| {
+                FixtureSource::from_json(BUNDLED_JSON.as_bytes())
+                    .map(Arc::new)
+                    .map_err(|error| error.to_string())
+            })
+            .clone()
+            .map_err(DataError::Fixtures)
+    }
+
+    /// A dataset from a CCDB5 search response body (`hits.hits[]._source`).
+    pub fn from_json(body: &[u8]) -> Result<Self, DataError> {
+        let page =
+            ccdb5::parse_search(body).map_err(|error| DataError::Fixtures(error.to_string()))?;
+        Ok(Self::from_complaints(page.complaints))
+    }
+
+    /// A dataset from complaints; the first of duplicate ids wins lookups.
+    pub fn from_complaints(complaints: Vec<Complaint>) -> Self {
+        let entries: Vec<Entry> = complaints.into_iter().map(Entry::new).collect();
+        let mut by_id = HashMap::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            by_id.entry(entry.complaint.complaint_id).or_insert(index);
+        }
+        FixtureSource { entries, by_id }
+    }
+
+    /// How many complaints the dataset holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the dataset is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every complaint, in file order.
+    pub fn complaints(&self) -> impl Iterator<Item = &Complaint> {
+        self.entries.iter().map(|entry| &entry.complaint)
+    }
+
+    /// One page of matches (DATA-1); `total` counts every match.
+    pub fn search(&self, q: &SearchQuery) -> SearchPage {
+        let filters = Filters::new(q);
+        let mut query_words: Vec<String> = q
+            .search_term
+            .as_deref()
+            .map(|term| words(term).collect())
+            .unwrap_or_default();
+        query_words.sort();
+        query_words.dedup();
+        let mut matches: Vec<(u32, &Entry)> = self
+            .entries
+            .iter()
+            .filter(|entry| filters.accepts(entry))
+            .filter_map(|entry| {
+                if query_words.is_empty() {
+                    Some((0, entry))
+                } else {
+                    entry
+                        .score(&query_words, q.field)
+                        .map(|score| (score, entry))
+                }
+            })
+            .collect();
+        match q.sort {
+            SortOrder::RelevanceDesc => matches
+                .sort_by_key(|(score, entry)| (Reverse(*score), entry.complaint.complaint_id)),
+            SortOrder::CreatedDateDesc => {
+                matches.sort_by_key(|(_, entry)| Reverse((entry.day, entry.complaint.complaint_id)))
+            }
+        }
+        let total = matches.len() as u64;
+        let complaints = matches
+            .into_iter()
+            .skip(q.frm as usize)
+            .take(q.size as usize)
+            .map(|(_, entry)| entry.complaint.clone())
+            .collect();
+        SearchPage {
+            total,
+            total_is_exact: true,
+            complaints,
+        }
+    }
+
+    /// The complaint with this id (DATA-2).
+    pub fn document(&self, complaint_id: u64) -> Option<Complaint> {
+        self.by_id
+            .get(&complaint_id)
+            .and_then(|index| self.entries.get(*index))
+            .map(|entry| entry.complaint.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complaint(id: u64, day: &str, company: &str, product: &str, narrative: &str) -> Complaint {
+        Complaint {
+            complaint_id: id,
+            date_received: Some(format!("{day}T12:00:00-05:00")),
+            product: Some(product.to_owned()),
+            sub_product: Some("Sub".to_owned()),
+            issue: Some("Issue".to_owned()),
+            sub_issue: Some("Sub-issue".to_owned()),
+            complaint_what_happened: Some(narrative.to_owned()),
+            company: Some(company.to_owned()),
+            state: Some("CA".to_owned()),
+            submitted_via: Some("Web".to_owned()),
+            company_response: Some("Closed with explanation".to_owned()),
+            tags: Vec::new(),
+            ..Complaint::default()
+        }
+        .normalize(None)
+    }
+
+    fn small() -> FixtureSource {
+        FixtureSource::from_complaints(vec![
+            complaint(
+                3,
+                "2021-05-01",
+                "Acme Fictional Bank, N.A.",
+                "Mortgage",
+                "late fee late fee",
+            ),
+            complaint(
+                1,
+                "2022-01-10",
+                "Globex Example Financial",
+                "Mortgage",
+                "a late fee",
+            ),
+            complaint(
+                2,
+                "2022-01-10",
+                "Acme Fictional Bank, N.A.",
+                "Credit card",
+                "",
+            ),
+            complaint(
+                4,
+                "2020-12-31",
+                "Initech Sample",
+                "Debt collection",
+                "calls every day",
+            ),
+        ])
+    }
+
+    fn ids(page: &SearchPage) -> Vec<u64> {
+        page.complaints.iter().map(|c| c.complaint_id).collect()
+    }
+
+    #[test]
+    fn bundled_dataset_loads_with_enough_complaints() {
+        // DATA-3 / DATA-5: a bundled dataset in the CCDB5 shape, >= 1,000 complaints.
+        let source = FixtureSource::bundled().expect("bundled fixtures parse");
+        assert!(source.len() >= 1000, "only {} complaints", source.len());
+        let again = FixtureSource::bundled().expect("bundled fixtures parse");
+        assert!(Arc::ptr_eq(&source, &again), "parsed once and shared");
+    }
+
+    #[test]
+    fn bundled_dataset_is_marked_synthetic_and_uses_fictional_companies() {
+        // DATA-5: fictional company names only.
+        let source = FixtureSource::bundled().expect("bundled fixtures parse");
+        let fictional = [
+            "Fictional",
+            "Example",
+            "Sample",
+            "Demo",
+            "Imaginary",
+            "Synthetic",
+            "Notreal",
+            "Pretend",
+            "Specimen",
+            "Fictitious",
+        ];
+        for complaint in source.complaints() {
+            let company = complaint.company.as_deref().unwrap_or("");
+            assert!(
+                fictional.iter().any(|word| company.contains(word)),
+                "company {company:?} does not look fictional"
+            );
+            assert!(
+                complaint.complaint_id >= 90_000_000,
+                "ids stay in the synthetic range"
+            );
+        }
+        assert!(BUNDLED_JSON.contains("SYNTHETIC DATA"));
+    }
+
+    #[test]
+    fn bundled_dataset_has_every_field_and_a_mix_of_values() {
+        // DATA-5: every _source field is present in the file.
+        let source = FixtureSource::bundled().expect("bundled fixtures parse");
+        let first_hit = BUNDLED_JSON
+            .lines()
+            .find(|line| line.contains("\"_source\""))
+            .unwrap_or("");
+        for field in [
+            "complaint_id",
+            "date_received",
+            "product",
+            "sub_product",
+            "issue",
+            "sub_issue",
+            "complaint_what_happened",
+            "company_public_response",
+            "company",
+            "state",
+            "zip_code",
+            "tags",
+            "consumer_consent_provided",
+            "submitted_via",
+            "date_sent_to_company",
+            "company_response",
+            "timely",
+            "consumer_disputed",
+            "has_narrative",
+        ] {
+            assert!(
+                first_hit.contains(&format!("\"{field}\":")),
+                "missing {field}"
+            );
+        }
+        let with_narrative = source
+            .complaints()
+            .filter(|c| c.has_narrative == Some(true))
+            .count();
+        let share = with_narrative * 100 / source.len();
+        assert!((35..=65).contains(&share), "{share}% have narratives");
+        let years: std::collections::BTreeSet<&str> = source
+            .complaints()
+            .filter_map(|c| c.date_received_day())
+            .map(|d| &d[..4])
+            .collect();
+        assert!(years.len() >= 4, "{years:?}");
+        assert!(
+            source
+                .complaints()
+                .any(|c| c.tags.iter().any(|t| t == "Servicemember"))
+        );
+        assert!(
+            source
+                .complaints()
+                .all(|c| c.zip_code.as_deref().is_some_and(|z| z.ends_with("XX")))
+        );
+    }
+
+    #[test]
+    fn no_filters_returns_everything_paged() {
+        // DATA-1: size and frm page through the total.
+        let source = small();
+        let page = source.search(&SearchQuery {
+            size: 2,
+            ..SearchQuery::default()
+        });
+        assert_eq!(page.total, 4);
+        assert_eq!(ids(&page), vec![1, 2], "relevance ties by id ascending");
+        let page = source.search(&SearchQuery {
+            size: 2,
+            frm: 2,
+            ..SearchQuery::default()
+        });
+        assert_eq!(ids(&page), vec![3, 4]);
+        let page = source.search(&SearchQuery {
+            size: 2,
+            frm: 10,
+            ..SearchQuery::default()
+        });
+        assert_eq!(page.total, 4);
+        assert!(page.complaints.is_empty());
+    }
+
+    #[test]
+    fn list_filters_are_case_insensitive_exact_and_combine() {
+        // DATA-1: list filters.
+        let source = small();
+        let q = SearchQuery {
+            company: vec!["acme fictional bank, n.a.".to_owned()],
+            ..SearchQuery::default()
+        };
+        assert_eq!(ids(&source.search(&q)), vec![2, 3]);
+        let q = SearchQuery {
+            company: vec!["Acme".to_owned()],
+            ..SearchQuery::default()
+        };
+        assert_eq!(source.search(&q).total, 0, "exact, not substring");
+        let q = SearchQuery {
+            company: vec![
+                "Acme Fictional Bank, N.A.".to_owned(),
+                "Initech Sample".to_owned(),
+            ],
+            product: vec!["MORTGAGE".to_owned(), "Debt collection".to_owned()],
+            ..SearchQuery::default()
+        };
+        assert_eq!(ids(&source.search(&q)), vec![3, 4]);
+        let q = SearchQuery {
+            product: vec!["Mortgage•Sub".to_owned()],
+            ..SearchQuery::default()
+        };
+        assert_eq!(source.search(&q).total, 2, "Product•Sub-product");
+        let q = SearchQuery {
+            product: vec!["Mortgage•Other".to_owned()],
+            ..SearchQuery::default()
+        };
+        assert_eq!(source.search(&q).total, 0);
+        let q = SearchQuery {
+            state: vec!["ca".to_owned()],
+            submitted_via: vec!["web".to_owned()],
+            company_response: vec!["closed with explanation".to_owned()],
+            ..SearchQuery::default()
+        };
+        assert_eq!(source.search(&q).total, 4);
+        let q = SearchQuery {
+            tags: vec!["Servicemember".to_owned()],
+            ..SearchQuery::default()
+        };
+        assert_eq!(source.search(&q).total, 0);
+    }
+
+    #[test]
+    fn dates_are_inclusive_and_has_narrative_filters() {
+        // DATA-1: date_received_min / _max inclusive; has_narrative.
+        let source = small();
+        let q = SearchQuery {
+            date_received_min: CalendarDate::parse("2021-05-01"),
+            date_received_max: CalendarDate::parse("2022-01-10"),
+            ..SearchQuery::default()
+        };
+        assert_eq!(ids(&source.search(&q)), vec![1, 2, 3]);
+        let q = SearchQuery {
+            date_received_max: CalendarDate::parse("2020-12-31"),
+            ..SearchQuery::default()
+        };
+        assert_eq!(ids(&source.search(&q)), vec![4]);
+        let q = SearchQuery {
+            has_narrative: Some(false),
+            ..SearchQuery::default()
+        };
+        assert_eq!(ids(&source.search(&q)), vec![2]);
+        let q = SearchQuery {
+            has_narrative: Some(true),
+            ..SearchQuery::default()
+        };
+        assert_eq!(source.search(&q).total, 3);
+    }
+
+    #[test]
+    fn search_term_matches_words_in_the_chosen_field_and_ranks() {
+        // DATA-1: search_term + field; relevance_desc by term frequency.
+        let source = small();
+        let q = SearchQuery {
+            search_term: Some("Late FEE".to_owned()),
+            ..SearchQuery::default()
+        };
+        let page = source.search(&q);
+        assert_eq!(ids(&page), vec![3, 1], "3 mentions it twice");
+        assert_eq!(page.total, 2);
+        let q = SearchQuery {
+            search_term: Some("acme".to_owned()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            source.search(&q).total,
+            0,
+            "company name is not in the narrative"
+        );
+        let q = SearchQuery {
+            search_term: Some("acme".to_owned()),
+            field: SearchField::Company,
+            ..SearchQuery::default()
+        };
+        assert_eq!(ids(&source.search(&q)), vec![2, 3]);
+        let q = SearchQuery {
+            search_term: Some("mortgage late".to_owned()),
+            field: SearchField::All,
+            ..SearchQuery::default()
+        };
+        assert_eq!(ids(&source.search(&q)), vec![3, 1]);
+        let q = SearchQuery {
+            search_term: Some("late nothing".to_owned()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(source.search(&q).total, 0, "every word must occur");
+    }
+
+    #[test]
+    fn created_date_desc_sorts_newest_first() {
+        // DATA-1: sort=created_date_desc.
+        let source = small();
+        let q = SearchQuery {
+            sort: SortOrder::CreatedDateDesc,
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            ids(&source.search(&q)),
+            vec![2, 1, 3, 4],
+            "same day: higher id first"
+        );
+    }
+
+    #[test]
+    fn document_finds_by_id() {
+        // DATA-2
+        let source = small();
+        assert_eq!(source.document(4).map(|c| c.complaint_id), Some(4));
+        assert_eq!(source.document(99), None);
+    }
+
+    #[test]
+    fn bundled_search_totals_add_up() {
+        // DATA-1: hits.total.value = all matches, whatever the page.
+        let source = FixtureSource::bundled().expect("bundled fixtures parse");
+        let all = source.search(&SearchQuery::default()).total;
+        assert_eq!(all as usize, source.len());
+        let with = source
+            .search(&SearchQuery {
+                has_narrative: Some(true),
+                ..SearchQuery::default()
+            })
+            .total;
+        let without = source
+            .search(&SearchQuery {
+                has_narrative: Some(false),
+                ..SearchQuery::default()
+            })
+            .total;
+        assert_eq!(with + without, all);
+        let page = source.search(&SearchQuery {
+            size: 100,
+            frm: 1150,
+            ..SearchQuery::default()
+        });
+        assert_eq!(page.complaints.len(), source.len() - 1150);
+    }
+}

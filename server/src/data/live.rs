@@ -1,0 +1,339 @@
+//! The live data source (DATA-3): the public CCDB5 API over one shared
+//! `reqwest` client (rustls, connect + total timeouts, a User-Agent).
+//!
+//! It turns a validated [`SearchQuery`] into CCDB5 query parameters, bounds
+//! every response body before parsing it, and maps every failure to a short
+//! [`DataError`] that never carries the upstream body (MSG-5).
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use url::Url;
+
+use super::{Complaint, DataError, SearchPage, SearchQuery, ccdb5};
+
+/// The largest response body we read (a 100-result page with long narratives
+/// is well under 2 MiB).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The longest we wait for a TCP/TLS connection, whatever the total timeout.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const USER_AGENT: &str = concat!(
+    "cfpb-mcp-server/",
+    env!("CARGO_PKG_VERSION"),
+    " (MCP server for the CFPB Consumer Complaint Database)"
+);
+
+/// The CCDB5 API client. Cloning shares the connection pool.
+#[derive(Clone)]
+pub struct LiveSource {
+    /// Shared client: one connection pool for every session.
+    client: reqwest::Client,
+    /// The API base, always ending in `/`; a document is `<base><id>`.
+    base: Url,
+    /// Total time allowed per request, reported in timeout errors.
+    timeout: Duration,
+}
+
+impl fmt::Debug for LiveSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveSource")
+            .field("base", &self.base.as_str())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveSource {
+    /// A client for the API at `api_base` (an http or https URL; a missing
+    /// trailing `/` is added) with a total per-request `timeout`.
+    pub fn new(api_base: Url, timeout: Duration) -> Result<Self, DataError> {
+        if !matches!(api_base.scheme(), "http" | "https") || api_base.cannot_be_a_base() {
+            return Err(DataError::Client(
+                "the API base must be an http:// or https:// URL".to_owned(),
+            ));
+        }
+        if timeout.is_zero() {
+            return Err(DataError::Client(
+                "the request timeout must be positive".to_owned(),
+            ));
+        }
+        let mut base = api_base;
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .map_err(|error| DataError::Client(error_chain(&error)))?;
+        Ok(LiveSource {
+            client,
+            base,
+            timeout,
+        })
+    }
+
+    /// The API base this source queries.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The CCDB5 search URL for `q` (DATA-1): list filters repeat their
+    /// parameter once per value; `field` is sent only with a `search_term`.
+    pub fn search_url(&self, q: &SearchQuery) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(term) = &q.search_term {
+                pairs.append_pair("search_term", term);
+                pairs.append_pair("field", q.field.as_str());
+            }
+            let lists: [(&str, &Vec<String>); 7] = [
+                ("company", &q.company),
+                ("product", &q.product),
+                ("issue", &q.issue),
+                ("state", &q.state),
+                ("submitted_via", &q.submitted_via),
+                ("tags", &q.tags),
+                ("company_response", &q.company_response),
+            ];
+            for (name, values) in lists {
+                for value in values {
+                    pairs.append_pair(name, value);
+                }
+            }
+            if let Some(day) = q.date_received_min {
+                pairs.append_pair("date_received_min", &day.to_string());
+            }
+            if let Some(day) = q.date_received_max {
+                pairs.append_pair("date_received_max", &day.to_string());
+            }
+            if let Some(has_narrative) = q.has_narrative {
+                pairs.append_pair(
+                    "has_narrative",
+                    if has_narrative { "true" } else { "false" },
+                );
+            }
+            pairs.append_pair("size", &q.size.to_string());
+            pairs.append_pair("frm", &q.frm.to_string());
+            pairs.append_pair("sort", q.sort.as_str());
+            pairs.append_pair("no_aggs", "true");
+        }
+        url
+    }
+
+    /// The CCDB5 document URL: `<base><complaint_id>` (DATA-5).
+    pub fn document_url(&self, complaint_id: u64) -> Url {
+        let mut url = self.base.clone();
+        url.set_query(None);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push(&complaint_id.to_string());
+        }
+        url
+    }
+
+    /// One page of results (DATA-1, DATA-5).
+    pub async fn search(&self, q: &SearchQuery) -> Result<SearchPage, DataError> {
+        let body = self
+            .fetch(self.search_url(q))
+            .await?
+            .ok_or(DataError::Status(StatusCode::NOT_FOUND.as_u16()))?;
+        ccdb5::parse_search(&body)
+    }
+
+    /// One complaint; `Ok(None)` on 404 or a response without it (DATA-2).
+    pub async fn document(&self, complaint_id: u64) -> Result<Option<Complaint>, DataError> {
+        match self.fetch(self.document_url(complaint_id)).await? {
+            Some(body) => ccdb5::parse_document(&body, complaint_id),
+            None => Ok(None),
+        }
+    }
+
+    /// GET `url`: the body of a 2xx response (at most [`MAX_BODY_BYTES`]),
+    /// `None` for a 404, an error otherwise.
+    async fn fetch(&self, url: Url) -> Result<Option<Vec<u8>>, DataError> {
+        let mut response = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| self.map_error(&error))?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(DataError::Status(status.as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+        {
+            return Err(DataError::TooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| self.map_error(&error))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(DataError::TooLarge {
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body))
+    }
+
+    fn map_error(&self, error: &reqwest::Error) -> DataError {
+        if error.is_timeout() {
+            DataError::Timeout(self.timeout)
+        } else if error.is_connect() {
+            DataError::Connect(error_chain(error))
+        } else {
+            DataError::Request(error_chain(error))
+        }
+    }
+}
+
+/// The error and its causes, without the URL, bounded.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut current = Some(error);
+    while let Some(error) = current {
+        let text = match error.downcast_ref::<reqwest::Error>() {
+            // reqwest's Display names the URL; its kind is what matters.
+            Some(reqwest_error) => strip_url(&reqwest_error.to_string()),
+            _ => error.to_string(),
+        };
+        if !text.is_empty() && parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        current = error.source();
+    }
+    ccdb5::bounded(&parts.join(": "))
+}
+
+/// reqwest formats "error sending request for url (URL)"; keep the words.
+fn strip_url(text: &str) -> String {
+    match text.find(" for url (") {
+        Some(index) => text[..index].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{CalendarDate, SearchField, SortOrder};
+
+    fn source(base: &str) -> LiveSource {
+        let base = Url::parse(base).expect("valid url");
+        LiveSource::new(base, Duration::from_secs(5)).expect("client builds")
+    }
+
+    #[test]
+    fn search_url_carries_every_ccdb5_parameter() {
+        // DATA-1 / DATA-3: CCDB5 parameter names, lists repeated.
+        let live = source("https://example.test/api/v1/");
+        let q = SearchQuery {
+            search_term: Some("late fee".to_owned()),
+            field: SearchField::All,
+            company: vec!["A & B".to_owned(), "C".to_owned()],
+            product: vec!["Mortgage".to_owned()],
+            issue: vec!["Fees".to_owned()],
+            state: vec!["CA".to_owned()],
+            submitted_via: vec!["Web".to_owned()],
+            tags: vec!["Older American".to_owned()],
+            company_response: vec!["Closed".to_owned()],
+            date_received_min: CalendarDate::parse("2020-01-01"),
+            date_received_max: CalendarDate::parse("2020-12-31"),
+            has_narrative: Some(true),
+            size: 25,
+            frm: 50,
+            sort: SortOrder::CreatedDateDesc,
+        };
+        let url = live.search_url(&q);
+        assert_eq!(url.path(), "/api/v1/");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let expected: Vec<(String, String)> = [
+            ("search_term", "late fee"),
+            ("field", "all"),
+            ("company", "A & B"),
+            ("company", "C"),
+            ("product", "Mortgage"),
+            ("issue", "Fees"),
+            ("state", "CA"),
+            ("submitted_via", "Web"),
+            ("tags", "Older American"),
+            ("company_response", "Closed"),
+            ("date_received_min", "2020-01-01"),
+            ("date_received_max", "2020-12-31"),
+            ("has_narrative", "true"),
+            ("size", "25"),
+            ("frm", "50"),
+            ("sort", "created_date_desc"),
+            ("no_aggs", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        assert_eq!(pairs, expected);
+    }
+
+    #[test]
+    fn default_search_sends_paging_and_sort_only() {
+        let live = source("https://example.test/api/v1/");
+        let url = live.search_url(&SearchQuery::default());
+        assert_eq!(
+            url.query(),
+            Some("size=10&frm=0&sort=relevance_desc&no_aggs=true")
+        );
+    }
+
+    #[test]
+    fn document_url_appends_the_id_to_the_base() {
+        // DATA-5: a document is fetched at <CFPB_API_BASE><complaint_id>.
+        assert_eq!(
+            source("https://example.test/api/v1/")
+                .document_url(123)
+                .as_str(),
+            "https://example.test/api/v1/123"
+        );
+        assert_eq!(
+            source("https://example.test/api/v1")
+                .document_url(123)
+                .as_str(),
+            "https://example.test/api/v1/123",
+            "a missing trailing slash is added"
+        );
+    }
+
+    #[test]
+    fn rejects_non_http_bases_and_zero_timeouts() {
+        let base = Url::parse("ftp://example.test/").expect("valid url");
+        assert!(LiveSource::new(base, Duration::from_secs(1)).is_err());
+        let base = Url::parse("https://example.test/").expect("valid url");
+        assert!(LiveSource::new(base, Duration::ZERO).is_err());
+    }
+
+    #[test]
+    fn strip_url_removes_the_url() {
+        assert_eq!(
+            strip_url("error sending request for url (http://x/?q=1)"),
+            "error sending request"
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! Shaping tool results (DATA-4, DATA-5, MSG-5): the JSON both tools return
+//! as text and as `structuredContent`, and the `isError` results.
+//!
+//! Every success says where its data came from (`"source"`); results from the
+//! bundled dataset also carry a notice that they are synthetic. Error texts
+//! are short and never embed an upstream body.
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use serde_json::{Value, json};
+
+use crate::data::{Complaint, DataError, DataMode, complaint_url};
+
+/// Said in every result served from the bundled dataset (DATA-5).
+pub const FIXTURES_NOTICE: &str = "Synthetic offline dataset: these complaints and companies are \
+     invented for development and demos. They are not CFPB data, and the links point where a \
+     real complaint with that id would be.";
+
+/// The start of every success: `{"source": "live" | "fixtures", ...}`.
+pub fn envelope(mode: DataMode) -> JsonObject {
+    let mut object = JsonObject::new();
+    object.insert("source".to_owned(), json!(mode.as_str()));
+    if mode == DataMode::Fixtures {
+        object.insert("synthetic".to_owned(), json!(true));
+        object.insert("notice".to_owned(), json!(FIXTURES_NOTICE));
+    }
+    object
+}
+
+/// A complaint as JSON with its CFPB `url`; with `preview_chars`, a longer
+/// narrative is cut to that many characters and `narrative_truncated` is true.
+pub fn complaint(complaint: &Complaint, preview_chars: Option<usize>) -> Value {
+    let mut value = serde_json::to_value(complaint).unwrap_or_else(|_| json!({}));
+    if let Value::Object(object) = &mut value {
+        object.insert(
+            "url".to_owned(),
+            json!(complaint_url(complaint.complaint_id)),
+        );
+        if let Some(limit) = preview_chars {
+            let mut truncated = false;
+            if let Some(Value::String(text)) = object.get_mut("complaint_what_happened")
+                && let Some((cut, _)) = text.char_indices().nth(limit)
+            {
+                text.truncate(cut);
+                text.push('…');
+                truncated = true;
+            }
+            object.insert("narrative_truncated".to_owned(), json!(truncated));
+        }
+    }
+    value
+}
+
+/// A success: the JSON as text content and as structured content (DATA-4).
+pub fn success(object: JsonObject) -> CallToolResult {
+    CallToolResult::structured(Value::Object(object))
+}
+
+/// An `isError` result with this message.
+pub fn error(message: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.into())])
+}
+
+/// An `isError` result for a failed data source (MSG-5).
+pub fn upstream_error(mode: DataMode, failure: &DataError) -> CallToolResult {
+    match mode {
+        DataMode::Live => error(format!("CFPB API request failed: {failure}")),
+        DataMode::Fixtures => error(format!("Fixture data source failed: {failure}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixtures_results_are_marked_synthetic() {
+        // DATA-5
+        let envelope = envelope(DataMode::Fixtures);
+        assert_eq!(envelope["source"], "fixtures");
+        assert_eq!(envelope["synthetic"], true);
+        let live = super::envelope(DataMode::Live);
+        assert_eq!(live["source"], "live");
+        assert!(live.get("synthetic").is_none());
+    }
+
+    #[test]
+    fn previews_cut_on_character_boundaries() {
+        let long = Complaint {
+            complaint_id: 9,
+            complaint_what_happened: Some("é".repeat(1200)),
+            ..Complaint::default()
+        };
+        let value = complaint(&long, Some(1000));
+        assert_eq!(value["narrative_truncated"], true);
+        assert_eq!(
+            value["complaint_what_happened"]
+                .as_str()
+                .map(|t| t.chars().count()),
+            Some(1001)
+        );
+        let full = complaint(&long, None);
+        assert!(full.get("narrative_truncated").is_none());
+        assert_eq!(
+            full["complaint_what_happened"]
+                .as_str()
+                .map(|t| t.chars().count()),
+            Some(1200)
+        );
+        assert_eq!(
+            full["url"],
+            "https://www.consumerfinance.gov/data-research/consumer-complaints/search/detail/9"
+        );
+    }
+
+    #[test]
+    fn upstream_errors_read_clearly() {
+        // MSG-5
+        let result = upstream_error(DataMode::Live, &DataError::Status(503));
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(
+            result.content[0].as_text().map(|t| t.text.as_str()),
+            Some("CFPB API request failed: upstream returned HTTP 503")
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! The `search_complaints` tool (DATA-1, DATA-4): CCDB5 search parameters
+//! in, one page of complaints out.
+//!
+//! Arguments are validated completely before the data source is asked
+//! anything; each rejection names its argument.
+
+use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::args::{self, ArgError, StringList};
+use super::output;
+use crate::data::{CalendarDate, DataSource, SearchField, SearchQuery, SortOrder};
+
+/// The tool's name (MSG-4).
+pub const NAME: &str = "search_complaints";
+
+/// Narratives in search results are cut to this many characters; the full
+/// text comes from `get_complaint_document`.
+pub const NARRATIVE_PREVIEW_CHARS: usize = 1000;
+
+const ALLOWED: &[&str] = &[
+    "search_term",
+    "field",
+    "company",
+    "product",
+    "issue",
+    "state",
+    "submitted_via",
+    "tags",
+    "company_response",
+    "date_received_min",
+    "date_received_max",
+    "has_narrative",
+    "size",
+    "frm",
+    "sort",
+];
+
+/// Search the CFPB Consumer Complaint Database. Every argument is optional;
+/// list filters take one string or an array of strings (any value matches),
+/// and different filters combine with AND.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchComplaintsArgs {
+    /// Words to search for, in the field chosen by `field`.
+    #[schemars(length(max = 500))]
+    pub search_term: Option<String>,
+    /// Where `search_term` is searched: the consumer's narrative
+    /// (`complaint_what_happened`, the default), the `company` name, or `all` fields.
+    pub field: Option<FieldArg>,
+    /// Company names, exactly as the CFPB lists them (case-insensitive),
+    /// e.g. "Acme Fictional Bank, N.A.".
+    pub company: Option<StringList>,
+    /// Products, e.g. "Debt collection", "Mortgage", "Credit card",
+    /// "Checking or savings account", "Student loan", "Vehicle loan or lease",
+    /// "Credit reporting, credit repair services, or other personal consumer reports".
+    pub product: Option<StringList>,
+    /// Issues, e.g. "Attempts to collect debt not owed", "Incorrect information on your report".
+    pub issue: Option<StringList>,
+    /// Two-letter US state or territory codes, e.g. "CA".
+    pub state: Option<StringList>,
+    /// How complaints were submitted: "Web", "Referral", "Phone", "Postal mail", "Fax", "Email".
+    pub submitted_via: Option<StringList>,
+    /// Tags: "Older American", "Servicemember".
+    pub tags: Option<StringList>,
+    /// The company's response, e.g. "Closed with explanation",
+    /// "Closed with monetary relief", "Closed with non-monetary relief", "In progress".
+    pub company_response: Option<StringList>,
+    /// Received on or after this day (YYYY-MM-DD).
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub date_received_min: Option<String>,
+    /// Received on or before this day (YYYY-MM-DD).
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub date_received_max: Option<String>,
+    /// Only complaints whose narrative is published (true) or not (false).
+    pub has_narrative: Option<bool>,
+    /// Results per page, 1 to 100 (default 10).
+    #[schemars(range(min = 1, max = 100))]
+    pub size: Option<u32>,
+    /// Offset of the first result, for paging (default 0, at most 10000).
+    #[schemars(range(min = 0, max = 10000))]
+    pub frm: Option<u32>,
+    /// Result order: `relevance_desc` (default) or `created_date_desc` (newest first).
+    pub sort: Option<SortArg>,
+}
+
+/// `field` values.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldArg {
+    ComplaintWhatHappened,
+    Company,
+    All,
+}
+
+/// `sort` values.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortArg {
+    RelevanceDesc,
+    CreatedDateDesc,
+}
+
+/// The tool's description for `tools/list`.
+pub fn tool() -> Tool {
+    Tool::new(
+        NAME,
+        "Search the CFPB Consumer Complaint Database (consumer complaints about financial \
+         products and companies). Filter by company, product, issue, state, dates and more; \
+         optionally search narrative text. Returns the total number of matches and one page of \
+         complaints, each with a link to its page on consumerfinance.gov. Narratives are \
+         shortened to 1,000 characters; use get_complaint_document for the full text. \
+         Results marked \"source\": \"fixtures\" come from a synthetic offline dataset, not real complaints.",
+        args::input_schema::<SearchComplaintsArgs>(),
+    )
+    .with_title("Search CFPB consumer complaints")
+    .with_annotations(
+        ToolAnnotations::with_title("Search CFPB consumer complaints")
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            .open_world(true),
+    )
+}
+
+/// Validates client arguments into a query (DATA-1); no I/O.
+pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
+    let parsed: SearchComplaintsArgs = args::parse(arguments, ALLOWED)?;
+    query_from_args(parsed)
+}
+
+fn query_from_args(parsed: SearchComplaintsArgs) -> Result<SearchQuery, ArgError> {
+    let size = parsed.size.unwrap_or(SearchQuery::DEFAULT_SIZE);
+    if !(1..=SearchQuery::MAX_SIZE).contains(&size) {
+        return Err(ArgError::named(
+            "size",
+            format!("must be between 1 and {}", SearchQuery::MAX_SIZE),
+        ));
+    }
+    let frm = parsed.frm.unwrap_or(0);
+    if frm > SearchQuery::MAX_FRM {
+        return Err(ArgError::named(
+            "frm",
+            format!("must be between 0 and {}", SearchQuery::MAX_FRM),
+        ));
+    }
+    let date_received_min = date("date_received_min", parsed.date_received_min)?;
+    let date_received_max = date("date_received_max", parsed.date_received_max)?;
+    if let (Some(min), Some(max)) = (date_received_min, date_received_max)
+        && min > max
+    {
+        return Err(ArgError::named(
+            "date_received_min",
+            "must not be after date_received_max",
+        ));
+    }
+    Ok(SearchQuery {
+        search_term: args::text("search_term", parsed.search_term)?,
+        field: match parsed.field {
+            None | Some(FieldArg::ComplaintWhatHappened) => SearchField::ComplaintWhatHappened,
+            Some(FieldArg::Company) => SearchField::Company,
+            Some(FieldArg::All) => SearchField::All,
+        },
+        company: args::list("company", parsed.company)?,
+        product: args::list("product", parsed.product)?,
+        issue: args::list("issue", parsed.issue)?,
+        state: args::list("state", parsed.state)?,
+        submitted_via: args::list("submitted_via", parsed.submitted_via)?,
+        tags: args::list("tags", parsed.tags)?,
+        company_response: args::list("company_response", parsed.company_response)?,
+        date_received_min,
+        date_received_max,
+        has_narrative: parsed.has_narrative,
+        size,
+        frm,
+        sort: match parsed.sort {
+            None | Some(SortArg::RelevanceDesc) => SortOrder::RelevanceDesc,
+            Some(SortArg::CreatedDateDesc) => SortOrder::CreatedDateDesc,
+        },
+    })
+}
+
+fn date(name: &str, value: Option<String>) -> Result<Option<CalendarDate>, ArgError> {
+    match args::text(name, value)? {
+        None => Ok(None),
+        Some(text) => CalendarDate::parse(&text)
+            .map(Some)
+            .ok_or_else(|| ArgError::named(name, "must be a calendar date written YYYY-MM-DD")),
+    }
+}
+
+/// Runs the tool: an argument error or upstream failure is an `isError`
+/// result (DATA-1, MSG-5); success carries text and structured content (DATA-4).
+pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
+    let query = match parse_query(arguments) {
+        Ok(query) => query,
+        Err(error) => return output::error(error.to_string()),
+    };
+    match source.search(&query).await {
+        Ok(page) => {
+            let returned = page.complaints.len() as u64;
+            let next = u64::from(query.frm) + returned;
+            let complaints: Vec<Value> = page
+                .complaints
+                .iter()
+                .map(|complaint| output::complaint(complaint, Some(NARRATIVE_PREVIEW_CHARS)))
+                .collect();
+            let mut result = output::envelope(source.mode());
+            result.insert("total".to_owned(), json!(page.total));
+            result.insert(
+                "total_relation".to_owned(),
+                json!(if page.total_is_exact { "eq" } else { "gte" }),
+            );
+            result.insert("frm".to_owned(), json!(query.frm));
+            result.insert("size".to_owned(), json!(query.size));
+            result.insert("returned".to_owned(), json!(returned));
+            result.insert(
+                "next_frm".to_owned(),
+                if returned > 0 && next < page.total && next <= u64::from(SearchQuery::MAX_FRM) {
+                    json!(next)
+                } else {
+                    Value::Null
+                },
+            );
+            result.insert("complaints".to_owned(), Value::Array(complaints));
+            output::success(result)
+        }
+        Err(error) => output::upstream_error(source.mode(), &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<SearchQuery, ArgError> {
+        parse_query(value.as_object().cloned())
+    }
+
+    fn argument_of(value: Value) -> String {
+        match parse(value) {
+            Ok(query) => panic!("accepted: {query:?}"),
+            Err(error) => error.argument.unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn defaults_when_no_arguments() {
+        // DATA-1: size defaults to 10, frm to 0, sort to relevance_desc.
+        assert_eq!(parse_query(None), Ok(SearchQuery::default()));
+        assert_eq!(parse(json!({})), Ok(SearchQuery::default()));
+    }
+
+    #[test]
+    fn every_argument_is_read() {
+        // DATA-1: the full CCDB5 parameter set.
+        let query = parse(json!({
+            "search_term": " overdraft ",
+            "field": "all",
+            "company": "Acme Fictional Bank, N.A.",
+            "product": ["Mortgage", "Credit card"],
+            "issue": [],
+            "state": "CA",
+            "submitted_via": ["Web"],
+            "tags": ["Older American", "Servicemember"],
+            "company_response": "Closed with explanation",
+            "date_received_min": "2020-01-01",
+            "date_received_max": "2020-12-31",
+            "has_narrative": true,
+            "size": 100,
+            "frm": 20,
+            "sort": "created_date_desc"
+        }))
+        .expect("valid");
+        assert_eq!(query.search_term.as_deref(), Some("overdraft"));
+        assert_eq!(query.field, SearchField::All);
+        assert_eq!(query.company, vec!["Acme Fictional Bank, N.A."]);
+        assert_eq!(query.product, vec!["Mortgage", "Credit card"]);
+        assert!(query.issue.is_empty());
+        assert_eq!(query.tags.len(), 2);
+        assert_eq!(
+            query.date_received_min.map(|d| d.to_string()).as_deref(),
+            Some("2020-01-01")
+        );
+        assert_eq!(query.has_narrative, Some(true));
+        assert_eq!((query.size, query.frm), (100, 20));
+        assert_eq!(query.sort, SortOrder::CreatedDateDesc);
+    }
+
+    #[test]
+    fn each_invalid_argument_is_named() {
+        // DATA-1: "Invalid arguments get a tool error naming the argument".
+        let many_states = vec!["CA"; 51];
+        let cases = [
+            (json!({"size": 0}), "size"),
+            (json!({"size": 101}), "size"),
+            (json!({"size": -1}), "size"),
+            (json!({"size": "10"}), "size"),
+            (json!({"size": 2.5}), "size"),
+            (json!({"frm": 10001}), "frm"),
+            (json!({"frm": -5}), "frm"),
+            (json!({"field": "narrative"}), "field"),
+            (json!({"field": 3}), "field"),
+            (json!({"sort": "date"}), "sort"),
+            (json!({"sort": "relevance_asc"}), "sort"),
+            (
+                json!({"date_received_min": "01/02/2020"}),
+                "date_received_min",
+            ),
+            (
+                json!({"date_received_max": "2020-02-30"}),
+                "date_received_max",
+            ),
+            (
+                json!({"date_received_min": "2021-01-01", "date_received_max": "2020-01-01"}),
+                "date_received_min",
+            ),
+            (json!({"has_narrative": "yes"}), "has_narrative"),
+            (json!({"company": 5}), "company"),
+            (json!({"product": ["ok", {"x": 1}]}), "product"),
+            (json!({"state": many_states}), "state"),
+            (json!({"issue": "y".repeat(501)}), "issue"),
+            (json!({"search_term": "z".repeat(501)}), "search_term"),
+            (json!({"search_term": ["a"]}), "search_term"),
+            (json!({"tags": "a\u{7}b"}), "tags"),
+            (json!({"query": "x"}), "query"),
+            (json!({"Size": 5}), "Size"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(argument_of(value.clone()), expected, "for {value}");
+        }
+    }
+
+    #[test]
+    fn messages_read_clearly() {
+        let error = parse(json!({"size": 500})).expect_err("too big");
+        assert_eq!(
+            error.to_string(),
+            "Invalid argument `size`: must be between 1 and 100"
+        );
+        let error = parse(json!({"field": "narrative"})).expect_err("bad field");
+        assert!(
+            error.to_string().contains("complaint_what_happened"),
+            "{error}"
+        );
+        let error = parse(json!({"date_received_min": "yesterday"})).expect_err("bad date");
+        assert_eq!(
+            error.to_string(),
+            "Invalid argument `date_received_min`: must be a calendar date written YYYY-MM-DD"
+        );
+    }
+
+    #[test]
+    fn empty_values_mean_absent() {
+        let query = parse(
+            json!({"search_term": "", "company": "", "date_received_min": " ", "product": null}),
+        )
+        .expect("valid");
+        assert_eq!(query, SearchQuery::default());
+    }
+
+    #[tokio::test]
+    async fn fixture_search_result_carries_paging_source_and_links() {
+        // DATA-4 / DATA-5: structured content, links, "source": "fixtures".
+        let source = DataSource::fixtures().expect("fixtures load");
+        let result = call(&source, json!({"size": 3, "frm": 1}).as_object().cloned()).await;
+        assert_eq!(result.is_error, Some(false));
+        let structured = result.structured_content.clone().expect("structured");
+        assert_eq!(structured["source"], "fixtures");
+        assert_eq!(structured["size"], 3);
+        assert_eq!(structured["frm"], 1);
+        assert_eq!(structured["returned"], 3);
+        assert_eq!(structured["next_frm"], 4);
+        assert!(structured["total"].as_u64().is_some_and(|t| t >= 1000));
+        let first = &structured["complaints"][0];
+        let id = first["complaint_id"].as_str().expect("id string");
+        assert_eq!(
+            first["url"],
+            format!(
+                "https://www.consumerfinance.gov/data-research/consumer-complaints/search/detail/{id}"
+            )
+        );
+        let text = result.content[0]
+            .as_text()
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        let from_text: Value = serde_json::from_str(&text).expect("text is JSON");
+        assert_eq!(from_text, structured);
+    }
+
+    #[tokio::test]
+    async fn long_narratives_are_shortened_and_flagged() {
+        let source = DataSource::fixtures().expect("fixtures load");
+        let result = call(
+            &source,
+            json!({"size": 100, "has_narrative": true})
+                .as_object()
+                .cloned(),
+        )
+        .await;
+        let structured = result.structured_content.expect("structured");
+        let complaints = structured["complaints"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(complaints.iter().all(|c| {
+            c["complaint_what_happened"]
+                .as_str()
+                .map_or(0, |t| t.chars().count())
+                <= NARRATIVE_PREVIEW_CHARS + 1
+        }));
+        assert!(
+            complaints
+                .iter()
+                .any(|c| c["narrative_truncated"] == json!(true)),
+            "the fixtures include long narratives"
+        );
+    }
+
+    #[tokio::test]
+    async fn invalid_arguments_are_tool_errors() {
+        // DATA-1: a tool error, before any upstream call (fixtures here; the
+        // wiremock tests prove no request is sent to a live upstream).
+        let source = DataSource::fixtures().expect("fixtures load");
+        let result = call(&source, json!({"size": 0}).as_object().cloned()).await;
+        assert_eq!(result.is_error, Some(true));
+        assert!(result.structured_content.is_none());
+    }
+}
