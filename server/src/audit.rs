@@ -285,7 +285,9 @@ mod tests {
         for _ in 0..1000 {
             log.write(&record());
         }
-        tokio::runtime::Runtime::new().unwrap().block_on(log.close());
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(log.close());
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
         assert_eq!(text.lines().count(), 1000);
     }
@@ -298,6 +300,9 @@ mod tests {
         let out = scrub_and_truncate(&redactor, &long, MAX_ARGUMENTS_LEN);
         assert!(!out.contains("sekrit"), "{out}");
         assert!(out.ends_with("[truncated]"));
-        assert_eq!(scrub_and_truncate(&redactor, "é".repeat(400).as_str(), 5), "éé…[truncated]");
+        assert_eq!(
+            scrub_and_truncate(&redactor, "é".repeat(400).as_str(), 5),
+            "éé…[truncated]"
+        );
     }
 }

@@ -47,7 +47,11 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct HealthArgs {
     /// URL of the health endpoint.
-    #[arg(long, env = "CFPB_MCP_HEALTH_URL", default_value = "http://127.0.0.1:8000/health")]
+    #[arg(
+        long,
+        env = "CFPB_MCP_HEALTH_URL",
+        default_value = "http://127.0.0.1:8000/health"
+    )]
     pub url: Url,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3)]
@@ -61,7 +65,12 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
 
     /// Comma-separated API keys.
-    #[arg(long, env = "CFPB_MCP_API_KEYS", hide_env_values = true, value_name = "KEYS")]
+    #[arg(
+        long,
+        env = "CFPB_MCP_API_KEYS",
+        hide_env_values = true,
+        value_name = "KEYS"
+    )]
     pub api_keys: Option<String>,
 
     /// File of API keys, one per line, '#' comments; re-read on SIGHUP.
@@ -109,7 +118,12 @@ pub struct ServeArgs {
     pub sse_keepalive_secs: u64,
 
     /// Comma-separated origins allowed when a request sends Origin (others get 403).
-    #[arg(long, env = "CFPB_MCP_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGINS")]
+    #[arg(
+        long,
+        env = "CFPB_MCP_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGINS"
+    )]
     pub allowed_origins: Vec<String>,
 
     /// Maximum simultaneous connections.
@@ -198,13 +212,26 @@ mod tests {
 
     #[test]
     fn serve_is_the_default_and_flags_parse() {
-        let cli = Cli::try_parse_from(["cfpb-mcp", "--data", "fixtures", "--rate-limit-rps", "0.5"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["cfpb-mcp", "--data", "fixtures", "--rate-limit-rps", "0.5"])
+                .unwrap();
         assert!(cli.command.is_none());
         let config = cli.serve.into_config().unwrap();
         assert_eq!(config.data, DataMode::Fixtures);
         assert_eq!(config.rate_limit_rps, 0.5);
-        let cli = Cli::try_parse_from(["cfpb-mcp", "serve", "--allowed-origins", "https://a.example, https://b.example"]).unwrap();
-        let Some(Command::Serve(args)) = cli.command else { panic!("serve") };
-        assert_eq!(args.into_config().unwrap().allowed_origins, ["https://a.example", "https://b.example"]);
+        let cli = Cli::try_parse_from([
+            "cfpb-mcp",
+            "serve",
+            "--allowed-origins",
+            "https://a.example, https://b.example",
+        ])
+        .unwrap();
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(
+            args.into_config().unwrap().allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
     }
 }

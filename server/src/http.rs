@@ -94,16 +94,25 @@ pub fn json_response(status: StatusCode, json: String) -> Response<Body> {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("cache-control", HeaderValue::from_static("no-store"));
     response
 }
 
 /// 401 with `WWW-Authenticate` (AUTH-3, AUTH-4).
 pub fn unauthorized() -> Response<Body> {
-    let mut r = error_response(StatusCode::UNAUTHORIZED, ErrorKind::Auth, messages_text::AUTH);
-    r.headers_mut()
-        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"cfpb-mcp\""));
+    let mut r = error_response(
+        StatusCode::UNAUTHORIZED,
+        ErrorKind::Auth,
+        messages_text::AUTH,
+    );
+    r.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"cfpb-mcp\""),
+    );
     r
 }
 
@@ -114,7 +123,8 @@ pub fn too_many_requests(retry_after_secs: u64) -> Response<Body> {
         ErrorKind::RateLimit,
         messages_text::RATE_LIMIT,
     );
-    r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
     r
 }
 
@@ -125,7 +135,8 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
         ErrorKind::MethodNotAllowed,
         messages_text::METHOD_NOT_ALLOWED,
     );
-    r.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
     r
 }
 

@@ -12,9 +12,10 @@
 use std::borrow::Cow;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorCode,
-    ErrorData, Implementation, InitializeResult, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, RequestId, ServerCapabilities, ServerConfig, ServerJsonRpcMessage,
+    CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification,
+    ClientRequest, ErrorCode, ErrorData, Implementation, InitializeResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, RequestId, ServerCapabilities, ServerConfig,
+    ServerJsonRpcMessage,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -80,6 +81,9 @@ impl ServerHandler for CfpbMcp {
     }
 }
 
+/// The request methods this server serves (MSG-4).
+pub const SERVED_METHODS: &[&str] = &["initialize", "ping", "tools/list", "tools/call"];
+
 /// What a posted body turned out to be.
 #[derive(Debug)]
 pub enum Framed {
@@ -113,6 +117,17 @@ pub fn frame(body: &[u8]) -> Result<Framed, NotJson> {
     let is_v2 = object.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
 
     match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        // rmcp parses a known method whose params don't fit its type as a
+        // custom request, which would be answered "method not found".
+        Ok(ClientJsonRpcMessage::Request(request))
+            if matches!(&request.request, ClientRequest::CustomRequest(c)
+                if SERVED_METHODS.contains(&c.method.as_str())) =>
+        {
+            Ok(reply(
+                Some(request.id),
+                ErrorData::invalid_params("Invalid params for this method", None),
+            ))
+        }
         Ok(message) => Ok(Framed::Message(Box::new(message))),
         Err(_) if has_method && is_v2 && object.contains_key("id") && id.is_some() => Ok(reply(
             id,
@@ -208,7 +223,10 @@ mod tests {
         assert_eq!(code_of("[]"), Some(-32600));
         assert_eq!(code_of("42"), Some(-32600));
         assert_eq!(code_of("{}"), Some(-32600));
-        assert_eq!(code_of(r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#), Some(-32600));
+        assert_eq!(
+            code_of(r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#),
+            Some(-32600)
+        );
         assert_eq!(
             code_of(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"arguments":3}}"#),
             Some(-32602)
@@ -225,10 +243,18 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search_complaints","arguments":{"size":1}}}"#,
         ];
         for body in ok {
-            assert!(matches!(frame(body.as_bytes()), Ok(Framed::Message(_))), "{body}");
+            assert!(
+                matches!(frame(body.as_bytes()), Ok(Framed::Message(_))),
+                "{body}"
+            );
         }
-        let Ok(Framed::Message(m)) = frame(ok[4].as_bytes()) else { unreachable!() };
-        assert_eq!(tool_call(&m), Some(("search_complaints", Some("{\"size\":1}".to_owned()))));
+        let Ok(Framed::Message(m)) = frame(ok[4].as_bytes()) else {
+            unreachable!()
+        };
+        assert_eq!(
+            tool_call(&m),
+            Some(("search_complaints", Some("{\"size\":1}".to_owned())))
+        );
         assert_eq!(rpc_method(&m), Some("tools/call"));
     }
 }

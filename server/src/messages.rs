@@ -153,7 +153,8 @@ async fn deliver(
     if let Some((tool, arguments)) = mcp::tool_call(&message) {
         let keys = state.keys.load();
         log.tool = Some(scrub_and_truncate(keys.redactor(), tool, 128));
-        log.arguments = arguments.map(|a| scrub_and_truncate(keys.redactor(), &a, MAX_ARGUMENTS_LEN));
+        log.arguments =
+            arguments.map(|a| scrub_and_truncate(keys.redactor(), &a, MAX_ARGUMENTS_LEN));
     }
     if mcp::is_initialize(&message) {
         session.initialized.store(true, Ordering::Release);
@@ -186,8 +187,14 @@ mod tests {
         assert!(parse_session_query(Some(&format!("x=1&session_id={id}&y"))).is_ok());
         assert_eq!(parse_session_query(None), Err(QueryError::Missing));
         assert_eq!(parse_session_query(Some("")), Err(QueryError::Missing));
-        assert_eq!(parse_session_query(Some("session_id=zz")), Err(QueryError::Malformed));
-        assert_eq!(parse_session_query(Some("session_id=")), Err(QueryError::Malformed));
+        assert_eq!(
+            parse_session_query(Some("session_id=zz")),
+            Err(QueryError::Malformed)
+        );
+        assert_eq!(
+            parse_session_query(Some("session_id=")),
+            Err(QueryError::Malformed)
+        );
         assert_eq!(
             parse_session_query(Some(&format!("session_id={id}&session_id={id}"))),
             Err(QueryError::Repeated)

@@ -154,16 +154,27 @@ impl Server {
         let limiter = KeyLimiter::new(config.rate_limit_rps, burst)
             .map_err(setting("CFPB_MCP_RATE_LIMIT_RPS"))?;
         if config.auth_fail_rps < 0.0 || !config.auth_fail_rps.is_finite() {
-            return Err(setting("CFPB_MCP_AUTH_FAIL_RPS")(BadRate(config.auth_fail_rps)));
+            return Err(setting("CFPB_MCP_AUTH_FAIL_RPS")(BadRate(
+                config.auth_fail_rps,
+            )));
         }
         let auth_fail = AuthFailLimiter::new(config.auth_fail_rps, config.auth_fail_burst)
             .map_err(setting("CFPB_MCP_AUTH_FAIL_RPS"))?;
         for (name, value) in [
-            ("CFPB_MCP_MAX_STREAMS_PER_KEY", config.max_streams_per_key as u64),
-            ("CFPB_MCP_SSE_KEEPALIVE_SECS", config.sse_keepalive.as_millis() as u64),
+            (
+                "CFPB_MCP_MAX_STREAMS_PER_KEY",
+                config.max_streams_per_key as u64,
+            ),
+            (
+                "CFPB_MCP_SSE_KEEPALIVE_SECS",
+                config.sse_keepalive.as_millis() as u64,
+            ),
             ("CFPB_MCP_MAX_CONNECTIONS", config.max_connections as u64),
             ("CFPB_MCP_MAX_BODY_BYTES", config.max_body_bytes as u64),
-            ("CFPB_MCP_HEADER_READ_TIMEOUT_SECS", config.header_read_timeout.as_millis() as u64),
+            (
+                "CFPB_MCP_HEADER_READ_TIMEOUT_SECS",
+                config.header_read_timeout.as_millis() as u64,
+            ),
         ] {
             if value == 0 {
                 return Err(StartError::Setting {
@@ -214,7 +225,11 @@ impl Server {
             sessions: SessionRegistry::new(config.max_streams_per_key),
             audit,
             source,
-            allowed_origins: config.allowed_origins.iter().map(|o| normalize_origin(o)).collect(),
+            allowed_origins: config
+                .allowed_origins
+                .iter()
+                .map(|o| normalize_origin(o))
+                .collect(),
             sse_keepalive: config.sse_keepalive,
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: config.body_read_timeout,
@@ -268,7 +283,8 @@ async fn accept_loop(
         let tasks = state.tasks.clone();
         tasks.spawn(async move {
             let service_state = state.clone();
-            let service = service_fn(move |request| http::handle(service_state.clone(), peer, request));
+            let service =
+                service_fn(move |request| http::handle(service_state.clone(), peer, request));
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
@@ -352,7 +368,9 @@ impl RunningServer {
         state.shutdown.cancel();
         let _ = self.accept.await;
         state.tasks.close();
-        let drained = tokio::time::timeout(self.grace, state.tasks.wait()).await.is_ok();
+        let drained = tokio::time::timeout(self.grace, state.tasks.wait())
+            .await
+            .is_ok();
         state.audit.write(&json!({
             "ts": Timestamp::now(),
             "event": "server_stop",

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use dashmap::DashMap;
-use tokio::sync::mpsc;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::guard::keys::{KeyDigest, KeySet};
@@ -261,7 +261,14 @@ mod tests {
         assert_eq!(SessionId::parse(&text), Some(id));
         assert_ne!(SessionId::random(), id);
         assert!(!format!("{id:?}").contains(&text));
-        for bad in ["", "abc", &text.to_uppercase(), &format!("{text}0"), &text[1..], "g".repeat(32).as_str()] {
+        for bad in [
+            "",
+            "abc",
+            &text.to_uppercase(),
+            &format!("{text}0"),
+            &text[1..],
+            "g".repeat(32).as_str(),
+        ] {
             assert_eq!(SessionId::parse(bad), None, "{bad}");
         }
     }

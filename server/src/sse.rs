@@ -50,7 +50,11 @@ pub fn message_event(message: &ServerJsonRpcMessage) -> Option<Bytes> {
 pub const KEEPALIVE: &[u8] = b": ping\n\n";
 
 /// Open a session and answer with its event stream.
-pub(crate) fn open(state: &Arc<AppState>, caller: KeyDigest, log: &mut RequestLog) -> Response<Body> {
+pub(crate) fn open(
+    state: &Arc<AppState>,
+    caller: KeyDigest,
+    log: &mut RequestLog,
+) -> Response<Body> {
     let Ok((guard, channels)) = state.sessions.open(caller, &state.shutdown) else {
         log.error = Some("stream_cap");
         return too_many_requests(state.sse_keepalive.as_secs().max(1));
@@ -75,7 +79,11 @@ pub(crate) fn open(state: &Arc<AppState>, caller: KeyDigest, log: &mut RequestLo
 
     // The stream task, writing into the response body.
     let (body_tx, body_rx) = mpsc::channel::<Bytes>(BODY_CAPACITY);
-    let caller_id = if state.keyless { Caller::None } else { Caller::Key(caller.id()) };
+    let caller_id = if state.keyless {
+        Caller::None
+    } else {
+        Caller::Key(caller.id())
+    };
     state.tasks.spawn(stream_task(
         guard,
         channels.outbound,
@@ -90,9 +98,15 @@ pub(crate) fn open(state: &Arc<AppState>, caller: KeyDigest, log: &mut RequestLo
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -112,7 +126,8 @@ async fn stream_task(
         if body.send(first).await.is_err() {
             break 'stream EndReason::ClientClosed;
         }
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let frame = tokio::select! {

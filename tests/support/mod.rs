@@ -72,7 +72,9 @@ impl ServerProcess {
         });
         let listen = port_rx
             .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no server_start line; stderr: {:?}", lines.lock().unwrap()));
+            .unwrap_or_else(|_| {
+                panic!("no server_start line; stderr: {:?}", lines.lock().unwrap())
+            });
         Self {
             child,
             base: format!("http://{listen}"),
@@ -98,7 +100,10 @@ impl ServerProcess {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 break status;
             }
-            assert!(std::time::Instant::now() < deadline, "server did not exit after SIGTERM");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         if let Some(reader) = self.reader.take() {
@@ -176,9 +181,15 @@ impl SseStream {
                     }
                     continue;
                 }
-                return Some(SseItem::Event { event, data: data.join("\n") });
+                return Some(SseItem::Event {
+                    event,
+                    data: data.join("\n"),
+                });
             }
-            let chunk = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??.ok()?;
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
     }

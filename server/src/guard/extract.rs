@@ -126,8 +126,14 @@ mod tests {
     #[test]
     fn auth_1_x_api_key_and_bearer_are_both_accepted_sources() {
         assert_eq!(run(&[("X-API-Key", b"abc")]), Presented::Key(b"abc"));
-        assert_eq!(run(&[("authorization", b"Bearer abc")]), Presented::Key(b"abc"));
-        assert_eq!(run(&[("Authorization", b"bearer   abc")]), Presented::Key(b"abc"));
+        assert_eq!(
+            run(&[("authorization", b"Bearer abc")]),
+            Presented::Key(b"abc")
+        );
+        assert_eq!(
+            run(&[("Authorization", b"bearer   abc")]),
+            Presented::Key(b"abc")
+        );
         assert_eq!(
             run(&[("x-api-key", b"abc"), ("Authorization", b"Bearer abc")]),
             Presented::Key(b"abc")
@@ -150,7 +156,10 @@ mod tests {
             &[("authorization", b"Bearer ")],
             &[("authorization", b"Bearerabc")],
             &[("authorization", b"Bearer a b")],
-            &[("authorization", b"Bearer abc"), ("authorization", b"Bearer abc")],
+            &[
+                ("authorization", b"Bearer abc"),
+                ("authorization", b"Bearer abc"),
+            ],
         ] {
             assert_eq!(run(bad), Presented::Invalid, "{bad:?}");
         }
@@ -158,6 +167,9 @@ mod tests {
 
     #[test]
     fn debug_never_prints_the_key() {
-        assert_eq!(format!("{:?}", Presented::Key(b"secret")), "Key(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Presented::Key(b"secret")),
+            "Key(<redacted>)"
+        );
     }
 }

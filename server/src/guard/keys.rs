@@ -130,7 +130,9 @@ pub fn render_key_list(keys: &[ApiKey]) -> String {
 
 /// Render keys in the keys-file format (the inverse of [`parse_key_file`]).
 pub fn render_key_file(keys: &[ApiKey]) -> String {
-    keys.iter().map(|k| format!("{}\n", k.expose_secret())).collect()
+    keys.iter()
+        .map(|k| format!("{}\n", k.expose_secret()))
+        .collect()
 }
 
 /// sha256 of a key: what the server keeps to compare against and to key the
@@ -254,7 +256,10 @@ mod tests {
 
     #[test]
     fn auth_2_env_list_trims_and_drops_empty_entries() {
-        assert_eq!(keys(" dev-abc123 , ,dev-def456,"), ["dev-abc123", "dev-def456"]);
+        assert_eq!(
+            keys(" dev-abc123 , ,dev-def456,"),
+            ["dev-abc123", "dev-def456"]
+        );
         assert_eq!(keys("a,a"), ["a"]);
         assert!(keys("").is_empty());
     }
@@ -289,7 +294,9 @@ mod tests {
         let set = KeySet::new(parse_key_list("alpha,beta").unwrap());
         assert_eq!(set.verify(b"alpha"), Some(KeyDigest::of(b"alpha")));
         assert_eq!(set.verify(b"beta"), Some(KeyDigest::of(b"beta")));
-        for near in ["alph", "alphaa", "Alpha", "al pha", "alpha\0", "alph%61", ""] {
+        for near in [
+            "alph", "alphaa", "Alpha", "al pha", "alpha\0", "alph%61", "",
+        ] {
             assert_eq!(set.verify(near.as_bytes()), None, "{near}");
         }
         assert_eq!(KeySet::default().verify(b"alpha"), None);

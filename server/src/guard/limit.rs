@@ -24,7 +24,9 @@ pub enum Verdict {
     Allow,
     /// Over the limit; try again after this many whole seconds (RATE-3:
     /// the ceiling of the true wait, at least 1).
-    Deny { retry_after_secs: u64 },
+    Deny {
+        retry_after_secs: u64,
+    },
 }
 
 /// An invalid rate: not a positive, finite number of cells per second.
@@ -38,7 +40,9 @@ pub fn quota(rps: f64, burst: NonZeroU32) -> Result<Quota, BadRate> {
         return Err(BadRate(rps));
     }
     let period = Duration::try_from_secs_f64(1.0 / rps).map_err(|_| BadRate(rps))?;
-    Ok(Quota::with_period(period).ok_or(BadRate(rps))?.allow_burst(burst))
+    Ok(Quota::with_period(period)
+        .ok_or(BadRate(rps))?
+        .allow_burst(burst))
 }
 
 /// Whole seconds to wait, rounded up, at least 1 (RATE-3).
@@ -63,7 +67,11 @@ impl KeyLimiter<DefaultClock> {
 
 impl<C: Clock + Clone> KeyLimiter<C> {
     pub fn with_clock(rps: f64, burst: NonZeroU32, clock: C) -> Result<Self, BadRate> {
-        let limiter = RateLimiter::new(quota(rps, burst)?, DashMapStateStore::default(), clock.clone());
+        let limiter = RateLimiter::new(
+            quota(rps, burst)?,
+            DashMapStateStore::default(),
+            clock.clone(),
+        );
         Ok(Self { limiter, clock })
     }
 
@@ -104,7 +112,12 @@ impl AuthFailLimiter<DefaultClock> {
 }
 
 impl<C: Clock + Clone> AuthFailLimiter<C> {
-    pub fn with_clock(rps: f64, burst: u32, clock: C, max_addresses: usize) -> Result<Self, BadRate> {
+    pub fn with_clock(
+        rps: f64,
+        burst: u32,
+        clock: C,
+        max_addresses: usize,
+    ) -> Result<Self, BadRate> {
         let limiter = match NonZeroU32::new(burst) {
             Some(burst) if rps != 0.0 => Some(RateLimiter::new(
                 quota(rps, burst)?,
@@ -113,7 +126,11 @@ impl<C: Clock + Clone> AuthFailLimiter<C> {
             )),
             _ => None,
         };
-        Ok(Self { limiter, clock, max_addresses })
+        Ok(Self {
+            limiter,
+            clock,
+            max_addresses,
+        })
     }
 
     /// Record one failed authentication from `addr`.
@@ -125,7 +142,9 @@ impl<C: Clock + Clone> AuthFailLimiter<C> {
             limiter.retain_recent();
             if limiter.len() >= self.max_addresses {
                 // Memory stays bounded; a distributed flood gets throttled as a whole.
-                return Verdict::Deny { retry_after_secs: 1 };
+                return Verdict::Deny {
+                    retry_after_secs: 1,
+                };
             }
         }
         match limiter.check_key(&addr) {
@@ -159,7 +178,12 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(limiter.check(&key), Verdict::Allow);
         }
-        assert_eq!(limiter.check(&key), Verdict::Deny { retry_after_secs: 1 });
+        assert_eq!(
+            limiter.check(&key),
+            Verdict::Deny {
+                retry_after_secs: 1
+            }
+        );
         clock.advance(Duration::from_millis(500));
         assert_eq!(limiter.check(&key), Verdict::Allow);
         assert!(matches!(limiter.check(&key), Verdict::Deny { .. }));
@@ -175,7 +199,12 @@ mod tests {
         let slow = KeyLimiter::with_clock(0.25, nz(1), clock).unwrap();
         let key = KeyDigest::of(b"k");
         assert_eq!(slow.check(&key), Verdict::Allow);
-        assert_eq!(slow.check(&key), Verdict::Deny { retry_after_secs: 4 });
+        assert_eq!(
+            slow.check(&key),
+            Verdict::Deny {
+                retry_after_secs: 4
+            }
+        );
     }
 
     #[test]

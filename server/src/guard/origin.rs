@@ -44,12 +44,27 @@ mod tests {
     fn net_2_origin_rules() {
         let allowed = vec![normalize_origin("https://claude.ai/")];
         assert!(origin_allowed(&HeaderMap::new(), &allowed));
-        assert!(origin_allowed(&with_origin(&["https://claude.ai"]), &allowed));
-        assert!(origin_allowed(&with_origin(&["https://Claude.AI"]), &allowed));
-        assert!(!origin_allowed(&with_origin(&["https://evil.example"]), &allowed));
+        assert!(origin_allowed(
+            &with_origin(&["https://claude.ai"]),
+            &allowed
+        ));
+        assert!(origin_allowed(
+            &with_origin(&["https://Claude.AI"]),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &with_origin(&["https://evil.example"]),
+            &allowed
+        ));
         assert!(!origin_allowed(&with_origin(&["null"]), &allowed));
-        assert!(!origin_allowed(&with_origin(&["https://claude.ai.evil.example"]), &allowed));
-        assert!(!origin_allowed(&with_origin(&["https://claude.ai", "https://claude.ai"]), &allowed));
+        assert!(!origin_allowed(
+            &with_origin(&["https://claude.ai.evil.example"]),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &with_origin(&["https://claude.ai", "https://claude.ai"]),
+            &allowed
+        ));
         assert!(!origin_allowed(&with_origin(&["https://claude.ai"]), &[]));
     }
 }
