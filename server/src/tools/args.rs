@@ -206,6 +206,7 @@ impl JsonSchema for StringList {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // ok: json_schema! unwraps only on this constant object literal.
         schemars::json_schema!({
             "anyOf": [
                 {"type": "string", "maxLength": MAX_STRING_CHARS},
@@ -335,6 +336,7 @@ mod tests {
     fn lists_accept_a_string_or_an_array_and_are_bounded() {
         let parsed = parse::<Example>(args(json!({"name": "x", "tags": "one"})), ALLOWED)
             .expect("a string is a list");
+        assert_eq!((parsed.name.as_str(), parsed.count), ("x", None));
         assert_eq!(list("tags", parsed.tags).expect("valid"), vec!["one"]);
         let many: Vec<String> = (0..=MAX_LIST_ITEMS).map(|i| i.to_string()).collect();
         let error = parse::<Example>(args(json!({"name": "x", "tags": many})), ALLOWED)

@@ -32,6 +32,7 @@ pub struct GetComplaintDocumentArgs {
 
 fn complaint_id_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let pattern = format!("^[0-9]{{1,{MAX_ID_DIGITS}}}$");
+    // ok: json_schema! unwraps only on this object literal (always an object).
     schemars::json_schema!({
         "anyOf": [
             {"type": "string", "pattern": pattern},
