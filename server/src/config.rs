@@ -76,8 +76,10 @@ impl Config {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut config = Self::default();
-        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut config = Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Self::default()
+        };
         let joined = keys
             .into_iter()
             .map(|k| k.as_ref().to_owned())

@@ -228,7 +228,7 @@ async fn route_request(
     }
     let caller = match guard(state, peer, &request, log) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(refusal) => return refusal.response(),
     };
     match (route, request.method()) {
         (Route::Sse, &Method::GET) => sse::open(state, caller, log),
@@ -241,22 +241,40 @@ async fn route_request(
     }
 }
 
-/// The guard (NET-2, AUTH-1..5, RATE-1..6): the caller's key digest, or the
-/// response that refuses the request.
+/// Why the guard refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Origin,
+    Auth,
+    Throttled { retry_after_secs: u64 },
+}
+
+impl Refusal {
+    fn response(self) -> Response<Body> {
+        match self {
+            Refusal::Origin => error_response(
+                StatusCode::FORBIDDEN,
+                ErrorKind::Forbidden,
+                messages_text::FORBIDDEN_ORIGIN,
+            ),
+            Refusal::Auth => unauthorized(),
+            Refusal::Throttled { retry_after_secs } => too_many_requests(retry_after_secs),
+        }
+    }
+}
+
+/// The guard (NET-2, AUTH-1..5, RATE-1..6): the caller's key digest, or why
+/// the request is refused.
 fn guard(
     state: &AppState,
     peer: SocketAddr,
     request: &Request<Incoming>,
     log: &mut RequestLog,
-) -> Result<KeyDigest, Response<Body>> {
+) -> Result<KeyDigest, Refusal> {
     let headers = request.headers();
     if !origin_allowed(headers, &state.allowed_origins) {
         log.error = Some("origin");
-        return Err(error_response(
-            StatusCode::FORBIDDEN,
-            ErrorKind::Forbidden,
-            messages_text::FORBIDDEN_ORIGIN,
-        ));
+        return Err(Refusal::Origin);
     }
     let verified = if state.keyless {
         Some(KeyDigest::anonymous())
@@ -273,15 +291,15 @@ fn guard(
     let Some(caller) = verified else {
         log.error = Some("auth");
         return Err(match state.auth_fail.check(peer.ip()) {
-            Verdict::Allow => unauthorized(),
-            Verdict::Deny { retry_after_secs } => too_many_requests(retry_after_secs),
+            Verdict::Allow => Refusal::Auth,
+            Verdict::Deny { retry_after_secs } => Refusal::Throttled { retry_after_secs },
         });
     };
     match state.limiter.check(&caller) {
         Verdict::Allow => Ok(caller),
         Verdict::Deny { retry_after_secs } => {
             log.error = Some("rate_limit");
-            Err(too_many_requests(retry_after_secs))
+            Err(Refusal::Throttled { retry_after_secs })
         }
     }
 }

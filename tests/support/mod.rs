@@ -62,10 +62,10 @@ impl ServerProcess {
         let sink = lines.clone();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["event"] == "server_start" {
-                        let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["event"] == "server_start"
+                {
+                    let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
                 }
                 sink.lock().unwrap().push(line);
             }
