@@ -1,0 +1,360 @@
+//! AUTH checks on both guarded endpoints: a valid key in either header is accepted; a
+//! missing, empty, wrong, near-miss, duplicated, conflicting or non-ASCII key gets the
+//! exact 401; 401s carry `WWW-Authenticate`; no response echoes a presented key.
+//! Invalid-key probes are few and paced (the target throttles failed auths per address).
+
+use super::{AUTH_BODY, Expect, Step, expect_steps, guarded_endpoints, need_key, send_any};
+use crate::check::{Check, CheckResult, Outcome, Profile};
+use crate::ctx::{Ctx, Pace};
+use crate::leak::find_key_leaks_bytes;
+use crate::nearmiss::{NearMissKind, near_misses};
+use crate::probe::{HeaderSpec, Probe};
+
+const REJECT: Expect = Expect::Exact(401, AUTH_BODY);
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "AUTH-1.x-api-key",
+            Profile::Seed,
+            "a valid key in X-API-Key is accepted on GET /mcp/sse (200) and POST /mcp/messages (not 401)",
+            |c| Box::pin(valid(c, false)),
+        ),
+        Check::new(
+            "AUTH-1.bearer",
+            Profile::Seed,
+            "a valid key as Authorization: Bearer is accepted on both endpoints",
+            |c| Box::pin(valid(c, true)),
+        ),
+        Check::new(
+            "AUTH-3.missing",
+            Profile::Seed,
+            "no key -> exact 401 JSON on both endpoints",
+            |c| Box::pin(rejected(c, Bad::Missing)),
+        ),
+        Check::new(
+            "AUTH-3.empty",
+            Profile::Seed,
+            "empty X-API-Key, and `Authorization: Bearer` with no token -> exact 401 on both endpoints",
+            |c| Box::pin(rejected(c, Bad::Empty)),
+        ),
+        Check::new(
+            "AUTH-3.wrong",
+            Profile::Seed,
+            "a random key of the same length, in X-API-Key and as Bearer -> exact 401 on both endpoints",
+            |c| Box::pin(rejected(c, Bad::Wrong)),
+        ),
+        Check::new(
+            "AUTH-3.near-miss",
+            Profile::Seed,
+            "near misses of the real key (prefix, suffix, case flip, inner space, percent-encoded, appended char, one char changed) -> exact 401; trailing NUL (sent raw) -> 401 or 400",
+            |c| Box::pin(near_miss(c)),
+        ),
+        Check::new(
+            "AUTH-3.duplicate",
+            Profile::Seed,
+            "two X-API-Key headers (valid+valid, valid+wrong) -> exact 401 on both endpoints",
+            |c| Box::pin(rejected(c, Bad::Duplicate)),
+        ),
+        Check::new(
+            "AUTH-3.conflict",
+            Profile::Seed,
+            "X-API-Key and Bearer that differ (valid+wrong, wrong+valid) -> exact 401 on both endpoints",
+            |c| Box::pin(rejected(c, Bad::Conflict)),
+        ),
+        Check::new(
+            "AUTH-3.non-ascii",
+            Profile::Seed,
+            "the key followed by non-ASCII UTF-8 (é) or a non-UTF-8 byte (0xFF) -> exact 401 on both endpoints",
+            |c| Box::pin(rejected(c, Bad::NonAscii)),
+        ),
+        Check::new(
+            "AUTH-4",
+            Profile::Strict,
+            "a 401 carries WWW-Authenticate: Bearer realm=\"cfpb-mcp\"",
+            |c| Box::pin(www_authenticate(c)),
+        ),
+        Check::new(
+            "AUTH-7",
+            Profile::Seed,
+            "no response head or body echoes a presented key (valid or near miss), in any encoding",
+            |c| Box::pin(no_echo(c)),
+        ),
+    ]
+}
+
+async fn valid(ctx: &Ctx, bearer: bool) -> CheckResult {
+    let key = need_key(ctx, 0)?;
+    let h = if bearer {
+        HeaderSpec::bearer(key)
+    } else {
+        HeaderSpec::x_api_key(key)
+    };
+    let steps = guarded_endpoints(ctx)
+        .into_iter()
+        .map(|(label, p)| {
+            let expect = if p.stream {
+                Expect::StatusIn(&[200])
+            } else {
+                Expect::Accepted
+            };
+            Step::new(label, p.header(h.clone()), Pace::Key(0), expect)
+        })
+        .collect();
+    expect_steps(ctx, steps).await
+}
+
+#[derive(Clone, Copy)]
+enum Bad {
+    Missing,
+    Empty,
+    Wrong,
+    Duplicate,
+    Conflict,
+    NonAscii,
+}
+
+/// A wrong key: same length and alphabet as the real one, random.
+fn wrong_key(len: usize) -> String {
+    use rand::Rng;
+    const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len.max(8))
+        .map(|_| A[rng.random_range(0..A.len())] as char)
+        .collect()
+}
+
+fn variants(ctx: &Ctx, bad: Bad) -> Result<Vec<(String, Vec<HeaderSpec>)>, Outcome> {
+    let key = || need_key(ctx, 0);
+    Ok(match bad {
+        Bad::Missing => vec![("no key".into(), vec![])],
+        Bad::Empty => vec![
+            (
+                "empty X-API-Key".into(),
+                vec![HeaderSpec::plain("X-API-Key", "")],
+            ),
+            (
+                "Bearer without token".into(),
+                vec![HeaderSpec::plain("Authorization", "Bearer")],
+            ),
+        ],
+        Bad::Wrong => {
+            let w = wrong_key(key()?.expose().len());
+            vec![
+                (
+                    "wrong X-API-Key".into(),
+                    vec![HeaderSpec::plain("X-API-Key", &w)],
+                ),
+                (
+                    "wrong Bearer".into(),
+                    vec![HeaderSpec::plain("Authorization", &format!("Bearer {w}"))],
+                ),
+            ]
+        }
+        Bad::Duplicate => {
+            let k = key()?;
+            let w = wrong_key(k.expose().len());
+            vec![
+                (
+                    "X-API-Key twice (valid, valid)".into(),
+                    vec![HeaderSpec::x_api_key(k), HeaderSpec::x_api_key(k)],
+                ),
+                (
+                    "X-API-Key twice (valid, wrong)".into(),
+                    vec![HeaderSpec::x_api_key(k), HeaderSpec::plain("X-API-Key", &w)],
+                ),
+            ]
+        }
+        Bad::Conflict => {
+            let k = key()?;
+            let w = wrong_key(k.expose().len());
+            vec![
+                (
+                    "valid X-API-Key + wrong Bearer".into(),
+                    vec![
+                        HeaderSpec::x_api_key(k),
+                        HeaderSpec::plain("Authorization", &format!("Bearer {w}")),
+                    ],
+                ),
+                (
+                    "wrong X-API-Key + valid Bearer".into(),
+                    vec![HeaderSpec::plain("X-API-Key", &w), HeaderSpec::bearer(k)],
+                ),
+            ]
+        }
+        Bad::NonAscii => {
+            let k = key()?;
+            let mut utf8 = k.expose().as_bytes().to_vec();
+            utf8.extend_from_slice("é".as_bytes());
+            let mut ff = k.expose().as_bytes().to_vec();
+            ff.push(0xFF);
+            vec![
+                (
+                    "key + é".into(),
+                    vec![HeaderSpec::secret(
+                        "X-API-Key",
+                        utf8,
+                        format!("${}é", k.var()),
+                    )],
+                ),
+                (
+                    "key + 0xFF".into(),
+                    vec![HeaderSpec::secret(
+                        "X-API-Key",
+                        ff,
+                        format!("${}$(printf '\\377')", k.var()),
+                    )],
+                ),
+            ]
+        }
+    })
+}
+
+async fn rejected(ctx: &Ctx, bad: Bad) -> CheckResult {
+    let mut steps = Vec::new();
+    for (what, headers) in variants(ctx, bad)? {
+        for (label, p) in guarded_endpoints(ctx) {
+            let mut p = p;
+            for h in &headers {
+                p = p.header(h.clone());
+            }
+            steps.push(Step::new(
+                format!("{label} with {what}"),
+                p,
+                Pace::AuthFail,
+                REJECT,
+            ));
+        }
+    }
+    expect_steps(ctx, steps).await
+}
+
+async fn near_miss(ctx: &Ctx) -> CheckResult {
+    let key = need_key(ctx, 0)?;
+    let mut steps = Vec::new();
+    for v in near_misses(key.expose(), key.var()) {
+        for (label, p) in guarded_endpoints(ctx) {
+            let label = format!("{label} with the {} near miss", v.kind.name());
+            let (p, expect) = match &v.shell {
+                Some(shell) => (
+                    p.header(HeaderSpec::secret(
+                        "X-API-Key",
+                        v.value.clone(),
+                        shell.clone(),
+                    )),
+                    REJECT,
+                ),
+                None => {
+                    let mut h =
+                        HeaderSpec::secret("X-API-Key", v.value.clone(), format!("${}", key.var()));
+                    if v.kind == NearMissKind::TrailingNul {
+                        h.raw_suffix = "\\000";
+                    }
+                    // The NUL can't go through an HTTP client: raw, and a 400 from the
+                    // HTTP layer counts as "not accepted" too.
+                    (p.header(h).raw(), Expect::StatusIn(&[400, 401]))
+                }
+            };
+            steps.push(Step::new(label, p, Pace::AuthFail, expect));
+        }
+    }
+    expect_steps(ctx, steps).await
+}
+
+async fn www_authenticate(ctx: &Ctx) -> CheckResult {
+    let want = "Bearer realm=\"cfpb-mcp\"";
+    for (label, p) in guarded_endpoints(ctx) {
+        let resp = send_any(ctx, &p, Pace::AuthFail).await.map_err(|e| {
+            Outcome::fail(
+                format!("401 with WWW-Authenticate: {want}"),
+                format!("no response: {e}"),
+                p.curl(),
+            )
+        })?;
+        if resp.status != 401 {
+            return Err(Outcome::skip(format!(
+                "{label} without a key answered {} (AUTH-3 covers that)",
+                resp.status
+            )));
+        }
+        let got = resp.header("www-authenticate");
+        if got.as_deref().map(str::trim) != Some(want) {
+            return Err(Outcome::fail(
+                format!("{label}: 401 with WWW-Authenticate: {want}"),
+                format!(
+                    "{label}: WWW-Authenticate: {}",
+                    got.unwrap_or_else(|| "(none)".into())
+                ),
+                p.curl(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn no_echo(ctx: &Ctx) -> CheckResult {
+    let key = need_key(ctx, 0)?;
+    let mut probes: Vec<(String, Probe, Pace, Vec<u8>)> = Vec::new();
+    for (label, p) in guarded_endpoints(ctx) {
+        probes.push((
+            format!("{label} with the valid key"),
+            p.clone().header(HeaderSpec::x_api_key(key)),
+            Pace::Key(0),
+            key.expose().as_bytes().to_vec(),
+        ));
+        probes.push((
+            format!("{label} with the valid key as Bearer"),
+            p.clone().header(HeaderSpec::bearer(key)),
+            Pace::Key(0),
+            key.expose().as_bytes().to_vec(),
+        ));
+        for v in near_misses(key.expose(), key.var()) {
+            let Some(shell) = v.shell else { continue };
+            if !matches!(
+                v.kind,
+                NearMissKind::AppendedChar | NearMissKind::PercentEncoded
+            ) {
+                continue;
+            }
+            probes.push((
+                format!("{label} with the {} near miss", v.kind.name()),
+                p.clone()
+                    .header(HeaderSpec::secret("X-API-Key", v.value.clone(), shell)),
+                Pace::AuthFail,
+                v.value.clone(),
+            ));
+        }
+    }
+    for (label, p, pace, presented) in probes {
+        let text = if p.stream {
+            // Read the head and the first event of an accepted stream.
+            match ctx.open_stream(&p, pace, true).await {
+                Ok(Ok(mut conn)) => {
+                    let _ = conn.next_event(ctx.timeout()).await;
+                    let mut r = conn.head.clone();
+                    r.body = conn.raw.clone();
+                    r.all_text()
+                }
+                Ok(Err(resp)) => resp.all_text(),
+                Err(e) => return Err(Outcome::skip(format!("{label}: no response: {e}"))),
+            }
+        } else {
+            match ctx.send(&p, pace).await {
+                Ok(resp) => resp.all_text(),
+                Err(e) => return Err(Outcome::skip(format!("{label}: no response: {e}"))),
+            }
+        };
+        let mut leaks = find_key_leaks_bytes(text.as_bytes(), key.expose().as_bytes());
+        if presented.len() >= 8 && presented != key.expose().as_bytes() {
+            leaks.extend(find_key_leaks_bytes(text.as_bytes(), &presented));
+        }
+        if let Some(l) = leaks.first() {
+            return Err(Outcome::fail(
+                "no presented key in any response header or body",
+                format!("{label}: the key appears in the response ({})", l.encoding),
+                p.curl(),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! Checks of the contract's endpoint table that Claude's connector depends on: `/health`,
+//! `POST /mcp/sse` -> 405, `/.well-known/oauth-*` -> 404.
+//! Never sends more than a handful of requests.
+
+use super::{Expect, Step, expect_steps, need_key};
+use crate::check::{Check, CheckResult, Outcome, Profile};
+use crate::ctx::{Ctx, Pace};
+use crate::probe::{HeaderSpec, Probe};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "EP-health",
+            Profile::Seed,
+            "GET /health without a key -> 200 application/json {\"status\":\"ok\"} and nothing else",
+            |c| Box::pin(health(c)),
+        ),
+        Check::new(
+            "EP-post-sse",
+            Profile::Seed,
+            "POST /mcp/sse with a valid key -> 405, Allow: GET, JSON error body (Claude falls back to SSE only on 400/404/405)",
+            |c| Box::pin(post_sse(c)),
+        ),
+        Check::new(
+            "EP-oauth",
+            Profile::Seed,
+            "GET /.well-known/oauth-authorization-server and /.well-known/oauth-protected-resource -> 404",
+            |c| Box::pin(oauth(c)),
+        ),
+    ]
+}
+
+async fn health(ctx: &Ctx) -> CheckResult {
+    let probe = Probe::new("GET", ctx.url("/health"));
+    let resp = ctx.send(&probe, Pace::Free).await.map_err(|e| {
+        Outcome::fail(
+            "200 {\"status\":\"ok\"}",
+            format!("no response: {e}"),
+            probe.curl(),
+        )
+    })?;
+    let body: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
+    if resp.status == 200
+        && super::is_json(&resp)
+        && body == Some(serde_json::json!({"status":"ok"}))
+    {
+        Ok(())
+    } else {
+        Err(Outcome::fail(
+            "200, application/json, {\"status\":\"ok\"}",
+            resp.summary(),
+            probe.curl(),
+        ))
+    }
+}
+
+async fn post_sse(ctx: &Ctx) -> CheckResult {
+    let key = need_key(ctx, 0)?;
+    let probe = Probe::new("POST", ctx.url("/mcp/sse"))
+        .header(HeaderSpec::key(ctx.target.style, key))
+        .json(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#);
+    let expected = "405, Allow: GET, application/json error body";
+    let resp = ctx
+        .send(&probe, Pace::Key(0))
+        .await
+        .map_err(|e| Outcome::fail(expected, format!("no response: {e}"), probe.curl()))?;
+    let allow_get = resp
+        .header("allow")
+        .is_some_and(|a| a.split(',').any(|m| m.trim().eq_ignore_ascii_case("GET")));
+    if resp.status == 405 && allow_get && super::is_json(&resp) {
+        Ok(())
+    } else {
+        let allow = resp.header("allow").unwrap_or_else(|| "(none)".into());
+        Err(Outcome::fail(
+            expected,
+            format!("{}; Allow: {allow}", resp.summary()),
+            probe.curl(),
+        ))
+    }
+}
+
+async fn oauth(ctx: &Ctx) -> CheckResult {
+    let steps = [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp/sse",
+    ]
+    .into_iter()
+    .map(|p| {
+        Step::new(
+            format!("GET {p}"),
+            Probe::new("GET", ctx.url(p)),
+            Pace::Free,
+            Expect::StatusIn(&[404]),
+        )
+    })
+    .collect();
+    expect_steps(ctx, steps).await
+}

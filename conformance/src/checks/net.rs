@@ -1,0 +1,68 @@
+//! NET-2: Origin checking (DNS-rebinding protection): a foreign `Origin` gets the exact 403,
+//! an allowed one passes. Sends only a few requests with a valid key.
+
+use super::{Expect, FORBIDDEN_BODY, Step, expect_steps, guarded_endpoints, need_key};
+use crate::check::{Check, CheckResult, Outcome, Profile};
+use crate::ctx::{Ctx, Pace};
+use crate::probe::HeaderSpec;
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "NET-2.foreign",
+            Profile::Strict,
+            "a valid key with Origin: https://evil.example -> exact 403 forbidden on both endpoints",
+            |c| Box::pin(foreign(c)),
+        ),
+        Check::new(
+            "NET-2.allowed",
+            Profile::Strict,
+            "a valid key with an allowed Origin (--allowed-origin) -> accepted on both endpoints",
+            |c| Box::pin(allowed(c)),
+        ),
+    ]
+}
+
+async fn foreign(ctx: &Ctx) -> CheckResult {
+    let key = need_key(ctx, 0)?;
+    let steps = guarded_endpoints(ctx)
+        .into_iter()
+        .map(|(label, p)| {
+            Step::new(
+                label,
+                p.header(HeaderSpec::key(ctx.target.style, key))
+                    .header(HeaderSpec::plain("Origin", "https://evil.example")),
+                Pace::Key(0),
+                Expect::Exact(403, FORBIDDEN_BODY),
+            )
+        })
+        .collect();
+    expect_steps(ctx, steps).await
+}
+
+async fn allowed(ctx: &Ctx) -> CheckResult {
+    let key = need_key(ctx, 0)?;
+    let Some(origin) = ctx.target.allowed_origin.clone() else {
+        return Err(Outcome::skip(
+            "no allowed origin known: pass --allowed-origin ORIGIN (one of CFPB_MCP_ALLOWED_ORIGINS)",
+        ));
+    };
+    let steps = guarded_endpoints(ctx)
+        .into_iter()
+        .map(|(label, p)| {
+            let expect = if p.stream {
+                Expect::StatusIn(&[200])
+            } else {
+                Expect::Accepted
+            };
+            Step::new(
+                label,
+                p.header(HeaderSpec::key(ctx.target.style, key))
+                    .header(HeaderSpec::plain("Origin", &origin)),
+                Pace::Key(0),
+                expect,
+            )
+        })
+        .collect();
+    expect_steps(ctx, steps).await
+}

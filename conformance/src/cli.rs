@@ -1,0 +1,360 @@
+//! The command line: parses flags, loads keys (environment or file by default, so they stay
+//! out of `ps` and shell history), builds the target (a URL, or the embedded server), runs
+//! the selected checks with a progress line, and writes the report. Exit codes: 0 nothing
+//! failed, 1 a check failed, 2 bad invocation or unreachable target.
+//! Must never print a key: messages name keys only as `$MCP_KEY` / `$MCP_KEY2`.
+
+use crate::check::Profile;
+use crate::ctx::{Ctx, Pace};
+use crate::key::{ApiKey, HeaderStyle, parse_key_list};
+use crate::probe::Probe;
+use crate::report::Format;
+use crate::runner::{Selection, parse_baseline, select, unknown_patterns};
+use crate::target::{LogSource, Settings, Target};
+use clap::Parser;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Checks an MCP HTTP+SSE endpoint against the guarded-endpoint contract (AUTH, RATE, SSE,
+/// MSG, LOG, NET). With no --url it starts the server embedded, offline, and checks that.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-conformance", version, about, long_about = None)]
+pub struct Args {
+    /// Base URL of the target, e.g. https://mcp.example.com or http://127.0.0.1:8000.
+    /// Without it, the server is embedded on a loopback port with generated keys and the
+    /// fixtures data.
+    #[arg(long, value_name = "BASE")]
+    pub url: Option<String>,
+
+    /// File with the key(s), one per line (`#` comments); a second key enables RATE-4 and
+    /// MSG-2.foreign. Default source: the MCP_CONFORMANCE_KEYS environment variable
+    /// (comma-separated).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+
+    /// A key on the command line (repeatable). Visible in `ps` and shell history: prefer
+    /// MCP_CONFORMANCE_KEYS or --key-file.
+    #[arg(long, value_name = "KEY")]
+    pub key: Vec<String>,
+
+    /// Header that carries the key on ordinary requests.
+    #[arg(long, value_enum, default_value = "x-api-key")]
+    pub header_style: HeaderStyle,
+
+    /// The server's audit log file (its stderr), for the LOG checks.
+    #[arg(long, value_name = "PATH", conflicts_with = "log_command")]
+    pub log_file: Option<PathBuf>,
+
+    /// A shell command printing the server's audit log, e.g. 'docker compose logs server'.
+    #[arg(long, value_name = "CMD")]
+    pub log_command: Option<String>,
+
+    /// An origin the target allows (one of CFPB_MCP_ALLOWED_ORIGINS), for NET-2.allowed.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allowed_origin: Option<String>,
+
+    /// seed = the contract's MUST clauses; strict = seed plus the (strict) clauses.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub profile: Profile,
+
+    /// Run only these checks: IDs, clauses or families, comma-separated (AUTH-3.missing, AUTH-3, AUTH).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub only: Vec<String>,
+
+    /// Skip these checks (same syntax as --only).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub skip: Vec<String>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// File of check IDs expected to fail (one per line). A listed failure doesn't fail the
+    /// run; a new failure does, and so does a listed check that now passes.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// How long SSE-4 waits for a keep-alive comment (and SSE-5/RATE-7/LOG wait for the
+    /// server to notice a closed stream), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub keepalive_wait: f64,
+
+    /// Timeout of every network step, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+
+    /// Most requests sent in a row looking for the first 429.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_burst_probe: u32,
+
+    /// Most SSE streams opened looking for the per-key stream cap.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_streams_probe: u32,
+
+    /// Colours: auto (only on a terminal, and not with NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+
+    /// List the checks (ID, profile, what it sends and expects) and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Where the CLI writes, so tests can capture it.
+pub struct Io<'a> {
+    pub out: &'a mut (dyn Write + Send),
+    pub err: &'a mut (dyn Write + Send),
+    /// stdout / stderr are terminals (colours, progress line).
+    pub out_tty: bool,
+    pub err_tty: bool,
+}
+
+/// Runs the CLI with the process's stdout/stderr.
+pub async fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let out_tty = out.is_terminal();
+    let err_tty = err.is_terminal();
+    run(
+        args,
+        Io {
+            out: &mut out,
+            err: &mut err,
+            out_tty,
+            err_tty,
+        },
+    )
+    .await
+}
+
+fn fail2(io: &mut Io<'_>, msg: &str) -> i32 {
+    let _ = writeln!(io.err, "mcp-conformance: {msg}");
+    2
+}
+
+/// Loads keys from --key, --key-file, or MCP_CONFORMANCE_KEYS (in that order).
+fn load_keys(args: &Args, io: &mut Io<'_>) -> Result<Vec<String>, String> {
+    if !args.key.is_empty() {
+        let _ = writeln!(
+            io.err,
+            "mcp-conformance: warning: --key puts the key in `ps` output and shell history; prefer MCP_CONFORMANCE_KEYS or --key-file"
+        );
+        return Ok(args.key.iter().flat_map(|k| parse_key_list(k)).collect());
+    }
+    if let Some(path) = &args.key_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading --key-file {}: {e}", path.display()))?;
+        return Ok(parse_key_list(&text));
+    }
+    Ok(std::env::var("MCP_CONFORMANCE_KEYS")
+        .map(|v| parse_key_list(&v))
+        .unwrap_or_default())
+}
+
+/// Runs the CLI; returns the exit code.
+pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
+    let args = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let target: &mut (dyn Write + Send) = if e.use_stderr() { io.err } else { io.out };
+            let _ = write!(target, "{}", e.render());
+            return code;
+        }
+    };
+    let all = crate::checks::all();
+    if args.list {
+        for c in &all {
+            let _ = writeln!(io.out, "{:<22} {:<6} {}", c.id, c.profile, c.title);
+        }
+        return 0;
+    }
+    let unknown = unknown_patterns(&all, &[args.only.clone(), args.skip.clone()].concat());
+    if !unknown.is_empty() {
+        return fail2(
+            &mut io,
+            &format!("no check matches {} (see --list)", unknown.join(", ")),
+        );
+    }
+    let baseline = match &args.baseline {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => parse_baseline(&t),
+            Err(e) => return fail2(&mut io, &format!("reading --baseline {}: {e}", p.display())),
+        },
+        None => Default::default(),
+    };
+    if !(args.keepalive_wait > 0.0
+        && args.keepalive_wait < 3600.0
+        && args.timeout > 0.0
+        && args.timeout < 3600.0)
+    {
+        return fail2(
+            &mut io,
+            "--keepalive-wait and --timeout must be between 0 and 3600 seconds",
+        );
+    }
+    let settings = Settings {
+        timeout: Duration::from_secs_f64(args.timeout),
+        keepalive_wait: Duration::from_secs_f64(args.keepalive_wait),
+        max_burst_probe: args.max_burst_probe.max(1),
+        max_streams_probe: args.max_streams_probe.max(1),
+        ..Settings::default()
+    };
+    let sel = Selection {
+        profile: args.profile,
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+    };
+    let checks = select(all, &sel);
+
+    let (target, label, embedded) = match &args.url {
+        Some(url) => {
+            let base = match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+                _ => return fail2(&mut io, &format!("--url {url:?} is not an http(s) URL")),
+            };
+            let keys = match load_keys(&args, &mut io) {
+                Ok(k) => k,
+                Err(e) => return fail2(&mut io, &e),
+            };
+            if keys.is_empty() {
+                return fail2(
+                    &mut io,
+                    "no key: set MCP_CONFORMANCE_KEYS (comma-separated) or pass --key-file PATH",
+                );
+            }
+            if keys.len() > 2 {
+                let _ = writeln!(
+                    io.err,
+                    "mcp-conformance: note: using the first two of {} keys",
+                    keys.len()
+                );
+            }
+            let keys: Vec<ApiKey> = keys
+                .into_iter()
+                .take(2)
+                .enumerate()
+                .map(|(i, k)| ApiKey::new(k, i))
+                .collect();
+            let mut t = Target::new(base, keys);
+            t.style = args.header_style;
+            t.allowed_origin = args.allowed_origin.clone();
+            t.settings = settings;
+            t.log = match (&args.log_file, &args.log_command) {
+                (Some(p), _) => LogSource::File(p.clone()),
+                (None, Some(c)) => LogSource::Command(c.clone()),
+                _ => LogSource::None,
+            };
+            (t, url.clone(), None)
+        }
+        None => {
+            if !args.key.is_empty()
+                || args.key_file.is_some()
+                || args.log_file.is_some()
+                || args.log_command.is_some()
+            {
+                let _ = writeln!(
+                    io.err,
+                    "mcp-conformance: note: without --url the embedded server uses generated keys and its own log; key and log flags are ignored"
+                );
+            }
+            match crate::embedded::start(settings, args.header_style).await {
+                Ok(e) => {
+                    let label = format!("the embedded server at {}", e.target.base);
+                    (e.target.clone(), label, Some(e))
+                }
+                Err(e) => return fail2(&mut io, &format!("starting the embedded server: {e}")),
+            }
+        }
+    };
+
+    let ctx = match Ctx::new(target) {
+        Ok(c) => c,
+        Err(e) => return fail2(&mut io, &e),
+    };
+    // Unreachable target: exit 2 before any check runs.
+    let health = Probe::new("GET", ctx.url("/health"));
+    if let Err(e) = ctx.send(&health, Pace::Free).await {
+        if let Some(e) = embedded {
+            e.stop().await;
+        }
+        return fail2(&mut io, &format!("cannot reach {label}: {e}"));
+    }
+
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none(),
+    };
+    let err_tty = io.err_tty;
+    let err = &mut *io.err;
+    let mut progress = |i: usize, n: usize, id: &str| {
+        if err_tty {
+            if id.is_empty() {
+                let _ = write!(err, "\r\x1b[2K");
+            } else {
+                let _ = write!(err, "\r\x1b[2K[{}/{}] {id}", i + 1, n);
+            }
+            let _ = err.flush();
+        }
+    };
+    let report = crate::runner::run(
+        &ctx,
+        &checks,
+        &baseline,
+        &label,
+        args.profile,
+        &mut progress,
+    )
+    .await;
+    drop(ctx);
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+
+    let text = match args.format {
+        Format::Human => {
+            let tty = if args.output.is_some() {
+                false
+            } else {
+                io.out_tty
+            };
+            crate::report::human(&report, color && tty || args.color == ColorChoice::Always)
+        }
+        Format::Json => crate::report::json(&report),
+        Format::Junit => crate::report::junit(&report),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                return fail2(&mut io, &format!("writing {}: {e}", path.display()));
+            }
+            let _ = writeln!(
+                io.err,
+                "mcp-conformance: {} passed, {} failed, {} skipped; report in {}",
+                report.count(crate::runner::Verdict::Pass),
+                report.count(crate::runner::Verdict::Fail)
+                    + report.count(crate::runner::Verdict::XPass),
+                report.count(crate::runner::Verdict::Skip),
+                path.display()
+            );
+        }
+        None => {
+            let _ = io.out.write_all(text.as_bytes());
+            let _ = io.out.flush();
+        }
+    }
+    report.exit_code()
+}

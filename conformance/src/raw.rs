@@ -1,0 +1,229 @@
+//! A minimal raw HTTP/1.1 client over TCP (and TLS for https) for the probes ordinary
+//! clients refuse to send: duplicate or non-ASCII headers, a NUL byte, an oversize body that
+//! the server may cut off. Sends exactly the bytes given; never logs them (they may carry a
+//! key) and never follows redirects.
+
+use crate::probe::{BodySpec, Probe, Resp};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Most response bytes read.
+const MAX_READ: usize = 1 << 20;
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+                .map_err(|e| format!("TLS setup: {e}"))
+        })
+        .clone()
+}
+
+/// The exact request bytes for a probe.
+pub fn request_bytes(probe: &Probe) -> Vec<u8> {
+    let url = &probe.url;
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => "localhost".to_string(),
+    };
+    let path = match url.query() {
+        Some(q) => format!("{}?{}", url.path(), q),
+        None => url.path().to_string(),
+    };
+    let body = probe.body.bytes();
+    let mut out = format!("{} {} HTTP/1.1\r\nHost: {}\r\n", probe.method, path, host).into_bytes();
+    for h in &probe.headers {
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(&h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if !matches!(probe.body, BodySpec::None) {
+        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Sends a probe over a fresh connection and reads the response (bounded by `timeout`
+/// overall and `MAX_READ` bytes). Write errors after the head are ignored: a server may
+/// answer (e.g. 413) and close before reading a large body.
+pub async fn send(probe: &Probe, timeout: Duration) -> Result<Resp, String> {
+    tokio::time::timeout(timeout, send_inner(probe))
+        .await
+        .map_err(|_| format!("no complete response within {}s", timeout.as_secs_f32()))?
+}
+
+async fn send_inner(probe: &Probe) -> Result<Resp, String> {
+    let url = &probe.url;
+    let host = url.host_str().ok_or("URL has no host")?.to_string();
+    let port = url.port_or_known_default().ok_or("URL has no port")?;
+    let tcp = TcpStream::connect((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| format!("connect {host}:{port}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let mut io: Box<dyn Io> = if url.scheme() == "https" {
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| format!("bad TLS server name {host}: {e}"))?;
+        let connector = tokio_rustls::TlsConnector::from(tls_config()?);
+        Box::new(
+            connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with {host}: {e}"))?,
+        )
+    } else {
+        Box::new(tcp)
+    };
+    let bytes = request_bytes(probe);
+    let body_len = probe.body.bytes().len();
+    let head_len = bytes.len() - body_len;
+    io.write_all(&bytes[..head_len])
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    // The body may be refused part-way; keep reading the answer regardless.
+    let _ = io.write_all(&bytes[head_len..]).await;
+    let _ = io.flush().await;
+
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match io.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() >= MAX_READ || response_complete(&buf) {
+                    break;
+                }
+            }
+            Err(e) => {
+                if buf.is_empty() {
+                    return Err(format!("read: {e}"));
+                }
+                break;
+            }
+        }
+    }
+    parse_response(&buf)
+}
+
+fn response_complete(buf: &[u8]) -> bool {
+    match parse_head(buf) {
+        Some((resp, _))
+            if resp.status / 100 == 2
+                && resp
+                    .header("content-type")
+                    .is_some_and(|c| c.starts_with("text/event-stream")) =>
+        {
+            true // an open event stream never completes: its head is the answer
+        }
+        Some((resp, head_len)) => match resp
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        {
+            Some(n) => buf.len() >= head_len + n,
+            None => false,
+        },
+        None => false,
+    }
+}
+
+fn parse_head(buf: &[u8]) -> Option<(Resp, usize)> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut r = httparse::Response::new(&mut headers);
+    match r.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => Some((
+            Resp {
+                status: r.code.unwrap_or(0),
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.to_string(), h.value.to_vec()))
+                    .collect(),
+                body: Vec::new(),
+            },
+            n,
+        )),
+        _ => None,
+    }
+}
+
+/// Parses a complete HTTP/1.1 response (head + body, chunked or sized).
+pub fn parse_response(buf: &[u8]) -> Result<Resp, String> {
+    let (mut resp, head_len) = parse_head(buf).ok_or_else(|| {
+        if buf.is_empty() {
+            "connection closed without a response".to_string()
+        } else {
+            "malformed HTTP response".to_string()
+        }
+    })?;
+    let rest = &buf[head_len..];
+    let chunked = resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    resp.body = if chunked {
+        dechunk(rest)
+    } else if let Some(n) = resp
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        rest[..n.min(rest.len())].to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok(resp)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
+        let size_text = String::from_utf8_lossy(&data[..eol]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim().to_string();
+        let Ok(size) = usize::from_str_radix(&size_text, 16) else {
+            break;
+        };
+        data = &data[eol + 2..];
+        if size == 0 {
+            break;
+        }
+        let take = size.min(data.len());
+        out.extend_from_slice(&data[..take]);
+        data = &data[take..];
+        data = data.strip_prefix(b"\r\n").unwrap_or(data);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sized_and_chunked() {
+        let r =
+            parse_response(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\n{}xx").unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (401, &b"{}"[..]));
+        let r = parse_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(r.body, b"abcde");
+    }
+}

@@ -1,0 +1,194 @@
+//! The runner: selects checks by profile and `--only`/`--skip`, runs them one at a time
+//! (each under an overall time limit, panics caught), redacts every key from every outcome
+//! text, applies the baseline of expected failures, and returns a `Report`.
+//! Must never let a key reach a `Report`: all outcome text goes through `leak::redact`.
+
+use crate::check::{Check, Outcome, Profile};
+use crate::ctx::Ctx;
+use futures::FutureExt;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+/// Which checks to run.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    pub profile: Profile,
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Strict,
+            only: Vec::new(),
+            skip: Vec::new(),
+        }
+    }
+}
+
+/// The checks `sel` selects, in run order.
+pub fn select(checks: Vec<Check>, sel: &Selection) -> Vec<Check> {
+    checks
+        .into_iter()
+        .filter(|c| c.profile <= sel.profile)
+        .filter(|c| sel.only.is_empty() || sel.only.iter().any(|p| c.matches(p)))
+        .filter(|c| !sel.skip.iter().any(|p| c.matches(p)))
+        .collect()
+}
+
+/// Patterns in `patterns` that select no check at all (a typo in `--only`/`--skip`).
+pub fn unknown_patterns(checks: &[Check], patterns: &[String]) -> Vec<String> {
+    patterns
+        .iter()
+        .filter(|p| !checks.iter().any(|c| c.matches(p)))
+        .cloned()
+        .collect()
+}
+
+/// A check's verdict after the baseline is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Skip,
+    /// Failed, and listed in the baseline: does not fail the run.
+    XFail,
+    /// Listed in the baseline but passed: fails the run (update the baseline).
+    XPass,
+}
+
+impl Verdict {
+    pub fn fails_run(self) -> bool {
+        matches!(self, Verdict::Fail | Verdict::XPass)
+    }
+}
+
+/// One check's result.
+#[derive(Clone, Debug)]
+pub struct CheckReport {
+    pub id: String,
+    pub clause: String,
+    pub family: String,
+    pub profile: Profile,
+    pub title: String,
+    pub outcome: Outcome,
+    pub verdict: Verdict,
+    pub duration: Duration,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub target: String,
+    pub profile: Profile,
+    pub results: Vec<CheckReport>,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    pub fn count(&self, v: Verdict) -> usize {
+        self.results.iter().filter(|r| r.verdict == v).count()
+    }
+
+    /// 0 when nothing failed (baseline applied), else 1.
+    pub fn exit_code(&self) -> i32 {
+        if self.results.iter().any(|r| r.verdict.fails_run()) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Parses a baseline file: one check ID per line, `#` comments, blank lines ignored.
+pub fn parse_baseline(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn redact_outcome(o: Outcome, secrets: &[(String, String)]) -> Outcome {
+    let pairs: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|(s, v)| (s.as_str(), v.as_str()))
+        .collect();
+    let r = |t: String| crate::leak::redact(&t, &pairs);
+    match o {
+        Outcome::Pass => Outcome::Pass,
+        Outcome::Fail {
+            expected,
+            observed,
+            reproduce,
+        } => Outcome::Fail {
+            expected: r(expected),
+            observed: r(observed),
+            reproduce: r(reproduce),
+        },
+        Outcome::Skip { why } => Outcome::Skip { why: r(why) },
+    }
+}
+
+/// Runs `checks` against the context. `progress(i, n, id)` is called before each check.
+pub async fn run(
+    ctx: &Ctx,
+    checks: &[Check],
+    baseline: &BTreeSet<String>,
+    target_label: &str,
+    profile: Profile,
+    progress: &mut (dyn FnMut(usize, usize, &str) + Send),
+) -> Report {
+    let started = Instant::now();
+    let secrets = ctx.target.secrets();
+    let s = &ctx.target.settings;
+    let limit = s.keepalive_wait * 2 + s.timeout * 6 + Duration::from_secs(60);
+    let mut results = Vec::new();
+    for (i, check) in checks.iter().enumerate() {
+        progress(i, checks.len(), &check.id);
+        let t0 = Instant::now();
+        let fut = std::panic::AssertUnwindSafe((check.run)(ctx)).catch_unwind();
+        let outcome = match tokio::time::timeout(limit, fut).await {
+            Err(_) => Outcome::fail(
+                format!("the check finishes within {}s", limit.as_secs()),
+                "it did not finish",
+                String::new(),
+            ),
+            Ok(Err(_)) => Outcome::fail(
+                "the check runs",
+                "the harness panicked in this check (a harness bug)",
+                String::new(),
+            ),
+            Ok(Ok(Ok(()))) => Outcome::Pass,
+            Ok(Ok(Err(o))) => o,
+        };
+        let outcome = redact_outcome(outcome, &secrets);
+        let listed = baseline.contains(&check.id);
+        let verdict = match (&outcome, listed) {
+            (Outcome::Pass, false) => Verdict::Pass,
+            (Outcome::Pass, true) => Verdict::XPass,
+            (Outcome::Fail { .. }, false) => Verdict::Fail,
+            (Outcome::Fail { .. }, true) => Verdict::XFail,
+            (Outcome::Skip { .. }, _) => Verdict::Skip,
+        };
+        results.push(CheckReport {
+            id: check.id.clone(),
+            clause: check.clause.clone(),
+            family: check.family().to_string(),
+            profile: check.profile,
+            title: check.title.clone(),
+            outcome,
+            verdict,
+            duration: t0.elapsed(),
+        });
+    }
+    progress(checks.len(), checks.len(), "");
+    Report {
+        target: target_label.to_string(),
+        profile,
+        results,
+        elapsed: started.elapsed(),
+    }
+}

@@ -1,0 +1,126 @@
+//! What the harness points at: base URL, keys, header style, log source, and the timing
+//! settings. Plain data, built once by the CLI (or the embedded mode) before any check runs.
+//! Must never print a key: `Target`'s Debug goes through `ApiKey`'s redacting Debug.
+
+use crate::key::{ApiKey, HeaderStyle};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+
+/// Where the target's audit log (LOG-1) can be read.
+#[derive(Clone, Debug, Default)]
+pub enum LogSource {
+    /// No log available: LOG checks skip.
+    #[default]
+    None,
+    /// A file the server's stderr goes to; read from where it ended when the run started.
+    File(PathBuf),
+    /// A shell command that prints the log (e.g. `docker compose logs server`).
+    Command(String),
+    /// An in-memory buffer the embedded server writes to.
+    Memory(SharedBuf),
+}
+
+/// A cloneable in-memory `Write` sink (the embedded server's audit writer).
+#[derive(Clone, Debug, Default)]
+pub struct SharedBuf(pub Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    pub fn contents(&self) -> Vec<u8> {
+        match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut g) => g.extend_from_slice(buf),
+            Err(p) => p.into_inner().extend_from_slice(buf),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Timing and probing limits.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Timeout of every network step (connect, request, waiting for one SSE event).
+    pub timeout: Duration,
+    /// How long SSE-4 waits for a keep-alive comment (contract default interval is 15 s).
+    pub keepalive_wait: Duration,
+    /// Rate limit assumed until RATE discovery has measured it (contract defaults).
+    pub assume_burst: u32,
+    pub assume_rps: f64,
+    /// Failed-auth limiter assumed per client address (half the server's generous default).
+    pub auth_fail_burst: u32,
+    pub auth_fail_rps: f64,
+    /// Most requests RATE discovery sends looking for the first 429.
+    pub max_burst_probe: u32,
+    /// Most SSE streams RATE-7 opens looking for the cap.
+    pub max_streams_probe: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            keepalive_wait: Duration::from_secs(20),
+            assume_burst: 10,
+            assume_rps: 2.0,
+            auth_fail_burst: 40,
+            auth_fail_rps: 5.0,
+            max_burst_probe: 200,
+            max_streams_probe: 32,
+        }
+    }
+}
+
+/// The system under test.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Base URL, e.g. `https://mcp.example.com`; paths are resolved against it.
+    pub base: Url,
+    /// One or two keys; the second enables RATE-4 and MSG-2.foreign.
+    pub keys: Vec<ApiKey>,
+    pub style: HeaderStyle,
+    pub log: LogSource,
+    /// An origin the target allows (NET-2.allowed); `None` skips that probe.
+    pub allowed_origin: Option<String>,
+    pub settings: Settings,
+}
+
+impl Target {
+    pub fn new(base: Url, keys: Vec<ApiKey>) -> Self {
+        Self {
+            base,
+            keys,
+            style: HeaderStyle::default(),
+            log: LogSource::None,
+            allowed_origin: None,
+            settings: Settings::default(),
+        }
+    }
+
+    /// `path` (which may carry a query) resolved against the base URL.
+    pub fn url(&self, path: &str) -> Url {
+        // Keep any path prefix of the base (e.g. behind a reverse proxy at /x/).
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}")).unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// The key secrets with their shell names, for redaction.
+    pub fn secrets(&self) -> Vec<(String, String)> {
+        self.keys
+            .iter()
+            .map(|k| (k.expose().to_string(), k.var().to_string()))
+            .collect()
+    }
+}
