@@ -165,14 +165,45 @@ async fn deliver(
         // handshake; JSON-RPC never answers those, so drop it.
         return accepted();
     }
-    let sent = tokio::time::timeout(state.overload_timeout, session.inbound.send(message));
-    match sent.await {
+    let started = tokio::time::Instant::now();
+    let request_id = match &message {
+        ClientJsonRpcMessage::Request(request) => Some(request.id.clone()),
+        _ => None,
+    };
+    if let Some(id) = &request_id
+        && !session.admit(id.clone(), state.overload_timeout).await
+    {
+        log.error = Some("overloaded");
+        return overloaded();
+    }
+    if let Some(cancelled) = cancelled_request(&message) {
+        session.settle(&cancelled);
+    }
+    let remaining = state.overload_timeout.saturating_sub(started.elapsed());
+    let sent = tokio::time::timeout(remaining, session.inbound.send(message)).await;
+    if !matches!(sent, Ok(Ok(())))
+        && let Some(id) = &request_id
+    {
+        session.settle(id);
+    }
+    match sent {
         Ok(Ok(())) => accepted(),
         Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
         Err(_) => {
             log.error = Some("overloaded");
             overloaded()
         }
+    }
+}
+
+/// The request a `notifications/cancelled` names: it will get no answer.
+fn cancelled_request(message: &ClientJsonRpcMessage) -> Option<rmcp::model::RequestId> {
+    let ClientJsonRpcMessage::Notification(n) = message else {
+        return None;
+    };
+    match &n.notification {
+        rmcp::model::ClientNotification::CancelledNotification(c) => c.params.request_id.clone(),
+        _ => None,
     }
 }
 

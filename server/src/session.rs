@@ -7,12 +7,14 @@
 //! prefix). Looking a session up requires the caller's key: another key's
 //! session is indistinguishable from an unknown one.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use dashmap::DashMap;
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
-use tokio::sync::mpsc;
+use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::guard::keys::{KeyDigest, KeySet};
@@ -21,6 +23,10 @@ use crate::guard::keys::{KeyDigest, KeySet};
 pub const INBOUND_CAPACITY: usize = 16;
 /// Responses a session may have waiting to be written to its stream (MSG-6).
 pub const OUTBOUND_CAPACITY: usize = 16;
+/// Requests a session may have between "posted" and "answered on the stream"
+/// (MSG-6). rmcp handles each request in a task of its own, so the inbound
+/// queue alone would not bound the work a fast poster can pile up: this does.
+pub const MAX_IN_FLIGHT: usize = 32;
 
 /// A session id: 128 random bits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,6 +110,9 @@ pub struct Session {
     /// Set once `initialize` was forwarded; notifications before it are dropped.
     pub initialized: AtomicBool,
     end_reason: AtomicU8,
+    /// One permit per request not yet answered on the stream (MSG-6).
+    in_flight: Arc<Semaphore>,
+    pending: Mutex<HashMap<RequestId, OwnedSemaphorePermit>>,
 }
 
 impl Session {
@@ -120,6 +129,34 @@ impl Session {
 
     pub fn end_reason(&self) -> EndReason {
         EndReason::from_u8(self.end_reason.load(Ordering::Acquire))
+    }
+
+    /// Reserve room for request `id` until its answer is on the stream; wait at
+    /// most `wait`. `false` means the session is overloaded (MSG-6).
+    pub async fn admit(&self, id: RequestId, wait: Duration) -> bool {
+        let permit = tokio::time::timeout(wait, self.in_flight.clone().acquire_owned()).await;
+        match permit {
+            Ok(Ok(permit)) => {
+                // A reused id replaces (and frees) the earlier reservation.
+                if let Ok(mut pending) = self.pending.lock() {
+                    pending.insert(id, permit);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Request `id` was answered (or cancelled, or never delivered): free its room.
+    pub fn settle(&self, id: &RequestId) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(id);
+        }
+    }
+
+    /// Requests admitted and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.pending.lock().map_or(0, |p| p.len())
     }
 }
 
@@ -186,6 +223,8 @@ impl SessionRegistry {
             cancel: parent.child_token(),
             initialized: AtomicBool::new(false),
             end_reason: AtomicU8::new(EndReason::ClientClosed as u8),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            pending: Mutex::new(HashMap::new()),
         });
         self.sessions.insert(session.id, session.clone());
         let guard = SessionGuard {
@@ -289,6 +328,29 @@ mod tests {
         let (_g3, _c3) = registry.open(a, &root).unwrap();
         drop(g2);
         assert_eq!(registry.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn msg_6_in_flight_requests_are_bounded() {
+        let registry = SessionRegistry::new(1);
+        let (guard, _channels) = registry
+            .open(KeyDigest::of(b"a"), &CancellationToken::new())
+            .unwrap();
+        let session = &guard.session;
+        let wait = Duration::from_millis(10);
+        for n in 0..MAX_IN_FLIGHT as i64 {
+            assert!(session.admit(RequestId::Number(n), wait).await);
+        }
+        assert!(
+            !session.admit(RequestId::Number(999), wait).await,
+            "over the bound"
+        );
+        session.settle(&RequestId::Number(3));
+        assert!(
+            session.admit(RequestId::Number(999), wait).await,
+            "room again once answered"
+        );
+        assert_eq!(session.in_flight(), MAX_IN_FLIGHT);
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub fn message_event(message: &ServerJsonRpcMessage) -> Option<Bytes> {
     Some(Bytes::from(format!("event: message\ndata: {json}\n\n")))
 }
 
+/// The client request a server message answers, if it is an answer.
+fn answered_request(message: &ServerJsonRpcMessage) -> Option<&rmcp::model::RequestId> {
+    match message {
+        ServerJsonRpcMessage::Response(r) => Some(&r.id),
+        ServerJsonRpcMessage::Error(e) => e.id.as_ref(),
+        _ => None,
+    }
+}
+
 /// The keep-alive comment (SSE-4).
 pub const KEEPALIVE: &[u8] = b": ping\n\n";
 
@@ -134,10 +143,16 @@ async fn stream_task(
                 biased;
                 _ = session.cancel.cancelled() => break 'stream session.end_reason(),
                 _ = body.closed() => break 'stream EndReason::ClientClosed,
-                message = outbound.recv() => match message.as_ref().and_then(message_event) {
-                    Some(frame) => { sent += 1; frame }
-                    None => continue,
-                },
+                message = outbound.recv() => {
+                    let Some(message) = message else { continue };
+                    if let Some(id) = answered_request(&message) {
+                        session.settle(id);
+                    }
+                    match message_event(&message) {
+                        Some(frame) => { sent += 1; frame }
+                        None => continue,
+                    }
+                }
                 _ = ticks.tick() => Bytes::from_static(KEEPALIVE),
             };
             tokio::select! {

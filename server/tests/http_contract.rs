@@ -372,3 +372,83 @@ fn auth_3_any_non_key_value_gets_the_exact_401() {
         .unwrap();
     rt.block_on(server.shutdown());
 }
+
+/// MSG-6: a client that posts but never reads its stream is slowed down and
+/// then refused with 503 `overloaded`, instead of being acknowledged forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msg_6_a_client_that_never_reads_its_stream_gets_503() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = config();
+    c.rate_limit_rps = 100_000.0;
+    c.rate_limit_burst = 100_000;
+    c.overload_timeout = Duration::from_millis(200);
+    let (server, base) = start(c).await;
+    let addr = server.local_addr();
+
+    // A raw stream with a tiny receive buffer, read once for the endpoint, then never again.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let request = format!("GET /mcp/sse HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {KEY}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = vec![0u8; 1024];
+    let mut seen = String::new();
+    while !seen.contains("session_id=") || !seen.ends_with("\n\n") && !seen.contains("\n\n\r\n") {
+        let n = stream.read(&mut head).await.unwrap();
+        assert!(n > 0, "stream closed early");
+        seen.push_str(&String::from_utf8_lossy(&head[..n]));
+        if seen.contains("session_id=") && seen.contains("\n\n") {
+            break;
+        }
+    }
+    let id: String = seen
+        .split("session_id=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(32)
+        .collect();
+    let url = format!("{base}/mcp/messages?session_id={id}");
+    let client = reqwest::Client::new();
+    let post = |body: String| {
+        client
+            .post(&url)
+            .header("X-API-Key", KEY)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#.into()).await.unwrap().status(),
+        202
+    );
+
+    // tools/list answers are several KB each: the socket buffers fill quickly.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut accepted = 0u32;
+    let refused = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no 503 within 60 s ({accepted} accepted)"
+        );
+        assert!(accepted < 20_000, "no 503 after {accepted} accepted posts");
+        let r = post(format!(
+            r#"{{"jsonrpc":"2.0","id":{},"method":"tools/list"}}"#,
+            accepted + 1
+        ))
+        .await
+        .unwrap();
+        match r.status().as_u16() {
+            202 => accepted += 1,
+            503 => break r.text().await.unwrap(),
+            other => panic!("unexpected status {other}"),
+        }
+    };
+    eprintln!("MSG-6: 503 after {accepted} accepted posts");
+    assert_eq!(
+        refused,
+        r#"{"error":{"type":"overloaded","message":"Session is not reading its stream; retry later"}}"#
+    );
+    drop(stream);
+    server.shutdown().await;
+}
