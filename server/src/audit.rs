@@ -305,4 +305,30 @@ mod tests {
             "éé…[truncated]"
         );
     }
+
+    proptest::proptest! {
+        /// LOG-2: whatever the arguments hold, the rendered line is JSON and holds
+        /// no encoding of any configured key.
+        #[test]
+        fn log_2_no_audit_line_contains_the_key(
+            key in "[A-Za-z0-9_~.+/=-]{16,64}",
+            before in ".{0,300}",
+            after in ".{0,300}",
+            encoding in 0usize..64,
+        ) {
+            let api_key = ApiKey::new(&key).unwrap();
+            let needles = crate::guard::redact::encodings(key.as_bytes());
+            let embedded = &needles[encoding % needles.len()];
+            let arguments = serde_json::json!({ "search_term": format!("{before}{embedded}{after}") }).to_string();
+            let redactor = Redactor::new(&[api_key]);
+            let mut r = record();
+            r.arguments = Some(scrub_and_truncate(&redactor, &arguments, MAX_ARGUMENTS_LEN));
+            let line = render(&r);
+            let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+            proptest::prop_assert_eq!(&parsed["event"], "mcp_request");
+            for needle in &needles {
+                proptest::prop_assert!(!line.contains(needle.as_str()), "leaked {} in {}", needle.len(), line.len());
+            }
+        }
+    }
 }
