@@ -391,6 +391,8 @@ impl Ctx {
                 let r = crate::checks::rate::discover(self).await;
                 if let Ok(l) = &r {
                     self.learn(l);
+                    // discovery left key 1's bucket empty
+                    self.drained(Pace::Key(0), Duration::from_secs_f64(1.0 / l.rps));
                 }
                 r
             })

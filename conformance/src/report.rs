@@ -59,6 +59,9 @@ pub fn human(report: &Report, color: bool) -> String {
         report.target,
         report.profile
     ));
+    for n in &report.notes {
+        out.push_str(&format!("{n}\n"));
+    }
     let width = report.results.iter().map(|r| r.id.len()).max().unwrap_or(0);
     for (family, results) in grouped(report) {
         out.push_str(&format!(
@@ -184,6 +187,7 @@ pub fn json(report: &Report) -> String {
             "unexpected_passes": report.count(Verdict::XPass),
         },
         "elapsed_ms": report.elapsed.as_millis() as u64,
+        "notes": report.notes,
         "checks": checks,
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

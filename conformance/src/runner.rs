@@ -84,6 +84,8 @@ pub struct Report {
     pub target: String,
     pub profile: Profile,
     pub results: Vec<CheckReport>,
+    /// Facts learned about the target (e.g. the measured rate limits).
+    pub notes: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -146,6 +148,18 @@ pub async fn run(
     let s = &ctx.target.settings;
     let limit = s.keepalive_wait * 2 + s.timeout * 6 + Duration::from_secs(60);
     let mut results = Vec::new();
+    let mut notes = Vec::new();
+    // Measure the rate limits first when a RATE check runs: from then on the pacer uses the
+    // measured limits instead of the contract defaults.
+    if checks.iter().any(|c| c.family() == "RATE") && ctx.key(0).is_some() {
+        progress(0, checks.len(), "measuring the rate limits");
+        if let Ok(l) = ctx.limits().await {
+            notes.push(format!(
+                "measured per-key limits: burst {}, refill {:.1}/s",
+                l.burst, l.rps
+            ));
+        }
+    }
     for (i, check) in checks.iter().enumerate() {
         progress(i, checks.len(), &check.id);
         let t0 = Instant::now();
@@ -189,6 +203,7 @@ pub async fn run(
         target: target_label.to_string(),
         profile,
         results,
+        notes,
         elapsed: started.elapsed(),
     }
 }

@@ -134,7 +134,6 @@ pub async fn discover(ctx: &Ctx) -> Result<Limits, String> {
     let burst = (f64::from(accepted) - rps * burst_elapsed.as_secs_f64())
         .round()
         .max(1.0) as u32;
-    ctx.drained(Pace::Key(0), Duration::from_secs_f64(1.0 / rps));
     Ok(Limits {
         burst,
         rps,
