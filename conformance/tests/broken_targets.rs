@@ -1,0 +1,219 @@
+//! The harness can fail: for each check, a stub target that breaks exactly that clause, and
+//! the harness must report a failure with that check's ID (and, where practical, no other
+//! failure in the same clause family). Also: the unbroken stub passes every check.
+
+mod support;
+
+use mcp_conformance::check::Outcome;
+use mcp_conformance::ctx::Ctx;
+use mcp_conformance::runner::{Selection, Verdict, run, select};
+use mcp_conformance::target::{LogSource, SharedBuf, Target};
+use mcp_conformance::{ApiKey, Profile, Report, Settings};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use support::stub::{self, Fault};
+
+pub async fn run_against(fault: Fault, only: &[&str]) -> Report {
+    let s = stub::start(fault).await;
+    let base = url::Url::parse(&format!("http://{}", s.addr)).unwrap();
+    let mut t = Target::new(
+        base,
+        vec![ApiKey::new(stub::KEY1, 0), ApiKey::new(stub::KEY2, 1)],
+    );
+    t.log = LogSource::Memory(SharedBuf(s.log.clone()));
+    t.allowed_origin = Some(stub::ALLOWED_ORIGIN.into());
+    t.settings = Settings {
+        timeout: Duration::from_secs(3),
+        keepalive_wait: Duration::from_secs(2),
+        assume_burst: 10,
+        assume_rps: 10.0,
+        max_burst_probe: 60,
+        max_streams_probe: 12,
+        ..Settings::default()
+    };
+    let ctx = Ctx::new(t).unwrap();
+    let sel = Selection {
+        profile: Profile::Strict,
+        only: only.iter().map(|s| s.to_string()).collect(),
+        skip: vec![],
+    };
+    let checks = select(mcp_conformance::checks::all(), &sel);
+    let r = run(
+        &ctx,
+        &checks,
+        &BTreeSet::new(),
+        "stub",
+        Profile::Strict,
+        &mut |_, _, _| {},
+    )
+    .await;
+    drop(s);
+    r
+}
+
+fn failed(r: &Report) -> Vec<String> {
+    r.results
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+fn describe(r: &Report) -> String {
+    r.results
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| format!("{} {:?}: {:?}", c.id, c.verdict, c.outcome))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// (fault, the check that must fail, other checks of the family allowed to fail with it)
+const TABLE: &[(Fault, &str, &[&str])] = &[
+    (Fault::HealthExtra, "EP-health", &[]),
+    (Fault::PostSse200, "EP-post-sse", &[]),
+    (Fault::OauthServed, "EP-oauth", &[]),
+    (
+        Fault::XApiKeyIgnored,
+        "AUTH-1.x-api-key",
+        &[
+            "AUTH-3.duplicate",
+            "AUTH-3.conflict",
+            "AUTH-3.non-ascii",
+            "AUTH-3.near-miss",
+        ],
+    ),
+    (Fault::BearerIgnored, "AUTH-1.bearer", &["AUTH-3.conflict"]),
+    (Fault::MissingKeyOtherBody, "AUTH-3.missing", &["AUTH-4"]),
+    (Fault::EmptyKey400, "AUTH-3.empty", &[]),
+    (
+        Fault::WrongKey403,
+        "AUTH-3.wrong",
+        &["AUTH-3.near-miss", "AUTH-3.non-ascii"],
+    ),
+    (Fault::CaseInsensitiveKey, "AUTH-3.near-miss", &[]),
+    (
+        Fault::DuplicateFirstWins,
+        "AUTH-3.duplicate",
+        &["AUTH-3.conflict"],
+    ),
+    (
+        Fault::XApiKeyWinsOverBearer,
+        "AUTH-3.conflict",
+        &["AUTH-3.duplicate"],
+    ),
+    (Fault::NonAsciiStripped, "AUTH-3.non-ascii", &[]),
+    (Fault::NoWwwAuthenticate, "AUTH-4", &[]),
+    (Fault::EchoKeyHeader, "AUTH-7", &[]),
+    (Fault::OriginIgnored, "NET-2.foreign", &[]),
+    (Fault::AllOriginsRejected, "NET-2.allowed", &[]),
+    (Fault::NoAccelBuffering, "SSE-1", &[]),
+    (Fault::AbsoluteEndpoint, "SSE-2", &[]),
+    (Fault::MultiLineData, "SSE-3", &[]),
+    (Fault::NoKeepalive, "SSE-4", &["SSE-5"]),
+    (Fault::SessionNeverRemoved, "SSE-5", &[]),
+    (
+        Fault::Post200WithBody,
+        "MSG-1",
+        &["MSG-4.initialize", "MSG-4.newer-version"],
+    ),
+    (Fault::NoSession404, "MSG-2.no-session", &[]),
+    (Fault::Malformed404, "MSG-2.malformed", &[]),
+    (
+        Fault::UnknownOtherMessage,
+        "MSG-2.unknown",
+        &["MSG-2.foreign"],
+    ),
+    (Fault::SessionNotBoundToKey, "MSG-2.foreign", &[]),
+    (Fault::BadJson500, "MSG-3.bad-json", &[]),
+    (Fault::NoSizeLimit, "MSG-3.too-large", &[]),
+    (Fault::ContentTypeIgnored, "MSG-3.content-type", &[]),
+    (Fault::UnknownMethod500, "MSG-3.jsonrpc-error", &[]),
+    (Fault::WrongProtocolVersion, "MSG-4.initialize", &[]),
+    (Fault::NewerVersionError, "MSG-4.newer-version", &[]),
+    (Fault::PingError, "MSG-4.ping", &["MSG-5"]),
+    (Fault::MissingTool, "MSG-4.tools-list", &[]),
+    (Fault::ToolCallError, "MSG-4.tools-call", &[]),
+    (Fault::ToolErrorAsRpcError, "MSG-5", &[]),
+    (Fault::SseFree, "RATE-1", &[]),
+    (Fault::RateOtherBody, "RATE-2", &["RATE-7"]),
+    (Fault::NoRetryAfter, "RATE-3", &[]),
+    (Fault::SharedBucket, "RATE-4", &[]),
+    (Fault::RacyLimiter, "RATE-5", &["RATE-7"]),
+    (Fault::NoStreamCap, "RATE-7", &[]),
+    (Fault::LogNoDuration, "LOG-1.json", &[]),
+    (Fault::LogWrongKeyId, "LOG-1.key-id", &[]),
+    (Fault::LogNoToolCall, "LOG-1.tools-call", &[]),
+    (Fault::LogFullSession, "LOG-1.session", &["LOG-1.json"]),
+    (Fault::LogNoStreamEnd, "LOG-1.stream-end", &[]),
+    (Fault::LogAuthBase64, "LOG-2", &[]),
+];
+
+#[test]
+fn every_check_has_a_broken_target() {
+    let ids: BTreeSet<&str> = TABLE.iter().map(|r| r.1).collect();
+    let missing: Vec<String> = mcp_conformance::checks::all()
+        .into_iter()
+        .map(|c| c.id)
+        .filter(|id| !ids.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "checks without a broken target: {missing:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unbroken_stub_passes_every_check() {
+    let r = run_against(Fault::None, &[]).await;
+    assert!(
+        failed(&r).is_empty() && r.count(Verdict::Skip) == 0,
+        "{}",
+        describe(&r)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_broken_target_fails_its_check() {
+    let sem = Arc::new(tokio::sync::Semaphore::new(6));
+    let mut tasks = Vec::new();
+    for &(fault, id, collateral) in TABLE {
+        let sem = sem.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await.unwrap();
+            let family = id.split('-').next().unwrap();
+            let r = run_against(fault, &[family]).await;
+            let fails = failed(&r);
+            let mut problems = Vec::new();
+            if !fails.iter().any(|f| f == id) {
+                problems.push(format!("{fault:?}: {id} did not fail:\n{}", describe(&r)));
+            }
+            let unrelated: Vec<&String> = fails
+                .iter()
+                .filter(|f| *f != id && !collateral.contains(&f.as_str()))
+                .collect();
+            if !unrelated.is_empty() {
+                problems.push(format!(
+                    "{fault:?}: unrelated failures {unrelated:?}:\n{}",
+                    describe(&r)
+                ));
+            }
+            // a failure always says what was expected and observed
+            for c in &r.results {
+                if let Outcome::Fail {
+                    expected, observed, ..
+                } = &c.outcome
+                {
+                    assert!(!expected.is_empty() && !observed.is_empty(), "{}", c.id);
+                }
+            }
+            problems
+        }));
+    }
+    let mut problems = Vec::new();
+    for t in tasks {
+        problems.extend(t.await.unwrap());
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}

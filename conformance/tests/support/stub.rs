@@ -1,0 +1,828 @@
+//! A small hyper server that implements the contract (just enough of it) and can break
+//! exactly one clause on purpose (`Fault`). The broken-target table runs the harness
+//! against it to show each check can fail. Test code: keys are test constants.
+
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use sha2::Digest;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub const KEY1: &str = "stubKey1-AbCdEfGhIjKlMnOpQrStUv";
+pub const KEY2: &str = "stubKey2-ZyXwVuTsRqPoNmLkJiHgFe";
+pub const ALLOWED_ORIGIN: &str = "https://claude.ai";
+pub const BURST: f64 = 10.0;
+pub const RPS: f64 = 10.0;
+pub const MAX_STREAMS: usize = 4;
+
+const AUTH_BODY: &str = r#"{"error":{"type":"auth","message":"Missing or invalid API key"}}"#;
+const RATE_BODY: &str = r#"{"error":{"type":"rate_limit","message":"Too many requests"}}"#;
+const NOT_FOUND_BODY: &str = r#"{"error":{"type":"not_found","message":"Unknown session"}}"#;
+const FORBIDDEN_BODY: &str = r#"{"error":{"type":"forbidden","message":"Origin not allowed"}}"#;
+
+/// The one clause the stub breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    HealthExtra,
+    PostSse200,
+    OauthServed,
+    XApiKeyIgnored,
+    BearerIgnored,
+    MissingKeyOtherBody,
+    EmptyKey400,
+    WrongKey403,
+    CaseInsensitiveKey,
+    DuplicateFirstWins,
+    XApiKeyWinsOverBearer,
+    NonAsciiStripped,
+    NoWwwAuthenticate,
+    EchoKeyHeader,
+    OriginIgnored,
+    AllOriginsRejected,
+    NoAccelBuffering,
+    AbsoluteEndpoint,
+    MultiLineData,
+    NoKeepalive,
+    SessionNeverRemoved,
+    Post200WithBody,
+    NoSession404,
+    Malformed404,
+    UnknownOtherMessage,
+    SessionNotBoundToKey,
+    BadJson500,
+    NoSizeLimit,
+    ContentTypeIgnored,
+    UnknownMethod500,
+    WrongProtocolVersion,
+    NewerVersionError,
+    PingError,
+    MissingTool,
+    ToolCallError,
+    ToolErrorAsRpcError,
+    SseFree,
+    RateOtherBody,
+    NoRetryAfter,
+    SharedBucket,
+    RacyLimiter,
+    NoStreamCap,
+    LogNoDuration,
+    LogWrongKeyId,
+    LogNoToolCall,
+    LogFullSession,
+    LogNoStreamEnd,
+    LogAuthBase64,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+struct Session {
+    key: usize,
+    tx: mpsc::Sender<Bytes>,
+}
+
+struct State {
+    fault: Fault,
+    log: Arc<Mutex<Vec<u8>>>,
+    buckets: Mutex<HashMap<usize, Bucket>>,
+    sessions: Mutex<HashMap<String, Session>>,
+    streams: Mutex<HashMap<usize, usize>>,
+    keepalive: Duration,
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn full(s: impl Into<Bytes>) -> Body {
+    Full::new(s.into()).boxed()
+}
+
+fn json_resp(status: u16, body: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(full(body.to_string()))
+        .unwrap_or_default()
+}
+
+/// A running stub.
+pub struct Stub {
+    pub addr: SocketAddr,
+    pub log: Arc<Mutex<Vec<u8>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn start(fault: Fault) -> Stub {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let state = Arc::new(State {
+        fault,
+        log: log.clone(),
+        buckets: Mutex::new(HashMap::new()),
+        sessions: Mutex::new(HashMap::new()),
+        streams: Mutex::new(HashMap::new()),
+        keepalive: Duration::from_millis(500),
+    });
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(handle(state, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Stub { addr, log, task }
+}
+
+fn sha8(key: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(key))[..8].to_string()
+}
+
+fn now_ts() -> String {
+    // RFC 3339 UTC, second precision, from the Unix time.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86400, secs % 86400);
+    let (y, m, d) = civil(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+fn civil(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl State {
+    fn log_line(&self, mut v: Value) {
+        let obj = v.as_object_mut().unwrap();
+        obj.insert("ts".into(), json!(now_ts()));
+        let mut line = v.to_string();
+        line.push('\n');
+        self.log.lock().unwrap().extend_from_slice(line.as_bytes());
+    }
+
+    fn take_cell(&self, key: usize) -> bool {
+        let slot = if self.fault == Fault::SharedBucket {
+            0
+        } else {
+            key
+        };
+        let mut b = self.buckets.lock().unwrap();
+        let now = Instant::now();
+        let bucket = b.entry(slot).or_insert(Bucket {
+            tokens: BURST,
+            at: now,
+        });
+        bucket.tokens = (bucket.tokens + RPS * (now - bucket.at).as_secs_f64()).min(BURST);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn peek(&self, key: usize) -> f64 {
+        let mut b = self.buckets.lock().unwrap();
+        let now = Instant::now();
+        let bucket = b.entry(key).or_insert(Bucket {
+            tokens: BURST,
+            at: now,
+        });
+        bucket.tokens = (bucket.tokens + RPS * (now - bucket.at).as_secs_f64()).min(BURST);
+        bucket.at = now;
+        bucket.tokens
+    }
+
+    fn force_take(&self, key: usize) {
+        if let Some(b) = self.buckets.lock().unwrap().get_mut(&key) {
+            b.tokens -= 1.0;
+        }
+    }
+
+    fn retry_after(&self, key: usize) -> u64 {
+        let slot = if self.fault == Fault::SharedBucket {
+            0
+        } else {
+            key
+        };
+        let b = self.buckets.lock().unwrap();
+        let tokens = b.get(&slot).map(|b| b.tokens).unwrap_or(0.0);
+        (((1.0 - tokens) / RPS).ceil() as u64).max(1)
+    }
+}
+
+fn rate_limited(state: &State, key: usize) -> Response<Body> {
+    let body = if state.fault == Fault::RateOtherBody {
+        r#"{"error":"too many requests"}"#
+    } else {
+        RATE_BODY
+    };
+    let mut r = json_resp(429, body);
+    if state.fault != Fault::NoRetryAfter {
+        r.headers_mut().insert(
+            "retry-after",
+            state.retry_after(key).to_string().parse().unwrap(),
+        );
+    }
+    r
+}
+
+fn unauthorized(state: &State) -> Response<Body> {
+    let mut r = json_resp(401, AUTH_BODY);
+    if state.fault != Fault::NoWwwAuthenticate {
+        r.headers_mut().insert(
+            "www-authenticate",
+            "Bearer realm=\"cfpb-mcp\"".parse().unwrap(),
+        );
+    }
+    r
+}
+
+/// Key verification per the contract, with the faults that break it. Ok(Some(i)) valid key
+/// i; Ok(None) no key at all; Err(resp) rejection.
+fn guard(state: &State, req: &Request<Incoming>) -> Result<usize, (Response<Body>, String)> {
+    let f = state.fault;
+    let keys = [KEY1.as_bytes(), KEY2.as_bytes()];
+    let xs: Vec<&[u8]> = req
+        .headers()
+        .get_all("x-api-key")
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    let auths: Vec<&[u8]> = req
+        .headers()
+        .get_all("authorization")
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    let bearer: Vec<Vec<u8>> = auths
+        .iter()
+        .map(|a| {
+            a.strip_prefix(b"Bearer ")
+                .map(|t| t.to_vec())
+                .unwrap_or_else(|| {
+                    if *a == b"Bearer" {
+                        Vec::new()
+                    } else {
+                        a.to_vec()
+                    }
+                })
+        })
+        .collect();
+    let id = |k: &[u8]| sha8(k);
+    let mut presented: Vec<Vec<u8>> = Vec::new();
+    if f != Fault::XApiKeyIgnored {
+        presented.extend(xs.iter().map(|x| x.to_vec()));
+    }
+    if f != Fault::BearerIgnored {
+        presented.extend(bearer.iter().cloned());
+    }
+    if f == Fault::DuplicateFirstWins || f == Fault::XApiKeyWinsOverBearer {
+        presented.truncate(1);
+    }
+    let key_id = presented
+        .first()
+        .map(|p| id(p))
+        .unwrap_or_else(|| "none".into());
+    if presented.is_empty() {
+        let r = if f == Fault::MissingKeyOtherBody {
+            json_resp(401, r#"{"error":"unauthorized"}"#)
+        } else {
+            unauthorized(state)
+        };
+        return Err((r, key_id));
+    }
+    let first = presented[0].clone();
+    if presented.iter().any(|p| *p != first) || (xs.len() > 1 && f != Fault::DuplicateFirstWins) {
+        return Err((unauthorized(state), key_id));
+    }
+    if first.is_empty() && f == Fault::EmptyKey400 {
+        return Err((
+            json_resp(
+                400,
+                r#"{"error":{"type":"bad_request","message":"empty key"}}"#,
+            ),
+            key_id,
+        ));
+    }
+    let mut candidate = first.clone();
+    if f == Fault::NonAsciiStripped {
+        candidate.retain(|b| b.is_ascii());
+    }
+    let found = keys.iter().position(|k| {
+        if f == Fault::CaseInsensitiveKey {
+            k.eq_ignore_ascii_case(&candidate)
+        } else {
+            *k == candidate.as_slice()
+        }
+    });
+    match found {
+        Some(i) if candidate.iter().all(|b| (0x21..0x7f).contains(b)) => Ok(i),
+        _ => {
+            if f == Fault::WrongKey403 && !first.is_empty() {
+                return Err((
+                    json_resp(403, r#"{"error":{"type":"forbidden","message":"nope"}}"#),
+                    key_id,
+                ));
+            }
+            Err((unauthorized(state), key_id))
+        }
+    }
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let auth_header = req
+        .headers()
+        .get("authorization")
+        .map(|v| v.as_bytes().to_vec())
+        .or_else(|| {
+            req.headers()
+                .get("x-api-key")
+                .map(|v| v.as_bytes().to_vec())
+        });
+    let echo = req.headers().get("x-api-key").cloned();
+    let guarded = path.starts_with("/mcp/");
+    let (mut resp, key_id, session, tool) = route(&state, req, &method, &path, &query).await;
+    if state.fault == Fault::EchoKeyHeader
+        && let Some(e) = echo
+    {
+        resp.headers_mut().insert("x-debug-key", e);
+    }
+    if guarded {
+        let mut line = json!({
+            "event": "mcp_request",
+            "method": method,
+            "path": path,
+            "status": resp.status().as_u16(),
+            "duration_ms": started.elapsed().as_millis() as u64,
+            "key": key_id,
+            "session": session.as_ref().map(|s| if state.fault == Fault::LogFullSession { s.clone() } else { s[..8.min(s.len())].to_string() }),
+        });
+        if state.fault == Fault::LogNoDuration {
+            line.as_object_mut().unwrap().remove("duration_ms");
+        }
+        if state.fault == Fault::LogWrongKeyId && line["key"] != json!("none") {
+            line["key"] = json!("deadbeef");
+        }
+        if let Some((t, a)) = tool
+            && state.fault != Fault::LogNoToolCall
+        {
+            line["tool"] = json!(t);
+            line["arguments"] = a;
+        }
+        if state.fault == Fault::LogAuthBase64
+            && let Some(h) = auth_header
+        {
+            use base64::Engine;
+            line["auth"] = json!(base64::engine::general_purpose::STANDARD.encode(h));
+        }
+        state.log_line(line);
+    }
+    resp
+}
+
+type Routed = (
+    Response<Body>,
+    String,
+    Option<String>,
+    Option<(String, Value)>,
+);
+
+async fn route(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    method: &str,
+    path: &str,
+    query: &str,
+) -> Routed {
+    let f = state.fault;
+    match (method, path) {
+        ("GET", "/health") => {
+            let body = if f == Fault::HealthExtra {
+                r#"{"status":"ok","keys":2}"#
+            } else {
+                r#"{"status":"ok"}"#
+            };
+            return (json_resp(200, body), "none".into(), None, None);
+        }
+        (_, p) if p.starts_with("/.well-known/oauth") => {
+            let r = if f == Fault::OauthServed {
+                json_resp(200, r#"{"issuer":"x"}"#)
+            } else {
+                json_resp(
+                    404,
+                    r#"{"error":{"type":"not_found","message":"Not found"}}"#,
+                )
+            };
+            return (r, "none".into(), None, None);
+        }
+        (_, "/mcp/sse") | (_, "/mcp/messages") => {}
+        _ => {
+            return (
+                json_resp(
+                    404,
+                    r#"{"error":{"type":"not_found","message":"Not found"}}"#,
+                ),
+                "none".into(),
+                None,
+                None,
+            );
+        }
+    }
+    if let Some(origin) = req.headers().get("origin") {
+        let ok = origin.as_bytes() == ALLOWED_ORIGIN.as_bytes();
+        let reject = match f {
+            Fault::OriginIgnored => false,
+            Fault::AllOriginsRejected => true,
+            _ => !ok,
+        };
+        if reject {
+            return (json_resp(403, FORBIDDEN_BODY), "none".into(), None, None);
+        }
+    }
+    let key = match guard(state, &req) {
+        Ok(k) => k,
+        Err((r, id)) => return (r, id, None, None),
+    };
+    let key_id = sha8([KEY1, KEY2][key].as_bytes());
+    let free = f == Fault::SseFree && method == "GET" && path == "/mcp/sse";
+    if !free {
+        if f == Fault::RacyLimiter {
+            // check, then act: concurrent requests all see the same full bucket
+            let ok = state.peek(key) >= 1.0;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if !ok {
+                return (rate_limited(state, key), key_id, None, None);
+            }
+            state.force_take(key);
+        } else if !state.take_cell(key) {
+            return (rate_limited(state, key), key_id, None, None);
+        }
+    }
+    match (method, path) {
+        ("GET", "/mcp/sse") => (sse(state, key), key_id, None, None),
+        (_, "/mcp/sse") => {
+            if f == Fault::PostSse200 {
+                return (json_resp(200, "{}"), key_id, None, None);
+            }
+            let mut r = json_resp(
+                405,
+                r#"{"error":{"type":"method_not_allowed","message":"Use GET"}}"#,
+            );
+            r.headers_mut().insert("allow", "GET".parse().unwrap());
+            (r, key_id, None, None)
+        }
+        ("POST", "/mcp/messages") => {
+            let (r, session, tool) = messages(state, key, req, query).await;
+            (r, key_id, session, tool)
+        }
+        _ => (
+            json_resp(
+                405,
+                r#"{"error":{"type":"method_not_allowed","message":"Use POST"}}"#,
+            ),
+            key_id,
+            None,
+            None,
+        ),
+    }
+}
+
+fn sse(state: &Arc<State>, key: usize) -> Response<Body> {
+    let f = state.fault;
+    {
+        let mut s = state.streams.lock().unwrap();
+        let n = s.entry(key).or_insert(0);
+        if *n >= MAX_STREAMS && f != Fault::NoStreamCap {
+            return rate_limited_plain();
+        }
+        *n += 1;
+    }
+    let id = hex::encode(rand::random::<[u8; 16]>());
+    let (tx, mut rx) = mpsc::channel::<Bytes>(64);
+    state.sessions.lock().unwrap().insert(
+        id.clone(),
+        Session {
+            key,
+            tx: tx.clone(),
+        },
+    );
+    let endpoint = if f == Fault::AbsoluteEndpoint {
+        format!("http://127.0.0.1/mcp/messages?session_id={id}")
+    } else {
+        format!("/mcp/messages?session_id={id}")
+    };
+    let _ = tx.try_send(Bytes::from(format!(
+        "event: endpoint\ndata: {endpoint}\n\n"
+    )));
+    // keep-alive and close detection
+    let st = state.clone();
+    let sid = id.clone();
+    let opened = Instant::now();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(st.keepalive).await;
+            let ping = if st.fault == Fault::NoKeepalive {
+                Bytes::new()
+            } else {
+                Bytes::from_static(b": ping\n\n")
+            };
+            if tx.send(ping).await.is_err() {
+                break;
+            }
+        }
+        if st.fault != Fault::SessionNeverRemoved {
+            st.sessions.lock().unwrap().remove(&sid);
+        }
+        if let Some(n) = st.streams.lock().unwrap().get_mut(&key) {
+            *n = n.saturating_sub(1);
+        }
+        if st.fault != Fault::LogNoStreamEnd {
+            st.log_line(json!({"event":"mcp_stream_end","session":&sid[..8],"duration_ms":opened.elapsed().as_millis() as u64}));
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+        .map(|b| Ok::<_, Infallible>(Frame::data(b)));
+    let mut b = Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache, no-transform");
+    if f != Fault::NoAccelBuffering {
+        b = b.header("x-accel-buffering", "no");
+    }
+    b.body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_default()
+}
+
+fn rate_limited_plain() -> Response<Body> {
+    let mut r = json_resp(429, RATE_BODY);
+    r.headers_mut().insert("retry-after", "1".parse().unwrap());
+    r
+}
+
+async fn messages(
+    state: &Arc<State>,
+    key: usize,
+    req: Request<Incoming>,
+    query: &str,
+) -> (Response<Body>, Option<String>, Option<(String, Value)>) {
+    let f = state.fault;
+    let sid = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("session_id="))
+        .map(str::to_string);
+    let Some(sid) = sid else {
+        let r = if f == Fault::NoSession404 {
+            json_resp(404, NOT_FOUND_BODY)
+        } else {
+            json_resp(
+                400,
+                r#"{"error":{"type":"bad_request","message":"Missing session_id"}}"#,
+            )
+        };
+        return (r, None, None);
+    };
+    if sid.len() != 32 || !sid.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let r = if f == Fault::Malformed404 {
+            json_resp(404, NOT_FOUND_BODY)
+        } else {
+            json_resp(
+                400,
+                r#"{"error":{"type":"bad_request","message":"Malformed session_id"}}"#,
+            )
+        };
+        return (r, None, None);
+    }
+    let tx = {
+        let s = state.sessions.lock().unwrap();
+        match s.get(&sid) {
+            Some(sess) if sess.key == key || f == Fault::SessionNotBoundToKey => {
+                Some(sess.tx.clone())
+            }
+            _ => None,
+        }
+    };
+    let Some(tx) = tx else {
+        let body = if f == Fault::UnknownOtherMessage {
+            r#"{"error":{"type":"not_found","message":"No such session"}}"#
+        } else {
+            NOT_FOUND_BODY
+        };
+        return (json_resp(404, body), Some(sid), None);
+    };
+    let ct = req
+        .headers()
+        .get("content-type")
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    if !ct.starts_with(b"application/json") && f != Fault::ContentTypeIgnored {
+        return (
+            json_resp(
+                415,
+                r#"{"error":{"type":"unsupported_media_type","message":"Use application/json"}}"#,
+            ),
+            Some(sid),
+            None,
+        );
+    }
+    let limit = if f == Fault::NoSizeLimit {
+        8 << 20
+    } else {
+        1 << 20
+    };
+    let body = match http_body_util::Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return (
+                json_resp(
+                    413,
+                    r#"{"error":{"type":"too_large","message":"Body over 1 MiB"}}"#,
+                ),
+                Some(sid),
+                None,
+            );
+        }
+    };
+    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+        let r = if f == Fault::BadJson500 {
+            json_resp(500, r#"{"error":{"type":"internal","message":"oops"}}"#)
+        } else {
+            json_resp(
+                400,
+                r#"{"error":{"type":"bad_request","message":"Body is not JSON"}}"#,
+            )
+        };
+        return (r, Some(sid), None);
+    };
+    let method = msg
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let tool = (method == "tools/call").then(|| {
+        (
+            msg.pointer("/params/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            msg.pointer("/params/arguments")
+                .cloned()
+                .unwrap_or(Value::Null),
+        )
+    });
+    if f == Fault::UnknownMethod500 && !KNOWN.contains(&method.as_str()) {
+        return (
+            json_resp(500, r#"{"error":{"type":"internal","message":"oops"}}"#),
+            Some(sid),
+            tool,
+        );
+    }
+    if let Some(reply) = mcp(f, &msg) {
+        let data = if f == Fault::MultiLineData {
+            serde_json::to_string_pretty(&reply)
+                .unwrap()
+                .replace('\n', "\ndata: ")
+        } else {
+            reply.to_string()
+        };
+        let _ = tx
+            .send(Bytes::from(format!("event: message\ndata: {data}\n\n")))
+            .await;
+    }
+    let r = if f == Fault::Post200WithBody {
+        Response::builder()
+            .status(200)
+            .body(full("Accepted"))
+            .unwrap_or_default()
+    } else {
+        Response::builder()
+            .status(202)
+            .body(full(""))
+            .unwrap_or_default()
+    };
+    (r, Some(sid), tool)
+}
+
+const KNOWN: &[&str] = &[
+    "initialize",
+    "notifications/initialized",
+    "ping",
+    "tools/list",
+    "tools/call",
+];
+
+fn mcp(f: Fault, msg: &Value) -> Option<Value> {
+    let id = msg.get("id")?.clone();
+    let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
+    let ok = |result: Value| Some(json!({"jsonrpc":"2.0","id":id,"result":result}));
+    let err = |code: i64, m: &str| {
+        Some(json!({"jsonrpc":"2.0","id":id,"error":{"code":code,"message":m}}))
+    };
+    match method {
+        "initialize" => {
+            let asked = msg
+                .pointer("/params/protocolVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if f == Fault::NewerVersionError && asked != "2024-11-05" {
+                return err(-32602, "unsupported version");
+            }
+            let v = if f == Fault::WrongProtocolVersion {
+                "2025-06-18"
+            } else if ["2024-11-05", "2025-03-26", "2025-06-18"].contains(&asked) {
+                asked
+            } else {
+                "2024-11-05"
+            };
+            ok(
+                json!({"protocolVersion":v,"capabilities":{"tools":{}},"serverInfo":{"name":"stub","version":"0"}}),
+            )
+        }
+        "ping" if f == Fault::PingError => err(-32601, "no ping"),
+        "ping" => ok(json!({})),
+        "tools/list" => {
+            let schema = json!({"type":"object","properties":{"search_term":{"type":"string"},"size":{"type":"integer"}}});
+            let mut tools = vec![
+                json!({"name":"search_complaints","description":"search","inputSchema":schema}),
+            ];
+            if f != Fault::MissingTool {
+                tools.push(json!({"name":"get_complaint_document","description":"get","inputSchema":{"type":"object","properties":{"complaint_id":{"type":"string"}}}}));
+            }
+            ok(json!({"tools":tools}))
+        }
+        "tools/call" => {
+            let size = msg
+                .pointer("/params/arguments/size")
+                .and_then(Value::as_i64)
+                .unwrap_or(10);
+            if !(1..=100).contains(&size) {
+                if f == Fault::ToolErrorAsRpcError {
+                    return err(-32602, "invalid size");
+                }
+                return ok(
+                    json!({"content":[{"type":"text","text":"size must be 1 to 100"}],"isError":true}),
+                );
+            }
+            if f == Fault::ToolCallError {
+                return ok(
+                    json!({"content":[{"type":"text","text":"upstream failed"}],"isError":true}),
+                );
+            }
+            ok(json!({"content":[{"type":"text","text":"[]"}],"isError":false}))
+        }
+        _ => err(-32601, "Method not found"),
+    }
+}
