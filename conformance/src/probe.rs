@@ -171,17 +171,25 @@ impl Probe {
         self
     }
 
+    /// The live session id in the URL, when this probe is `in_session`.
+    fn session_id_in_url(&self) -> Option<String> {
+        if !self.session {
+            return None;
+        }
+        let q = self.url.query()?;
+        q.split('&')
+            .find_map(|p| p.strip_prefix("session_id="))
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+    }
+
     /// The URL as printed: a live session id becomes `$SESSION_ID`.
     fn shown_url(&self) -> String {
-        let mut s = self.url.to_string();
-        if self.session
-            && let Some(q) = self.url.query()
-            && let Some(id) = q.split('&').find_map(|p| p.strip_prefix("session_id="))
-            && !id.is_empty()
-        {
-            s = s.replace(id, "$SESSION_ID");
+        let s = self.url.to_string();
+        match self.session_id_in_url() {
+            Some(id) => s.replace(&id, "$SESSION_ID"),
+            None => s,
         }
-        s
     }
 
     /// A copy-pasteable shell reproduction. Keys appear only as `$MCP_KEY` / `$MCP_KEY2`.
@@ -232,11 +240,18 @@ impl Probe {
             Some(q) => format!("{}?{}", self.url.path(), q),
             None => self.url.path().to_string(),
         };
+        let mut args = Vec::new();
+        let path = match self.session_id_in_url() {
+            Some(id) => {
+                args.push("\"$SESSION_ID\"".to_string());
+                path.replace(&id, "%s")
+            }
+            None => path.replace('%', "%%"),
+        };
         let mut fmt = format!(
             "{} {} HTTP/1.1\\r\\nHost: {}\\r\\n",
             self.method, path, host
         );
-        let mut args = Vec::new();
         for h in &self.headers {
             fmt.push_str(&format!("{}: %s{}\\r\\n", h.name, h.raw_suffix));
             args.push(format!("\"{}\"", h.shell));
@@ -250,7 +265,6 @@ impl Probe {
             fmt.push_str(&format!("Content-Length: {body_len}\\r\\n"));
         }
         fmt.push_str("Connection: close\\r\\n\\r\\n");
-        let fmt = fmt.replace('%', "%%").replace("%%s", "%s");
         let mut cmd = format!("{{ printf '{}' {}", fmt, args.join(" "));
         match &self.body {
             BodySpec::None => {}

@@ -4,53 +4,13 @@
 
 mod support;
 
+use mcp_conformance::Report;
 use mcp_conformance::check::Outcome;
-use mcp_conformance::ctx::Ctx;
-use mcp_conformance::runner::{Selection, Verdict, run, select};
-use mcp_conformance::target::{LogSource, SharedBuf, Target};
-use mcp_conformance::{ApiKey, Profile, Report, Settings};
+use mcp_conformance::runner::Verdict;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
-use support::stub::{self, Fault};
-
-pub async fn run_against(fault: Fault, only: &[&str]) -> Report {
-    let s = stub::start(fault).await;
-    let base = url::Url::parse(&format!("http://{}", s.addr)).unwrap();
-    let mut t = Target::new(
-        base,
-        vec![ApiKey::new(stub::KEY1, 0), ApiKey::new(stub::KEY2, 1)],
-    );
-    t.log = LogSource::Memory(SharedBuf(s.log.clone()));
-    t.allowed_origin = Some(stub::ALLOWED_ORIGIN.into());
-    t.settings = Settings {
-        timeout: Duration::from_secs(3),
-        keepalive_wait: Duration::from_secs(2),
-        assume_burst: 10,
-        assume_rps: 10.0,
-        max_burst_probe: 60,
-        max_streams_probe: 12,
-        ..Settings::default()
-    };
-    let ctx = Ctx::new(t).unwrap();
-    let sel = Selection {
-        profile: Profile::Strict,
-        only: only.iter().map(|s| s.to_string()).collect(),
-        skip: vec![],
-    };
-    let checks = select(mcp_conformance::checks::all(), &sel);
-    let r = run(
-        &ctx,
-        &checks,
-        &BTreeSet::new(),
-        "stub",
-        Profile::Strict,
-        &mut |_, _, _| {},
-    )
-    .await;
-    drop(s);
-    r
-}
+use support::run_against;
+use support::stub::Fault;
 
 fn failed(r: &Report) -> Vec<String> {
     r.results
