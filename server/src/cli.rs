@@ -78,7 +78,7 @@ pub struct ServeArgs {
     pub api_keys_file: Option<PathBuf>,
 
     /// Allow starting with no keys (local development on a loopback address only).
-    #[arg(long, env = "CFPB_MCP_ALLOW_NO_AUTH")]
+    #[arg(long, env = "CFPB_MCP_ALLOW_NO_AUTH", value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_no_auth: bool,
 
     /// Data source: the live CCDB5 API, or the bundled offline (synthetic) dataset.

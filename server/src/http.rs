@@ -26,7 +26,7 @@ use crate::guard::keys::KeyDigest;
 use crate::guard::limit::Verdict;
 use crate::guard::origin::origin_allowed;
 use crate::server::AppState;
-use crate::{messages, sse};
+use crate::{messages, sse, streamable};
 
 /// Every response body this server sends.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -160,6 +160,7 @@ enum Route {
     Health,
     Sse,
     Messages,
+    Streamable,
     NotFound,
 }
 
@@ -169,6 +170,7 @@ impl Route {
             "/health" => Route::Health,
             "/mcp/sse" => Route::Sse,
             "/mcp/messages" => Route::Messages,
+            "/mcp" => Route::Streamable,
             // `/.well-known/oauth-*` included: serving OAuth metadata would
             // make Claude insist on OAuth.
             _ => Route::NotFound,
@@ -191,6 +193,7 @@ pub(crate) async fn handle(
     let path = match route {
         Route::Sse => "/mcp/sse".to_owned(),
         Route::Messages => "/mcp/messages".to_owned(),
+        Route::Streamable => "/mcp".to_owned(),
         _ => scrub_and_truncate(
             state.keys.load().redactor(),
             request.uri().path(),
@@ -237,6 +240,7 @@ async fn route_request(
         (Route::Sse, _) => method_not_allowed("GET"),
         (Route::Messages, &Method::POST) => messages::post(state, caller, request, log).await,
         (Route::Messages, _) => method_not_allowed("POST"),
+        (Route::Streamable, _) => streamable::handle(state, caller, request, log).await,
         (Route::Health | Route::NotFound, _) => not_found(messages_text::NOT_FOUND),
     }
 }

@@ -10,6 +10,7 @@
 //! - [`guard`]: origin allowlist, key extraction and verification, limiters,
 //!   key redaction. The key never leaves it in clear.
 //! - [`session`], [`sse`], [`messages`]: the MCP HTTP+SSE transport.
+//! - [`streamable`]: the MCP Streamable HTTP transport on `/mcp` (rmcp's).
 //! - [`mcp`]: JSON-RPC framing and the rmcp `ServerHandler`.
 //! - [`tools`], [`data`]: `search_complaints`, `get_complaint_document`, and
 //!   the live CCDB5 / bundled fixtures data sources.
@@ -22,6 +23,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod fuzzing;
 pub mod guard;
 pub mod http;
 pub mod mcp;
@@ -29,6 +31,7 @@ pub mod messages;
 pub mod server;
 pub mod session;
 pub mod sse;
+pub mod streamable;
 pub mod tools;
 
 pub use audit::AuditTarget;

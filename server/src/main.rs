@@ -71,7 +71,7 @@ async fn wait_for_signals(server: &cfpb_mcp_server::RunningServer) -> std::io::R
             _ = int.recv() => return Ok(()),
             _ = hup.recv() => {
                 // The outcome is in the audit log (keys_reloaded / keys_reload_failed).
-                let _ = server.reload_keys();
+                let _ = server.reload_keys().await;
             }
         }
     }

@@ -19,6 +19,7 @@ use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::{MAX_ARGUMENTS_LEN, scrub_and_truncate};
 use crate::guard::keys::KeyDigest;
+use crate::guard::redact::Redactor;
 use crate::http::{Body, ErrorKind, RequestLog, error_response, messages_text, not_found};
 use crate::mcp::{self, Framed};
 use crate::server::AppState;
@@ -49,6 +50,30 @@ pub fn parse_session_query(query: Option<&str>) -> Result<SessionId, QueryError>
         }
     }
     found.ok_or(QueryError::Missing)
+}
+
+/// What a message contributes to its request's audit line (LOG-1), with every
+/// client-controlled string scrubbed of keys and bounded (LOG-2). Pure.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AuditFields {
+    pub rpc_method: Option<String>,
+    pub tool: Option<String>,
+    pub arguments: Option<String>,
+}
+
+impl AuditFields {
+    pub fn of(message: &ClientJsonRpcMessage, redactor: &Redactor) -> Self {
+        let mut fields = AuditFields {
+            rpc_method: mcp::rpc_method(message).map(str::to_owned),
+            ..AuditFields::default()
+        };
+        if let Some((tool, arguments)) = mcp::tool_call(message) {
+            fields.tool = Some(scrub_and_truncate(redactor, tool, 128));
+            fields.arguments =
+                arguments.map(|a| scrub_and_truncate(redactor, &a, MAX_ARGUMENTS_LEN));
+        }
+        fields
+    }
 }
 
 /// `application/json`, any case, parameters (such as `charset`) allowed.
@@ -149,13 +174,10 @@ async fn deliver(
     message: ClientJsonRpcMessage,
     log: &mut RequestLog,
 ) -> Response<Body> {
-    log.rpc_method = mcp::rpc_method(&message).map(str::to_owned);
-    if let Some((tool, arguments)) = mcp::tool_call(&message) {
-        let keys = state.keys.load();
-        log.tool = Some(scrub_and_truncate(keys.redactor(), tool, 128));
-        log.arguments =
-            arguments.map(|a| scrub_and_truncate(keys.redactor(), &a, MAX_ARGUMENTS_LEN));
-    }
+    let fields = AuditFields::of(&message, state.keys.load().redactor());
+    log.rpc_method = fields.rpc_method;
+    log.tool = fields.tool;
+    log.arguments = fields.arguments;
     if mcp::is_initialize(&message) {
         session.initialized.store(true, Ordering::Release);
     } else if !session.initialized.load(Ordering::Acquire)

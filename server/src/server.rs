@@ -32,6 +32,7 @@ use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter};
 use crate::guard::origin::normalize_origin;
 use crate::http;
 use crate::session::SessionRegistry;
+use crate::streamable::Streamable;
 
 /// Shared state of a running server: what every request handler can see.
 pub(crate) struct AppState {
@@ -45,6 +46,8 @@ pub(crate) struct AppState {
     pub limiter: KeyLimiter,
     pub auth_fail: AuthFailLimiter,
     pub sessions: Arc<SessionRegistry>,
+    /// The Streamable HTTP transport on `/mcp` and its sessions.
+    pub streamable: Streamable,
     pub audit: AuditLog,
     pub source: DataSource,
     pub allowed_origins: Vec<String>,
@@ -215,6 +218,14 @@ impl Server {
             }));
         }
 
+        let shutdown = CancellationToken::new();
+        let streamable = Streamable::new(
+            source.clone(),
+            config.sse_keepalive,
+            config.max_body_bytes,
+            config.max_streams_per_key,
+            &shutdown,
+        );
         let state = Arc::new(AppState {
             keys: ArcSwap::from_pointee(keys),
             inline_keys: config.api_keys,
@@ -223,6 +234,7 @@ impl Server {
             limiter,
             auth_fail,
             sessions: SessionRegistry::new(config.max_streams_per_key),
+            streamable,
             audit,
             source,
             allowed_origins: config
@@ -234,7 +246,7 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: config.body_read_timeout,
             overload_timeout: config.overload_timeout,
-            shutdown: CancellationToken::new(),
+            shutdown,
             tasks: TaskTracker::new(),
         });
         let accept = tokio::spawn(accept_loop(
@@ -318,15 +330,15 @@ impl RunningServer {
         self.addr
     }
 
-    /// Number of live MCP sessions.
+    /// Number of live MCP sessions (both transports).
     pub fn sessions(&self) -> usize {
-        self.state.sessions.len()
+        self.state.sessions.len() + self.state.streamable.len()
     }
 
     /// Re-read the keys file (SIGHUP, AUTH-2/8): new keys work at once, removed
     /// keys fail at once and their open streams close. On error the previous
     /// keys stay in force. Returns the number of keys now configured.
-    pub fn reload_keys(&self) -> Result<usize, ReloadError> {
+    pub async fn reload_keys(&self) -> Result<usize, ReloadError> {
         let state = &self.state;
         let Some(path) = &state.keys_file else {
             return Err(ReloadError::NoFile);
@@ -339,7 +351,8 @@ impl RunningServer {
         match keys {
             Ok(keys) => {
                 let count = keys.len();
-                let ended = state.sessions.revoke_missing(&keys);
+                let ended = state.sessions.revoke_missing(&keys)
+                    + state.streamable.revoke_missing(&keys).await;
                 state.keys.store(Arc::new(keys));
                 state.audit.write(&json!({
                     "ts": Timestamp::now(),

@@ -277,7 +277,7 @@ async fn auth_8_reload_revokes_keys_and_closes_their_streams() {
     let mut f = std::fs::File::create(&path).unwrap();
     writeln!(f, "{KEY}\nnew-key-0123456789abcdef").unwrap();
     drop(f);
-    assert_eq!(server.reload_keys().unwrap(), 2);
+    assert_eq!(server.reload_keys().await.unwrap(), 2);
 
     // The revoked key's stream ends promptly.
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
@@ -305,7 +305,7 @@ async fn auth_8_reload_revokes_keys_and_closes_their_streams() {
 
     // A broken file keeps the previous keys.
     std::fs::write(&path, "bad key with spaces\n").unwrap();
-    assert!(server.reload_keys().is_err());
+    assert!(server.reload_keys().await.is_err());
     assert_eq!(status(KEY).await, 405);
     server.shutdown().await;
 }

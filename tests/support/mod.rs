@@ -12,6 +12,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::Value;
 
+pub mod nginx;
+
 /// Path of a workspace binary, building it first if needed.
 pub fn binary(name: &str) -> PathBuf {
     // target/<profile>/deps/<test-exe> -> target/<profile>/<name>
@@ -27,6 +29,15 @@ pub fn binary(name: &str) -> PathBuf {
         assert!(status.success(), "cargo build --bin {name} failed");
     }
     path
+}
+
+/// A loopback port that was free a moment ago (for a server whose other
+/// settings must name its port before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// A fresh random key, the way `cfpb-mcp keygen` makes them.
@@ -46,8 +57,12 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Start the binary with `args` and `env`, wait for its `server_start` line.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(binary("cfpb-mcp"))
-            .args(["serve", "--bind", "127.0.0.1:0"])
+        let mut command = Command::new(binary("cfpb-mcp"));
+        command.arg("serve");
+        if !args.contains(&"--bind") {
+            command.args(["--bind", "127.0.0.1:0"]);
+        }
+        let mut child = command
             .args(args)
             .envs(env.iter().copied())
             .env_remove("CFPB_MCP_API_KEYS_FILE")
