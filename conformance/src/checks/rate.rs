@@ -183,7 +183,7 @@ async fn limit_exists(ctx: &Ctx) -> CheckResult {
     }
     let (left, _) = drain(ctx, &probe, ctx.target.settings.max_burst_probe)
         .await
-        .map_err(|e| Outcome::skip(e))?;
+        .map_err(Outcome::skip)?;
     let refill = l.rps * t0.elapsed().as_secs_f64();
     ctx.drained(Pace::Key(0), Duration::from_secs_f64(1.0 / l.rps));
     let bound = f64::from(l.burst) - f64::from(k) + refill.ceil() + 1.0;

@@ -1,3 +1,6 @@
+//! Test support: the stub target with one fault per check, and a helper that runs the
+//! harness against it. Test code only; never used by the harness itself.
+
 #![allow(dead_code)]
 
 pub mod stub;

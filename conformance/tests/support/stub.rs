@@ -286,6 +286,7 @@ fn unauthorized(state: &State) -> Response<Body> {
 
 /// Key verification per the contract, with the faults that break it. Ok(Some(i)) valid key
 /// i; Ok(None) no key at all; Err(resp) rejection.
+#[allow(clippy::result_large_err)] // test stub: the rejection is the response
 fn guard(state: &State, req: &Request<Incoming>) -> Result<usize, (Response<Body>, String)> {
     let f = state.fault;
     let keys = [KEY1.as_bytes(), KEY2.as_bytes()];
