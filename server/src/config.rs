@@ -65,6 +65,10 @@ pub struct Config {
     pub audit: AuditTarget,
     /// An inline key list that failed to parse (reported by `Server::bind`).
     pub(crate) key_error: Option<KeyListError>,
+    /// Bench builds only: skip the guard (origin, key, limits) entirely, to
+    /// measure what it costs. Never compiled into the shipped binary.
+    #[cfg(feature = "bench-unguarded")]
+    pub bench_unguarded: bool,
 }
 
 impl Config {
@@ -121,6 +125,8 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             audit: AuditTarget::Stderr,
             key_error: None,
+            #[cfg(feature = "bench-unguarded")]
+            bench_unguarded: false,
         }
     }
 }

@@ -43,6 +43,9 @@ pub(crate) struct AppState {
     pub keys_file: Option<PathBuf>,
     /// `--allow-no-auth` with no keys: every request is the anonymous caller.
     pub keyless: bool,
+    /// Bench builds only: no guard at all (see `Config::bench_unguarded`).
+    #[cfg(feature = "bench-unguarded")]
+    pub unguarded: bool,
     pub limiter: KeyLimiter,
     pub auth_fail: AuthFailLimiter,
     pub sessions: Arc<SessionRegistry>,
@@ -231,6 +234,8 @@ impl Server {
             inline_keys: config.api_keys,
             keys_file: config.api_keys_file,
             keyless,
+            #[cfg(feature = "bench-unguarded")]
+            unguarded: config.bench_unguarded,
             limiter,
             auth_fail,
             sessions: SessionRegistry::new(config.max_streams_per_key),
