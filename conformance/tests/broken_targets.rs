@@ -177,3 +177,43 @@ async fn each_broken_target_fails_its_check() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
+    use mcp_conformance::ctx::Ctx;
+    use mcp_conformance::runner::{Selection, parse_baseline, run, select};
+    let s = support::stub::start(Fault::NoWwwAuthenticate).await;
+    let base = url::Url::parse(&format!("http://{}", s.addr)).unwrap();
+    let t = mcp_conformance::Target::new(
+        base,
+        vec![mcp_conformance::ApiKey::new(support::stub::KEY1, 0)],
+    );
+    let ctx = Ctx::new(t).unwrap();
+    let sel = Selection {
+        only: vec!["AUTH-4".into(), "AUTH-3.missing".into()],
+        ..Selection::default()
+    };
+    let checks = select(mcp_conformance::checks::all(), &sel);
+    let profile = mcp_conformance::Profile::Strict;
+
+    let baseline = parse_baseline("# known\nAUTH-4\n");
+    let r = run(&ctx, &checks, &baseline, "stub", profile, &mut |_, _, _| {}).await;
+    assert_eq!(r.count(Verdict::XFail), 1);
+    assert_eq!(r.exit_code(), 0);
+
+    let baseline = parse_baseline("AUTH-4\nAUTH-3.missing  # fixed since\n");
+    let r = run(&ctx, &checks, &baseline, "stub", profile, &mut |_, _, _| {}).await;
+    assert_eq!(r.count(Verdict::XPass), 1);
+    assert_eq!(r.exit_code(), 1);
+
+    let r = run(
+        &ctx,
+        &checks,
+        &parse_baseline(""),
+        "stub",
+        profile,
+        &mut |_, _, _| {},
+    )
+    .await;
+    assert_eq!(r.exit_code(), 1);
+}
