@@ -234,3 +234,73 @@ fn keygen_prints_a_256_bit_key() {
     let key = String::from_utf8(out.stdout).unwrap();
     assert_eq!(key.trim_end().len(), 43);
 }
+
+/// AUTH-2/8 through the real signal: SIGHUP re-reads the keys file; a removed
+/// key is refused at once and its open stream ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_8_sighup_rotates_keys_and_closes_revoked_streams() {
+    let (old, new) = (random_key(), random_key());
+    let dir = std::env::temp_dir().join(format!("cfpb-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys");
+    std::fs::write(&file, format!("# rotation test\n{old}\n")).unwrap();
+    let server = ServerProcess::start(
+        &["--data", "fixtures"],
+        &[("CFPB_MCP_API_KEYS_FILE", file.to_str().unwrap())],
+    );
+    let client = reqwest::Client::new();
+    let mut sse = SseStream::open(&client, &format!("{}/mcp/sse", server.base), &old).await;
+    assert_eq!(sse.status, 200);
+    assert!(matches!(sse.next(WAIT).await, Some(SseItem::Event { .. })));
+
+    // Overlap: add the new key, reload; both work.
+    std::fs::write(&file, format!("{old}\n{new}\n")).unwrap();
+    server.signal("HUP");
+    let probe = |key: String| {
+        let client = client.clone();
+        let url = format!("{}/mcp/sse", server.base);
+        async move {
+            client
+                .post(url)
+                .header("X-API-Key", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let mut both = false;
+    for _ in 0..50 {
+        if probe(new.clone()).await == 405 {
+            both = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(both, "new key not accepted after SIGHUP");
+    assert_eq!(probe(old.clone()).await, 405);
+
+    // Retire the old key: its stream ends, and it is refused.
+    std::fs::write(&file, format!("{new}\n")).unwrap();
+    server.signal("HUP");
+    let mut ended = false;
+    for _ in 0..10 {
+        if sse.next(Duration::from_secs(1)).await.is_none() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "revoked key's stream still open");
+    assert_eq!(probe(old.clone()).await, 401);
+    assert_eq!(probe(new.clone()).await, 405);
+
+    let (code, lines) = server.stop();
+    assert_eq!(code, Some(0));
+    assert!(lines.iter().any(|l| l.contains("\"keys_reloaded\"")));
+    assert!(
+        lines.iter().any(|l| l.contains("\"key_revoked\"")),
+        "{lines:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

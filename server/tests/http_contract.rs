@@ -452,3 +452,47 @@ async fn msg_6_a_client_that_never_reads_its_stream_gets_503() {
     drop(stream);
     server.shutdown().await;
 }
+
+/// NET-3: a client that never finishes its headers is disconnected, and
+/// connections over the cap are closed at once.
+#[tokio::test]
+async fn net_3_slow_headers_time_out_and_connections_are_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = config();
+    c.header_read_timeout = Duration::from_millis(300);
+    c.max_connections = 2;
+    let (server, _base) = start(c).await;
+    let addr = server.local_addr();
+
+    // Slowloris: half a request line, then silence. The server hangs up.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue, // a 408 may come first
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "slow client still connected after 5 s");
+
+    // Cap of 2: two idle connections held open, a third is closed unanswered.
+    let _a = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // (The accept loop takes connections in order, so these two hold the permits.)
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = third
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "third connection was served: {read:?}"
+    );
+    server.shutdown().await;
+}

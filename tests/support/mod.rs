@@ -64,8 +64,8 @@ impl ServerProcess {
         }
         let mut child = command
             .args(args)
-            .envs(env.iter().copied())
             .env_remove("CFPB_MCP_API_KEYS_FILE")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
