@@ -144,6 +144,47 @@ pub fn not_found(message: &str) -> Response<Body> {
     error_response(StatusCode::NOT_FOUND, ErrorKind::NotFound, message)
 }
 
+pub fn bad_request(message: &str) -> Response<Body> {
+    error_response(StatusCode::BAD_REQUEST, ErrorKind::BadRequest, message)
+}
+
+pub fn too_large(max: usize) -> Response<Body> {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::TooLarge,
+        &format!("Request body exceeds {max} bytes"),
+    )
+}
+
+/// Read a request body of at most `max` bytes within `timeout` (MSG-3,
+/// NET-3): a declared or actual size over `max` is a 413, a body that stalls
+/// or breaks is a 400.
+pub async fn read_body(
+    headers: &http::HeaderMap,
+    body: Incoming,
+    max: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, Response<Body>> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large(max));
+    }
+    match tokio::time::timeout(timeout, http_body_util::Limited::new(body, max).collect()).await {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large(max))
+        }
+        Ok(Err(_)) => Err(bad_request("Could not read the request body")),
+        Err(_) => Err(bad_request("Timed out reading the request body")),
+    }
+}
+
 /// What a handler learned that belongs in the request's audit line.
 #[derive(Debug, Default)]
 pub struct RequestLog {
@@ -153,6 +194,15 @@ pub struct RequestLog {
     pub tool: Option<String>,
     pub arguments: Option<String>,
     pub error: Option<&'static str>,
+}
+
+impl RequestLog {
+    /// Take a posted message's audit fields (method, tool, arguments).
+    pub fn note(&mut self, fields: crate::messages::AuditFields) {
+        self.rpc_method = fields.rpc_method;
+        self.tool = fields.tool;
+        self.arguments = fields.arguments;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,16 +11,18 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::{MAX_ARGUMENTS_LEN, scrub_and_truncate};
 use crate::guard::keys::KeyDigest;
 use crate::guard::redact::Redactor;
-use crate::http::{Body, ErrorKind, RequestLog, error_response, messages_text, not_found};
+use crate::http::{
+    Body, ErrorKind, RequestLog, bad_request, error_response, messages_text, not_found, read_body,
+};
 use crate::mcp::{self, Framed};
 use crate::server::AppState;
 use crate::session::{Session, SessionId};
@@ -85,18 +87,6 @@ pub fn is_json_content_type(headers: &HeaderMap) -> bool {
     essence.eq_ignore_ascii_case("application/json")
 }
 
-fn bad_request(message: &str) -> Response<Body> {
-    error_response(StatusCode::BAD_REQUEST, ErrorKind::BadRequest, message)
-}
-
-fn too_large(max: usize) -> Response<Body> {
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::TooLarge,
-        &format!("Request body exceeds {max} bytes"),
-    )
-}
-
 fn accepted() -> Response<Body> {
     let mut response = Response::new(Empty::new().boxed_unsync());
     *response.status_mut() = StatusCode::ACCEPTED;
@@ -132,25 +122,17 @@ pub(crate) async fn post(
             "Content-Type must be application/json",
         );
     }
-    let max = state.max_body_bytes;
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return too_large(max);
-    }
-    let collected = tokio::time::timeout(
+    let (parts, body) = request.into_parts();
+    let body = match read_body(
+        &parts.headers,
+        body,
+        state.max_body_bytes,
         state.body_read_timeout,
-        Limited::new(request.into_body(), max).collect(),
     )
-    .await;
-    let body = match collected {
-        Ok(Ok(body)) => body.to_bytes(),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(max),
-        Ok(Err(_)) => return bad_request("Could not read the request body"),
-        Err(_) => return bad_request("Timed out reading the request body"),
+    .await
+    {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     match mcp::frame(&body) {
         Err(e) => bad_request(&e.to_string()),
@@ -174,10 +156,7 @@ async fn deliver(
     message: ClientJsonRpcMessage,
     log: &mut RequestLog,
 ) -> Response<Body> {
-    let fields = AuditFields::of(&message, state.keys.load().redactor());
-    log.rpc_method = fields.rpc_method;
-    log.tool = fields.tool;
-    log.arguments = fields.arguments;
+    log.note(AuditFields::of(&message, state.keys.load().redactor()));
     if mcp::is_initialize(&message) {
         session.initialized.store(true, Ordering::Release);
     } else if !session.initialized.load(Ordering::Acquire)

@@ -22,7 +22,7 @@ use dashmap::DashMap;
 use futures::Stream;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::WorkerTransport;
@@ -35,13 +35,14 @@ use rmcp::transport::streamable_http_server::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::{MAX_ARGUMENTS_LEN, scrub_and_truncate};
 use crate::data::DataSource;
 use crate::guard::keys::{KeyDigest, KeySet};
 use crate::http::{
-    Body, ErrorKind, RequestLog, error_response, messages_text, not_found, too_many_requests,
+    Body, ErrorKind, RequestLog, bad_request, error_response, messages_text, not_found, read_body,
+    too_many_requests,
 };
 use crate::mcp::{self, CfpbMcp, Framed};
+use crate::messages::AuditFields;
 use crate::server::AppState;
 use crate::session::SessionId;
 
@@ -255,27 +256,24 @@ pub(crate) async fn handle(
     let response = match method {
         Method::POST => {
             let (parts, body) = request.into_parts();
-            let max = state.max_body_bytes;
-            let declared = parts
-                .headers
-                .get(CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > max as u64) {
-                return too_large(max);
-            }
-            let collected =
-                tokio::time::timeout(state.body_read_timeout, Limited::new(body, max).collect())
-                    .await;
-            let bytes = match collected {
-                Ok(Ok(body)) => body.to_bytes(),
-                Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                    return too_large(max);
-                }
-                Ok(Err(_)) => return bad_request("Could not read the request body"),
-                Err(_) => return bad_request("Timed out reading the request body"),
+            let bytes = match read_body(
+                &parts.headers,
+                body,
+                state.max_body_bytes,
+                state.body_read_timeout,
+            )
+            .await
+            {
+                Ok(bytes) => bytes,
+                Err(refusal) => return refusal,
             };
-            let initialize = note_message(state, &bytes, log);
+            let initialize = match mcp::frame(&bytes) {
+                Ok(Framed::Message(message)) => {
+                    log.note(AuditFields::of(&message, state.keys.load().redactor()));
+                    mcp::is_initialize(&message)
+                }
+                _ => false, // rmcp answers what isn't a message
+            };
             if initialize && session.is_none() && !streamable.has_room(&caller).await {
                 log.error = Some("stream_cap");
                 return too_many_requests(state.sse_keepalive.as_secs().max(1));
@@ -319,33 +317,6 @@ pub(crate) async fn handle(
         _ => return crate::http::method_not_allowed("GET, POST, DELETE"),
     };
     finish(response).await
-}
-
-/// Record what the audit line needs; `true` for an `initialize` request.
-fn note_message(state: &AppState, body: &[u8], log: &mut RequestLog) -> bool {
-    let Ok(Framed::Message(message)) = mcp::frame(body) else {
-        return false;
-    };
-    log.rpc_method = mcp::rpc_method(&message).map(str::to_owned);
-    if let Some((tool, arguments)) = mcp::tool_call(&message) {
-        let keys = state.keys.load();
-        log.tool = Some(scrub_and_truncate(keys.redactor(), tool, 128));
-        log.arguments =
-            arguments.map(|a| scrub_and_truncate(keys.redactor(), &a, MAX_ARGUMENTS_LEN));
-    }
-    mcp::is_initialize(&message)
-}
-
-fn bad_request(message: &str) -> Response<Body> {
-    error_response(StatusCode::BAD_REQUEST, ErrorKind::BadRequest, message)
-}
-
-fn too_large(max: usize) -> Response<Body> {
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::TooLarge,
-        &format!("Request body exceeds {max} bytes"),
-    )
 }
 
 /// rmcp's response, made to follow the contract: its plain-text errors become
