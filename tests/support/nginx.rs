@@ -1,0 +1,391 @@
+//! A real nginx (the Debian package) in front of the real server, as a stand-in
+//! for the Cloudflare Tunnel or any reverse proxy an operator adds: started by
+//! the test on loopback with everything (pid, logs, temp paths) inside a
+//! tempdir, so it never touches /etc or /var. Also a variant of
+//! [`ServerProcess`](crate::ServerProcess) whose stderr is appended, line by
+//! line as it is written, to a file that the conformance harness reads
+//! (`--log-file`) while it runs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use crate::SseStream;
+
+/// The nginx binary: on `PATH`, or Debian's `/usr/sbin/nginx` (not on a
+/// non-root `PATH`). `None` when nginx is not installed.
+pub fn nginx_binary() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("nginx"))
+            .collect::<Vec<_>>()
+    });
+    on_path
+        .chain([PathBuf::from("/usr/sbin/nginx")])
+        .find(|p| p.is_file())
+}
+
+/// What varies between the proxies the tests put in front of the server.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// `gzip_types` (gzip is on, for proxied responses too, from 1 byte).
+    pub gzip_types: String,
+    /// Extra directives in the proxying `location`.
+    pub location_extra: String,
+}
+
+impl ProxyConfig {
+    /// What a careful operator writes: HTTP/1.1 to the origin (as cloudflared
+    /// speaks it), proxy buffering left at its default (on), gzip on for text
+    /// types, room for the server's own 1 MiB body limit to answer, and the
+    /// server's `X-Accel-Buffering` forwarded (nginx acts on it and, unless
+    /// told otherwise, removes it from the response).
+    pub fn operator() -> Self {
+        Self {
+            gzip_types: "text/plain application/json".into(),
+            location_extra: "proxy_pass_header X-Accel-Buffering;".into(),
+        }
+    }
+
+    fn render(&self, dir: &Path, listen: u16, upstream: &str) -> String {
+        let d = dir.display();
+        format!(
+            r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    default_type application/octet-stream;
+
+    gzip on;
+    gzip_types {gzip_types};
+    gzip_proxied any;
+    gzip_min_length 1;
+
+    # nginx's default (1m) would answer the server's own 1 MiB + 1 byte check
+    # (MSG-3) with an HTML 413 before the request reaches the server.
+    client_max_body_size 2m;
+
+    server {{
+        listen 127.0.0.1:{listen};
+        location / {{
+            proxy_pass http://{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            {extra}
+        }}
+    }}
+}}
+"#,
+            gzip_types = self.gzip_types,
+            extra = self.location_extra,
+        )
+    }
+}
+
+/// A running nginx, killed (and its tempdir removed) on drop.
+pub struct Nginx {
+    child: Child,
+    pub base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Starts `bin` proxying to `upstream` (`127.0.0.1:PORT`) on a free
+    /// loopback port; waits until the port accepts connections.
+    pub fn start(bin: &Path, upstream: &str, config: &ProxyConfig) -> Self {
+        let mut last_error = String::new();
+        for _attempt in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir for nginx");
+            let port = free_port();
+            let conf = dir.path().join("nginx.conf");
+            std::fs::write(&conf, config.render(dir.path(), port, upstream)).expect("write conf");
+            let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("stderr");
+            let mut child = Command::new(bin)
+                .arg("-c")
+                .arg(&conf)
+                .arg("-p")
+                .arg(dir.path())
+                .arg("-e")
+                .arg(dir.path().join("error.log"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .expect("start nginx");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            loop {
+                if let Some(status) = child.try_wait().expect("wait nginx") {
+                    last_error = format!(
+                        "nginx exited ({status}): {}{}",
+                        read(dir.path().join("stderr.log")),
+                        read(dir.path().join("error.log"))
+                    );
+                    break;
+                }
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return Self {
+                        child,
+                        base: format!("http://127.0.0.1:{port}"),
+                        dir,
+                    };
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "nginx did not accept on 127.0.0.1:{port} within 10 s: {}",
+                        read(dir.path().join("error.log"))
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            if !last_error.contains("Address already in use") {
+                break;
+            }
+        }
+        panic!("nginx did not start: {last_error}");
+    }
+
+    /// nginx's error log so far (for failure messages).
+    pub fn error_log(&self) -> String {
+        read(self.dir.path().join("error.log"))
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A port that was free a moment ago (bind 127.0.0.1:0, then release it).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// A running `cfpb-mcp serve` whose stderr (the audit log) is kept in memory
+/// and appended to `log_path` line by line as it arrives, so that a reader of
+/// the file (the harness's `--log-file`) sees the lines while the server runs.
+pub struct LoggedServer {
+    child: Child,
+    pub base: String,
+    /// `127.0.0.1:PORT`, as nginx's `proxy_pass` wants it.
+    pub listen: String,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl LoggedServer {
+    pub fn start(args: &[&str], env: &[(&str, &str)], log_path: &Path) -> Self {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .expect("open the server log file");
+        let mut child = Command::new(crate::binary("cfpb-mcp"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .env_remove("CFPB_MCP_API_KEYS_FILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cfpb-mcp");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        // Ends when the server's stderr closes (the process exits or is killed).
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["event"] == "server_start"
+                {
+                    let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
+                }
+                // One write per line (the file is unbuffered): a reader never
+                // sees half a line followed by a long pause.
+                let _ = file.write_all(format!("{line}\n").as_bytes());
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let listen = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                panic!("no server_start line; stderr: {:?}", lines.lock().unwrap())
+            });
+        Self {
+            child,
+            base: format!("http://{listen}"),
+            listen,
+            lines,
+        }
+    }
+
+    /// Every stderr line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET url` with exactly these extra headers (the key header among them),
+/// read as an SSE stream by the crate's minimal reader. Panics if the
+/// response head takes more than 10 s (a proxy may hold it back with the body).
+pub async fn open_sse_with(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> SseStream {
+    let mut request = client.get(url).header("Accept", "text/event-stream");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = tokio::time::timeout(Duration::from_secs(10), request.send())
+        .await
+        .expect("no response head to GET /mcp/sse within 10 s")
+        .expect("GET /mcp/sse");
+    SseStream {
+        status: response.status(),
+        response_headers: response.headers().clone(),
+        stream: response.bytes_stream().boxed(),
+        buffer: String::new(),
+    }
+}
+
+/// The outcome of one `mcp-conformance` run.
+#[derive(Debug)]
+pub struct HarnessRun {
+    pub code: Option<i32>,
+    /// The JSON report (`--format json --output`); `Null` if none was written.
+    pub report: Value,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl HarnessRun {
+    /// The status (`pass`, `fail`, `skip`, ...) of check `id`, if it ran.
+    pub fn status(&self, id: &str) -> Option<&str> {
+        self.report["checks"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == id)?["status"]
+            .as_str()
+    }
+
+    /// A human summary: the totals, and every check that did not pass with
+    /// what it expected and observed (the report never holds a key).
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "mcp-conformance exit code {:?} after {:.1}s; summary {}\nstderr: {}\n",
+            self.code,
+            self.elapsed.as_secs_f64(),
+            self.report["summary"],
+            self.stderr.trim()
+        );
+        for c in self.report["checks"].as_array().into_iter().flatten() {
+            if c["status"] != "pass" {
+                s.push_str(&format!(
+                    "  {:<5} {:<20} {}\n",
+                    c["status"].as_str().unwrap_or("?"),
+                    c["id"].as_str().unwrap_or("?"),
+                    c["title"].as_str().unwrap_or("")
+                ));
+                for field in ["expected", "observed", "why"] {
+                    if let Some(v) = c[field].as_str() {
+                        s.push_str(&format!("        {field}: {v}\n"));
+                    }
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Runs the `mcp-conformance` binary against `url` with `keys` (passed in
+/// `MCP_CONFORMANCE_KEYS`, never on the command line), `extra` flags, and a
+/// JSON report in `dir`. Killed if it runs longer than `limit`.
+pub fn run_harness(
+    url: &str,
+    keys: &[&str],
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+    limit: Duration,
+) -> HarnessRun {
+    let report_path = dir.join(format!("{name}.json"));
+    let stderr_path = dir.join(format!("{name}.stderr"));
+    let start = Instant::now();
+    let mut child = Command::new(crate::binary("mcp-conformance"))
+        .args([
+            "--url", url, "--format", "json", "--color", "never", "--output",
+        ])
+        .arg(&report_path)
+        .args(extra)
+        .env("MCP_CONFORMANCE_KEYS", keys.join(","))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("start mcp-conformance");
+    let deadline = start + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait mcp-conformance") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    HarnessRun {
+        code: status.and_then(|s| s.code()),
+        report: std::fs::read_to_string(&report_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null),
+        stderr: read(stderr_path),
+        elapsed: start.elapsed(),
+    }
+}
+
+impl SseStream {
+    /// The next body chunk as it came off the wire (compressed or not), or
+    /// `None` when the stream ended or failed.
+    pub async fn next_raw_chunk(&mut self) -> Option<bytes::Bytes> {
+        self.stream.next().await?.ok()
+    }
+}
