@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The load bench of issue 7, in one command (see docs/performance.md):
+#
+#   bench/run.sh [--quick] [--no-pin] [--only rejected,accepted,closed,streams]
+#
+# Builds the bench workspace once (release), then `loadgen` spawns a guarded
+# and an unguarded `bench-server` (separate processes, loopback only), runs
+# every scenario against both, alternating which goes first, and prints the
+# markdown table (also saved to bench/target/bench/report.md). A full run takes
+# about 4-5 minutes, `--quick` about 1.
+#
+# By default the servers are pinned to CPU 0 (one tokio worker) and the load
+# generator to CPU 1, so that the client's own cost does not come out of the
+# server's CPU time; `--no-pin` runs them unpinned.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+pin=1
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-pin) pin=0 ;;
+    *) args+=("$arg") ;;
+  esac
+done
+
+cargo build --release --bins --quiet
+
+# 10,000 idle streams need 10,000 descriptors on each side (the servers
+# inherit this limit; their max_connections is 20,000).
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt 10500 ]; then
+  echo "warning: ulimit -n is $(ulimit -n); the 10,000-stream level will fail" >&2
+fi
+
+mkdir -p target/bench
+loadgen=(target/release/loadgen --out target/bench/report.md)
+if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  loadgen=(taskset -c 1 "${loadgen[@]}" --server-cpus 0)
+fi
+# Bounded: the whole run is killed if it ever takes more than 15 minutes.
+exec timeout --kill-after=10 900 "${loadgen[@]}" ${args[@]+"${args[@]}"}

@@ -1,0 +1,228 @@
+//! `guard-profile PHASE N`: a small deterministic driver of the guard's hot
+//! path, for `valgrind --tool=callgrind` (instruction counts are stable on a
+//! noisy machine, wall time is not). `bench/profile.sh` runs every phase
+//! under callgrind, collecting only inside `phase_*`, and prints Ir per call.
+//!
+//! Phases are the pieces a request pays for, run N times each, plus two
+//! composites that chain them as `http.rs` does for a rejected (wrong key)
+//! and an accepted request: origin check, key extraction, sha256, constant
+//! time verification, limiter, the response, the audit line rendered and
+//! queued to the writer thread.
+
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use cfpb_mcp_server::AuditTarget;
+use cfpb_mcp_server::audit::{AuditLog, AuditRecord, Caller, Timestamp, millis, render};
+use cfpb_mcp_server::guard::extract::{Presented, extract_from_headers};
+use cfpb_mcp_server::guard::keys::{ApiKey, KeyDigest, KeySet};
+use cfpb_mcp_server::guard::limit::{AuthFailLimiter, KeyLimiter, Verdict};
+use cfpb_mcp_server::guard::origin::origin_allowed;
+use cfpb_mcp_server::http::unauthorized;
+use cfpb_mcp_server::sse::message_event;
+use http::{HeaderMap, HeaderValue};
+use rmcp::model::ServerJsonRpcMessage;
+
+const KEYS: [&str; 2] = [
+    "bench-key-0000000000000000000000000000000000",
+    "bench-key-1111111111111111111111111111111111",
+];
+const WRONG: &str = "bench-key-0000000000000000000000000000000001";
+
+struct Fixture {
+    headers_wrong: HeaderMap,
+    headers_right: HeaderMap,
+    keys: KeySet,
+    limiter: KeyLimiter,
+    auth_fail: AuthFailLimiter,
+    audit: AuditLog,
+    peer: IpAddr,
+    message: ServerJsonRpcMessage,
+}
+
+fn headers(key: &str) -> HeaderMap {
+    // What the load generator (and a typical MCP client) sends.
+    let mut h = HeaderMap::new();
+    h.insert("host", HeaderValue::from_static("127.0.0.1:8000"));
+    h.insert(
+        "x-api-key",
+        HeaderValue::from_str(key).expect("visible ASCII"),
+    );
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    h.insert("content-length", HeaderValue::from_static("40"));
+    h
+}
+
+fn fixture() -> Fixture {
+    let keys = KEYS
+        .iter()
+        .map(|k| ApiKey::new(k).expect("valid key"))
+        .collect();
+    let burst = NonZeroU32::new(1 << 31).expect("non-zero");
+    let sink = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .expect("/dev/null");
+    Fixture {
+        headers_wrong: headers(WRONG),
+        headers_right: headers(KEYS[0]),
+        keys: KeySet::new(keys),
+        limiter: KeyLimiter::new(1e9, burst).expect("rate"),
+        auth_fail: AuthFailLimiter::new(1e9, 1 << 31).expect("rate"),
+        audit: AuditLog::start(AuditTarget::Writer(Box::new(sink))).expect("writer"),
+        peer: IpAddr::from([127, 0, 0, 1]),
+        message: serde_json::from_str(r#"{"jsonrpc":"2.0","id":12345,"result":{}}"#)
+            .expect("a ping response"),
+    }
+}
+
+fn record(caller: Caller, status: u16, error: Option<&'static str>) -> AuditRecord {
+    AuditRecord {
+        ts: Timestamp::now(),
+        event: "mcp_request",
+        method: "POST",
+        path: "/mcp/messages".into(),
+        status,
+        duration_ms: millis(Duration::from_micros(30)),
+        key: caller,
+        session: Some("0123abcd".to_owned()),
+        rpc_method: None,
+        tool: None,
+        arguments: None,
+        error,
+    }
+}
+
+#[inline(never)]
+fn phase_extract(f: &Fixture, n: usize) {
+    for _ in 0..n {
+        black_box(extract_from_headers(black_box(&f.headers_wrong)));
+    }
+}
+
+#[inline(never)]
+fn phase_origin(f: &Fixture, n: usize) {
+    for _ in 0..n {
+        black_box(origin_allowed(black_box(&f.headers_wrong), &[]));
+    }
+}
+
+#[inline(never)]
+fn phase_digest(n: usize) {
+    for _ in 0..n {
+        black_box(KeyDigest::of(black_box(WRONG.as_bytes())));
+    }
+}
+
+#[inline(never)]
+fn phase_verify(f: &Fixture, n: usize) {
+    let digest = KeyDigest::of(WRONG.as_bytes());
+    for _ in 0..n {
+        black_box(f.keys.verify_digest(black_box(&digest)));
+    }
+}
+
+#[inline(never)]
+fn phase_limiter(f: &Fixture, n: usize) {
+    let digest = KeyDigest::of(KEYS[0].as_bytes());
+    for _ in 0..n {
+        black_box(f.limiter.check(black_box(&digest)));
+    }
+}
+
+#[inline(never)]
+fn phase_auth_fail(f: &Fixture, n: usize) {
+    for _ in 0..n {
+        black_box(f.auth_fail.check(black_box(f.peer)));
+    }
+}
+
+#[inline(never)]
+fn phase_render(n: usize) {
+    let caller = Caller::Key(KeyDigest::of(WRONG.as_bytes()).id());
+    for _ in 0..n {
+        black_box(render(&record(caller, 401, Some("auth"))));
+    }
+}
+
+#[inline(never)]
+fn phase_response(n: usize) {
+    for _ in 0..n {
+        black_box(unauthorized());
+    }
+}
+
+#[inline(never)]
+fn phase_sse_frame(f: &Fixture, n: usize) {
+    for _ in 0..n {
+        black_box(message_event(black_box(&f.message)));
+    }
+}
+
+/// The guard and the audit line of a wrong-key request, as `http.rs` runs them.
+#[inline(never)]
+fn phase_reject(f: &Fixture, n: usize) {
+    for _ in 0..n {
+        let started = Instant::now();
+        let headers = black_box(&f.headers_wrong);
+        assert!(origin_allowed(headers, &[]));
+        let Presented::Key(key) = extract_from_headers(headers) else {
+            unreachable!("the fixture presents a key")
+        };
+        let digest = KeyDigest::of(key);
+        assert!(f.keys.verify_digest(&digest).is_none());
+        assert_eq!(f.auth_fail.check(f.peer), Verdict::Allow);
+        black_box(unauthorized());
+        let mut r = record(Caller::Key(digest.id()), 401, Some("auth"));
+        r.duration_ms = millis(started.elapsed());
+        f.audit.write(&r);
+    }
+}
+
+/// The guard and the audit line of an accepted request (the handler's own
+/// work, session lookup and body, is not the guard's and is left out).
+#[inline(never)]
+fn phase_accept(f: &Fixture, n: usize) {
+    for _ in 0..n {
+        let started = Instant::now();
+        let headers = black_box(&f.headers_right);
+        assert!(origin_allowed(headers, &[]));
+        let Presented::Key(key) = extract_from_headers(headers) else {
+            unreachable!("the fixture presents a key")
+        };
+        let digest = KeyDigest::of(key);
+        let caller = f.keys.verify_digest(&digest).expect("a configured key");
+        assert_eq!(f.limiter.check(&caller), Verdict::Allow);
+        let mut r = record(Caller::Key(digest.id()), 202, None);
+        r.duration_ms = millis(started.elapsed());
+        f.audit.write(&r);
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let phase = args.next().unwrap_or_else(|| "reject".into());
+    let n: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let f = fixture();
+    match phase.as_str() {
+        "extract" => phase_extract(&f, n),
+        "origin" => phase_origin(&f, n),
+        "digest" => phase_digest(n),
+        "verify" => phase_verify(&f, n),
+        "limiter" => phase_limiter(&f, n),
+        "auth_fail" => phase_auth_fail(&f, n),
+        "render" => phase_render(n),
+        "response" => phase_response(n),
+        "sse_frame" => phase_sse_frame(&f, n),
+        "reject" => phase_reject(&f, n),
+        "accept" => phase_accept(&f, n),
+        other => {
+            eprintln!("unknown phase {other}");
+            std::process::exit(2);
+        }
+    }
+    // Let the writer drain before exiting (outside the measured phase).
+    std::thread::sleep(Duration::from_millis(100));
+}

@@ -1,0 +1,988 @@
+//! `loadgen`: the load bench of issue 7, guarded vs unguarded in one run.
+//!
+//! `loadgen [--quick] [--server PATH] [--server-cpus LIST] [--out FILE]`
+//!
+//! Spawns two `bench-server` processes (one guarded, one `--unguarded`; as
+//! separate processes so that each RSS is its own), then runs every scenario
+//! against both, alternating which goes first round by round, so that noise
+//! on this shared machine hits both sides alike, and prints a markdown table of
+//! absolute numbers and guarded/unguarded ratios. Loopback only; every loop is
+//! bounded in count and in time. See docs/performance.md.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+const KEY: &str = "bench-key-0000000000000000000000000000000000";
+const WRONG_KEY: &str = "bench-key-0000000000000000000000000000000001";
+const KEEPALIVE_SECS: u64 = 2;
+/// Hard ceiling on any single request or wait in the bench.
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Result<T> = std::result::Result<T, Error>;
+
+// ---------------------------------------------------------------- settings
+
+#[derive(Clone, Debug)]
+struct Plan {
+    rounds: usize,
+    window: Duration,
+    reject_conns: usize,
+    accept_sessions: usize,
+    accept_conns_per_session: usize,
+    closed_sessions: usize,
+    stream_levels: Vec<usize>,
+    observe: Duration,
+}
+
+impl Plan {
+    fn full() -> Self {
+        Plan {
+            rounds: 3,
+            window: Duration::from_secs(6),
+            reject_conns: 32,
+            accept_sessions: 4,
+            accept_conns_per_session: 8,
+            closed_sessions: 4,
+            stream_levels: vec![1_000, 5_000, 10_000],
+            observe: Duration::from_secs(2 * KEEPALIVE_SECS + 1),
+        }
+    }
+
+    fn quick() -> Self {
+        Plan {
+            rounds: 1,
+            window: Duration::from_secs(3),
+            stream_levels: vec![1_000, 5_000],
+            observe: Duration::from_secs(KEEPALIVE_SECS + 1),
+            ..Plan::full()
+        }
+    }
+}
+
+// ---------------------------------------------------------------- servers
+
+struct BenchServer {
+    name: &'static str,
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl BenchServer {
+    fn spawn(path: &str, name: &'static str, unguarded: bool, cpus: Option<&str>) -> Result<Self> {
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus, path]);
+                c
+            }
+            None => Command::new(path),
+        };
+        command.args(["--keepalive-secs", &KEEPALIVE_SECS.to_string()]);
+        if cpus.is_some_and(|c| !c.contains(',') && !c.contains('-')) {
+            command.args(["--workers", "1"]);
+        }
+        if unguarded {
+            command.arg("--unguarded");
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
+        let port: u16 = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or_else(|| format!("{name}: unexpected first line {line:?}"))?;
+        Ok(BenchServer {
+            name,
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        })
+    }
+
+    /// Resident set size of the server process, in KiB (VmRSS; with
+    /// `taskset` in front, exec replaces it, so the pid is the server's).
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn stop(mut self) {
+        drop(self.child.stdin.take()); // EOF: graceful shutdown
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------- HTTP client
+
+type Sender = SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Result<Sender> {
+    let stream = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(addr)).await??;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+fn post(addr: SocketAddr, path: &str, key: &str, body: Bytes) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("x-api-key", key)
+        .header("content-type", "application/json")
+        .body(Full::new(body))
+        .expect("valid request")
+}
+
+/// Send and drain the response body (so the connection can be reused).
+async fn send(sender: &mut Sender, request: Request<Full<Bytes>>) -> Result<StatusCode> {
+    let exchange = async {
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        Ok::<_, Error>(status)
+    };
+    tokio::time::timeout(STEP_TIMEOUT, exchange).await?
+}
+
+/// An open `GET /mcp/sse`: its body, and the connection's sender, held so
+/// the connection lives as long as the stream is read.
+type Stream = (Incoming, SendRequest<Empty<Bytes>>);
+
+/// Open `GET /mcp/sse` on a fresh connection.
+async fn open_stream(addr: SocketAddr) -> Result<Stream> {
+    let stream = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(addr)).await??;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let request = Request::builder()
+        .uri("/mcp/sse")
+        .header("host", addr.to_string())
+        .header("x-api-key", KEY)
+        .header("accept", "text/event-stream")
+        .body(Empty::new())?;
+    let response = tokio::time::timeout(STEP_TIMEOUT, sender.send_request(request)).await??;
+    if response.status() != StatusCode::OK {
+        return Err(format!("GET /mcp/sse: {}", response.status()).into());
+    }
+    Ok((response.into_body(), sender))
+}
+
+/// One SSE event, as far as the bench cares.
+#[derive(Debug)]
+enum Event {
+    Endpoint(String),
+    /// A `message` event; the JSON-RPC id if it is a number.
+    Message(Option<i64>),
+    Ping,
+}
+
+/// Incremental SSE parser over body frames.
+#[derive(Default)]
+struct SseParser {
+    buf: Vec<u8>,
+}
+
+impl SseParser {
+    fn feed(&mut self, data: &[u8], mut on_event: impl FnMut(Event)) {
+        self.buf.extend_from_slice(data);
+        let mut start = 0;
+        while let Some(end) = find(&self.buf[start..], b"\n\n") {
+            let block = &self.buf[start..start + end];
+            if let Some(event) = parse_block(block) {
+                on_event(event);
+            }
+            start += end + 2;
+        }
+        self.buf.drain(..start);
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn parse_block(block: &[u8]) -> Option<Event> {
+    if block.starts_with(b":") {
+        return Some(Event::Ping);
+    }
+    let text = std::str::from_utf8(block).ok()?;
+    let mut kind = "message";
+    let mut data = "";
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("event: ") {
+            kind = v;
+        } else if let Some(v) = line.strip_prefix("data: ") {
+            data = v;
+        }
+    }
+    match kind {
+        "endpoint" => Some(Event::Endpoint(data.to_owned())),
+        "message" => Some(Event::Message(json_id(data))),
+        _ => None,
+    }
+}
+
+/// The numeric `"id"` of a one-line JSON-RPC message, without a full parse.
+fn json_id(data: &str) -> Option<i64> {
+    let at = data.find("\"id\":")? + 5;
+    let digits: String = data[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    digits.parse().ok()
+}
+
+/// A live MCP session: its messages URL, a count of `message` events
+/// delivered on its stream, and the ids of answers as they arrive.
+struct Session {
+    url: String,
+    delivered: Arc<AtomicU64>,
+    answers: mpsc::UnboundedReceiver<i64>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.reader.abort(); // drops the body: the stream closes
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn ping_body(id: u64) -> Bytes {
+    Bytes::from(format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#))
+}
+
+/// Open a stream, initialize the session, and keep draining its stream.
+async fn open_session(addr: SocketAddr) -> Result<Session> {
+    let (mut body, sender) = open_stream(addr).await?;
+    let (endpoint_tx, mut endpoint_rx) = mpsc::unbounded_channel::<String>();
+    let (answer_tx, answers) = mpsc::unbounded_channel::<i64>();
+    let delivered = Arc::new(AtomicU64::new(0));
+    let counter = delivered.clone();
+    let reader = tokio::spawn(async move {
+        let _sender = sender;
+        let mut parser = SseParser::default();
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            parser.feed(&data, |event| match event {
+                Event::Endpoint(url) => {
+                    let _ = endpoint_tx.send(url);
+                }
+                Event::Message(id) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    if let Some(id) = id {
+                        let _ = answer_tx.send(id);
+                    }
+                }
+                Event::Ping => {}
+            });
+        }
+    });
+    let url = tokio::time::timeout(STEP_TIMEOUT, endpoint_rx.recv())
+        .await?
+        .ok_or("stream ended before its endpoint event")?;
+    let mut session = Session {
+        url,
+        delivered,
+        answers,
+        reader,
+    };
+    let mut sender = connect(addr).await?;
+    let init = Bytes::from_static(
+        br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#,
+    );
+    let status = send(&mut sender, post(addr, &session.url, KEY, init)).await?;
+    if status != StatusCode::ACCEPTED {
+        return Err(format!("initialize: {status}").into());
+    }
+    let answered = tokio::time::timeout(STEP_TIMEOUT, session.answers.recv()).await?;
+    if answered != Some(0) {
+        return Err("initialize was not answered".into());
+    }
+    let note = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    send(&mut sender, post(addr, &session.url, KEY, note)).await?;
+    session.delivered.store(0, Ordering::Relaxed);
+    Ok(session)
+}
+
+// ---------------------------------------------------------------- results
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+#[derive(Clone, Debug, Default)]
+struct Throughput {
+    /// Requests (or round trips) per second, one per round.
+    rates: Vec<f64>,
+    /// Delivered message events per second, one per round (accepted only).
+    delivered: Vec<f64>,
+    /// Responses other than the expected status (all rounds).
+    unexpected: u64,
+    /// Latency in microseconds, all rounds merged.
+    latency: Option<Histogram<u64>>,
+    /// Delivered after the window closed (backlog), worst round.
+    backlog: u64,
+}
+
+impl Throughput {
+    fn add_latency(&mut self, h: &Histogram<u64>) {
+        match &mut self.latency {
+            Some(all) => {
+                let _ = all.add(h);
+            }
+            None => self.latency = Some(h.clone()),
+        }
+    }
+    fn rate(&self) -> f64 {
+        median(&self.rates)
+    }
+    fn delivered_rate(&self) -> f64 {
+        median(&self.delivered)
+    }
+    fn pct(&self, q: f64) -> f64 {
+        self.latency
+            .as_ref()
+            .map_or(0.0, |h| h.value_at_quantile(q) as f64 / 1000.0)
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/// Wrong key on `POST /mcp/messages` (an unknown session id): guarded
+/// answers 401 at the guard; unguarded has no guard and answers 404 at the
+/// session lookup, the cheapest refusal past the guard.
+async fn rejected(
+    addr: SocketAddr,
+    plan: &Plan,
+    expect: StatusCode,
+    out: &mut Throughput,
+) -> Result<()> {
+    let path = "/mcp/messages?session_id=00000000000000000000000000000000".to_owned();
+    let body = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+    let deadline = Instant::now() + plan.window;
+    let mut tasks = Vec::new();
+    for _ in 0..plan.reject_conns {
+        let (path, body) = (path.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await?;
+            let mut hist = histogram();
+            let (mut ok, mut other) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let status = send(&mut sender, post(addr, &path, WRONG_KEY, body.clone())).await?;
+                let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
+                if status == expect {
+                    ok += 1
+                } else {
+                    other += 1
+                }
+            }
+            Ok::<_, Error>((ok, other, hist))
+        }));
+    }
+    let started = Instant::now();
+    let mut total = 0;
+    for task in tasks {
+        let (ok, other, hist) = task.await??;
+        total += ok;
+        out.unexpected += other;
+        out.add_latency(&hist);
+    }
+    out.rates.push(
+        total as f64
+            / started
+                .elapsed()
+                .as_secs_f64()
+                .max(plan.window.as_secs_f64()),
+    );
+    Ok(())
+}
+
+/// `ping` posted to live sessions whose streams are drained; 202s per second
+/// and, in the same window, answers delivered on the streams per second.
+async fn accepted(addr: SocketAddr, plan: &Plan, out: &mut Throughput) -> Result<()> {
+    let mut sessions = Vec::new();
+    for _ in 0..plan.accept_sessions {
+        sessions.push(open_session(addr).await?);
+    }
+    let start = Instant::now();
+    let deadline = start + plan.window;
+    let mut tasks = Vec::new();
+    for session in &sessions {
+        for _ in 0..plan.accept_conns_per_session {
+            let url = session.url.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut sender = connect(addr).await?;
+                let mut hist = histogram();
+                let (mut ok, mut other) = (0u64, 0u64);
+                while Instant::now() < deadline {
+                    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                    let started = Instant::now();
+                    let status = send(&mut sender, post(addr, &url, KEY, ping_body(id))).await?;
+                    let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
+                    if status == StatusCode::ACCEPTED {
+                        ok += 1
+                    } else {
+                        other += 1
+                    }
+                }
+                Ok::<_, Error>((ok, other, hist))
+            }));
+        }
+    }
+    let mut total = 0;
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await?);
+    }
+    let window = start.elapsed().as_secs_f64();
+    let delivered_in_window: u64 = sessions
+        .iter()
+        .map(|s| s.delivered.load(Ordering::Relaxed))
+        .sum();
+    for r in results {
+        let (ok, other, hist) = r?;
+        total += ok;
+        out.unexpected += other;
+        out.add_latency(&hist);
+    }
+    // What was accepted but not yet delivered when the last post returned.
+    let settle = Instant::now() + Duration::from_secs(2);
+    let mut delivered_total = delivered_in_window;
+    while Instant::now() < settle {
+        delivered_total = sessions
+            .iter()
+            .map(|s| s.delivered.load(Ordering::Relaxed))
+            .sum();
+        if delivered_total >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    out.backlog = out.backlog.max(total.saturating_sub(delivered_in_window));
+    out.unexpected += total.saturating_sub(delivered_total); // accepted, never delivered
+    out.rates.push(total as f64 / window);
+    out.delivered.push(delivered_in_window as f64 / window);
+    Ok(())
+}
+
+/// Closed loop: each session posts a ping and waits for its answer on the
+/// stream before posting the next.
+async fn closed_loop(addr: SocketAddr, plan: &Plan, out: &mut Throughput) -> Result<()> {
+    let mut tasks = Vec::new();
+    for _ in 0..plan.closed_sessions {
+        let window = plan.window;
+        tasks.push(tokio::spawn(async move {
+            let mut session = open_session(addr).await?;
+            let mut sender = connect(addr).await?;
+            let mut hist = histogram();
+            let (mut trips, mut other) = (0u64, 0u64);
+            let window_start = Instant::now();
+            let window_end = window_start + window;
+            while Instant::now() < window_end {
+                let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
+                let status =
+                    send(&mut sender, post(addr, &session.url, KEY, ping_body(id))).await?;
+                if status != StatusCode::ACCEPTED {
+                    other += 1;
+                    continue;
+                }
+                loop {
+                    match tokio::time::timeout(STEP_TIMEOUT, session.answers.recv()).await? {
+                        Some(got) if got == id as i64 => break,
+                        Some(_) => continue,
+                        None => return Err::<_, Error>("stream closed".into()),
+                    }
+                }
+                let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
+                trips += 1;
+            }
+            Ok((trips, other, hist, window_start.elapsed()))
+        }));
+    }
+    let mut rate = 0.0;
+    for task in tasks {
+        let (trips, other, hist, took) = task.await??;
+        rate += trips as f64 / took.as_secs_f64();
+        out.unexpected += other;
+        out.add_latency(&hist);
+    }
+    out.rates.push(rate);
+    Ok(())
+}
+
+/// Idle SSE streams: open up to each level, RSS per stream, time to open,
+/// keep-alives on time.
+#[derive(Debug, Default, Clone)]
+struct StreamLevel {
+    streams: usize,
+    open_secs: f64,
+    rss_per_stream_kib: f64,
+    failed: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+struct StreamResult {
+    levels: Vec<StreamLevel>,
+    on_time: usize,
+    observed: usize,
+    worst_gap_ms: u64,
+}
+
+struct IdleStream {
+    pings: Arc<std::sync::Mutex<Vec<Instant>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn idle_stream(addr: SocketAddr) -> Result<IdleStream> {
+    let (mut body, sender) = open_stream(addr).await?;
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
+    let pings = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = pings.clone();
+    let task = tokio::spawn(async move {
+        let _sender = sender;
+        let mut parser = SseParser::default();
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            parser.feed(&data, |event| match event {
+                Event::Endpoint(_) => {
+                    let _ = ready_tx.send(());
+                }
+                Event::Ping => {
+                    if let Ok(mut log) = log.lock() {
+                        log.push(Instant::now());
+                    }
+                }
+                Event::Message(_) => {}
+            });
+        }
+    });
+    tokio::time::timeout(STEP_TIMEOUT, ready_rx.recv())
+        .await?
+        .ok_or("stream ended before its endpoint event")?;
+    Ok(IdleStream { pings, task })
+}
+
+async fn idle_streams(server: &BenchServer, plan: &Plan) -> Result<StreamResult> {
+    const OPENING_AT_ONCE: usize = 64;
+    let addr = server.addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = server.rss_kib();
+    let mut streams: Vec<IdleStream> = Vec::new();
+    let mut result = StreamResult::default();
+    for &level in &plan.stream_levels {
+        let started = Instant::now();
+        let mut failed = 0;
+        while streams.len() + failed < level && started.elapsed() < Duration::from_secs(120) {
+            let batch = OPENING_AT_ONCE.min(level - streams.len() - failed);
+            let opened = futures_join((0..batch).map(|_| idle_stream(addr))).await;
+            for stream in opened {
+                match stream {
+                    Ok(s) => streams.push(s),
+                    Err(_) => failed += 1,
+                }
+            }
+        }
+        let open_secs = started.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss = server.rss_kib();
+        result.levels.push(StreamLevel {
+            streams: streams.len(),
+            open_secs,
+            rss_per_stream_kib: (rss.saturating_sub(rss_before)) as f64
+                / streams.len().max(1) as f64,
+            failed,
+        });
+    }
+    // Keep-alives at the highest level: every stream must see a ping at least
+    // every keep-alive interval (+1 s of slack) through the observation window.
+    let from = Instant::now();
+    tokio::time::sleep(plan.observe).await;
+    let to = Instant::now();
+    let limit = Duration::from_secs(KEEPALIVE_SECS) + Duration::from_secs(1);
+    for stream in &streams {
+        let pings = stream.pings.lock().map(|p| p.clone()).unwrap_or_default();
+        let mut marks: Vec<Instant> = pings
+            .into_iter()
+            .filter(|t| *t >= from && *t <= to)
+            .collect();
+        marks.insert(0, from);
+        marks.push(to);
+        let worst = marks
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or_default();
+        result.observed += 1;
+        result.worst_gap_ms = result.worst_gap_ms.max(worst.as_millis() as u64);
+        if worst <= limit {
+            result.on_time += 1;
+        }
+    }
+    for stream in streams {
+        stream.task.abort();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // let the server reap them
+    Ok(result)
+}
+
+async fn futures_join<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- report
+
+#[derive(Default)]
+struct Side {
+    rejected: Throughput,
+    accepted: Throughput,
+    closed: Throughput,
+    streams: StreamResult,
+}
+
+fn ratio(g: f64, u: f64) -> String {
+    if u == 0.0 {
+        "n/a".into()
+    } else {
+        format!("{:.2}×", g / u)
+    }
+}
+
+fn report(plan: &Plan, g: &Side, u: &Side, machine: &str, took: Duration) -> String {
+    let mut s = String::new();
+    let mut row = |name: &str, gv: f64, uv: f64, fmt: &dyn Fn(f64) -> String, target: &str| {
+        s.push_str(&format!(
+            "| {name} | {} | {} | {} | {target} |\n",
+            fmt(gv),
+            fmt(uv),
+            ratio(gv, uv)
+        ));
+    };
+    let n0 = |v: f64| format!("{v:.0}");
+    let ms = |v: f64| format!("{v:.2} ms");
+    let kib = |v: f64| format!("{v:.1} KiB");
+    let secs = |v: f64| format!("{v:.2} s");
+    row(
+        "rejected req/s (wrong key; G 401, U 404)",
+        g.rejected.rate(),
+        u.rejected.rate(),
+        &n0,
+        "≥ 0.90×",
+    );
+    row(
+        "rejected p50",
+        g.rejected.pct(0.5),
+        u.rejected.pct(0.5),
+        &ms,
+        "",
+    );
+    row(
+        "rejected p99",
+        g.rejected.pct(0.99),
+        u.rejected.pct(0.99),
+        &ms,
+        "",
+    );
+    row(
+        "accepted req/s (ping → 202)",
+        g.accepted.rate(),
+        u.accepted.rate(),
+        &n0,
+        "≥ 0.85×",
+    );
+    row(
+        "delivered msg/s (same window)",
+        g.accepted.delivered_rate(),
+        u.accepted.delivered_rate(),
+        &n0,
+        "≈ accepted",
+    );
+    row(
+        "accepted p50",
+        g.accepted.pct(0.5),
+        u.accepted.pct(0.5),
+        &ms,
+        "",
+    );
+    row(
+        "accepted p99",
+        g.accepted.pct(0.99),
+        u.accepted.pct(0.99),
+        &ms,
+        "",
+    );
+    row(
+        "closed-loop round trips/s",
+        g.closed.rate(),
+        u.closed.rate(),
+        &n0,
+        "",
+    );
+    row(
+        "round trip p50",
+        g.closed.pct(0.5),
+        u.closed.pct(0.5),
+        &ms,
+        "",
+    );
+    row(
+        "round trip p99",
+        g.closed.pct(0.99),
+        u.closed.pct(0.99),
+        &ms,
+        "",
+    );
+    for (gl, ul) in g.streams.levels.iter().zip(&u.streams.levels) {
+        row(
+            &format!("RSS per idle stream @ {}", gl.streams),
+            gl.rss_per_stream_kib,
+            ul.rss_per_stream_kib,
+            &kib,
+            "≤ 1.10×",
+        );
+        row(
+            &format!("time to open {} streams", gl.streams),
+            gl.open_secs,
+            ul.open_secs,
+            &secs,
+            "",
+        );
+    }
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Machine: {machine}. Plan: {} round(s) × {:.0} s windows, alternating order; {} rejecting connections, {} sessions × {} posting connections, {} closed loops. Run took {:.0} s.\n\n",
+        plan.rounds,
+        plan.window.as_secs_f64(),
+        plan.reject_conns,
+        plan.accept_sessions,
+        plan.accept_conns_per_session,
+        plan.closed_sessions,
+        took.as_secs_f64()
+    ));
+    out.push_str(
+        "| measure | guarded (G) | unguarded (U) | G/U | target |\n|---|---:|---:|---:|---|\n",
+    );
+    out.push_str(&s);
+    let on_time = |r: &StreamResult| {
+        format!(
+            "{}/{} (worst gap {} ms)",
+            r.on_time, r.observed, r.worst_gap_ms
+        )
+    };
+    out.push_str(&format!(
+        "| keep-alives on time (every {KEEPALIVE_SECS} s, +1 s slack) | {} | {} | | all |\n",
+        on_time(&g.streams),
+        on_time(&u.streams)
+    ));
+    let faults = |sd: &Side| {
+        sd.rejected.unexpected
+            + sd.accepted.unexpected
+            + sd.closed.unexpected
+            + sd.streams
+                .levels
+                .iter()
+                .map(|l| l.failed as u64)
+                .sum::<u64>()
+    };
+    out.push_str(&format!(
+        "| unexpected statuses / undelivered / failed opens | {} | {} | | 0 |\n",
+        faults(g),
+        faults(u)
+    ));
+    out.push_str(&format!(
+        "| backlog at window end (accepted − delivered, worst round) | {} | {} | | bounded (≤ sessions × 32) |\n",
+        g.accepted.backlog, u.accepted.backlog
+    ));
+    out
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    // Not available_parallelism(): under `taskset` that is the pinned set.
+    let cpus = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib / 1024 / 1024);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().next().unwrap_or("?");
+    format!("{model}, {cpus} CPUs, {mem} GiB, load average {load} at start")
+}
+
+// ---------------------------------------------------------------- main
+
+fn main() -> Result<()> {
+    let mut plan = Plan::full();
+    let mut server_path = std::env::current_exe()?
+        .with_file_name("bench-server")
+        .to_string_lossy()
+        .into_owned();
+    let mut server_cpus: Option<String> = None;
+    let mut out_file: Option<String> = None;
+    let mut only: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => plan = Plan::quick(),
+            "--server" => server_path = args.next().ok_or("--server PATH")?,
+            "--server-cpus" => server_cpus = args.next(),
+            "--out" => out_file = args.next(),
+            "--only" => only = args.next(),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let runs = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|s| s == name))
+    };
+    let machine = machine();
+    let started = Instant::now();
+    let guarded = BenchServer::spawn(&server_path, "guarded", false, server_cpus.as_deref())?;
+    let unguarded = BenchServer::spawn(&server_path, "unguarded", true, server_cpus.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let (mut g, mut u) = (Side::default(), Side::default());
+        for round in 0..plan.rounds {
+            // Alternate which server goes first, scenario by scenario.
+            let order: [(&BenchServer, bool); 2] = if round % 2 == 0 {
+                [(&guarded, true), (&unguarded, false)]
+            } else {
+                [(&unguarded, false), (&guarded, true)]
+            };
+            if runs("rejected") {
+                for (server, is_g) in order {
+                    let side = if is_g { &mut g } else { &mut u };
+                    let expect = if is_g {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    rejected(server.addr, &plan, expect, &mut side.rejected).await?;
+                    eprintln!(
+                        "round {round} rejected  {:<9} {:>8.0}/s",
+                        server.name,
+                        side.rejected.rates.last().unwrap_or(&0.0)
+                    );
+                }
+            }
+            if runs("accepted") {
+                for (server, is_g) in order.iter().rev() {
+                    let side = if *is_g { &mut g } else { &mut u };
+                    accepted(server.addr, &plan, &mut side.accepted).await?;
+                    eprintln!(
+                        "round {round} accepted  {:<9} {:>8.0}/s delivered {:>8.0}/s",
+                        server.name,
+                        side.accepted.rates.last().unwrap_or(&0.0),
+                        side.accepted.delivered.last().unwrap_or(&0.0)
+                    );
+                }
+            }
+            if runs("closed") {
+                for (server, is_g) in order {
+                    let side = if is_g { &mut g } else { &mut u };
+                    closed_loop(server.addr, &plan, &mut side.closed).await?;
+                    eprintln!(
+                        "round {round} closed    {:<9} {:>8.0}/s",
+                        server.name,
+                        side.closed.rates.last().unwrap_or(&0.0)
+                    );
+                }
+            }
+        }
+        if runs("streams") {
+            for (server, side) in [(&guarded, &mut g), (&unguarded, &mut u)] {
+                side.streams = idle_streams(server, &plan).await?;
+                eprintln!("streams   {:<9} {:?}", server.name, side.streams);
+            }
+        }
+        Ok::<_, Error>((g, u))
+    });
+    drop(runtime);
+    guarded.stop();
+    unguarded.stop();
+    let (g, u) = result?;
+    let table = report(&plan, &g, &u, &machine, started.elapsed());
+    println!("{table}");
+    if let Some(path) = out_file {
+        std::fs::write(path, &table)?;
+    }
+    Ok(())
+}
