@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -84,21 +86,66 @@ pub mod messages_text {
     pub const METHOD_NOT_ALLOWED: &str = "Method not allowed";
 }
 
+/// The bodies of the errors whose message the contract fixes, serialized once
+/// (a wrong-key flood gets its 401 without a serializer run or an
+/// allocation); `fixed_bodies_are_the_serialized_ones` checks them.
+const FIXED_BODIES: &[(ErrorKind, &str, &str)] = &[
+    (
+        ErrorKind::Auth,
+        messages_text::AUTH,
+        r#"{"error":{"type":"auth","message":"Missing or invalid API key"}}"#,
+    ),
+    (
+        ErrorKind::RateLimit,
+        messages_text::RATE_LIMIT,
+        r#"{"error":{"type":"rate_limit","message":"Too many requests"}}"#,
+    ),
+    (
+        ErrorKind::Forbidden,
+        messages_text::FORBIDDEN_ORIGIN,
+        r#"{"error":{"type":"forbidden","message":"Origin not allowed"}}"#,
+    ),
+    (
+        ErrorKind::NotFound,
+        messages_text::UNKNOWN_SESSION,
+        r#"{"error":{"type":"not_found","message":"Unknown session"}}"#,
+    ),
+    (
+        ErrorKind::NotFound,
+        messages_text::NOT_FOUND,
+        r#"{"error":{"type":"not_found","message":"Not found"}}"#,
+    ),
+    (
+        ErrorKind::MethodNotAllowed,
+        messages_text::METHOD_NOT_ALLOWED,
+        r#"{"error":{"type":"method_not_allowed","message":"Method not allowed"}}"#,
+    ),
+];
+
 /// A JSON error response (the only way this server says no).
 pub fn error_response(status: StatusCode, kind: ErrorKind, message: &str) -> Response<Body> {
-    json_response(status, ErrorBody::new(kind, message).to_json())
+    let fixed = FIXED_BODIES
+        .iter()
+        .find(|(k, m, _)| *k == kind && *m == message);
+    match fixed {
+        Some((_, _, body)) => json_body(status, Bytes::from_static(body.as_bytes())),
+        None => json_response(status, ErrorBody::new(kind, message).to_json()),
+    }
 }
 
 pub fn json_response(status: StatusCode, json: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(json)).boxed_unsync());
+    json_body(status, Bytes::from(json))
+}
+
+const X_CONTENT_TYPE_OPTIONS: HeaderName = HeaderName::from_static("x-content-type-options");
+
+fn json_body(status: StatusCode, json: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(json).boxed_unsync());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -156,12 +203,17 @@ pub fn too_large(max: usize) -> Response<Body> {
     )
 }
 
+/// How much of an oversized body is read and thrown away before the 413, so
+/// that the connection closes cleanly instead of being reset with unread data
+/// (a reset can destroy the 413 in flight, and proxies turn it into a 502).
+pub const OVERSIZE_DRAIN_BYTES: usize = 8 * 1024 * 1024;
+
 /// Read a request body of at most `max` bytes within `timeout` (MSG-3,
-/// NET-3): a declared or actual size over `max` is a 413, a body that stalls
-/// or breaks is a 400.
+/// NET-3): a declared or actual size over `max` is a 413 (after draining up
+/// to [`OVERSIZE_DRAIN_BYTES`] more), a body that stalls or breaks is a 400.
 pub async fn read_body(
     headers: &http::HeaderMap,
-    body: Incoming,
+    mut body: Incoming,
     max: usize,
     timeout: std::time::Duration,
 ) -> Result<Bytes, Response<Body>> {
@@ -169,18 +221,36 @@ pub async fn read_body(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large(max));
-    }
-    match tokio::time::timeout(timeout, http_body_util::Limited::new(body, max).collect()).await {
-        Ok(Ok(body)) => Ok(body.to_bytes()),
-        Ok(Err(e))
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large(max))
+    let read = async {
+        let mut kept = bytes::BytesMut::new();
+        let mut oversized = declared.is_some_and(|n| n > max as u64);
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map(|f| f.into_data()) else {
+                return Err(bad_request("Could not read the request body"));
+            };
+            let Ok(data) = data else { continue }; // trailers
+            seen = seen.saturating_add(data.len());
+            if seen > max {
+                oversized = true;
+            }
+            if oversized {
+                if seen > max.saturating_add(OVERSIZE_DRAIN_BYTES) {
+                    break; // enough politeness: answer now
+                }
+            } else {
+                kept.extend_from_slice(&data);
+            }
         }
-        Ok(Err(_)) => Err(bad_request("Could not read the request body")),
+        if oversized {
+            Err(too_large(max))
+        } else {
+            Ok(kept.freeze())
+        }
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(result) => result,
+        Err(_) if declared.is_some_and(|n| n > max as u64) => Err(too_large(max)),
         Err(_) => Err(bad_request("Timed out reading the request body")),
     }
 }
@@ -405,5 +475,12 @@ mod tests {
             ErrorBody::new(ErrorKind::UnsupportedMediaType, "x").to_json(),
             r#"{"error":{"type":"unsupported_media_type","message":"x"}}"#
         );
+    }
+
+    #[test]
+    fn fixed_bodies_are_the_serialized_ones() {
+        for (kind, message, body) in FIXED_BODIES {
+            assert_eq!(ErrorBody::new(*kind, message).to_json(), *body);
+        }
     }
 }
