@@ -57,7 +57,7 @@ impl Serialize for Caller {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Caller::None => s.serialize_str("none"),
-            Caller::Key(id) => s.collect_str(id),
+            Caller::Key(id) => s.serialize_str(id.hex().as_str()),
         }
     }
 }
@@ -109,7 +109,17 @@ impl Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_rfc3339_millis(self.0))
+        // `2024-01-02T03:04:05.678Z` is 24 bytes; formatted on the stack and
+        // written as one string, not through the serializer's escaping adapter.
+        let mut buf = [0u8; 32];
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        match write!(cursor, "{}", humantime::format_rfc3339_millis(self.0)) {
+            Ok(()) => {
+                let len = usize::try_from(cursor.position()).unwrap_or(0);
+                s.serialize_str(std::str::from_utf8(&buf[..len]).unwrap_or_default())
+            }
+            Err(_) => s.collect_str(&humantime::format_rfc3339_millis(self.0)),
+        }
     }
 }
 
@@ -140,15 +150,24 @@ pub fn scrub_and_truncate(redactor: &Redactor, text: &str, max: usize) -> String
 
 /// Render a record as one JSON line (with the trailing newline).
 pub fn render<T: Serialize>(record: &T) -> String {
-    match serde_json::to_string(record) {
-        Ok(mut line) => {
+    // Room for a typical line, so that rendering allocates once.
+    let mut line = Vec::with_capacity(RENDER_CAPACITY);
+    let rendered = serde_json::to_writer(&mut line, record)
+        .ok()
+        .and_then(|()| String::from_utf8(line).ok());
+    match rendered {
+        Some(mut line) => {
             line.push('\n');
             line
         }
         // Unreachable for our record types (no maps with non-string keys).
-        Err(_) => "{\"event\":\"audit_render_error\"}\n".to_owned(),
+        None => "{\"event\":\"audit_render_error\"}\n".to_owned(),
     }
 }
+
+/// Bytes reserved for a rendered line: an `mcp_request` line without tool
+/// arguments is about 200.
+const RENDER_CAPACITY: usize = 320;
 
 enum AuditMsg {
     Line(String),

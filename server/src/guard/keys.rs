@@ -167,12 +167,34 @@ impl KeyDigest {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct KeyId([u8; 4]);
 
+impl KeyId {
+    /// The 8 hex characters, without a formatter run (the audit log renders
+    /// one per request).
+    pub fn hex(&self) -> KeyIdHex {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 8];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        KeyIdHex(out)
+    }
+}
+
+/// A [`KeyId`] as its 8 lower-case hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct KeyIdHex([u8; 8]);
+
+impl KeyIdHex {
+    pub fn as_str(&self) -> &str {
+        // Always ASCII hex digits.
+        std::str::from_utf8(&self.0).unwrap_or("????????")
+    }
+}
+
 impl std::fmt::Display for KeyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(self.hex().as_str())
     }
 }
 
