@@ -249,18 +249,36 @@ impl KeySet {
     /// [`KeySet::verify`] for a key already hashed (the guard hashes once,
     /// for both verification and the audit log's key id).
     pub fn verify_digest(&self, presented: &KeyDigest) -> Option<KeyDigest> {
-        let candidate = presented.0;
+        // Compared and selected as four 64-bit words rather than 32 bytes:
+        // the same constant-time primitives, an eighth of the steps.
+        let candidate = words(&presented.0);
         let mut found = subtle::Choice::from(0);
-        let mut matched = [0u8; 32];
+        let mut matched = [0u64; 4];
         for digest in &self.digests {
-            let equal = digest.ct_eq(&candidate);
+            let digest = words(digest);
+            let equal = digest[..].ct_eq(&candidate[..]);
             found |= equal;
-            for (out, byte) in matched.iter_mut().zip(digest) {
-                out.conditional_assign(byte, equal);
+            for (out, word) in matched.iter_mut().zip(&digest) {
+                out.conditional_assign(word, equal);
             }
         }
-        bool::from(found).then_some(KeyDigest(matched))
+        let mut bytes = [0u8; 32];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(matched) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        bool::from(found).then_some(KeyDigest(bytes))
     }
+}
+
+/// A digest as four little-endian 64-bit words.
+fn words(digest: &[u8; 32]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    for (word, chunk) in out.iter_mut().zip(digest.chunks_exact(8)) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        *word = u64::from_le_bytes(bytes);
+    }
+    out
 }
 
 #[cfg(test)]
