@@ -42,8 +42,13 @@ pub fn endpoint_event(session_id: &str) -> String {
 
 /// One server message as an SSE `message` event, its JSON on one line (SSE-3).
 pub fn message_event(message: &ServerJsonRpcMessage) -> Option<Bytes> {
-    let json = serde_json::to_string(message).ok()?;
-    Some(Bytes::from(format!("event: message\ndata: {json}\n\n")))
+    // Serialized straight into the frame: one buffer, no copy.
+    const PREFIX: &[u8] = b"event: message\ndata: ";
+    let mut frame = Vec::with_capacity(256);
+    frame.extend_from_slice(PREFIX);
+    serde_json::to_writer(&mut frame, message).ok()?;
+    frame.extend_from_slice(b"\n\n");
+    Some(Bytes::from(frame))
 }
 
 /// The client request a server message answers, if it is an answer.
