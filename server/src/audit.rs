@@ -136,8 +136,17 @@ pub fn millis(d: Duration) -> u64 {
 /// Scrub keys out of `text`, then cut it to at most `max` bytes on a char
 /// boundary, marking the cut. Scrubbing comes first so that a cut can't split
 /// a key into an unrecognizable prefix.
+///
+/// Control characters become U+FFFD first: JSON writes them as escapes made of
+/// letters and hex digits (`\n`, `\u001f`), which would otherwise join the
+/// client text after them into a key once the line is rendered (LOG-2).
 pub fn scrub_and_truncate(redactor: &Redactor, text: &str, max: usize) -> String {
-    let scrubbed = redactor.redact(text);
+    let text: std::borrow::Cow<'_, str> = if text.contains(|c: char| c < ' ') {
+        text.replace(|c: char| c < ' ', "\u{fffd}").into()
+    } else {
+        text.into()
+    };
+    let scrubbed = redactor.redact(&text);
     if scrubbed.len() <= max {
         return scrubbed.into_owned();
     }
@@ -323,6 +332,16 @@ mod tests {
             scrub_and_truncate(&redactor, "é".repeat(400).as_str(), 5),
             "éé…[truncated]"
         );
+    }
+
+    #[test]
+    fn log_2_json_escapes_never_complete_a_key() {
+        // Found by the audit_record fuzz target's model: "\n" + "abcdefgh"
+        // renders as `\nabcdefgh`, which holds the key `nabcdefgh`.
+        let redactor = Redactor::new(&[ApiKey::new("nabcdefgh").unwrap()]);
+        let out = scrub_and_truncate(&redactor, "\nabcdefgh\u{1f}", 128);
+        assert_eq!(out, "\u{fffd}abcdefgh\u{fffd}");
+        assert!(!render(&out).contains("nabcdefgh"));
     }
 
     proptest::proptest! {

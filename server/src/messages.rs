@@ -66,7 +66,8 @@ pub struct AuditFields {
 impl AuditFields {
     pub fn of(message: &ClientJsonRpcMessage, redactor: &Redactor) -> Self {
         let mut fields = AuditFields {
-            rpc_method: mcp::rpc_method(message).map(str::to_owned),
+            // A custom method name is client text like any other.
+            rpc_method: mcp::rpc_method(message).map(|m| scrub_and_truncate(redactor, m, 128)),
             ..AuditFields::default()
         };
         if let Some((tool, arguments)) = mcp::tool_call(message) {
