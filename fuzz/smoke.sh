@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fuzz smoke for CI: builds every cargo-fuzz target and runs each, one at a
+# time, for a short bounded time from its committed seed corpus
+# (fixtures/fuzz/<target>/, copied to a scratch dir so the repo is never
+# written). Fails on any crash, leak, timeout or out-of-memory.
+#
+#   fuzz/smoke.sh [SECONDS_PER_TARGET]   (default 30)
+#
+# Toolchain: a nightly from rustup if one is installed or installable;
+# otherwise the stable toolchain with RUSTC_BOOTSTRAP=1 (which lets the
+# `-Zsanitizer` flags cargo-fuzz passes through). cargo-fuzz is installed with
+# `cargo install cargo-fuzz --locked` if missing. Builds go to fuzz/target.
+set -euo pipefail
+
+seconds="${1:-30}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$here"
+
+toolchain=()
+if rustup run nightly rustc --version >/dev/null 2>&1 \
+    || rustup toolchain install nightly --profile minimal >/dev/null 2>&1; then
+    toolchain=(+nightly)
+else
+    echo "fuzz smoke: no nightly toolchain; using stable with RUSTC_BOOTSTRAP=1" >&2
+    export RUSTC_BOOTSTRAP=1
+fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+
+# Each target and the dictionary that helps it.
+declare -A dict=(
+    [auth_headers]=headers.dict
+    [key_list]=headers.dict
+    [jsonrpc_message]=jsonrpc.dict
+    [session_query]=headers.dict
+    [audit_record]=jsonrpc.dict
+    [sse_reader]=sse.dict
+)
+targets=(auth_headers key_list jsonrpc_message session_query audit_record sse_reader)
+
+cargo "${toolchain[@]}" fuzz build -O
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+failed=()
+for target in "${targets[@]}"; do
+    seeds="$root/fixtures/fuzz/$target"
+    [[ -d "$seeds" ]] || { echo "fuzz smoke: missing corpus $seeds" >&2; exit 1; }
+    corpus="$scratch/corpus/$target"
+    artifacts="$scratch/artifacts/$target/"
+    mkdir -p "$corpus" "$artifacts"
+    cp "$seeds"/* "$corpus"/
+    echo "fuzz smoke: $target for ${seconds}s"
+    if ! cargo "${toolchain[@]}" fuzz run -O "$target" "$corpus" -- \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -dict="$root/fixtures/fuzz/${dict[$target]}" \
+        -artifact_prefix="$artifacts" -print_final_stats=1 2>"$scratch/$target.log"; then
+        failed+=("$target")
+        tail -n 60 "$scratch/$target.log" >&2
+        for crash in "$artifacts"*; do
+            [[ -e "$crash" ]] && echo "fuzz smoke: $target crash input (base64): $(base64 -w0 "$crash")" >&2
+        done
+    fi
+    grep -E 'stat::(number_of_executed_units|average_exec_per_sec)' "$scratch/$target.log" | sed "s/^/  $target /" || true
+done
+
+if ((${#failed[@]})); then
+    echo "fuzz smoke: FAILED: ${failed[*]} (see docs/fuzzing.md to reproduce and minimize)" >&2
+    exit 1
+fi
+echo "fuzz smoke: ok (${#targets[@]} targets, ${seconds}s each)"
