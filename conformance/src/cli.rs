@@ -10,14 +10,14 @@ use crate::key::{ApiKey, HeaderStyle, parse_key_list};
 use crate::probe::Probe;
 use crate::report::Format;
 use crate::runner::{Selection, parse_baseline, select, unknown_patterns};
-use crate::target::{LogSource, Settings, Target};
+use crate::target::{LogSource, Settings, Target, Transport};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Checks an MCP HTTP+SSE endpoint against the guarded-endpoint contract (AUTH, RATE, SSE,
-/// MSG, LOG, NET). With no --url it starts the server embedded, offline, and checks that.
+/// Checks an MCP endpoint (HTTP+SSE and Streamable HTTP) against the guarded-endpoint
+/// contract (AUTH, RATE, SSE, MSG, LOG, NET, HTTP). With no --url it starts the server embedded, offline, and checks that.
 #[derive(Debug, Parser)]
 #[command(name = "mcp-conformance", version, about, long_about = None)]
 pub struct Args {
@@ -53,6 +53,13 @@ pub struct Args {
     /// An origin the target allows (one of CFPB_MCP_ALLOWED_ORIGINS), for NET-2.allowed.
     #[arg(long, value_name = "ORIGIN")]
     pub allowed_origin: Option<String>,
+
+    /// Which transports to check: sse = HTTP+SSE (/mcp/sse, every family but HTTP);
+    /// streamable = Streamable HTTP (/mcp, the HTTP checks); both. Default: both, the HTTP
+    /// checks skipping when the target doesn't offer /mcp. With streamable or both, a
+    /// target without /mcp fails the HTTP checks.
+    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    pub transport: Option<Transport>,
 
     /// seed = the contract's MUST clauses; strict = seed plus the (strict) clauses.
     #[arg(long, value_enum, default_value = "strict")]
@@ -216,6 +223,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         profile: args.profile,
         only: args.only.clone(),
         skip: args.skip.clone(),
+        transport: args.transport,
     };
     let checks = select(all, &sel);
 
@@ -251,6 +259,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             let mut t = Target::new(base, keys);
             t.style = args.header_style;
             t.allowed_origin = args.allowed_origin.clone();
+            t.transport = args.transport;
             t.settings = settings;
             t.log = match (&args.log_file, &args.log_command) {
                 (Some(p), _) => LogSource::File(p.clone()),
@@ -273,7 +282,9 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             match crate::embedded::start(settings, args.header_style).await {
                 Ok(e) => {
                     let label = format!("the embedded server at {}", e.target.base);
-                    (e.target.clone(), label, Some(e))
+                    let mut t = e.target.clone();
+                    t.transport = args.transport;
+                    (t, label, Some(e))
                 }
                 Err(e) => return fail2(&mut io, &format!("starting the embedded server: {e}")),
             }

@@ -99,6 +99,8 @@ pub struct Ctx {
     log_start: u64,
     /// The LOG checks' traffic and log text, gathered once per run.
     pub log_capture: tokio::sync::OnceCell<Result<crate::checks::log::Capture, String>>,
+    /// Whether the target offers Streamable HTTP on `/mcp`, detected once per run.
+    pub(crate) offer: tokio::sync::OnceCell<crate::streamable::Offer>,
 }
 
 impl Ctx {
@@ -133,6 +135,7 @@ impl Ctx {
             limits: tokio::sync::OnceCell::new(),
             log_start,
             log_capture: tokio::sync::OnceCell::new(),
+            offer: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -259,7 +262,7 @@ impl Ctx {
             .map_err(|_| format!("no complete response within {}s", timeout.as_secs_f32()))?
     }
 
-    fn build(&self, probe: &Probe) -> Result<reqwest::RequestBuilder, String> {
+    pub(crate) fn build(&self, probe: &Probe) -> Result<reqwest::RequestBuilder, String> {
         let method =
             reqwest::Method::from_bytes(probe.method.as_bytes()).map_err(|e| e.to_string())?;
         let mut headers = reqwest::header::HeaderMap::new();

@@ -1,9 +1,10 @@
-//! mcp-conformance: checks a guarded MCP HTTP+SSE endpoint against its contract
+//! mcp-conformance: checks a guarded MCP endpoint (HTTP+SSE and Streamable HTTP) against its contract
 //! (`docs/contract.md`), clause by clause, from the outside.
 //!
 //! Layout: `checks` (one module per clause family; a check is data: ID, profile, what it
 //! sends and expects, and an async run function), `ctx` (HTTP client, pacing within the
-//! target's rate limits, SSE streams, MCP sessions), `runner` (selection, baseline,
+//! target's rate limits, SSE streams, MCP sessions), `streamable` (the Streamable HTTP
+//! client: `/mcp` sessions, JSON-or-SSE responses, transport detection), `runner` (selection, baseline,
 //! redaction), `report` (human, JSON, JUnit), `cli`, `embedded` (the server as a library).
 //! Pure, fuzzable parts: `sse` (SSE parser), `leak` (key leak scanner), `nearmiss`
 //! (near-miss key generator), `raw::parse_response`.
@@ -24,6 +25,7 @@ pub mod raw;
 pub mod report;
 pub mod runner;
 pub mod sse;
+pub mod streamable;
 pub mod target;
 
 pub use check::{Check, Outcome, Profile};
@@ -33,4 +35,4 @@ pub use leak::{Encoding, Leak, find_key_leaks};
 pub use nearmiss::{NearMiss, NearMissKind, near_misses};
 pub use runner::{Report, Selection, Verdict};
 pub use sse::{SseEvent, SseItem, SseParser};
-pub use target::{LogSource, Settings, SharedBuf, Target};
+pub use target::{LogSource, Settings, SharedBuf, Target, Transport};

@@ -100,6 +100,9 @@ impl BodySpec {
     }
 }
 
+/// The `initialize` a Streamable HTTP reproduction opens its session with.
+pub const INITIALIZE_2025: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"0"}}}"#;
+
 const JSON_PAD: (&str, &str) = (
     r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":""#,
     r#""}}"#,
@@ -124,6 +127,9 @@ pub struct Probe {
     pub stream: bool,
     /// The session id in the URL is from a live session: the reproduction says how to get one.
     pub session: bool,
+    /// The `Mcp-Session-Id` header is from a live Streamable HTTP session (`/mcp`): the
+    /// reproduction says how to get one (its value prints as `$SESSION_ID`).
+    pub http_session: bool,
 }
 
 impl Probe {
@@ -136,6 +142,7 @@ impl Probe {
             raw: false,
             stream: false,
             session: false,
+            http_session: false,
         }
     }
 
@@ -171,6 +178,11 @@ impl Probe {
         self
     }
 
+    pub fn in_http_session(mut self) -> Self {
+        self.http_session = true;
+        self
+    }
+
     /// The live session id in the URL, when this probe is `in_session`.
     fn session_id_in_url(&self) -> Option<String> {
         if !self.session {
@@ -203,6 +215,16 @@ impl Probe {
                 .unwrap_or_default();
             out.push_str(&format!(
                 "# open a session first (another terminal) and copy the session_id of its endpoint event:\n#   curl -sS -N \"{sse}\" -H \"X-API-Key: $MCP_KEY\"\nSESSION_ID=...\n"
+            ));
+        }
+        if self.http_session {
+            let mcp = self
+                .url
+                .join("/mcp")
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "# open a session first and copy the Mcp-Session-Id header of the response:\n#   curl -sS -i -X POST \"{mcp}\" -H \"X-API-Key: $MCP_KEY\" -H \"Content-Type: application/json\" -H \"Accept: application/json, text/event-stream\" --data-binary '{INITIALIZE_2025}'\nSESSION_ID=...\n"
             ));
         }
         if self.raw {

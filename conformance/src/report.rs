@@ -23,6 +23,7 @@ fn family_title(f: &str) -> &'static str {
         "MSG" => "the messages endpoint",
         "RATE" => "rate limiting",
         "LOG" => "audit log",
+        "HTTP" => "Streamable HTTP on /mcp",
         _ => "other",
     }
 }

@@ -15,6 +15,8 @@ pub struct Selection {
     pub profile: Profile,
     pub only: Vec<String>,
     pub skip: Vec<String>,
+    /// `--transport`: `None` selects both groups.
+    pub transport: Option<crate::target::Transport>,
 }
 
 impl Default for Selection {
@@ -23,6 +25,7 @@ impl Default for Selection {
             profile: Profile::Strict,
             only: Vec::new(),
             skip: Vec::new(),
+            transport: None,
         }
     }
 }
@@ -32,6 +35,7 @@ pub fn select(checks: Vec<Check>, sel: &Selection) -> Vec<Check> {
     checks
         .into_iter()
         .filter(|c| c.profile <= sel.profile)
+        .filter(|c| sel.transport.is_none_or(|t| t.includes(c.family())))
         .filter(|c| sel.only.is_empty() || sel.only.iter().any(|p| c.matches(p)))
         .filter(|c| !sel.skip.iter().any(|p| c.matches(p)))
         .collect()
@@ -151,7 +155,11 @@ pub async fn run(
     let mut notes = Vec::new();
     // Measure the rate limits first when a RATE check runs: from then on the pacer uses the
     // measured limits instead of the contract defaults.
-    if checks.iter().any(|c| c.family() == "RATE") && ctx.key(0).is_some() {
+    if checks
+        .iter()
+        .any(|c| c.family() == "RATE" || c.id == "HTTP-6.shared-limit")
+        && ctx.key(0).is_some()
+    {
         progress(0, checks.len(), "measuring the rate limits");
         if let Ok(l) = ctx.limits().await {
             notes.push(format!(
@@ -159,6 +167,11 @@ pub async fn run(
                 l.burst, l.rps
             ));
         }
+    }
+    // Detect Streamable HTTP once, up front, when an HTTP check runs.
+    if checks.iter().any(|c| c.family() == "HTTP") && ctx.key(0).is_some() {
+        progress(0, checks.len(), "detecting Streamable HTTP on /mcp");
+        notes.push(ctx.offer().await.note());
     }
     for (i, check) in checks.iter().enumerate() {
         progress(i, checks.len(), &check.id);

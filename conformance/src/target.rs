@@ -49,6 +49,29 @@ impl std::io::Write for SharedBuf {
     }
 }
 
+/// Which MCP transports a run checks (`--transport`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// HTTP+SSE (`/mcp/sse` + `/mcp/messages`): every check family but HTTP.
+    Sse,
+    /// Streamable HTTP (`/mcp`): the HTTP checks only; `/mcp` is required.
+    Streamable,
+    /// Both groups; `/mcp` is required.
+    Both,
+}
+
+impl Transport {
+    /// Whether a check of `family` belongs to this transport's group.
+    pub fn includes(self, family: &str) -> bool {
+        match self {
+            Transport::Sse => family != "HTTP",
+            Transport::Streamable => family == "HTTP",
+            Transport::Both => true,
+        }
+    }
+}
+
 /// Timing and probing limits.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -94,6 +117,9 @@ pub struct Target {
     pub log: LogSource,
     /// An origin the target allows (NET-2.allowed); `None` skips that probe.
     pub allowed_origin: Option<String>,
+    /// `--transport`; `None` = both groups, the HTTP checks skipping when the target
+    /// doesn't offer `/mcp` (detected by the first HTTP check).
+    pub transport: Option<Transport>,
     pub settings: Settings,
 }
 
@@ -105,6 +131,7 @@ impl Target {
             style: HeaderStyle::default(),
             log: LogSource::None,
             allowed_origin: None,
+            transport: None,
             settings: Settings::default(),
         }
     }

@@ -108,6 +108,26 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::LogFullSession, "LOG-1.session", &["LOG-1.json"]),
     (Fault::LogNoStreamEnd, "LOG-1.stream-end", &[]),
     (Fault::LogAuthBase64, "LOG-2", &[]),
+    (Fault::HttpPingAs202, "HTTP-1.request", &[]),
+    (Fault::HttpNotification200, "HTTP-1.notification", &[]),
+    (Fault::HttpToolCallError, "HTTP-1.tools-call", &[]),
+    (Fault::HttpSessionIdUuid, "HTTP-2.session-id", &[]),
+    (Fault::HttpVersionFixed, "HTTP-2.version", &[]),
+    (Fault::HttpMissingSession404, "HTTP-3.missing", &[]),
+    (
+        Fault::HttpUnknownOtherBody,
+        "HTTP-3.unknown",
+        &["HTTP-4.delete"],
+    ),
+    (Fault::HttpSessionNotBoundToKey, "HTTP-3.foreign", &[]),
+    (Fault::HttpStreamNoAccelBuffering, "HTTP-4.get-stream", &[]),
+    (Fault::HttpDeleteKeepsSession, "HTTP-4.delete", &[]),
+    (Fault::HttpVersionHeaderIgnored, "HTTP-5", &[]),
+    (Fault::HttpAuthPlainText, "HTTP-6.auth", &[]),
+    (Fault::HttpOriginIgnored, "HTTP-6.origin", &[]),
+    (Fault::HttpOwnBucket, "HTTP-6.shared-limit", &[]),
+    (Fault::HttpLogNoTool, "HTTP-6.log", &[]),
+    (Fault::HttpNoAllow, "HTTP-7", &[]),
 ];
 
 #[test]
@@ -176,6 +196,48 @@ async fn each_broken_target_fails_its_check() {
         problems.extend(t.await.unwrap());
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_mcp_the_http_checks_skip_by_default_and_fail_when_asked_for() {
+    use mcp_conformance::Transport;
+    use mcp_conformance::streamable::NOT_OFFERED;
+    // Default: every HTTP check skips with the reason; nothing fails.
+    let r = support::run_with(Fault::NoStreamable, &["HTTP"], None).await;
+    assert!(!r.results.is_empty());
+    for c in &r.results {
+        match &c.outcome {
+            Outcome::Skip { why } => assert!(why.starts_with(NOT_OFFERED), "{}: {why}", c.id),
+            o => panic!("{}: {o:?}", c.id),
+        }
+    }
+    assert!(
+        r.notes.iter().any(|n| n.contains("not offered")),
+        "{:?}",
+        r.notes
+    );
+    // --transport streamable (and both): every HTTP check fails, with a reproduction.
+    for t in [Transport::Streamable, Transport::Both] {
+        let r = support::run_with(Fault::NoStreamable, &["HTTP"], Some(t)).await;
+        assert!(!r.results.is_empty());
+        for c in &r.results {
+            match &c.outcome {
+                Outcome::Fail { reproduce, .. } => {
+                    assert!(reproduce.contains("$MCP_KEY"), "{reproduce}")
+                }
+                o => panic!("{t:?} {}: {o:?}", c.id),
+            }
+        }
+    }
+    // --transport sse: no HTTP check is selected; --transport streamable: only HTTP ones.
+    let r = support::run_with(Fault::None, &["HTTP", "EP"], Some(Transport::Sse)).await;
+    assert!(r.results.iter().all(|c| c.family == "EP") && !r.results.is_empty());
+    let r = support::run_with(Fault::None, &["HTTP-7", "EP"], Some(Transport::Streamable)).await;
+    assert_eq!(
+        r.results.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["HTTP-7"]
+    );
+    assert_eq!(r.count(Verdict::Pass), 1, "{}", describe(&r));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -108,14 +108,11 @@ fn curl_reproductions() {
     let key2 = ApiKey::new("second-secret-key-987654321", 1);
     let base = Url::parse("https://mcp.example.com").unwrap();
     let u = |p: &str| base.join(p).unwrap();
-    let mut out = Vec::new();
-    out.push(
+    let mut out = vec![
         Probe::new("GET", u("/mcp/sse"))
             .stream()
             .header(HeaderSpec::x_api_key(&key))
             .curl(),
-    );
-    out.push(
         Probe::new(
             "POST",
             u("/mcp/messages?session_id=0123456789abcdef0123456789abcdef"),
@@ -124,8 +121,6 @@ fn curl_reproductions() {
         .header(HeaderSpec::bearer(&key2))
         .json(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
         .curl(),
-    );
-    out.push(
         Probe::new(
             "POST",
             u("/mcp/messages?session_id=0123456789abcdef0123456789abcdef"),
@@ -136,7 +131,21 @@ fn curl_reproductions() {
         .body(BodySpec::JsonPad { len: (1 << 20) + 1 })
         .raw()
         .curl(),
-    );
+        // A probe into a live Streamable HTTP session (`/mcp`), as key 2.
+        Probe::new("POST", u("/mcp"))
+            .header(HeaderSpec::x_api_key(&key2))
+            .header(HeaderSpec::plain(
+                "Accept",
+                mcp_conformance::streamable::ACCEPT_BOTH,
+            ))
+            .header(mcp_conformance::streamable::session_header(
+                "0123456789abcdef0123456789abcdef",
+            ))
+            .header(HeaderSpec::plain("MCP-Protocol-Version", "2025-06-18"))
+            .json(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#)
+            .in_http_session()
+            .curl(),
+    ];
     for v in near_misses(key.expose(), key.var()) {
         let mut h = HeaderSpec::secret(
             "X-API-Key",

@@ -87,7 +87,7 @@ fn parse_lines(ctx: &Ctx, log: &str) -> Vec<(usize, Result<Value, String>)> {
         .collect()
 }
 
-fn objects(ctx: &Ctx, log: &str) -> Vec<Value> {
+pub(crate) fn objects(ctx: &Ctx, log: &str) -> Vec<Value> {
     parse_lines(ctx, log)
         .into_iter()
         .filter_map(|(_, v)| v.ok())
@@ -199,7 +199,7 @@ async fn generate(ctx: &Ctx) -> Result<Capture, String> {
     })
 }
 
-fn log_repro(ctx: &Ctx) -> String {
+pub(crate) fn log_repro(ctx: &Ctx) -> String {
     match &ctx.target.log {
         crate::target::LogSource::File(p) => format!("tail -n 50 '{}'", p.display()),
         crate::target::LogSource::Command(c) => c.clone(),

@@ -1,9 +1,11 @@
-//! The registry of checks, one or more per externally observable clause of the contract,
+//! The registry of checks, one or more per externally observable clause of the contract
+//! (the HTTP+SSE families first, then the Streamable HTTP group `HTTP-*`),
 //! in run order, plus the expectation helpers they share (exact error bodies, shapes).
 //! Checks never use the server's code; they only speak HTTP to the target.
 
 pub mod auth;
 pub mod endpoints;
+pub mod http;
 pub mod log;
 pub mod msg;
 pub mod net;
@@ -29,6 +31,7 @@ pub fn all() -> Vec<Check> {
     v.extend(msg::checks());
     v.extend(rate::checks());
     v.extend(log::checks());
+    v.extend(http::checks());
     v
 }
 

@@ -61,7 +61,7 @@ pub fn cheap_probe(ctx: &Ctx, slot: usize) -> Option<Probe> {
 }
 
 /// Sends `probe` unpaced until a 429; returns (accepted count, the 429).
-async fn drain(
+pub(crate) async fn drain(
     ctx: &Ctx,
     probe: &Probe,
     max: u32,

@@ -55,6 +55,18 @@ async fn head(ctx: &Ctx) -> CheckResult {
         Ok(c) => c.head,
         Err(resp) => return Err(Outcome::fail(expected, resp.summary(), probe.curl())),
     };
+    let problems = stream_head_problems(&resp);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Outcome::fail(expected, problems.join("; "), probe.curl()))
+    }
+}
+
+/// How an event stream's response head differs from SSE-1 (empty when it is right):
+/// `text/event-stream`, `Cache-Control` with `no-cache` and `no-transform`,
+/// `X-Accel-Buffering: no`, no `Content-Length`, no `Content-Encoding`.
+pub fn stream_head_problems(resp: &crate::probe::Resp) -> Vec<String> {
     let mut problems = Vec::new();
     let ct = resp.header("content-type").unwrap_or_default();
     if !ct
@@ -82,11 +94,7 @@ async fn head(ctx: &Ctx) -> CheckResult {
     if let Some(ce) = resp.header("content-encoding") {
         problems.push(format!("Content-Encoding: {ce}"));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Outcome::fail(expected, problems.join("; "), probe.curl()))
-    }
+    problems
 }
 
 /// Whether `data` is exactly `/mcp/messages?session_id=<32 lowercase hex>`.

@@ -8,14 +8,22 @@ pub mod stub;
 use mcp_conformance::ctx::Ctx;
 use mcp_conformance::runner::{Selection, run, select};
 use mcp_conformance::target::{LogSource, SharedBuf, Target};
-use mcp_conformance::{ApiKey, Profile, Report, Settings};
+use mcp_conformance::{ApiKey, Profile, Report, Settings, Transport};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use stub::Fault;
 
 /// Runs the checks selected by `only` (all when empty) against a stub with `fault`.
 pub async fn run_against(fault: Fault, only: &[&str]) -> Report {
-    let s = stub::start(fault).await;
+    run_with(fault, only, None).await
+}
+
+/// `run_against` with `--transport`.
+pub async fn run_with(fault: Fault, only: &[&str], transport: Option<Transport>) -> Report {
+    // The HTTP group alone runs against a faster limiter (see `stub::FAST_RPS`).
+    let http_only = !only.is_empty() && only.iter().all(|o| o.starts_with("HTTP"));
+    let rps = if http_only { stub::FAST_RPS } else { stub::RPS };
+    let s = stub::start_with(fault, rps).await;
     let base = url::Url::parse(&format!("http://{}", s.addr)).unwrap();
     let mut t = Target::new(
         base,
@@ -23,11 +31,12 @@ pub async fn run_against(fault: Fault, only: &[&str]) -> Report {
     );
     t.log = LogSource::Memory(SharedBuf(s.log.clone()));
     t.allowed_origin = Some(stub::ALLOWED_ORIGIN.into());
+    t.transport = transport;
     t.settings = Settings {
         timeout: Duration::from_secs(3),
         keepalive_wait: Duration::from_secs(2),
         assume_burst: 10,
-        assume_rps: 10.0,
+        assume_rps: rps,
         max_burst_probe: 60,
         max_streams_probe: 12,
         ..Settings::default()
@@ -37,6 +46,7 @@ pub async fn run_against(fault: Fault, only: &[&str]) -> Report {
         profile: Profile::Strict,
         only: only.iter().map(|s| s.to_string()).collect(),
         skip: vec![],
+        transport,
     };
     let checks = select(mcp_conformance::checks::all(), &sel);
     let r = run(

@@ -24,6 +24,9 @@ pub const KEY2: &str = "stubKey2-ZyXwVuTsRqPoNmLkJiHgFe";
 pub const ALLOWED_ORIGIN: &str = "https://claude.ai";
 pub const BURST: f64 = 10.0;
 pub const RPS: f64 = 10.0;
+/// The refill the HTTP group runs against alone (`start_with`): its checks are many small
+/// paced requests, and the limit's semantics don't depend on the rate.
+pub const FAST_RPS: f64 = 40.0;
 pub const MAX_STREAMS: usize = 4;
 
 const AUTH_BODY: &str = r#"{"error":{"type":"auth","message":"Missing or invalid API key"}}"#;
@@ -83,6 +86,24 @@ pub enum Fault {
     LogFullSession,
     LogNoStreamEnd,
     LogAuthBase64,
+    /// No `/mcp` at all (404): for the transport detection.
+    NoStreamable,
+    HttpPingAs202,
+    HttpNotification200,
+    HttpToolCallError,
+    HttpSessionIdUuid,
+    HttpVersionFixed,
+    HttpMissingSession404,
+    HttpUnknownOtherBody,
+    HttpSessionNotBoundToKey,
+    HttpStreamNoAccelBuffering,
+    HttpDeleteKeepsSession,
+    HttpVersionHeaderIgnored,
+    HttpAuthPlainText,
+    HttpOriginIgnored,
+    HttpOwnBucket,
+    HttpLogNoTool,
+    HttpNoAllow,
 }
 
 struct Bucket {
@@ -101,7 +122,11 @@ struct State {
     buckets: Mutex<HashMap<usize, Bucket>>,
     sessions: Mutex<HashMap<String, Session>>,
     streams: Mutex<HashMap<usize, usize>>,
+    /// Streamable HTTP sessions: id -> the key that created it.
+    http_sessions: Mutex<HashMap<String, usize>>,
     keepalive: Duration,
+    /// Per-key refill, cells per second.
+    rps: f64,
 }
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -132,6 +157,11 @@ impl Drop for Stub {
 }
 
 pub async fn start(fault: Fault) -> Stub {
+    start_with(fault, RPS).await
+}
+
+/// A stub whose per-key limiter refills at `rps`.
+pub async fn start_with(fault: Fault, rps: f64) -> Stub {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -141,7 +171,9 @@ pub async fn start(fault: Fault) -> Stub {
         buckets: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
         streams: Mutex::new(HashMap::new()),
+        http_sessions: Mutex::new(HashMap::new()),
         keepalive: Duration::from_millis(500),
+        rps,
     });
     let task = tokio::spawn(async move {
         loop {
@@ -217,7 +249,7 @@ impl State {
             tokens: BURST,
             at: now,
         });
-        bucket.tokens = (bucket.tokens + RPS * (now - bucket.at).as_secs_f64()).min(BURST);
+        bucket.tokens = (bucket.tokens + self.rps * (now - bucket.at).as_secs_f64()).min(BURST);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -234,7 +266,7 @@ impl State {
             tokens: BURST,
             at: now,
         });
-        bucket.tokens = (bucket.tokens + RPS * (now - bucket.at).as_secs_f64()).min(BURST);
+        bucket.tokens = (bucket.tokens + self.rps * (now - bucket.at).as_secs_f64()).min(BURST);
         bucket.at = now;
         bucket.tokens
     }
@@ -253,7 +285,7 @@ impl State {
         };
         let b = self.buckets.lock().unwrap();
         let tokens = b.get(&slot).map(|b| b.tokens).unwrap_or(0.0);
-        (((1.0 - tokens) / RPS).ceil() as u64).max(1)
+        (((1.0 - tokens) / self.rps).ceil() as u64).max(1)
     }
 }
 
@@ -392,7 +424,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
                 .map(|v| v.as_bytes().to_vec())
         });
     let echo = req.headers().get("x-api-key").cloned();
-    let guarded = path.starts_with("/mcp/");
+    let guarded = path == "/mcp" || path.starts_with("/mcp/");
     let (mut resp, key_id, session, tool) = route(&state, req, &method, &path, &query).await;
     if state.fault == Fault::EchoKeyHeader
         && let Some(e) = echo
@@ -417,6 +449,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
         }
         if let Some((t, a)) = tool
             && state.fault != Fault::LogNoToolCall
+            && !(state.fault == Fault::HttpLogNoTool && path == "/mcp")
         {
             line["tool"] = json!(t);
             line["arguments"] = a;
@@ -467,7 +500,18 @@ async fn route(
             };
             return (r, "none".into(), None, None);
         }
-        (_, "/mcp/sse") | (_, "/mcp/messages") => {}
+        (_, "/mcp") if f == Fault::NoStreamable => {
+            return (
+                json_resp(
+                    404,
+                    r#"{"error":{"type":"not_found","message":"Not found"}}"#,
+                ),
+                "none".into(),
+                None,
+                None,
+            );
+        }
+        (_, "/mcp/sse") | (_, "/mcp/messages") | (_, "/mcp") => {}
         _ => {
             return (
                 json_resp(
@@ -484,6 +528,7 @@ async fn route(
         let ok = origin.as_bytes() == ALLOWED_ORIGIN.as_bytes();
         let reject = match f {
             Fault::OriginIgnored => false,
+            Fault::HttpOriginIgnored if path == "/mcp" => false,
             Fault::AllOriginsRejected => true,
             _ => !ok,
         };
@@ -493,21 +538,35 @@ async fn route(
     }
     let key = match guard(state, &req) {
         Ok(k) => k,
+        Err((r, id)) if f == Fault::HttpAuthPlainText && path == "/mcp" && r.status() == 401 => {
+            let r = Response::builder()
+                .status(401)
+                .header("content-type", "text/plain")
+                .body(full("Unauthorized"))
+                .unwrap_or_default();
+            return (r, id, None, None);
+        }
         Err((r, id)) => return (r, id, None, None),
     };
     let key_id = sha8([KEY1, KEY2][key].as_bytes());
     let free = f == Fault::SseFree && method == "GET" && path == "/mcp/sse";
+    // the bucket this request draws from (HttpOwnBucket: /mcp has one of its own)
+    let slot = if f == Fault::HttpOwnBucket && path == "/mcp" {
+        key + 10
+    } else {
+        key
+    };
     if !free {
         if f == Fault::RacyLimiter {
             // check, then act: concurrent requests all see the same full bucket
-            let ok = state.peek(key) >= 1.0;
+            let ok = state.peek(slot) >= 1.0;
             tokio::time::sleep(Duration::from_millis(50)).await;
             if !ok {
-                return (rate_limited(state, key), key_id, None, None);
+                return (rate_limited(state, slot), key_id, None, None);
             }
-            state.force_take(key);
-        } else if !state.take_cell(key) {
-            return (rate_limited(state, key), key_id, None, None);
+            state.force_take(slot);
+        } else if !state.take_cell(slot) {
+            return (rate_limited(state, slot), key_id, None, None);
         }
     }
     match (method, path) {
@@ -525,6 +584,10 @@ async fn route(
         }
         ("POST", "/mcp/messages") => {
             let (r, session, tool) = messages(state, key, req, query).await;
+            (r, key_id, session, tool)
+        }
+        (_, "/mcp") => {
+            let (r, session, tool) = streamable(state, key, req, method).await;
             (r, key_id, session, tool)
         }
         _ => (
@@ -783,7 +846,9 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
             }
             let v = if f == Fault::WrongProtocolVersion {
                 "2025-06-18"
-            } else if ["2024-11-05", "2025-03-26", "2025-06-18"].contains(&asked) {
+            } else if f == Fault::HttpVersionFixed {
+                "2025-03-26"
+            } else if ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"].contains(&asked) {
                 asked
             } else {
                 "2024-11-05"
@@ -826,4 +891,218 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
         }
         _ => err(-32601, "Method not found"),
     }
+}
+
+const SUPPORTED_VERSIONS: &[&str] = &["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+fn bad_request(message: &str) -> Response<Body> {
+    json_resp(
+        400,
+        &json!({"error":{"type":"bad_request","message":message}}).to_string(),
+    )
+}
+
+type Handled = (Response<Body>, Option<String>, Option<(String, Value)>);
+
+/// A minimal Streamable HTTP transport on `/mcp` (contract HTTP-1..7), with the faults
+/// that break one HTTP clause each. Runs after the guard and the limiter.
+async fn streamable(
+    state: &Arc<State>,
+    key: usize,
+    req: Request<Incoming>,
+    method: &str,
+) -> Handled {
+    let f = state.fault;
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let session = match header("mcp-session-id") {
+        None => None,
+        Some(id) => {
+            let owner = state.http_sessions.lock().unwrap().get(&id).copied();
+            match owner {
+                Some(k) if k == key || f == Fault::HttpSessionNotBoundToKey => Some(id),
+                Some(_) => return (json_resp(404, NOT_FOUND_BODY), Some(id), None),
+                None => {
+                    let body = if f == Fault::HttpUnknownOtherBody {
+                        r#"{"error":{"type":"not_found","message":"Session not found"}}"#
+                    } else {
+                        NOT_FOUND_BODY
+                    };
+                    return (json_resp(404, body), Some(id), None);
+                }
+            }
+        }
+    };
+    if let Some(v) = header("mcp-protocol-version")
+        && !SUPPORTED_VERSIONS.contains(&v.as_str())
+        && f != Fault::HttpVersionHeaderIgnored
+    {
+        return (
+            bad_request("Unsupported MCP-Protocol-Version"),
+            session,
+            None,
+        );
+    }
+    match method {
+        "POST" => {}
+        "GET" => {
+            if session.is_none() {
+                return (bad_request("Missing Mcp-Session-Id"), None, None);
+            }
+            return (http_stream(state), session, None);
+        }
+        "DELETE" => {
+            let Some(id) = session else {
+                return (bad_request("Missing Mcp-Session-Id"), None, None);
+            };
+            if f != Fault::HttpDeleteKeepsSession {
+                state.http_sessions.lock().unwrap().remove(&id);
+            }
+            let r = Response::builder()
+                .status(200)
+                .body(full(""))
+                .unwrap_or_default();
+            return (r, Some(id), None);
+        }
+        _ => {
+            let mut r = json_resp(
+                405,
+                r#"{"error":{"type":"method_not_allowed","message":"Use GET, POST or DELETE"}}"#,
+            );
+            let allow = if f == Fault::HttpNoAllow {
+                "GET, POST"
+            } else {
+                "GET, POST, DELETE"
+            };
+            r.headers_mut().insert("allow", allow.parse().unwrap());
+            return (r, session, None);
+        }
+    }
+    let body = match http_body_util::Limited::new(req.into_body(), 1 << 20)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return (
+                json_resp(
+                    413,
+                    r#"{"error":{"type":"too_large","message":"Body over 1 MiB"}}"#,
+                ),
+                session,
+                None,
+            );
+        }
+    };
+    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+        return (bad_request("Body is not JSON"), session, None);
+    };
+    let rpc_method = msg
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let tool = (rpc_method == "tools/call").then(|| {
+        (
+            msg.pointer("/params/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            msg.pointer("/params/arguments")
+                .cloned()
+                .unwrap_or(Value::Null),
+        )
+    });
+    if rpc_method == "initialize" && session.is_none() {
+        let raw = hex::encode(rand::random::<[u8; 16]>());
+        let id = if f == Fault::HttpSessionIdUuid {
+            format!(
+                "{}-{}-{}-{}-{}",
+                &raw[..8],
+                &raw[8..12],
+                &raw[12..16],
+                &raw[16..20],
+                &raw[20..]
+            )
+        } else {
+            raw
+        };
+        state.http_sessions.lock().unwrap().insert(id.clone(), key);
+        let reply = mcp(f, &msg).unwrap_or(Value::Null);
+        let mut r = json_resp(200, &reply.to_string());
+        r.headers_mut()
+            .insert("mcp-session-id", id.parse().unwrap());
+        return (r, Some(id), tool);
+    }
+    let Some(session) = session else {
+        let r = if f == Fault::HttpMissingSession404 {
+            json_resp(404, NOT_FOUND_BODY)
+        } else {
+            bad_request("Missing Mcp-Session-Id")
+        };
+        return (r, None, tool);
+    };
+    if msg.get("id").is_none() {
+        // a notification (or a response)
+        let r = if f == Fault::HttpNotification200 {
+            json_resp(200, "{}")
+        } else {
+            Response::builder()
+                .status(202)
+                .body(full(""))
+                .unwrap_or_default()
+        };
+        return (r, Some(session), tool);
+    }
+    if rpc_method == "ping" && f == Fault::HttpPingAs202 {
+        let r = Response::builder()
+            .status(202)
+            .body(full(""))
+            .unwrap_or_default();
+        return (r, Some(session), tool);
+    }
+    let mut reply = mcp(f, &msg).unwrap_or(Value::Null);
+    if rpc_method == "tools/call" && f == Fault::HttpToolCallError {
+        reply["result"] =
+            json!({"content":[{"type":"text","text":"upstream failed"}],"isError":true});
+    }
+    let r = if rpc_method == "tools/call" {
+        // as an SSE body, the other form the transport allows
+        Response::builder()
+            .status(200)
+            .header("content-type", "text/event-stream")
+            .header("cache-control", "no-cache, no-transform")
+            .body(full(format!(
+                ": stub\n\nid: 1\nevent: message\ndata: {reply}\n\n"
+            )))
+            .unwrap_or_default()
+    } else {
+        json_resp(200, &reply.to_string())
+    };
+    (r, Some(session), tool)
+}
+
+/// The server-to-client stream of a session (`GET /mcp`): keep-alive comments only.
+fn http_stream(state: &Arc<State>) -> Response<Body> {
+    let (tx, mut rx) = mpsc::channel::<Bytes>(4);
+    let keepalive = state.keepalive;
+    tokio::spawn(async move {
+        while tx.send(Bytes::from_static(b": ping\n\n")).await.is_ok() {
+            tokio::time::sleep(keepalive).await;
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+        .map(|b| Ok::<_, Infallible>(Frame::data(b)));
+    let mut b = Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache, no-transform");
+    if state.fault != Fault::HttpStreamNoAccelBuffering {
+        b = b.header("x-accel-buffering", "no");
+    }
+    b.body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_default()
 }
