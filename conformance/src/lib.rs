@@ -1,11 +1,11 @@
-//! mcp-conformance: checks a guarded MCP endpoint (HTTP+SSE and Streamable HTTP) against its contract
-//! (`docs/contract.md`), clause by clause, from the outside.
+//! mcp-conformance: checks a guarded MCP endpoint (HTTP+SSE and Streamable HTTP) against
+//! its contract (`docs/contract.md`), clause by clause, from the outside.
 //!
 //! Layout: `checks` (one module per clause family; a check is data: ID, profile, what it
 //! sends and expects, and an async run function), `ctx` (HTTP client, pacing within the
 //! target's rate limits, SSE streams, MCP sessions), `streamable` (the Streamable HTTP
-//! client: `/mcp` sessions, JSON-or-SSE responses, transport detection), `runner` (selection, baseline,
-//! redaction), `report` (human, JSON, JUnit), `cli`, `embedded` (the server as a library).
+//! client: `/mcp` sessions, JSON-or-SSE responses, transport detection), `runner`
+//! (selection, baseline, redaction), `report` (human, JSON, JUnit), `cli`, `embedded` (the server as a library).
 //! Pure, fuzzable parts: `sse` (SSE parser), `leak` (key leak scanner), `nearmiss`
 //! (near-miss key generator), `raw::parse_response`.
 //! The harness never depends on the server's code for checking, and no key ever reaches
