@@ -182,10 +182,22 @@ async fn each_broken_target_fails_its_check() {
             // a failure always says what was expected and observed
             for c in &r.results {
                 if let Outcome::Fail {
-                    expected, observed, ..
+                    expected,
+                    observed,
+                    reproduce,
                 } = &c.outcome
                 {
                     assert!(!expected.is_empty() && !observed.is_empty(), "{}", c.id);
+                    // an HTTP failure reproduces with curl and the key's variable (the
+                    // log check points at the log instead; HTTP-6.auth sends no key)
+                    if c.family == "HTTP" && c.id != "HTTP-6.log" {
+                        assert!(
+                            reproduce.contains("curl")
+                                && (reproduce.contains("$MCP_KEY") || c.id == "HTTP-6.auth"),
+                            "{}: {reproduce}",
+                            c.id
+                        );
+                    }
                 }
             }
             problems
