@@ -272,7 +272,11 @@ pub(crate) async fn handle(
                     log.note(AuditFields::of(&message, state.keys.load().redactor()));
                     mcp::is_initialize(&message)
                 }
-                _ => false, // rmcp answers what isn't a message
+                Ok(Framed::Ignore) => false, // an invalid notification: rmcp answers 202
+                // Not JSON, or JSON that is no JSON-RPC message (batches included):
+                // a 400 as on /mcp/messages (MSG-3), not rmcp's 415.
+                Err(e) => return bad_request(&e.to_string()),
+                Ok(Framed::Reply(_)) => return bad_request("Not a JSON-RPC message"),
             };
             if initialize && session.is_none() && !streamable.has_room(&caller).await {
                 log.error = Some("stream_cap");

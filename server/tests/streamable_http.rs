@@ -212,6 +212,26 @@ async fn http_sessions_are_created_bound_to_their_key_and_deleted() {
         .unwrap();
     assert_eq!(r.status(), 404);
 
+    // HTTP-7 / MSG-3: a body that is not JSON, or not a JSON-RPC message, is a 400 JSON error.
+    for bad in ["{not json", "[]", "42"] {
+        let r = client
+            .post(&url)
+            .header("X-API-Key", KEY)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .body(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .starts_with(r#"{"error":{"type":"bad_request""#)
+        );
+    }
+
     // HTTP-7: other methods.
     let r = client
         .put(&url)
