@@ -5,6 +5,8 @@
 
 /// Longest line kept; longer lines are cut (the rest is dropped) and flagged.
 pub const MAX_LINE: usize = 1 << 20;
+/// Longest `id:` kept (longer ones are ignored): ids are copied into every event.
+pub const MAX_ID_LEN: usize = 1024;
 
 /// One thing seen on the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,7 +136,11 @@ impl SseParser {
                 self.data.push_str(value);
                 self.data_lines += 1;
             }
-            "id" if !value.contains('\0') => self.id = Some(value.to_string()),
+            // Bounded: the id is copied into every later event, so a hostile
+            // target's huge id must not multiply memory.
+            "id" if !value.contains('\0') && value.len() <= MAX_ID_LEN => {
+                self.id = Some(value.to_string())
+            }
             _ => {} // `retry` and unknown fields are ignored
         }
     }

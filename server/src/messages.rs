@@ -112,10 +112,12 @@ pub(crate) async fn post(
         Ok(id) => id,
         Err(e) => return bad_request(&e.to_string()),
     };
-    log.session = Some(id.log_prefix());
     let Some(session) = state.sessions.get(&id, &caller) else {
         return not_found(messages_text::UNKNOWN_SESSION);
     };
+    // Only a session this server issued is logged: an id the client made up
+    // could carry anything, a fragment of a key included (LOG-2).
+    log.session = Some(id.log_prefix());
     if !is_json_content_type(request.headers()) {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

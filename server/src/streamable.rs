@@ -245,10 +245,11 @@ pub(crate) async fn handle(
         // A malformed id can't be one we issued: the same 404 as unknown.
         Some(Err(())) => return not_found(messages_text::UNKNOWN_SESSION),
         Some(Ok(id)) => {
-            log.session = Some(crate::audit::session_prefix(&id));
             if !streamable.owns(&id, &caller).await {
                 return not_found(messages_text::UNKNOWN_SESSION);
             }
+            // Logged only once known to be ours (a made-up id could hold anything).
+            log.session = Some(crate::audit::session_prefix(&id));
             Some(id)
         }
     };
