@@ -97,6 +97,11 @@ impl Config {
     }
 }
 
+/// The public CCDB5 API (DATA-3).
+fn default_api_base() -> Url {
+    Url::parse(DEFAULT_API_BASE).expect("a valid URL") // ok: a constant, checked by a test
+}
+
 impl Default for Config {
     /// CONTRACT.md's defaults, no keys, audit to stderr.
     fn default() -> Self {
@@ -107,8 +112,7 @@ impl Default for Config {
             api_keys_file: None,
             allow_no_auth: false,
             data: DataMode::Live,
-            // ok: a constant that parses (checked by a test)
-            api_base: Url::parse(DEFAULT_API_BASE).expect("default API base is a valid URL"),
+            api_base: default_api_base(),
             upstream_timeout: Duration::from_secs(UPSTREAM_TIMEOUT_SECS),
             rate_limit_rps: RATE_LIMIT_RPS,
             rate_limit_burst: RATE_LIMIT_BURST,
