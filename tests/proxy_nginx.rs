@@ -70,10 +70,10 @@ async fn conformance_passes_through_nginx() {
     let log_path = dir.path().join("server.log");
     let (key, other) = (random_key(), random_key());
     let keys = format!("{key},{other}");
-    let server = e2e::nginx::LoggedServer::start(
+    let server = e2e::ServerProcess::start_with_log(
         SERVER_ARGS,
         &[("CFPB_MCP_API_KEYS", keys.as_str())],
-        &log_path,
+        Some(&log_path),
     );
     let proxy = Nginx::start(&bin, &server.listen, &ProxyConfig::operator());
     let base = proxy.base.clone();
@@ -224,10 +224,10 @@ async fn controls_show_the_test_can_fail() {
     let log_path = dir.path().join("server.log");
     let (key, other) = (random_key(), random_key());
     let keys = format!("{key},{other}");
-    let server = e2e::nginx::LoggedServer::start(
+    let server = e2e::ServerProcess::start_with_log(
         SERVER_ARGS,
         &[("CFPB_MCP_API_KEYS", keys.as_str())],
-        &log_path,
+        Some(&log_path),
     );
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let harness = |url: String, name: &'static str, only: &'static str| {

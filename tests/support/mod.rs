@@ -49,7 +49,10 @@ pub fn random_key() -> String {
 /// A running `cfpb-mcp serve` process.
 pub struct ServerProcess {
     child: Child,
+    /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// `127.0.0.1:PORT`, as the `server_start` line gave it.
+    pub listen: String,
     stderr: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -57,6 +60,24 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Start the binary with `args` and `env`, wait for its `server_start` line.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_with_log(args, env, None)
+    }
+
+    /// [`ServerProcess::start`], also appending every stderr line to
+    /// `log_file` as it arrives (a harness given `--log-file` re-reads it
+    /// while it runs, so the file must grow live, a whole line per write).
+    pub fn start_with_log(
+        args: &[&str],
+        env: &[(&str, &str)],
+        log_file: Option<&std::path::Path>,
+    ) -> Self {
+        let mut file = log_file.map(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("open the server log file")
+        });
         let mut command = Command::new(binary("cfpb-mcp"));
         command.arg("serve");
         if !args.contains(&"--bind") {
@@ -82,6 +103,10 @@ impl ServerProcess {
                 {
                     let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
                 }
+                if let Some(file) = file.as_mut() {
+                    use std::io::Write;
+                    let _ = file.write_all(format!("{line}\n").as_bytes());
+                }
                 sink.lock().unwrap().push(line);
             }
         });
@@ -93,6 +118,7 @@ impl ServerProcess {
         Self {
             child,
             base: format!("http://{listen}"),
+            listen,
             stderr: lines,
             reader: Some(reader),
         }
@@ -126,6 +152,11 @@ impl ServerProcess {
         }
         let lines = self.stderr.lock().unwrap().clone();
         (status.code(), lines)
+    }
+
+    /// Every stderr line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.stderr_lines()
     }
 
     pub fn stderr_lines(&self) -> Vec<String> {

@@ -1,16 +1,12 @@
 //! A real nginx (the Debian package) in front of the real server, as a stand-in
 //! for the Cloudflare Tunnel or any reverse proxy an operator adds: started by
 //! the test on loopback with everything (pid, logs, temp paths) inside a
-//! tempdir, so it never touches /etc or /var. Also a variant of
-//! [`ServerProcess`](crate::ServerProcess) whose stderr is appended, line by
-//! line as it is written, to a file that the conformance harness reads
-//! (`--log-file`) while it runs.
+//! tempdir, so it never touches /etc or /var. The server's log for the
+//! harness's `--log-file` comes from [`crate::ServerProcess::start_with_log`].
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -185,78 +181,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind 127.0.0.1:0")
         .port()
-}
-
-/// A running `cfpb-mcp serve` whose stderr (the audit log) is kept in memory
-/// and appended to `log_path` line by line as it arrives, so that a reader of
-/// the file (the harness's `--log-file`) sees the lines while the server runs.
-pub struct LoggedServer {
-    child: Child,
-    pub base: String,
-    /// `127.0.0.1:PORT`, as nginx's `proxy_pass` wants it.
-    pub listen: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl LoggedServer {
-    pub fn start(args: &[&str], env: &[(&str, &str)], log_path: &Path) -> Self {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log_path)
-            .expect("open the server log file");
-        let mut child = Command::new(crate::binary("cfpb-mcp"))
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .args(args)
-            .envs(env.iter().copied())
-            .env_remove("CFPB_MCP_API_KEYS_FILE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start cfpb-mcp");
-        let stderr = child.stderr.take().expect("stderr");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        // Ends when the server's stderr closes (the process exits or is killed).
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["event"] == "server_start"
-                {
-                    let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
-                }
-                // One write per line (the file is unbuffered): a reader never
-                // sees half a line followed by a long pause.
-                let _ = file.write_all(format!("{line}\n").as_bytes());
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let listen = port_rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                panic!("no server_start line; stderr: {:?}", lines.lock().unwrap())
-            });
-        Self {
-            child,
-            base: format!("http://{listen}"),
-            listen,
-            lines,
-        }
-    }
-
-    /// Every stderr line so far.
-    pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-impl Drop for LoggedServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `GET url` with exactly these extra headers (the key header among them),
