@@ -255,6 +255,21 @@ pub async fn read_body(
     }
 }
 
+/// AUTH-7: a posted message never carries a configured key onward, into a
+/// tool, its result, or an error that would echo it (`Unknown tool: <key>`):
+/// every encoding of every key in the body becomes `[REDACTED]` before the
+/// body is parsed. Keys are made of characters JSON never escapes, so the
+/// body stays the JSON it was.
+pub fn scrub_body(keys: &crate::guard::keys::KeySet, body: Bytes) -> Bytes {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return body; // not UTF-8, so not JSON: refused as such later
+    };
+    match keys.redactor().redact(text) {
+        std::borrow::Cow::Borrowed(_) => body,
+        std::borrow::Cow::Owned(scrubbed) => Bytes::from(scrubbed),
+    }
+}
+
 /// What a handler learned that belongs in the request's audit line.
 #[derive(Debug, Default)]
 pub struct RequestLog {

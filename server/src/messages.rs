@@ -22,6 +22,7 @@ use crate::guard::keys::KeyDigest;
 use crate::guard::redact::Redactor;
 use crate::http::{
     Body, ErrorKind, RequestLog, bad_request, error_response, messages_text, not_found, read_body,
+    scrub_body,
 };
 use crate::mcp::{self, Framed};
 use crate::server::AppState;
@@ -134,7 +135,7 @@ pub(crate) async fn post(
     )
     .await
     {
-        Ok(body) => body,
+        Ok(body) => scrub_body(&state.keys.load(), body),
         Err(refusal) => return refusal,
     };
     match mcp::frame(&body) {

@@ -39,7 +39,7 @@ use crate::data::DataSource;
 use crate::guard::keys::{KeyDigest, KeySet};
 use crate::http::{
     Body, ErrorKind, RequestLog, bad_request, error_response, messages_text, not_found, read_body,
-    too_many_requests,
+    scrub_body, too_many_requests,
 };
 use crate::mcp::{self, CfpbMcp, Framed};
 use crate::messages::AuditFields;
@@ -265,7 +265,7 @@ pub(crate) async fn handle(
             )
             .await
             {
-                Ok(bytes) => bytes,
+                Ok(bytes) => scrub_body(&state.keys.load(), bytes),
                 Err(refusal) => return refusal,
             };
             let initialize = match mcp::frame(&bytes) {

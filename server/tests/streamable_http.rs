@@ -130,6 +130,26 @@ async fn http_sessions_are_created_bound_to_their_key_and_deleted() {
     assert_eq!(result["id"], 2);
     assert_ne!(result["result"]["isError"], true);
 
+    // AUTH-7: a key posted inside a message is never echoed back, not even in
+    // "Unknown tool: <name>" or a search that repeats its term.
+    for call in [
+        json!({"jsonrpc":"2.0","id":20,"method":"tools/call","params":{"name":KEY,"arguments":{}}}),
+        json!({"jsonrpc":"2.0","id":21,"method":"tools/call","params":{
+            "name":"search_complaints","arguments":{"search_term":KEY,"size":1}}}),
+        json!({"jsonrpc":"2.0","id":22,"method":"tools/call","params":{
+            "name":"search_complaints","arguments":{"company":[OTHER],"size":1}}}),
+    ] {
+        let r = post(&client, &url, KEY, Some(&id), call)
+            .send()
+            .await
+            .unwrap();
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains(KEY) && !body.contains(OTHER),
+            "key echoed: {body}"
+        );
+    }
+
     // HTTP-3: another key's session is an unknown session; so is a made-up id.
     let ping = json!({"jsonrpc":"2.0","id":3,"method":"ping"});
     let unknown = r#"{"error":{"type":"not_found","message":"Unknown session"}}"#;
