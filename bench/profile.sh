@@ -14,7 +14,7 @@ cargo build --release --bin guard-profile --quiet
 mkdir -p target/callgrind
 echo "| phase | Ir per call |"
 echo "|---|---:|"
-phases="${PHASES:-origin extract digest verify limiter auth_fail response render sse_frame reject accept}"
+phases="${PHASES:-origin extract digest verify limiter auth_fail response render sse_frame scrub reject accept}"
 for phase in $phases; do
   out="target/callgrind/$phase.out"
   timeout 600 valgrind --tool=callgrind --callgrind-out-file="$out" \

@@ -20,7 +20,7 @@ use cfpb_mcp_server::guard::extract::{Presented, extract_from_headers};
 use cfpb_mcp_server::guard::keys::{ApiKey, KeyDigest, KeySet};
 use cfpb_mcp_server::guard::limit::{AuthFailLimiter, KeyLimiter, Verdict};
 use cfpb_mcp_server::guard::origin::origin_allowed;
-use cfpb_mcp_server::http::unauthorized;
+use cfpb_mcp_server::http::{scrub_body, unauthorized};
 use cfpb_mcp_server::sse::message_event;
 use http::{HeaderMap, HeaderValue};
 use rmcp::model::ServerJsonRpcMessage;
@@ -161,6 +161,21 @@ fn phase_sse_frame(f: &Fixture, n: usize) {
     }
 }
 
+/// AUTH-7's scrub of a posted body (`http::scrub_body`): a ping and a
+/// `tools/call`, neither holding a key (the common case: one pass, no copy).
+#[inline(never)]
+fn phase_scrub(f: &Fixture, n: usize) {
+    const PING: &[u8] = br#"{"jsonrpc":"2.0","id":12345,"method":"ping"}"#;
+    const CALL: &[u8] = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"search_complaints","arguments":{"search_term":"late fees","product":"Credit card","size":5}}}"#;
+    for i in 0..n {
+        let body = if i % 2 == 0 { PING } else { CALL };
+        black_box(scrub_body(
+            &f.keys,
+            bytes::Bytes::from_static(black_box(body)),
+        ));
+    }
+}
+
 /// The guard and the audit line of a wrong-key request, as `http.rs` runs them.
 #[inline(never)]
 fn phase_reject(f: &Fixture, n: usize) {
@@ -216,6 +231,7 @@ fn main() {
         "render" => phase_render(n),
         "response" => phase_response(n),
         "sse_frame" => phase_sse_frame(&f, n),
+        "scrub" => phase_scrub(&f, n),
         "reject" => phase_reject(&f, n),
         "accept" => phase_accept(&f, n),
         other => {
