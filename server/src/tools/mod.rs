@@ -18,9 +18,13 @@ use rmcp::model::{CallToolResult, JsonObject, Tool};
 
 use crate::data::DataSource;
 
-/// Both tools, with JSON Schema `inputSchema`s (MSG-4).
+/// Both tools, with JSON Schema `inputSchema`s (MSG-4). The schemas are
+/// generated once per process; every `tools/list` gets a copy.
 pub fn list() -> Vec<Tool> {
-    vec![search::tool(), document::tool()]
+    static TOOLS: std::sync::OnceLock<Vec<Tool>> = std::sync::OnceLock::new();
+    TOOLS
+        .get_or_init(|| vec![search::tool(), document::tool()])
+        .clone()
 }
 
 /// Runs tool `name` with `arguments` against `source`.
