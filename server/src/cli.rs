@@ -1,7 +1,7 @@
 //! The `cfpb-mcp` command line: `serve` (the default), `keygen`, `health`.
 //!
 //! Every setting is a flag and the same-named environment variable, exactly as
-//! CONTRACT.md's Configuration table names them (`CFPB_MCP_RATE_LIMIT_RPS` <->
+//! docs/contract.md's Configuration table names them (`CFPB_MCP_RATE_LIMIT_RPS` <->
 //! `--rate-limit-rps`); deployment files rely on these names. `--help` is the
 //! reference. Values are read and validated once, into a [`Config`].
 

@@ -14,7 +14,7 @@ use crate::audit::AuditTarget;
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
 
-/// Defaults, as CONTRACT.md's Configuration table states them.
+/// Defaults, as docs/contract.md's Configuration table states them.
 pub mod defaults {
     pub const BIND: &str = "127.0.0.1:8000";
     pub const RATE_LIMIT_RPS: f64 = 2.0;
@@ -73,7 +73,7 @@ pub struct Config {
 
 impl Config {
     /// A configuration with the given keys and every other setting at its
-    /// CONTRACT.md default, except `bind`, which is `127.0.0.1:0` (tests and
+    /// docs/contract.md default, except `bind`, which is `127.0.0.1:0` (tests and
     /// embedding want a free port). Invalid keys make `Server::bind` fail.
     pub fn with_keys<I, S>(keys: I) -> Self
     where
@@ -103,7 +103,7 @@ fn default_api_base() -> Url {
 }
 
 impl Default for Config {
-    /// CONTRACT.md's defaults, no keys, audit to stderr.
+    /// docs/contract.md's defaults, no keys, audit to stderr.
     fn default() -> Self {
         use defaults::*;
         Self {

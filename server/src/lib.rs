@@ -3,18 +3,27 @@
 //!
 //! # Layout
 //!
-//! - [`server`]: `Server::bind(config)` -> [`RunningServer`]; the accept loop,
-//!   key reloads and graceful shutdown.
-//! - [`http`]: routing, the guard on every guarded route, error bodies, the
-//!   audit line of each request.
-//! - [`guard`]: origin allowlist, key extraction and verification, limiters,
-//!   key redaction. The key never leaves it in clear.
-//! - [`session`], [`sse`], [`messages`]: the MCP HTTP+SSE transport.
-//! - [`streamable`]: the MCP Streamable HTTP transport on `/mcp` (rmcp's).
-//! - [`mcp`]: JSON-RPC framing and the rmcp `ServerHandler`.
-//! - [`tools`], [`data`]: `search_complaints`, `get_complaint_document`, and
-//!   the live CCDB5 / bundled fixtures data sources.
-//! - [`audit`]: JSON lines on stderr via a non-blocking writer.
+//! Dependencies point one way, down this list; nothing imports a module
+//! above it.
+//!
+//! - [`server`]: `Server::bind(config)` -> [`RunningServer`]; the accept
+//!   loop, signals, graceful shutdown. Knows no route.
+//! - `router`: the `App` that owns the guard, the transports and the audit
+//!   log; the hyper service; one audit line per request.
+//! - [`guard`]: `Guard::check(headers, peer)`, body scrubbing, key reload;
+//!   origin allowlist, key extraction and verification, limiters, key
+//!   redaction. The key never leaves it in clear.
+//! - `transport`: `legacy` (HTTP+SSE: `GET /mcp/sse`, `POST /mcp/messages`)
+//!   and `streamable` (`/mcp`, rmcp's Streamable HTTP), each one struct with
+//!   `handle`.
+//! - `http`: the response body type, the contract's error bodies, the
+//!   event-stream head, bounded body reading.
+//! - `sessions`: session ids and the key that owns each session (both
+//!   transports).
+//! - `mcp`: JSON-RPC framing and the rmcp `ServerHandler`.
+//! - [`tools`], [`data`]: the MCP tools and the live CCDB5 / bundled fixtures
+//!   data sources.
+//! - [`audit`]: the audit schema (one `Event` enum) and its non-blocking writer.
 //! - [`config`], [`cli`]: the typed configuration and the `cfpb-mcp` command line.
 //!
 //! The contract every module cites is `docs/contract.md`.
@@ -23,17 +32,30 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod data;
-pub mod fuzzing;
 pub mod guard;
-pub mod http;
-pub mod mcp;
-pub mod messages;
+mod http;
+mod mcp;
+mod router;
 pub mod server;
-pub mod session;
-pub mod sse;
-pub mod streamable;
+mod sessions;
 pub mod tools;
+mod transport;
+
+/// Property checks and reference models for `fuzz/` and the corpus replay
+/// test; only with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
+/// What `bench/` measures beyond the public API; only with `bench-unguarded`.
+#[cfg(feature = "bench-unguarded")]
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::http::response::unauthorized;
+    pub use crate::transport::legacy::stream::message_event;
+}
 
 pub use audit::AuditTarget;
 pub use config::Config;
-pub use server::{ReloadError, RunningServer, Server, StartError};
+pub use guard::ReloadError;
+pub use server::{RunningServer, Server, StartError};

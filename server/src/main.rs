@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cfpb_mcp_server::cli::{Cli, Command, HealthArgs, ServeArgs};
+use cfpb_mcp_server::guard::GuardError;
 use cfpb_mcp_server::guard::keys::ApiKey;
 use cfpb_mcp_server::{Server, StartError};
 use clap::Parser;
@@ -40,7 +41,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> ExitCode {
     let config = match args.into_config() {
         Ok(c) => c,
-        Err(e) => return fail(&StartError::Keys(e).to_string()),
+        Err(e) => return fail(&StartError::from(GuardError::Keys(e)).to_string()),
     };
     let runtime = match runtime() {
         Ok(r) => r,
@@ -51,35 +52,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             Ok(server) => server,
             Err(e) => return fail(&e.to_string()),
         };
-        if let Err(e) = wait_for_signals(&server).await {
+        if let Err(e) = server.wait_for_signals().await {
             return fail(&format!("could not install signal handlers: {e}"));
         }
         server.shutdown().await;
         ExitCode::SUCCESS
     })
-}
-
-#[cfg(unix)]
-async fn wait_for_signals(server: &cfpb_mcp_server::RunningServer) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => {
-                // The outcome is in the audit log (keys_reloaded / keys_reload_failed).
-                let _ = server.reload_keys().await;
-            }
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signals(_server: &cfpb_mcp_server::RunningServer) -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
 }
 
 fn health(args: HealthArgs) -> ExitCode {

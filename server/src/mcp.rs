@@ -3,7 +3,7 @@
 //! `tools/call` (MSG-3, MSG-4).
 //!
 //! The protocol layer is the official SDK, `rmcp`: one [`CfpbMcp`] is served
-//! per session over a pair of bounded channels (see `session.rs`), so the same
+//! per session over a pair of bounded channels (see `transport::legacy`), so the same
 //! core can serve any transport. What rmcp can't see, because it never
 //! becomes a typed message, is handled here by [`frame`]: a body that is JSON
 //! but not a JSON-RPC message gets its JSON-RPC error (-32600 / -32602)
@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification,
-    ClientRequest, ErrorCode, ErrorData, Implementation, InitializeResult, ListToolsResult,
+    ClientRequest, ErrorData, Implementation, InitializeResult, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, RequestId, ServerCapabilities, ServerConfig,
     ServerJsonRpcMessage,
 };
@@ -193,7 +193,8 @@ pub fn is_initialize(message: &ClientJsonRpcMessage) -> bool {
 }
 
 /// The JSON-RPC error code of a reply, for tests and the audit log.
-pub fn error_code(message: &ServerJsonRpcMessage) -> Option<ErrorCode> {
+#[cfg(test)]
+pub fn error_code(message: &ServerJsonRpcMessage) -> Option<rmcp::model::ErrorCode> {
     match message {
         ServerJsonRpcMessage::Error(e) => Some(e.error.code),
         _ => None,

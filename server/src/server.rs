@@ -1,88 +1,41 @@
-//! The server: binding, the accept loop, key reloads, graceful shutdown.
+//! The server: binding, the accept loop, graceful shutdown, signals. It
+//! knows no route: every request goes to the router's [`App`].
 //!
 //! Modelled on mini-redis's `Listener`: the accept loop owns the connection
-//! cap (a semaphore, NET-3) and the shutdown signal; each connection is served
-//! by hyper's HTTP/1.1 connection with a header read timeout, and is told to
-//! shut down gracefully when the server stops. [`RunningServer::shutdown`]
-//! ends every stream, lets in-flight requests finish within the grace period,
-//! and flushes the audit log (LOG-3).
+//! cap (a semaphore, NET-3 in docs/contract.md) and the shutdown signal; each
+//! connection is served by hyper's HTTP/1.1 connection with a header read
+//! timeout, and is told to shut down gracefully when the server stops.
+//! [`RunningServer::shutdown`] ends every stream, lets in-flight requests
+//! finish within the grace period, and flushes the audit log (LOG-3).
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::audit::{AuditLog, Timestamp};
+use crate::audit::{AuditLog, AuditTarget, Event};
 use crate::config::Config;
 use crate::data::{DataError, DataMode, DataSource};
-use crate::guard::keys::{ApiKey, KeyListError, KeySet, parse_key_file};
-use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter};
-use crate::guard::origin::normalize_origin;
-use crate::http;
-use crate::session::SessionRegistry;
-use crate::streamable::Streamable;
-
-/// Shared state of a running server: what every request handler can see.
-pub(crate) struct AppState {
-    /// Verified against on every guarded request; swapped whole on reload.
-    pub keys: ArcSwap<KeySet>,
-    /// Inline keys (kept across reloads) and the file re-read on reload.
-    pub inline_keys: Vec<ApiKey>,
-    pub keys_file: Option<PathBuf>,
-    /// `--allow-no-auth` with no keys: every request is the anonymous caller.
-    pub keyless: bool,
-    /// Bench builds only: no guard at all (see `Config::bench_unguarded`).
-    #[cfg(feature = "bench-unguarded")]
-    pub unguarded: bool,
-    pub limiter: KeyLimiter,
-    pub auth_fail: AuthFailLimiter,
-    pub sessions: Arc<SessionRegistry>,
-    /// The Streamable HTTP transport on `/mcp` and its sessions.
-    pub streamable: Streamable,
-    pub audit: AuditLog,
-    pub source: DataSource,
-    pub allowed_origins: Vec<String>,
-    pub sse_keepalive: Duration,
-    pub max_body_bytes: usize,
-    pub body_read_timeout: Duration,
-    pub overload_timeout: Duration,
-    /// Cancelled once, at shutdown; every session's token is a child of it.
-    pub shutdown: CancellationToken,
-    /// Connection, stream and MCP service tasks, awaited at shutdown.
-    pub tasks: TaskTracker,
-}
+use crate::guard::{Guard, GuardError, ReloadError};
+use crate::router::App;
+use crate::transport::context::Context;
+use crate::transport::legacy::Legacy;
+use crate::transport::streamable::Streamable;
 
 /// Why the server would not start. Messages name the setting, never a key.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("CFPB_MCP_API_KEYS: {0}")]
-    Keys(KeyListError),
-    #[error("CFPB_MCP_API_KEYS_FILE ({path}): {source}")]
-    KeysFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("CFPB_MCP_API_KEYS_FILE ({path}): {source}")]
-    KeysFileFormat { path: PathBuf, source: KeyListError },
-    #[error(
-        "no API keys configured: set CFPB_MCP_API_KEYS or CFPB_MCP_API_KEYS_FILE \
-         (generate one with `cfpb-mcp keygen`); refusing to start without authentication"
-    )]
-    NoKeys,
-    #[error("--allow-no-auth is for local development only: bind a loopback address, not {0}")]
-    NoAuthNotLoopback(SocketAddr),
+    /// Keys, `--allow-no-auth`, or a limiter setting.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("{name}: {why}")]
     Setting { name: &'static str, why: String },
     #[error("CFPB_MCP_DATA: {0}")]
@@ -96,76 +49,14 @@ pub enum StartError {
     Audit(std::io::Error),
 }
 
-/// Why a key reload failed; the previous keys stay in force.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    #[error("no keys file configured")]
-    NoFile,
-    #[error(transparent)]
-    Load(#[from] StartError),
-}
-
-fn setting(name: &'static str) -> impl Fn(BadRate) -> StartError {
-    move |e| StartError::Setting {
-        name,
-        why: e.to_string(),
-    }
-}
-
-fn read_keys_file(path: &PathBuf) -> Result<Vec<ApiKey>, StartError> {
-    let text = std::fs::read_to_string(path).map_err(|source| StartError::KeysFile {
-        path: path.clone(),
-        source,
-    })?;
-    parse_key_file(&text).map_err(|source| StartError::KeysFileFormat {
-        path: path.clone(),
-        source,
-    })
-}
-
-fn load_keys(inline: &[ApiKey], file: Option<&PathBuf>) -> Result<KeySet, StartError> {
-    let mut keys = inline.to_vec();
-    if let Some(path) = file {
-        for key in read_keys_file(path)? {
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-    }
-    Ok(KeySet::new(keys))
-}
-
 /// Entry point: `Server::bind(config)`.
 pub struct Server;
 
 impl Server {
     /// Validate `config`, bind its address, and start serving in the
     /// background. Writes the `server_start` line (with the real port).
-    pub async fn bind(config: Config) -> Result<RunningServer, StartError> {
-        if let Some(e) = config.key_error {
-            return Err(StartError::Keys(e));
-        }
-        let keys = load_keys(&config.api_keys, config.api_keys_file.as_ref())?;
-        let keyless = keys.is_empty();
-        if keyless && !config.allow_no_auth {
-            return Err(StartError::NoKeys);
-        }
-        if keyless && !config.bind.ip().is_loopback() {
-            return Err(StartError::NoAuthNotLoopback(config.bind));
-        }
-        let burst = NonZeroU32::new(config.rate_limit_burst).ok_or(StartError::Setting {
-            name: "CFPB_MCP_RATE_LIMIT_BURST",
-            why: "must be at least 1".into(),
-        })?;
-        let limiter = KeyLimiter::new(config.rate_limit_rps, burst)
-            .map_err(setting("CFPB_MCP_RATE_LIMIT_RPS"))?;
-        if config.auth_fail_rps < 0.0 || !config.auth_fail_rps.is_finite() {
-            return Err(setting("CFPB_MCP_AUTH_FAIL_RPS")(BadRate(
-                config.auth_fail_rps,
-            )));
-        }
-        let auth_fail = AuthFailLimiter::new(config.auth_fail_rps, config.auth_fail_burst)
-            .map_err(setting("CFPB_MCP_AUTH_FAIL_RPS"))?;
+    pub async fn bind(mut config: Config) -> Result<RunningServer, StartError> {
+        let guard = Guard::new(&config)?;
         for (name, value) in [
             (
                 "CFPB_MCP_MAX_STREAMS_PER_KEY",
@@ -203,83 +94,73 @@ impl Server {
             addr: config.bind,
             source,
         })?;
-        let audit = AuditLog::start(config.audit).map_err(StartError::Audit)?;
+        let target = std::mem::replace(&mut config.audit, AuditTarget::Stderr);
+        let audit = AuditLog::start(target).map_err(StartError::Audit)?;
 
-        audit.write(&json!({
-            "ts": Timestamp::now(),
-            "event": "server_start",
-            "listen": addr.to_string(),
-            "data": config.data.to_string(),
-            "keys": keys.len(),
-        }));
-        if keyless {
-            audit.write(&json!({
-                "ts": Timestamp::now(),
-                "event": "server_warning",
-                "message": "AUTHENTICATION IS DISABLED (--allow-no-auth): anyone who can reach this \
-                            loopback port can use the server. Never expose it through a tunnel.",
-            }));
+        audit.write(&Event::ServerStart {
+            listen: addr.to_string(),
+            data: config.data.as_str(),
+            keys: guard.keys().len(),
+        });
+        if guard.is_keyless() {
+            audit.write(&Event::ServerWarning {
+                message: "AUTHENTICATION IS DISABLED (--allow-no-auth): anyone who can reach this \
+                          loopback port can use the server. Never expose it through a tunnel.",
+            });
         }
 
         let shutdown = CancellationToken::new();
-        let streamable = Streamable::new(
-            source.clone(),
-            config.sse_keepalive,
-            config.max_body_bytes,
-            config.max_streams_per_key,
-            &shutdown,
-        );
-        let state = Arc::new(AppState {
-            keys: ArcSwap::from_pointee(keys),
-            inline_keys: config.api_keys,
-            keys_file: config.api_keys_file,
-            keyless,
-            #[cfg(feature = "bench-unguarded")]
-            unguarded: config.bench_unguarded,
-            limiter,
-            auth_fail,
-            sessions: SessionRegistry::new(config.max_streams_per_key),
-            streamable,
-            audit,
+        let tasks = TaskTracker::new();
+        let cx = Context::new(
+            &config,
             source,
-            allowed_origins: config
-                .allowed_origins
-                .iter()
-                .map(|o| normalize_origin(o))
-                .collect(),
-            sse_keepalive: config.sse_keepalive,
-            max_body_bytes: config.max_body_bytes,
-            body_read_timeout: config.body_read_timeout,
-            overload_timeout: config.overload_timeout,
-            shutdown,
-            tasks: TaskTracker::new(),
-        });
+            shutdown.clone(),
+            tasks.clone(),
+            audit.clone(),
+        );
+        let app = Arc::new(App::new(
+            guard,
+            Legacy::new(cx.clone()),
+            Streamable::new(cx),
+            audit.clone(),
+        ));
         let accept = tokio::spawn(accept_loop(
             listener,
-            state.clone(),
-            Arc::new(Semaphore::new(config.max_connections)),
-            config.header_read_timeout,
-            config.shutdown_grace,
+            app.clone(),
+            Connections {
+                cap: Arc::new(Semaphore::new(config.max_connections)),
+                header_read_timeout: config.header_read_timeout,
+                grace: config.shutdown_grace,
+                shutdown: shutdown.clone(),
+                tasks: tasks.clone(),
+            },
         ));
         Ok(RunningServer {
             addr,
-            state,
+            app,
+            audit,
+            shutdown,
+            tasks,
             accept,
             grace: config.shutdown_grace,
         })
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    connections: Arc<Semaphore>,
+/// How connections are served: the cap (NET-3), timeouts, and the handles
+/// that end them.
+struct Connections {
+    cap: Arc<Semaphore>,
     header_read_timeout: Duration,
     grace: Duration,
-) {
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+async fn accept_loop(listener: TcpListener, app: Arc<App>, connections: Connections) {
     loop {
         let accepted = tokio::select! {
-            _ = state.shutdown.cancelled() => return,
+            _ = connections.shutdown.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -291,17 +172,19 @@ async fn accept_loop(
             }
         };
         // NET-3: at the cap, a new connection is closed at once.
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
+        let Ok(permit) = connections.cap.clone().try_acquire_owned() else {
             drop(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let tasks = state.tasks.clone();
-        tasks.spawn(async move {
-            let service_state = state.clone();
-            let service =
-                service_fn(move |request| http::handle(service_state.clone(), peer, request));
+        let app = app.clone();
+        let shutdown = connections.shutdown.clone();
+        let (header_read_timeout, grace) = (connections.header_read_timeout, connections.grace);
+        connections.tasks.spawn(async move {
+            let service = service_fn(move |request| {
+                let app = app.clone();
+                async move { app.handle(peer, request).await }
+            });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
@@ -310,7 +193,7 @@ async fn accept_loop(
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
-                _ = state.shutdown.cancelled() => {
+                _ = shutdown.cancelled() => {
                     connection.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(grace, connection).await;
                 }
@@ -324,7 +207,12 @@ async fn accept_loop(
 /// [`RunningServer::shutdown`].
 pub struct RunningServer {
     addr: SocketAddr,
-    state: Arc<AppState>,
+    app: Arc<App>,
+    audit: AuditLog,
+    /// Cancelled once, at shutdown; every session's token is a child of it.
+    shutdown: CancellationToken,
+    /// Connection, stream and MCP service tasks, awaited at shutdown.
+    tasks: TaskTracker,
     accept: JoinHandle<()>,
     grace: Duration,
 }
@@ -337,63 +225,53 @@ impl RunningServer {
 
     /// Number of live MCP sessions (both transports).
     pub fn sessions(&self) -> usize {
-        self.state.sessions.len() + self.state.streamable.len()
+        self.app.sessions()
     }
 
     /// Re-read the keys file (SIGHUP, AUTH-2/8): new keys work at once, removed
     /// keys fail at once and their open streams close. On error the previous
     /// keys stay in force. Returns the number of keys now configured.
     pub async fn reload_keys(&self) -> Result<usize, ReloadError> {
-        let state = &self.state;
-        let Some(path) = &state.keys_file else {
-            return Err(ReloadError::NoFile);
-        };
-        let result = load_keys(&state.inline_keys, Some(path));
-        let keys = match result {
-            Ok(keys) if keys.is_empty() && !state.keyless => Err(StartError::NoKeys),
-            other => other,
-        };
-        match keys {
-            Ok(keys) => {
-                let count = keys.len();
-                let ended = state.sessions.revoke_missing(&keys)
-                    + state.streamable.revoke_missing(&keys).await;
-                state.keys.store(Arc::new(keys));
-                state.audit.write(&json!({
-                    "ts": Timestamp::now(),
-                    "event": "keys_reloaded",
-                    "keys": count,
-                    "streams_closed": ended,
-                }));
-                Ok(count)
-            }
-            Err(e) => {
-                state.audit.write(&json!({
-                    "ts": Timestamp::now(),
-                    "event": "keys_reload_failed",
-                    "error": e.to_string(),
-                }));
-                Err(e.into())
+        self.app.reload_keys().await
+    }
+
+    /// Serve until SIGTERM or SIGINT, re-reading the keys file on each SIGHUP
+    /// (its outcome is in the audit log: `keys_reloaded` / `keys_reload_failed`).
+    /// Returns once a stop signal arrived; then call [`RunningServer::shutdown`].
+    #[cfg(unix)]
+    pub async fn wait_for_signals(&self) -> std::io::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        loop {
+            tokio::select! {
+                _ = term.recv() => return Ok(()),
+                _ = int.recv() => return Ok(()),
+                _ = hup.recv() => {
+                    let _ = self.reload_keys().await;
+                }
             }
         }
+    }
+
+    /// Serve until Ctrl-C.
+    #[cfg(not(unix))]
+    pub async fn wait_for_signals(&self) -> std::io::Result<()> {
+        tokio::signal::ctrl_c().await
     }
 
     /// Graceful shutdown: stop accepting, end every stream, let in-flight
     /// requests finish (bounded by the grace period), flush the audit log.
     pub async fn shutdown(self) {
-        let state = self.state;
-        state.sessions.end_all();
-        state.shutdown.cancel();
+        self.app.end_all();
+        self.shutdown.cancel();
         let _ = self.accept.await;
-        state.tasks.close();
-        let drained = tokio::time::timeout(self.grace, state.tasks.wait())
+        self.tasks.close();
+        let drained = tokio::time::timeout(self.grace, self.tasks.wait())
             .await
             .is_ok();
-        state.audit.write(&json!({
-            "ts": Timestamp::now(),
-            "event": "server_stop",
-            "drained": drained,
-        }));
-        state.audit.close().await;
+        self.audit.write(&Event::ServerStop { drained });
+        self.audit.close().await;
     }
 }

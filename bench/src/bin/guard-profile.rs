@@ -4,24 +4,25 @@
 //! under callgrind, collecting only inside `phase_*`, and prints Ir per call.
 //!
 //! Phases are the pieces a request pays for, run N times each, plus two
-//! composites that chain them as `http.rs` does for a rejected (wrong key)
-//! and an accepted request: origin check, key extraction, sha256, constant
-//! time verification, limiter, the response, the audit line rendered and
-//! queued to the writer thread.
+//! composites that run the guard's one door, `Guard::check`, as the router
+//! does for a rejected (wrong key) and an accepted request, with the
+//! response and the audit line rendered and queued to the writer thread.
 
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use cfpb_mcp_server::AuditTarget;
-use cfpb_mcp_server::audit::{AuditLog, AuditRecord, Caller, Timestamp, millis, render};
-use cfpb_mcp_server::guard::extract::{Presented, extract_from_headers};
+use cfpb_mcp_server::audit::{
+    AuditLog, Caller, Event, Reason, RequestLine, Timestamp, millis, render,
+};
+use cfpb_mcp_server::bench::{message_event, unauthorized};
+use cfpb_mcp_server::guard::Guard;
+use cfpb_mcp_server::guard::extract::extract_from_headers;
 use cfpb_mcp_server::guard::keys::{ApiKey, KeyDigest, KeySet};
-use cfpb_mcp_server::guard::limit::{AuthFailLimiter, KeyLimiter, Verdict};
+use cfpb_mcp_server::guard::limit::{AuthFailLimiter, KeyLimiter};
 use cfpb_mcp_server::guard::origin::origin_allowed;
-use cfpb_mcp_server::http::{scrub_body, unauthorized};
-use cfpb_mcp_server::sse::message_event;
+use cfpb_mcp_server::{AuditTarget, Config};
 use http::{HeaderMap, HeaderValue};
 use rmcp::model::ServerJsonRpcMessage;
 
@@ -35,6 +36,7 @@ struct Fixture {
     headers_wrong: HeaderMap,
     headers_right: HeaderMap,
     keys: KeySet,
+    guard: Guard,
     limiter: KeyLimiter,
     auth_fail: AuthFailLimiter,
     audit: AuditLog,
@@ -65,7 +67,13 @@ fn fixture() -> Fixture {
         .write(true)
         .open("/dev/null")
         .expect("/dev/null");
+    let mut config = Config::with_keys(KEYS);
+    config.rate_limit_rps = 1e9;
+    config.rate_limit_burst = 1 << 31;
+    config.auth_fail_rps = 1e9;
+    config.auth_fail_burst = 1 << 31;
     Fixture {
+        guard: Guard::new(&config).expect("a valid guard configuration"),
         headers_wrong: headers(WRONG),
         headers_right: headers(KEYS[0]),
         keys: KeySet::new(keys),
@@ -78,10 +86,8 @@ fn fixture() -> Fixture {
     }
 }
 
-fn record(caller: Caller, status: u16, error: Option<&'static str>) -> AuditRecord {
-    AuditRecord {
-        ts: Timestamp::now(),
-        event: "mcp_request",
+fn record(caller: Caller, status: u16, error: Option<Reason>) -> RequestLine {
+    RequestLine {
         method: "POST",
         path: "/mcp/messages".into(),
         status,
@@ -143,7 +149,8 @@ fn phase_auth_fail(f: &Fixture, n: usize) {
 fn phase_render(n: usize) {
     let caller = Caller::Key(KeyDigest::of(WRONG.as_bytes()).id());
     for _ in 0..n {
-        black_box(render(&record(caller, 401, Some("auth"))));
+        let line = Event::Request(record(caller, 401, Some(Reason::Auth)));
+        black_box(render(&line.stamped(Timestamp::now())));
     }
 }
 
@@ -161,7 +168,7 @@ fn phase_sse_frame(f: &Fixture, n: usize) {
     }
 }
 
-/// AUTH-7's scrub of a posted body (`http::scrub_body`): a ping and a
+/// AUTH-7's scrub of a posted body (`Guard::scrub`): a ping and a
 /// `tools/call`, neither holding a key (the common case: one pass, no copy).
 #[inline(never)]
 fn phase_scrub(f: &Fixture, n: usize) {
@@ -169,30 +176,21 @@ fn phase_scrub(f: &Fixture, n: usize) {
     const CALL: &[u8] = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"search_complaints","arguments":{"search_term":"late fees","product":"Credit card","size":5}}}"#;
     for i in 0..n {
         let body = if i % 2 == 0 { PING } else { CALL };
-        black_box(scrub_body(
-            &f.keys,
-            bytes::Bytes::from_static(black_box(body)),
-        ));
+        black_box(f.guard.scrub(bytes::Bytes::from_static(black_box(body))));
     }
 }
 
-/// The guard and the audit line of a wrong-key request, as `http.rs` runs them.
+/// The guard and the audit line of a wrong-key request, as the router runs them.
 #[inline(never)]
 fn phase_reject(f: &Fixture, n: usize) {
     for _ in 0..n {
         let started = Instant::now();
         let headers = black_box(&f.headers_wrong);
-        assert!(origin_allowed(headers, &[]));
-        let Presented::Key(key) = extract_from_headers(headers) else {
-            unreachable!("the fixture presents a key")
-        };
-        let digest = KeyDigest::of(key);
-        assert!(f.keys.verify_digest(&digest).is_none());
-        assert_eq!(f.auth_fail.check(f.peer), Verdict::Allow);
-        black_box(unauthorized());
-        let mut r = record(Caller::Key(digest.id()), 401, Some("auth"));
+        let refusal = f.guard.check(headers, f.peer).expect_err("a wrong key");
+        black_box(refusal.response());
+        let mut r = record(refusal.caller.unwrap_or(Caller::None), 401, Some(refusal.reason));
         r.duration_ms = millis(started.elapsed());
-        f.audit.write(&r);
+        f.audit.write(&Event::Request(r));
     }
 }
 
@@ -203,16 +201,10 @@ fn phase_accept(f: &Fixture, n: usize) {
     for _ in 0..n {
         let started = Instant::now();
         let headers = black_box(&f.headers_right);
-        assert!(origin_allowed(headers, &[]));
-        let Presented::Key(key) = extract_from_headers(headers) else {
-            unreachable!("the fixture presents a key")
-        };
-        let digest = KeyDigest::of(key);
-        let caller = f.keys.verify_digest(&digest).expect("a configured key");
-        assert_eq!(f.limiter.check(&caller), Verdict::Allow);
-        let mut r = record(Caller::Key(digest.id()), 202, None);
+        let admitted = f.guard.check(headers, f.peer).expect("a configured key");
+        let mut r = record(admitted.caller, 202, None);
         r.duration_ms = millis(started.elapsed());
-        f.audit.write(&r);
+        f.audit.write(&Event::Request(r));
     }
 }
 

@@ -7,7 +7,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Complaint, DataError, SearchPage, complaint::id_from_value};
+use crate::data::complaint::{Complaint, SearchPage, id_from_value};
+use crate::data::error::DataError;
 
 /// Longest error detail we pass on (serde messages can quote input).
 const MAX_DETAIL: usize = 200;

@@ -94,7 +94,7 @@ impl Complaint {
     pub fn date_received_day(&self) -> Option<&str> {
         let date = self.date_received.as_deref()?;
         let day = date.get(..10)?;
-        crate::data::CalendarDate::parse(day).map(|_| day)
+        crate::data::query::CalendarDate::parse(day).map(|_| day)
     }
 }
 
@@ -178,6 +178,27 @@ fn de_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D
     })
 }
 
+/// The public page of one complaint on the CFPB site (DATA-4): append the id.
+pub const COMPLAINT_DETAIL_BASE: &str =
+    "https://www.consumerfinance.gov/data-research/consumer-complaints/search/detail/";
+
+/// One page of search results, in CCDB5 terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchPage {
+    /// How many complaints match (`hits.total.value`).
+    pub total: u64,
+    /// False when the upstream reports the total as a lower bound
+    /// (`hits.total.relation == "gte"`).
+    pub total_is_exact: bool,
+    /// The complaints of this page, in result order.
+    pub complaints: Vec<Complaint>,
+}
+
+/// The CFPB page of a complaint (DATA-4).
+pub fn complaint_url(complaint_id: u64) -> String {
+    format!("{COMPLAINT_DETAIL_BASE}{complaint_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +273,13 @@ mod tests {
         };
         let value = serde_json::to_value(&complaint).expect("serializable");
         assert_eq!(value["complaint_id"], json!("12"));
+    }
+    #[test]
+    fn complaint_url_points_at_the_cfpb_detail_page() {
+        // DATA-4
+        assert_eq!(
+            complaint_url(1234567),
+            "https://www.consumerfinance.gov/data-research/consumer-complaints/search/detail/1234567"
+        );
     }
 }

@@ -20,9 +20,10 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use super::{
-    CalendarDate, Complaint, DataError, SearchField, SearchPage, SearchQuery, SortOrder, ccdb5,
-};
+use crate::data::ccdb5;
+use crate::data::complaint::{Complaint, SearchPage};
+use crate::data::error::DataError;
+use crate::data::query::{CalendarDate, SearchField, SearchQuery, SortOrder};
 
 /// The bundled dataset, compiled into the binary.
 pub static BUNDLED_JSON: &str = include_str!("../../../fixtures/complaints.json");

@@ -11,7 +11,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{Complaint, DataError, SearchPage, SearchQuery, ccdb5};
+use crate::data::ccdb5;
+use crate::data::complaint::{Complaint, SearchPage};
+use crate::data::error::DataError;
+use crate::data::query::SearchQuery;
 
 /// The largest response body we read (a 100-result page with long narratives
 /// is well under 2 MiB).

@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::redact::Redactor;
+use crate::guard::redact::Redactor;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 /// Longest key we accept in configuration (bytes).
@@ -210,7 +210,7 @@ pub struct KeySet {
 impl KeySet {
     pub fn new(keys: Vec<ApiKey>) -> Self {
         let digests = keys.iter().map(|k| k.digest().0).collect();
-        let redactor = Redactor::new(&keys);
+        let redactor = Redactor::new(keys.iter().map(ApiKey::expose_secret));
         Self {
             digests,
             keys,

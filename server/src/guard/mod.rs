@@ -1,14 +1,19 @@
-//! The guard: everything that stands between the internet and the MCP session.
+//! The guard: everything that stands between the internet and the MCP session
+//! (NET-2, AUTH-*, RATE-1..6 in docs/contract.md).
 //!
-//! Each step is a pure function or a small type, run in this order for every
-//! request to a guarded route (ARCHITECTURE.md, "one request's path"):
-//! [`origin`] (NET-2) -> [`extract`] (AUTH-1/3) -> [`keys`] verification
-//! (AUTH-5) -> [`limit`] (RATE-1..6). A presented key never leaves this module
-//! in clear: past the guard a caller is known by its [`keys::KeyDigest`] and
-//! its loggable [`keys::KeyId`].
+//! [`Guard`] (in `gate`) is its one door: `check(headers, peer)`, body
+//! scrubbing (AUTH-7) and key reload. Its steps are pure functions or small
+//! types, each in its own file: [`origin`] (NET-2), [`extract`] (AUTH-1/3),
+//! [`keys`] (AUTH-2/5: parsing, digests, constant-time verification),
+//! [`limit`] (RATE-1..6), [`redact`] (LOG-2: every encoding of every key). A
+//! presented key never leaves this module in clear: past the guard a caller
+//! is known by its [`keys::KeyDigest`] and its loggable [`keys::KeyId`].
 
 pub mod extract;
+mod gate;
 pub mod keys;
 pub mod limit;
 pub mod origin;
 pub mod redact;
+
+pub use gate::{Admitted, Guard, GuardError, Refusal, ReloadError, scrub_body};

@@ -12,8 +12,6 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::keys::ApiKey;
-
 /// What a scrubbed key is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -102,10 +100,12 @@ impl std::fmt::Debug for Redactor {
 }
 
 impl Redactor {
-    pub fn new(keys: &[ApiKey]) -> Self {
-        let mut needles: Vec<String> = keys
-            .iter()
-            .flat_map(|k| encodings(k.expose_secret().as_bytes()))
+    /// A redactor for these secrets (the configured keys, in clear: it is the
+    /// one place besides verification that must know them).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut needles: Vec<String> = secrets
+            .into_iter()
+            .flat_map(|k| encodings(k.as_bytes()))
             .collect();
         needles.sort();
         needles.dedup();
@@ -140,12 +140,13 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::guard::keys::ApiKey;
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE};
     use proptest::prelude::*;
 
     fn redactor(key: &str) -> Redactor {
-        Redactor::new(&[ApiKey::new(key).unwrap()])
+        Redactor::new([ApiKey::new(key).unwrap().expose_secret()])
     }
 
     #[test]

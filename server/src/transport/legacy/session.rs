@@ -1,11 +1,10 @@
-//! MCP sessions (SSE-2, SSE-5, MSG-2, MSG-6, RATE-7, AUTH-8): the registry of
-//! live sessions, each bound to the key that opened it.
+//! One HTTP+SSE session's state (SSE-5, MSG-2, MSG-6, RATE-7, AUTH-8 in
+//! docs/contract.md) and the registry of live ones.
 //!
-//! A session is a pair of bounded channels into and out of one rmcp service.
-//! Its id is 128 bits from the OS-seeded CSPRNG, shown as 32 lower-case hex
-//! characters; a full id is a capability and is never logged (only an 8-char
-//! prefix). Looking a session up requires the caller's key: another key's
-//! session is indistinguishable from an unknown one.
+//! A session is a pair of bounded channels into and out of one rmcp service,
+//! plus the bound on requests not yet answered on its stream (MSG-6). Which
+//! key owns it, and how many a key may hold, is [`Owners`]'s job; this
+//! registry keeps the sessions themselves beside it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -17,7 +16,9 @@ use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::event::EndReason;
 use crate::guard::keys::{KeyDigest, KeySet};
+use crate::sessions::{Owners, SessionCapReached, SessionId};
 
 /// Messages a session's MCP service may have waiting to be handled (MSG-6).
 pub const INBOUND_CAPACITY: usize = 16;
@@ -28,79 +29,9 @@ pub const OUTBOUND_CAPACITY: usize = 16;
 /// queue alone would not bound the work a fast poster can pile up: this does.
 pub const MAX_IN_FLIGHT: usize = 32;
 
-/// A session id: 128 random bits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SessionId([u8; 16]);
-
-impl SessionId {
-    pub fn random() -> Self {
-        Self(rand::random())
-    }
-
-    /// Parse the 32 lower-case hex characters of a session id. Pure.
-    pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != 32 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return None;
-        }
-        let mut bytes = [0u8; 16];
-        hex::decode_to_slice(text, &mut bytes).ok()?;
-        Some(Self(bytes))
-    }
-
-    /// The 8-character prefix that may be logged.
-    pub fn log_prefix(&self) -> String {
-        hex::encode(&self.0[..4])
-    }
-}
-
-impl std::fmt::Display for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl std::fmt::Debug for SessionId {
-    // The full id is a capability: Debug shows the loggable prefix only.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionId({}…)", self.log_prefix())
-    }
-}
-
-/// Why a session ended, for the `mcp_stream_end` line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum EndReason {
-    ClientClosed = 0,
-    KeyRevoked = 1,
-    Shutdown = 2,
-    McpClosed = 3,
-}
-
-impl EndReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::ClientClosed => "client_closed",
-            EndReason::KeyRevoked => "key_revoked",
-            EndReason::Shutdown => "shutdown",
-            EndReason::McpClosed => "mcp_closed",
-        }
-    }
-
-    fn from_u8(v: u8) -> Self {
-        match v {
-            1 => EndReason::KeyRevoked,
-            2 => EndReason::Shutdown,
-            3 => EndReason::McpClosed,
-            _ => EndReason::ClientClosed,
-        }
-    }
-}
-
 /// One live session.
 pub struct Session {
     pub id: SessionId,
-    /// The key that opened it; only that key may post to it.
-    pub owner: KeyDigest,
     /// Into the session's MCP service.
     pub inbound: mpsc::Sender<ClientJsonRpcMessage>,
     /// Onto the session's stream, for replies the MCP service never sees.
@@ -155,6 +86,7 @@ impl Session {
     }
 
     /// Requests admitted and not yet answered.
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.pending.lock().map_or(0, |p| p.len())
     }
@@ -170,7 +102,7 @@ pub struct SessionChannels {
 /// Keeps a session registered; dropping it removes the session and frees its
 /// stream slot (SSE-5).
 pub struct SessionGuard {
-    registry: Arc<SessionRegistry>,
+    registry: Arc<Registry>,
     pub session: Arc<Session>,
 }
 
@@ -180,23 +112,17 @@ impl Drop for SessionGuard {
     }
 }
 
-/// Too many open streams for this key (RATE-7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamCapReached;
-
-/// All live sessions.
-pub struct SessionRegistry {
+/// All live sessions of this transport.
+pub struct Registry {
     sessions: DashMap<SessionId, Arc<Session>>,
-    streams_per_key: DashMap<KeyDigest, u32>,
-    max_streams_per_key: u32,
+    owners: Owners,
 }
 
-impl SessionRegistry {
+impl Registry {
     pub fn new(max_streams_per_key: u32) -> Arc<Self> {
         Arc::new(Self {
             sessions: DashMap::new(),
-            streams_per_key: DashMap::new(),
-            max_streams_per_key,
+            owners: Owners::new(max_streams_per_key),
         })
     }
 
@@ -205,19 +131,12 @@ impl SessionRegistry {
         self: &Arc<Self>,
         owner: KeyDigest,
         parent: &CancellationToken,
-    ) -> Result<(SessionGuard, SessionChannels), StreamCapReached> {
-        {
-            let mut open = self.streams_per_key.entry(owner).or_insert(0);
-            if *open >= self.max_streams_per_key {
-                return Err(StreamCapReached);
-            }
-            *open += 1;
-        }
+    ) -> Result<(SessionGuard, SessionChannels), SessionCapReached> {
+        let id = self.owners.open(owner)?;
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_CAPACITY);
         let session = Arc::new(Session {
-            id: SessionId::random(),
-            owner,
+            id,
             inbound: inbound_tx,
             outbound: outbound_tx.clone(),
             cancel: parent.child_token(),
@@ -241,26 +160,23 @@ impl SessionRegistry {
 
     /// The session `id`, if it exists and `caller` opened it (MSG-2).
     pub fn get(&self, id: &SessionId, caller: &KeyDigest) -> Option<Arc<Session>> {
-        let session = self.sessions.get(id)?;
-        (session.owner == *caller).then(|| session.clone())
+        if !self.owners.owned_by(id, caller) {
+            return None;
+        }
+        self.sessions.get(id).map(|s| s.clone())
     }
 
     fn remove(&self, session: &Session) {
         self.sessions.remove(&session.id);
-        if let dashmap::Entry::Occupied(mut open) = self.streams_per_key.entry(session.owner) {
-            *open.get_mut() = open.get().saturating_sub(1);
-            if *open.get() == 0 {
-                open.remove();
-            }
-        }
+        self.owners.release(&session.id);
     }
 
     /// End every session whose key is no longer configured (AUTH-8).
     pub fn revoke_missing(&self, keys: &KeySet) -> usize {
         let mut ended = 0;
-        for entry in &self.sessions {
-            if !keys.contains(&entry.owner) && entry.owner != KeyDigest::anonymous() {
-                entry.end(EndReason::KeyRevoked);
+        for id in self.owners.revoked(keys) {
+            if let Some(session) = self.sessions.get(&id) {
+                session.end(EndReason::KeyRevoked);
                 ended += 1;
             }
         }
@@ -278,12 +194,9 @@ impl SessionRegistry {
         self.sessions.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty()
-    }
-
+    #[cfg(test)]
     pub fn open_streams(&self, key: &KeyDigest) -> u32 {
-        self.streams_per_key.get(key).map_or(0, |n| *n)
+        self.owners.held_by(key)
     }
 }
 
@@ -293,28 +206,8 @@ mod tests {
     use crate::guard::keys::ApiKey;
 
     #[test]
-    fn sse_2_ids_are_128_bit_hex_and_parse_back() {
-        let id = SessionId::random();
-        let text = id.to_string();
-        assert_eq!(text.len(), 32);
-        assert_eq!(SessionId::parse(&text), Some(id));
-        assert_ne!(SessionId::random(), id);
-        assert!(!format!("{id:?}").contains(&text));
-        for bad in [
-            "",
-            "abc",
-            &text.to_uppercase(),
-            &format!("{text}0"),
-            &text[1..],
-            "g".repeat(32).as_str(),
-        ] {
-            assert_eq!(SessionId::parse(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn msg_2_sessions_are_bound_to_their_key_and_rate_7_capped() {
-        let registry = SessionRegistry::new(2);
+        let registry = Registry::new(2);
         let root = CancellationToken::new();
         let (a, b) = (KeyDigest::of(b"a"), KeyDigest::of(b"b"));
         let (g1, _c1) = registry.open(a, &root).unwrap();
@@ -332,7 +225,7 @@ mod tests {
 
     #[tokio::test]
     async fn msg_6_in_flight_requests_are_bounded() {
-        let registry = SessionRegistry::new(1);
+        let registry = Registry::new(1);
         let (guard, _channels) = registry
             .open(KeyDigest::of(b"a"), &CancellationToken::new())
             .unwrap();
@@ -355,7 +248,7 @@ mod tests {
 
     #[test]
     fn auth_8_revocation_ends_only_that_keys_sessions() {
-        let registry = SessionRegistry::new(8);
+        let registry = Registry::new(8);
         let root = CancellationToken::new();
         let (ka, kb) = (ApiKey::new("key-a").unwrap(), ApiKey::new("key-b").unwrap());
         let (ga, _) = registry.open(ka.digest(), &root).unwrap();

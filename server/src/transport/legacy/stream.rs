@@ -1,4 +1,5 @@
-//! `GET /mcp/sse`: the event stream of one MCP session (SSE-1..5).
+//! `GET /mcp/sse`: the event stream of one MCP session (SSE-1..5 in
+//! docs/contract.md).
 //!
 //! Opening a stream registers a session, starts its rmcp service over the
 //! session's channels, and spawns the stream task that writes, in order: the
@@ -13,8 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
-use http::{Response, StatusCode};
+use http::Response;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use rmcp::ServiceExt;
@@ -24,12 +24,12 @@ use tokio::time::MissedTickBehavior;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::PollSender;
 
-use crate::audit::{AuditLog, Caller, StreamEndRecord, Timestamp, millis};
-use crate::guard::keys::KeyDigest;
-use crate::http::{Body, RequestLog, too_many_requests};
+use crate::audit::{AuditLog, Caller, EndReason, Event, Reason, RequestLog, StreamEnd, millis};
+use crate::guard::Admitted;
+use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
-use crate::server::AppState;
-use crate::session::{EndReason, SessionGuard};
+use crate::transport::context::Context;
+use crate::transport::legacy::session::{Registry, SessionGuard};
 
 /// Frames waiting to be written to the socket. Small: a client that stops
 /// reading its stream stops its session's MCP service (MSG-6).
@@ -63,27 +63,28 @@ fn answered_request(message: &ServerJsonRpcMessage) -> Option<&rmcp::model::Requ
 /// The keep-alive comment (SSE-4).
 pub const KEEPALIVE: &[u8] = b": ping\n\n";
 
-/// Open a session and answer with its event stream.
-pub(crate) fn open(
-    state: &Arc<AppState>,
-    caller: KeyDigest,
+/// Open a session for `who` and answer with its event stream.
+pub fn open(
+    registry: &Arc<Registry>,
+    cx: &Context,
+    who: Admitted,
     log: &mut RequestLog,
 ) -> Response<Body> {
-    let Ok((guard, channels)) = state.sessions.open(caller, &state.shutdown) else {
-        log.error = Some("stream_cap");
-        return too_many_requests(state.sse_keepalive.as_secs().max(1));
+    let Ok((guard, channels)) = registry.open(who.key, &cx.shutdown) else {
+        log.error = Some(Reason::StreamCap);
+        return too_many_requests(cx.cap_retry_after_secs());
     };
     let session = guard.session.clone();
     log.session = Some(session.id.log_prefix());
 
     // The MCP service of this session.
-    let handler = CfpbMcp::new(state.source.clone());
+    let handler = CfpbMcp::new(cx.source.clone());
     let transport = (
         PollSender::new(channels.outbound_tx),
         ReceiverStream::new(channels.inbound),
     );
     let service_session = session.clone();
-    state.tasks.spawn(async move {
+    cx.tasks.spawn(async move {
         let cancel = service_session.cancel.clone();
         if let Ok(running) = handler.serve_with_ct(transport, cancel).await {
             let _ = running.waiting().await;
@@ -93,35 +94,17 @@ pub(crate) fn open(
 
     // The stream task, writing into the response body.
     let (body_tx, body_rx) = mpsc::channel::<Bytes>(BODY_CAPACITY);
-    let caller_id = if state.keyless {
-        Caller::None
-    } else {
-        Caller::Key(caller.id())
-    };
-    state.tasks.spawn(stream_task(
+    cx.tasks.spawn(stream_task(
         guard,
         channels.outbound,
         body_tx,
-        state.sse_keepalive,
-        state.audit.clone(),
-        caller_id,
+        cx.keepalive,
+        cx.audit.clone(),
+        who.caller,
     ));
 
     let body = StreamBody::new(ReceiverStream::new(body_rx).map(|b| Ok(Frame::data(b))));
-    let mut response = Response::new(BodyExt::boxed_unsync(body));
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-transform"),
-    );
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    event_stream(BodyExt::boxed_unsync(body))
 }
 
 async fn stream_task(
@@ -170,13 +153,11 @@ async fn stream_task(
     session.end(reason);
     let session_prefix = session.id.log_prefix();
     drop(guard); // unregister now (SSE-5)
-    audit.write(&StreamEndRecord {
-        ts: Timestamp::now(),
-        event: "mcp_stream_end",
+    audit.write(&Event::StreamEnd(StreamEnd {
         key: caller,
         session: session_prefix,
         duration_ms: millis(opened.elapsed()),
-        reason: reason.as_str(),
+        reason,
         messages_sent: sent,
-    });
+    }));
 }

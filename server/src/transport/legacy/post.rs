@@ -1,5 +1,5 @@
 //! `POST /mcp/messages?session_id=ID`: one JSON-RPC message into a session
-//! (MSG-1..3, MSG-6).
+//! (MSG-1..3, MSG-6 in docs/contract.md).
 //!
 //! Checks run cheapest first: the query (400), the session and its owner
 //! (404, the same for unknown and foreign sessions), the content type (415),
@@ -8,25 +8,22 @@
 //! overload timeout, `503` (MSG-6). Responses go out on the stream, never in
 //! this response.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Empty};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use rmcp::model::ClientJsonRpcMessage;
 
-use crate::audit::{MAX_ARGUMENTS_LEN, scrub_and_truncate};
-use crate::guard::keys::KeyDigest;
-use crate::guard::redact::Redactor;
-use crate::http::{
-    Body, ErrorKind, RequestLog, bad_request, error_response, messages_text, not_found, read_body,
-    scrub_body,
+use crate::audit::{AuditFields, Reason, RequestLog};
+use crate::guard::{Admitted, Guard};
+use crate::http::body::{is_json_content_type, read_body};
+use crate::http::response::{
+    Body, ErrorKind, accepted, bad_request, error_response, messages_text, not_found,
 };
 use crate::mcp::{self, Framed};
-use crate::server::AppState;
-use crate::session::{Session, SessionId};
+use crate::sessions::SessionId;
+use crate::transport::context::Context;
+use crate::transport::legacy::session::{Registry, Session};
 
 /// Why the `session_id` query was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -55,46 +52,6 @@ pub fn parse_session_query(query: Option<&str>) -> Result<SessionId, QueryError>
     found.ok_or(QueryError::Missing)
 }
 
-/// What a message contributes to its request's audit line (LOG-1), with every
-/// client-controlled string scrubbed of keys and bounded (LOG-2). Pure.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct AuditFields {
-    pub rpc_method: Option<String>,
-    pub tool: Option<String>,
-    pub arguments: Option<String>,
-}
-
-impl AuditFields {
-    pub fn of(message: &ClientJsonRpcMessage, redactor: &Redactor) -> Self {
-        let mut fields = AuditFields {
-            // A custom method name is client text like any other.
-            rpc_method: mcp::rpc_method(message).map(|m| scrub_and_truncate(redactor, m, 128)),
-            ..AuditFields::default()
-        };
-        if let Some((tool, arguments)) = mcp::tool_call(message) {
-            fields.tool = Some(scrub_and_truncate(redactor, tool, 128));
-            fields.arguments =
-                arguments.map(|a| scrub_and_truncate(redactor, &a, MAX_ARGUMENTS_LEN));
-        }
-        fields
-    }
-}
-
-/// `application/json`, any case, parameters (such as `charset`) allowed.
-pub fn is_json_content_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
-}
-
-fn accepted() -> Response<Body> {
-    let mut response = Response::new(Empty::new().boxed_unsync());
-    *response.status_mut() = StatusCode::ACCEPTED;
-    response
-}
-
 fn overloaded() -> Response<Body> {
     error_response(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -103,9 +60,12 @@ fn overloaded() -> Response<Body> {
     )
 }
 
-pub(crate) async fn post(
-    state: &Arc<AppState>,
-    caller: KeyDigest,
+/// Take one posted message from `who` into its session.
+pub async fn post(
+    registry: &Registry,
+    cx: &Context,
+    guard: &Guard,
+    who: Admitted,
     request: Request<Incoming>,
     log: &mut RequestLog,
 ) -> Response<Body> {
@@ -113,7 +73,7 @@ pub(crate) async fn post(
         Ok(id) => id,
         Err(e) => return bad_request(&e.to_string()),
     };
-    let Some(session) = state.sessions.get(&id, &caller) else {
+    let Some(session) = registry.get(&id, &who.key) else {
         return not_found(messages_text::UNKNOWN_SESSION);
     };
     // Only a session this server issued is logged: an id the client made up
@@ -130,37 +90,38 @@ pub(crate) async fn post(
     let body = match read_body(
         &parts.headers,
         body,
-        state.max_body_bytes,
-        state.body_read_timeout,
+        cx.max_body_bytes,
+        cx.body_read_timeout,
     )
     .await
     {
-        Ok(body) => scrub_body(&state.keys.load(), body),
+        Ok(body) => guard.scrub(body),
         Err(refusal) => return refusal,
     };
     match mcp::frame(&body) {
         Err(e) => bad_request(&e.to_string()),
         Ok(Framed::Ignore) => accepted(),
         Ok(Framed::Reply(reply)) => {
-            log.error = Some("invalid_jsonrpc");
-            let sent = tokio::time::timeout(state.overload_timeout, session.outbound.send(*reply));
+            log.error = Some(Reason::InvalidJsonrpc);
+            let sent = tokio::time::timeout(cx.overload_timeout, session.outbound.send(*reply));
             match sent.await {
                 Ok(Ok(())) => accepted(),
                 Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
                 Err(_) => overloaded(),
             }
         }
-        Ok(Framed::Message(message)) => deliver(state, &session, *message, log).await,
+        Ok(Framed::Message(message)) => deliver(cx, guard, &session, *message, log).await,
     }
 }
 
 async fn deliver(
-    state: &AppState,
+    cx: &Context,
+    guard: &Guard,
     session: &Session,
     message: ClientJsonRpcMessage,
     log: &mut RequestLog,
 ) -> Response<Body> {
-    log.note(AuditFields::of(&message, state.keys.load().redactor()));
+    log.note(AuditFields::of(&message, guard.keys().redactor()));
     if mcp::is_initialize(&message) {
         session.initialized.store(true, Ordering::Release);
     } else if !session.initialized.load(Ordering::Acquire)
@@ -176,15 +137,15 @@ async fn deliver(
         _ => None,
     };
     if let Some(id) = &request_id
-        && !session.admit(id.clone(), state.overload_timeout).await
+        && !session.admit(id.clone(), cx.overload_timeout).await
     {
-        log.error = Some("overloaded");
+        log.error = Some(Reason::Overloaded);
         return overloaded();
     }
     if let Some(cancelled) = cancelled_request(&message) {
         session.settle(&cancelled);
     }
-    let remaining = state.overload_timeout.saturating_sub(started.elapsed());
+    let remaining = cx.overload_timeout.saturating_sub(started.elapsed());
     let sent = tokio::time::timeout(remaining, session.inbound.send(message)).await;
     if !matches!(sent, Ok(Ok(())))
         && let Some(id) = &request_id
@@ -195,7 +156,7 @@ async fn deliver(
         Ok(Ok(())) => accepted(),
         Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
         Err(_) => {
-            log.error = Some("overloaded");
+            log.error = Some(Reason::Overloaded);
             overloaded()
         }
     }
@@ -235,20 +196,5 @@ mod tests {
             parse_session_query(Some(&format!("session_id={id}&session_id={id}"))),
             Err(QueryError::Repeated)
         );
-    }
-
-    #[test]
-    fn msg_3_content_type() {
-        let mut h = HeaderMap::new();
-        assert!(!is_json_content_type(&h));
-        for (v, ok) in [
-            ("application/json", true),
-            ("Application/JSON; charset=utf-8", true),
-            ("text/plain", false),
-            ("application/jsonx", false),
-        ] {
-            h.insert(CONTENT_TYPE, v.parse().unwrap());
-            assert_eq!(is_json_content_type(&h), ok, "{v}");
-        }
     }
 }

@@ -1,0 +1,264 @@
+//! The audit schema (LOG-1 in docs/contract.md): every line this server logs
+//! is one [`Event`], stamped with its time. Field names and order are the
+//! contract's; a new kind of line is a new variant here, nowhere else.
+//!
+//! An event holds no key: a caller is a [`Caller`] (the 8-hex [`KeyId`]), a
+//! session its 8-character prefix, and every client-controlled string was
+//! scrubbed and bounded before it got here (LOG-2, see `audit::fields`).
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::guard::keys::KeyId;
+
+/// One line of the audit log.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// `mcp_request`: one per request, `/health` excepted.
+    Request(RequestLine),
+    /// `mcp_stream_end`: an SSE stream closed.
+    StreamEnd(StreamEnd),
+    /// `server_start`: bound and serving.
+    ServerStart {
+        listen: String,
+        data: &'static str,
+        keys: usize,
+    },
+    /// `server_warning`: a setting an operator must not miss.
+    ServerWarning { message: &'static str },
+    /// `server_stop`: graceful shutdown finished (`drained`: within the grace).
+    ServerStop { drained: bool },
+    /// `keys_reloaded` (AUTH-2, AUTH-8).
+    KeysReloaded { keys: usize, streams_closed: usize },
+    /// `keys_reload_failed`: the previous keys stay in force.
+    KeysReloadFailed { error: String },
+    /// `audit_lines_dropped`: the writer fell behind (LOG-3); never silent.
+    AuditLinesDropped { count: u64 },
+}
+
+impl Event {
+    /// The `event` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Request(_) => "mcp_request",
+            Event::StreamEnd(_) => "mcp_stream_end",
+            Event::ServerStart { .. } => "server_start",
+            Event::ServerWarning { .. } => "server_warning",
+            Event::ServerStop { .. } => "server_stop",
+            Event::KeysReloaded { .. } => "keys_reloaded",
+            Event::KeysReloadFailed { .. } => "keys_reload_failed",
+            Event::AuditLinesDropped { .. } => "audit_lines_dropped",
+        }
+    }
+
+    /// The line as written: `{"ts":..,"event":..,<fields>}`.
+    pub fn stamped(&self, ts: Timestamp) -> Stamped<'_> {
+        Stamped {
+            ts,
+            event: self.name(),
+            fields: self,
+        }
+    }
+}
+
+/// An [`Event`] with its time, ready to render.
+#[derive(Debug, Serialize)]
+pub struct Stamped<'a> {
+    ts: Timestamp,
+    event: &'static str,
+    #[serde(flatten)]
+    fields: &'a Event,
+}
+
+/// The fields of an `mcp_request` line.
+#[derive(Debug, Serialize)]
+pub struct RequestLine {
+    pub method: &'static str,
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: u64,
+    pub key: Caller,
+    /// First 8 characters of the session id (a full id is a capability).
+    pub session: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Reason>,
+}
+
+/// The fields of an `mcp_stream_end` line.
+#[derive(Debug, Serialize)]
+pub struct StreamEnd {
+    pub key: Caller,
+    pub session: String,
+    pub duration_ms: u64,
+    pub reason: EndReason,
+    pub messages_sent: u64,
+}
+
+/// Why a request was refused or failed: the `error` field of its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// NET-2: an `Origin` not on the allowlist.
+    Origin,
+    /// AUTH-1/3/5: no key, a malformed one, or a wrong one.
+    Auth,
+    /// RATE-1/2 and RATE-6: the key's (or the address's) bucket is empty.
+    RateLimit,
+    /// RATE-7: the key holds its maximum of streams or sessions.
+    StreamCap,
+    /// MSG-4: JSON that is not a JSON-RPC message (answered on the stream).
+    InvalidJsonrpc,
+    /// MSG-6: the session is not reading its stream.
+    Overloaded,
+}
+
+/// Why a stream ended (SSE-5), the `reason` of `mcp_stream_end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum EndReason {
+    ClientClosed = 0,
+    KeyRevoked = 1,
+    Shutdown = 2,
+    McpClosed = 3,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::ClientClosed => "client_closed",
+            EndReason::KeyRevoked => "key_revoked",
+            EndReason::Shutdown => "shutdown",
+            EndReason::McpClosed => "mcp_closed",
+        }
+    }
+
+    /// The inverse of `as u8` (unknown values read as `ClientClosed`).
+    pub fn from_u8(v: u8) -> Self {
+        match v {
+            1 => EndReason::KeyRevoked,
+            2 => EndReason::Shutdown,
+            3 => EndReason::McpClosed,
+            _ => EndReason::ClientClosed,
+        }
+    }
+}
+
+/// How the audit log names a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    None,
+    Key(KeyId),
+}
+
+impl Serialize for Caller {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Caller::None => s.serialize_str("none"),
+            Caller::Key(id) => s.serialize_str(id.hex().as_str()),
+        }
+    }
+}
+
+/// RFC 3339 UTC with milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Timestamp(pub SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(SystemTime::now())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // `2024-01-02T03:04:05.678Z` is 24 bytes; formatted on the stack and
+        // written as one string, not through the serializer's escaping adapter.
+        let mut buf = [0u8; 32];
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        match write!(cursor, "{}", humantime::format_rfc3339_millis(self.0)) {
+            Ok(()) => {
+                let len = usize::try_from(cursor.position()).unwrap_or(0);
+                s.serialize_str(std::str::from_utf8(&buf[..len]).unwrap_or_default())
+            }
+            Err(_) => s.collect_str(&humantime::format_rfc3339_millis(self.0)),
+        }
+    }
+}
+
+/// Milliseconds, saturating.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::audit::writer::render;
+    use crate::guard::keys::KeyDigest;
+
+    pub(crate) fn record() -> Event {
+        Event::Request(RequestLine {
+            method: "POST",
+            path: "/mcp/messages".into(),
+            status: 202,
+            duration_ms: 3,
+            key: Caller::Key(KeyDigest::of(b"abc").id()),
+            session: Some("0123abcd".into()),
+            rpc_method: Some("tools/call".into()),
+            tool: Some("search_complaints".into()),
+            arguments: Some("{\"size\":1}".into()),
+            error: None,
+        })
+    }
+
+    pub(crate) const EPOCH: Timestamp = Timestamp(SystemTime::UNIX_EPOCH);
+
+    #[test]
+    fn log_1_record_renders_as_one_json_line_with_required_fields() {
+        let line = render(&record().stamped(EPOCH));
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        insta::assert_snapshot!(line.trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"mcp_request","method":"POST","path":"/mcp/messages","status":202,"duration_ms":3,"key":"ba7816bf","session":"0123abcd","rpc_method":"tools/call","tool":"search_complaints","arguments":"{\"size\":1}"}"#);
+    }
+
+    #[test]
+    fn log_1_every_event_puts_ts_and_event_first() {
+        let start = Event::ServerStart {
+            listen: "127.0.0.1:8000".into(),
+            data: "fixtures",
+            keys: 2,
+        };
+        insta::assert_snapshot!(render(&start.stamped(EPOCH)).trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"server_start","listen":"127.0.0.1:8000","data":"fixtures","keys":2}"#);
+        let end = Event::StreamEnd(StreamEnd {
+            key: Caller::None,
+            session: "0123abcd".into(),
+            duration_ms: 5,
+            reason: EndReason::KeyRevoked,
+            messages_sent: 1,
+        });
+        insta::assert_snapshot!(render(&end.stamped(EPOCH)).trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"mcp_stream_end","key":"none","session":"0123abcd","duration_ms":5,"reason":"key_revoked","messages_sent":1}"#);
+        let dropped = Event::AuditLinesDropped { count: 7 };
+        assert_eq!(
+            render(&dropped.stamped(EPOCH)),
+            "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"event\":\"audit_lines_dropped\",\"count\":7}\n"
+        );
+        for reason in [
+            EndReason::ClientClosed,
+            EndReason::KeyRevoked,
+            EndReason::Shutdown,
+            EndReason::McpClosed,
+        ] {
+            assert_eq!(EndReason::from_u8(reason as u8), reason);
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+    }
+}

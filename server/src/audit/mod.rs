@@ -1,0 +1,15 @@
+//! The audit log (LOG-1..3 in docs/contract.md): one JSON line per request
+//! on stderr, and one per stream end, start, stop and key reload.
+//!
+//! [`event`] is the schema (one enum, [`Event`]); [`fields`] collects and
+//! scrubs what a request contributes; [`writer`] renders and queues lines for
+//! a writer thread that never blocks a request. A line holds no key, only a
+//! key id. This file only lists them.
+
+pub mod event;
+pub mod fields;
+pub mod writer;
+
+pub use event::{Caller, EndReason, Event, Reason, RequestLine, StreamEnd, Timestamp, millis};
+pub use fields::{AuditFields, MAX_ARGUMENTS_LEN, MAX_PATH_LEN, RequestLog, scrub_and_truncate};
+pub use writer::{AuditLog, AuditTarget, render};

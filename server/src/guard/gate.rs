@@ -1,0 +1,299 @@
+//! [`Guard`]: the guard's one door. It owns the key set, both limiters and the
+//! Origin allowlist, and runs the steps in order for every guarded request
+//! (docs/contract.md): origin (NET-2) -> key extraction (AUTH-1/3) -> key
+//! verification (AUTH-5) -> failed-auth limiter per address (RATE-6) or the
+//! per-key limiter (RATE-1..5). It also scrubs keys out of posted bodies
+//! (AUTH-7) and reloads the keys file (AUTH-2, AUTH-8).
+//!
+//! A presented key never leaves this module in clear: past the guard a caller
+//! is an [`Admitted`] (its [`KeyDigest`] and loggable [`Caller`]), and a
+//! refusal a [`Refusal`] that knows its response and its log reason.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+
+use crate::audit::event::{Caller, Reason};
+use crate::config::Config;
+use crate::guard::extract::{Presented, extract_from_headers};
+use crate::guard::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
+use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict};
+use crate::guard::origin::{normalize_origin, origin_allowed};
+use crate::http::response::{
+    Body, ErrorKind, error_response, messages_text, too_many_requests, unauthorized,
+};
+
+/// Why the guard could not be built from the configuration. Messages name
+/// the setting, never a key.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error("CFPB_MCP_API_KEYS: {0}")]
+    Keys(KeyListError),
+    #[error("CFPB_MCP_API_KEYS_FILE ({path}): {source}")]
+    KeysFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("CFPB_MCP_API_KEYS_FILE ({path}): {source}")]
+    KeysFileFormat { path: PathBuf, source: KeyListError },
+    #[error(
+        "no API keys configured: set CFPB_MCP_API_KEYS or CFPB_MCP_API_KEYS_FILE \
+         (generate one with `cfpb-mcp keygen`); refusing to start without authentication"
+    )]
+    NoKeys,
+    #[error("--allow-no-auth is for local development only: bind a loopback address, not {0}")]
+    NoAuthNotLoopback(SocketAddr),
+    #[error("{name}: {why}")]
+    Setting { name: &'static str, why: String },
+}
+
+/// Why a key reload failed; the previous keys stay in force.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("no keys file configured")]
+    NoFile,
+    #[error(transparent)]
+    Load(#[from] GuardError),
+}
+
+/// A request the guard let through.
+#[derive(Debug, Clone, Copy)]
+pub struct Admitted {
+    /// Whose request it is: sessions and limits are keyed by it.
+    pub key: KeyDigest,
+    /// How the audit log names it (`none` when running without keys).
+    pub caller: Caller,
+}
+
+/// A request the guard refused: its response and its audit fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// The `error` of the audit line.
+    pub reason: Reason,
+    /// The presented key's id, when a key was presented (even a wrong one).
+    pub caller: Option<Caller>,
+    answer: Answer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Forbidden,
+    Unauthorized,
+    Throttled { retry_after_secs: u64 },
+}
+
+impl Refusal {
+    /// The contract's response: 403 (NET-2), 401 (AUTH-3/4), 429 (RATE-2/3/6).
+    pub fn response(&self) -> Response<Body> {
+        match self.answer {
+            Answer::Forbidden => error_response(
+                StatusCode::FORBIDDEN,
+                ErrorKind::Forbidden,
+                messages_text::FORBIDDEN_ORIGIN,
+            ),
+            Answer::Unauthorized => unauthorized(),
+            Answer::Throttled { retry_after_secs } => too_many_requests(retry_after_secs),
+        }
+    }
+}
+
+/// The guard of every guarded route.
+pub struct Guard {
+    /// Verified against on every guarded request; swapped whole on reload.
+    keys: ArcSwap<KeySet>,
+    /// Inline keys (kept across reloads) and the file re-read on reload.
+    inline_keys: Vec<ApiKey>,
+    keys_file: Option<PathBuf>,
+    /// `--allow-no-auth` with no keys: every request is the anonymous caller.
+    keyless: bool,
+    /// Bench builds only: no guard at all (see `Config::bench_unguarded`).
+    #[cfg(feature = "bench-unguarded")]
+    unguarded: bool,
+    limiter: KeyLimiter,
+    auth_fail: AuthFailLimiter,
+    /// Normalized allowed origins (NET-2).
+    allowed_origins: Vec<String>,
+}
+
+fn setting(name: &'static str) -> impl Fn(BadRate) -> GuardError {
+    move |e| GuardError::Setting {
+        name,
+        why: e.to_string(),
+    }
+}
+
+fn read_keys_file(path: &PathBuf) -> Result<Vec<ApiKey>, GuardError> {
+    let text = std::fs::read_to_string(path).map_err(|source| GuardError::KeysFile {
+        path: path.clone(),
+        source,
+    })?;
+    parse_key_file(&text).map_err(|source| GuardError::KeysFileFormat {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn load_keys(inline: &[ApiKey], file: Option<&PathBuf>) -> Result<KeySet, GuardError> {
+    let mut keys = inline.to_vec();
+    if let Some(path) = file {
+        for key in read_keys_file(path)? {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    Ok(KeySet::new(keys))
+}
+
+impl Guard {
+    /// Load the keys (inline and file) and build the limiters from `config`,
+    /// refusing a configuration without authentication (AUTH-6) or with a
+    /// rate that is not a number.
+    pub fn new(config: &Config) -> Result<Self, GuardError> {
+        if let Some(e) = &config.key_error {
+            return Err(GuardError::Keys(e.clone()));
+        }
+        let keys = load_keys(&config.api_keys, config.api_keys_file.as_ref())?;
+        let keyless = keys.is_empty();
+        if keyless && !config.allow_no_auth {
+            return Err(GuardError::NoKeys);
+        }
+        if keyless && !config.bind.ip().is_loopback() {
+            return Err(GuardError::NoAuthNotLoopback(config.bind));
+        }
+        let burst = NonZeroU32::new(config.rate_limit_burst).ok_or(GuardError::Setting {
+            name: "CFPB_MCP_RATE_LIMIT_BURST",
+            why: "must be at least 1".into(),
+        })?;
+        let limiter = KeyLimiter::new(config.rate_limit_rps, burst)
+            .map_err(setting("CFPB_MCP_RATE_LIMIT_RPS"))?;
+        if config.auth_fail_rps < 0.0 || !config.auth_fail_rps.is_finite() {
+            return Err(setting("CFPB_MCP_AUTH_FAIL_RPS")(BadRate(
+                config.auth_fail_rps,
+            )));
+        }
+        let auth_fail = AuthFailLimiter::new(config.auth_fail_rps, config.auth_fail_burst)
+            .map_err(setting("CFPB_MCP_AUTH_FAIL_RPS"))?;
+        Ok(Self {
+            keys: ArcSwap::from_pointee(keys),
+            inline_keys: config.api_keys.clone(),
+            keys_file: config.api_keys_file.clone(),
+            keyless,
+            #[cfg(feature = "bench-unguarded")]
+            unguarded: config.bench_unguarded,
+            limiter,
+            auth_fail,
+            allowed_origins: config
+                .allowed_origins
+                .iter()
+                .map(|o| normalize_origin(o))
+                .collect(),
+        })
+    }
+
+    /// The guard (NET-2, AUTH-1..5, RATE-1..6) for one request from `peer`.
+    pub fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Admitted, Refusal> {
+        #[cfg(feature = "bench-unguarded")]
+        if self.unguarded {
+            return Ok(Admitted {
+                key: KeyDigest::anonymous(),
+                caller: Caller::None,
+            });
+        }
+        if !origin_allowed(headers, &self.allowed_origins) {
+            return Err(Refusal {
+                reason: Reason::Origin,
+                caller: None,
+                answer: Answer::Forbidden,
+            });
+        }
+        let (verified, caller) = if self.keyless {
+            (Some(KeyDigest::anonymous()), None)
+        } else {
+            match extract_from_headers(headers) {
+                Presented::Missing | Presented::Invalid => (None, None),
+                Presented::Key(presented) => {
+                    let digest = KeyDigest::of(presented);
+                    let caller = Some(Caller::Key(digest.id()));
+                    (self.keys.load().verify_digest(&digest), caller)
+                }
+            }
+        };
+        let Some(key) = verified else {
+            let answer = match self.auth_fail.check(peer) {
+                Verdict::Allow => Answer::Unauthorized,
+                Verdict::Deny { retry_after_secs } => Answer::Throttled { retry_after_secs },
+            };
+            return Err(Refusal {
+                reason: Reason::Auth,
+                caller,
+                answer,
+            });
+        };
+        match self.limiter.check(&key) {
+            Verdict::Allow => Ok(Admitted {
+                key,
+                caller: caller.unwrap_or(Caller::None),
+            }),
+            Verdict::Deny { retry_after_secs } => Err(Refusal {
+                reason: Reason::RateLimit,
+                caller,
+                answer: Answer::Throttled { retry_after_secs },
+            }),
+        }
+    }
+
+    /// AUTH-7: a posted message never carries a configured key onward, into a
+    /// tool, its result, or an error that would echo it (`Unknown tool: <key>`):
+    /// every encoding of every key in the body becomes `[REDACTED]` before the
+    /// body is parsed. Keys are made of characters JSON never escapes, so the
+    /// body stays the JSON it was.
+    pub fn scrub(&self, body: Bytes) -> Bytes {
+        scrub_body(&self.keys.load(), body)
+    }
+
+    /// The keys in force now, for scrubbing loggable text (LOG-2).
+    pub fn keys(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.keys.load()
+    }
+
+    /// Running without keys (`--allow-no-auth`, AUTH-6)?
+    pub fn is_keyless(&self) -> bool {
+        self.keyless
+    }
+
+    /// Re-read the keys file (AUTH-2): the key set it now holds, not yet in
+    /// force; [`Guard::install`] puts it in force. On error nothing changes.
+    pub fn reread(&self) -> Result<KeySet, ReloadError> {
+        let Some(path) = &self.keys_file else {
+            return Err(ReloadError::NoFile);
+        };
+        match load_keys(&self.inline_keys, Some(path)) {
+            Ok(keys) if keys.is_empty() && !self.keyless => Err(GuardError::NoKeys.into()),
+            Ok(keys) => Ok(keys),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Put `keys` in force: new keys work and removed keys fail from the next
+    /// request on (AUTH-8).
+    pub fn install(&self, keys: KeySet) {
+        self.keys.store(Arc::new(keys));
+    }
+}
+
+/// [`Guard::scrub`] over a given key set. Pure.
+pub fn scrub_body(keys: &KeySet, body: Bytes) -> Bytes {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return body; // not UTF-8, so not JSON: refused as such later
+    };
+    match keys.redactor().redact(text) {
+        std::borrow::Cow::Borrowed(_) => body,
+        std::borrow::Cow::Owned(scrubbed) => Bytes::from(scrubbed),
+    }
+}

@@ -1,0 +1,205 @@
+//! The router: [`App`] owns the guard, both transports and the audit log,
+//! and is the hyper service of every connection. For each request it picks
+//! the route (a `match` on the path with a 404 fall-through), runs the guard
+//! on guarded routes, hands the admitted caller to the transport, and writes
+//! the request's one `mcp_request` line (LOG-1 in docs/contract.md).
+//!
+//! Routes: `/health` (unguarded, unlogged), `/mcp/sse` and `/mcp/messages`
+//! (HTTP+SSE), `/mcp` (Streamable HTTP), anything else 404, including
+//! `/.well-known/oauth-*`: serving OAuth metadata would make Claude insist on
+//! OAuth.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use crate::audit::{
+    AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis, scrub_and_truncate,
+};
+use crate::guard::{Guard, ReloadError};
+use crate::http::response::{Body, json_response, messages_text, method_not_allowed, not_found};
+use crate::transport::legacy::{Endpoint, Legacy};
+use crate::transport::streamable::Streamable;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Health,
+    Legacy(Endpoint),
+    Streamable,
+    NotFound,
+}
+
+impl Route {
+    fn of(path: &str) -> Self {
+        match path {
+            "/health" => Route::Health,
+            "/mcp/sse" => Route::Legacy(Endpoint::Sse),
+            "/mcp/messages" => Route::Legacy(Endpoint::Messages),
+            "/mcp" => Route::Streamable,
+            _ => Route::NotFound,
+        }
+    }
+
+    /// The path as logged: fixed for known routes; for anything else the
+    /// client's path, scrubbed and bounded (LOG-2).
+    fn logged_path(self) -> Option<&'static str> {
+        match self {
+            Route::Legacy(Endpoint::Sse) => Some("/mcp/sse"),
+            Route::Legacy(Endpoint::Messages) => Some("/mcp/messages"),
+            Route::Streamable => Some("/mcp"),
+            Route::Health | Route::NotFound => None,
+        }
+    }
+}
+
+/// The application: everything a request can reach.
+pub struct App {
+    guard: Guard,
+    legacy: Legacy,
+    streamable: Streamable,
+    audit: AuditLog,
+}
+
+impl App {
+    pub fn new(guard: Guard, legacy: Legacy, streamable: Streamable, audit: AuditLog) -> Self {
+        Self {
+            guard,
+            legacy,
+            streamable,
+            audit,
+        }
+    }
+
+    /// Handle one request. Never fails: every outcome is a response.
+    pub async fn handle(
+        &self,
+        peer: SocketAddr,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, Infallible> {
+        let started = Instant::now();
+        let route = Route::of(request.uri().path());
+        if route == Route::Health {
+            return Ok(health(request.method()));
+        }
+        let method = loggable_method(request.method());
+        let path = match route.logged_path() {
+            Some(path) => path.to_owned(),
+            None => scrub_and_truncate(
+                self.guard.keys().redactor(),
+                request.uri().path(),
+                MAX_PATH_LEN,
+            ),
+        };
+        let mut log = RequestLog::default();
+        let response = self.route(peer, route, request, &mut log).await;
+        self.audit.write(&Event::Request(RequestLine {
+            method,
+            path,
+            status: response.status().as_u16(),
+            duration_ms: millis(started.elapsed()),
+            key: log.caller.unwrap_or(Caller::None),
+            session: log.session,
+            rpc_method: log.rpc_method,
+            tool: log.tool,
+            arguments: log.arguments,
+            error: log.error,
+        }));
+        Ok(response)
+    }
+
+    async fn route(
+        &self,
+        peer: SocketAddr,
+        route: Route,
+        request: Request<Incoming>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        if route == Route::NotFound {
+            return not_found(messages_text::NOT_FOUND);
+        }
+        let who = match self.guard.check(request.headers(), peer.ip()) {
+            Ok(who) => who,
+            Err(refusal) => {
+                log.caller = refusal.caller;
+                log.error = Some(refusal.reason);
+                return refusal.response();
+            }
+        };
+        if let Caller::Key(_) = who.caller {
+            log.caller = Some(who.caller);
+        }
+        match route {
+            Route::Legacy(endpoint) => {
+                self.legacy
+                    .handle(endpoint, &self.guard, who, request, log)
+                    .await
+            }
+            Route::Streamable => self.streamable.handle(&self.guard, who, request, log).await,
+            Route::Health | Route::NotFound => not_found(messages_text::NOT_FOUND),
+        }
+    }
+
+    /// Re-read the keys file (SIGHUP, AUTH-2/8): new keys work at once, removed
+    /// keys fail at once and their open streams and sessions close. On error
+    /// the previous keys stay in force. Returns the number of keys now
+    /// configured; the outcome is also logged.
+    pub async fn reload_keys(&self) -> Result<usize, ReloadError> {
+        let keys = match self.guard.reread() {
+            Ok(keys) => keys,
+            Err(ReloadError::NoFile) => return Err(ReloadError::NoFile),
+            Err(e) => {
+                self.audit.write(&Event::KeysReloadFailed {
+                    error: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
+        let count = keys.len();
+        let ended = self.legacy.revoke_missing(&keys) + self.streamable.revoke_missing(&keys).await;
+        self.guard.install(keys);
+        self.audit.write(&Event::KeysReloaded {
+            keys: count,
+            streams_closed: ended,
+        });
+        Ok(count)
+    }
+
+    /// Live MCP sessions, both transports.
+    pub fn sessions(&self) -> usize {
+        self.legacy.len() + self.streamable.len()
+    }
+
+    /// End every HTTP+SSE stream (shutdown; Streamable HTTP sessions end with
+    /// the shutdown token).
+    pub fn end_all(&self) {
+        self.legacy.end_all();
+    }
+}
+
+/// `GET /health`: `200 {"status":"ok"}`, and nothing else.
+fn health(method: &Method) -> Response<Body> {
+    if method == Method::GET || method == Method::HEAD {
+        json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
+    } else {
+        method_not_allowed("GET, HEAD")
+    }
+}
+
+/// Standard methods by name; anything else (a client-chosen token) as OTHER.
+fn loggable_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}

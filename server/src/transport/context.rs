@@ -1,0 +1,62 @@
+//! What a transport is given when it is built: the settings it enforces
+//! (MSG-3, MSG-6, SSE-4, RATE-7 in docs/contract.md) and the runtime handles
+//! its tasks need. Read-only after start; each transport keeps its own copy.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::data::DataSource;
+
+/// Settings and runtime handles shared by a transport's handlers.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Where the tools get their data.
+    pub source: DataSource,
+    /// SSE keep-alive interval (SSE-4); also the `Retry-After` of RATE-7.
+    pub keepalive: Duration,
+    /// Largest request body (MSG-3).
+    pub max_body_bytes: usize,
+    /// How long a body may take to arrive (NET-3).
+    pub body_read_timeout: Duration,
+    /// How long a post may wait for room in a busy session before 503 (MSG-6).
+    pub overload_timeout: Duration,
+    /// Open streams / sessions per key (RATE-7).
+    pub max_sessions_per_key: u32,
+    /// Cancelled once, at shutdown; every session's token is a child of it.
+    pub shutdown: CancellationToken,
+    /// Stream and MCP service tasks, awaited at shutdown.
+    pub tasks: TaskTracker,
+    /// For lines that belong to no request (`mcp_stream_end`).
+    pub audit: AuditLog,
+}
+
+impl Context {
+    pub fn new(
+        config: &Config,
+        source: DataSource,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+        audit: AuditLog,
+    ) -> Self {
+        Self {
+            source,
+            keepalive: config.sse_keepalive,
+            max_body_bytes: config.max_body_bytes,
+            body_read_timeout: config.body_read_timeout,
+            overload_timeout: config.overload_timeout,
+            max_sessions_per_key: config.max_streams_per_key,
+            shutdown,
+            tasks,
+            audit,
+        }
+    }
+
+    /// `Retry-After` for a key at its stream cap (RATE-7): one keep-alive.
+    pub fn cap_retry_after_secs(&self) -> u64 {
+        self.keepalive.as_secs().max(1)
+    }
+}

@@ -1,0 +1,77 @@
+//! [`Legacy`]: the HTTP+SSE transport's one door (SSE-*, MSG-* in
+//! docs/contract.md). It owns the registry of live sessions and routes its
+//! two endpoints: `GET /mcp/sse` opens a session's stream, `POST
+//! /mcp/messages` posts into one. Any other method is a 405 with `Allow`
+//! (Claude tries Streamable HTTP first with a POST to the connector URL and
+//! falls back to SSE on that 405).
+
+use std::sync::Arc;
+
+use http::{Method, Request, Response};
+use hyper::body::Incoming;
+
+use crate::audit::RequestLog;
+use crate::guard::keys::KeySet;
+use crate::guard::{Admitted, Guard};
+use crate::http::response::{Body, method_not_allowed};
+use crate::transport::context::Context;
+use crate::transport::legacy::session::Registry;
+use crate::transport::legacy::{post, stream};
+
+/// Which of the transport's two endpoints a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/mcp/sse`
+    Sse,
+    /// `/mcp/messages`
+    Messages,
+}
+
+/// The HTTP+SSE transport.
+pub struct Legacy {
+    registry: Arc<Registry>,
+    cx: Context,
+}
+
+impl Legacy {
+    pub fn new(cx: Context) -> Self {
+        Self {
+            registry: Registry::new(cx.max_sessions_per_key),
+            cx,
+        }
+    }
+
+    /// Handle one guarded request from `who` to `endpoint`.
+    pub async fn handle(
+        &self,
+        endpoint: Endpoint,
+        guard: &Guard,
+        who: Admitted,
+        request: Request<Incoming>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        match (endpoint, request.method()) {
+            (Endpoint::Sse, &Method::GET) => stream::open(&self.registry, &self.cx, who, log),
+            (Endpoint::Sse, _) => method_not_allowed("GET"),
+            (Endpoint::Messages, &Method::POST) => {
+                post::post(&self.registry, &self.cx, guard, who, request, log).await
+            }
+            (Endpoint::Messages, _) => method_not_allowed("POST"),
+        }
+    }
+
+    /// End every session whose key is no longer in `keys` (AUTH-8).
+    pub fn revoke_missing(&self, keys: &KeySet) -> usize {
+        self.registry.revoke_missing(keys)
+    }
+
+    /// End every session (graceful shutdown).
+    pub fn end_all(&self) {
+        self.registry.end_all();
+    }
+
+    /// Live sessions.
+    pub fn len(&self) -> usize {
+        self.registry.len()
+    }
+}

@@ -1,0 +1,291 @@
+//! [`Streamable`]: `/mcp`, the MCP Streamable HTTP transport (HTTP-* in
+//! docs/contract.md), behind the same guard.
+//!
+//! The transport itself is rmcp's `StreamableHttpService` (sessions,
+//! JSON-or-SSE responses, `MCP-Protocol-Version` checks, resumable streams).
+//! This module adds what the guard and the contract need around it, and
+//! nothing else:
+//!
+//! - session ids are ours (`manager`), and each is bound to the key that
+//!   created it by the same [`Owners`] as SSE sessions: another key's session
+//!   id gets the same 404 as an unknown one (HTTP-3, like MSG-2);
+//! - open sessions per key are capped like SSE streams (RATE-7);
+//! - bodies are size-limited (413) and `tools/call` lines carry `tool` and
+//!   `arguments` in the audit log (LOG-1), as on `/mcp/messages`;
+//! - every error is the contract's JSON error body; event streams carry the
+//!   no-buffering, no-transform headers proxies need (SSE-1);
+//! - revoked keys' sessions are closed (AUTH-8) and shutdown ends them all.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use rmcp::transport::streamable_http_server::{
+    SessionManager, StreamableHttpServerConfig, StreamableHttpService,
+};
+
+use crate::audit::{AuditFields, Reason, RequestLog};
+use crate::guard::keys::{KeyDigest, KeySet};
+use crate::guard::{Admitted, Guard};
+use crate::http::body::read_body;
+use crate::http::response::{
+    Body, ErrorKind, bad_request, error_response, messages_text, method_not_allowed, not_found,
+    sse_headers, too_many_requests,
+};
+use crate::mcp::{self, CfpbMcp, Framed};
+use crate::sessions::{Owners, SessionId};
+use crate::transport::context::Context;
+use crate::transport::streamable::manager::CfpbSessions;
+
+/// The session header of the Streamable HTTP transport.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+
+/// The `/mcp` endpoint: rmcp's service plus the session-to-key binding.
+pub struct Streamable {
+    service: StreamableHttpService<CfpbMcp, CfpbSessions>,
+    sessions: Arc<CfpbSessions>,
+    /// Session id -> the key that created it, and the per-key cap.
+    owners: Owners,
+    cx: Context,
+}
+
+impl Streamable {
+    pub fn new(cx: Context) -> Self {
+        let sessions = Arc::new(CfpbSessions::new());
+        let config = StreamableHttpServerConfig::default()
+            // The guard checks Origin (NET-2); behind a tunnel the Host is the
+            // public hostname, so no Host allowlist (docs/contract.md NET-2).
+            .disable_allowed_hosts()
+            .with_sse_keep_alive(Some(cx.keepalive))
+            .with_legacy_session_mode(true)
+            .with_max_request_body_bytes(cx.max_body_bytes)
+            .with_cancellation_token(cx.shutdown.child_token());
+        let source = cx.source.clone();
+        let service = StreamableHttpService::new(
+            move || Ok(CfpbMcp::new(source.clone())),
+            sessions.clone(),
+            config,
+        );
+        Self {
+            service,
+            sessions,
+            owners: Owners::new(cx.max_sessions_per_key),
+            cx,
+        }
+    }
+
+    /// Number of live Streamable HTTP sessions.
+    pub fn len(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// Close every session whose key is no longer configured (AUTH-8).
+    pub async fn revoke_missing(&self, keys: &KeySet) -> usize {
+        let revoked = self.owners.revoked(keys);
+        for id in &revoked {
+            self.owners.release(id);
+            let _ = self.sessions.close_session(&rmcp_id(id)).await;
+        }
+        revoked.len()
+    }
+
+    /// Does `caller` own a live session `id`?
+    async fn owns(&self, id: &SessionId, caller: &KeyDigest) -> bool {
+        if !self.owners.owned_by(id, caller) {
+            return false;
+        }
+        let live = self
+            .sessions
+            .has_session(&rmcp_id(id))
+            .await
+            .unwrap_or(false);
+        if !live {
+            self.owners.release(id); // expired inside rmcp (idle timeout)
+        }
+        live
+    }
+
+    /// Room for one more session for `caller`? Forgets expired sessions first.
+    async fn reserve(&self, caller: &KeyDigest) -> Option<crate::sessions::Reservation<'_>> {
+        if self.owners.held_by(caller) >= self.owners.max_per_key() {
+            for id in self.owners.of(caller) {
+                if !self
+                    .sessions
+                    .has_session(&rmcp_id(&id))
+                    .await
+                    .unwrap_or(false)
+                {
+                    self.owners.release(&id);
+                }
+            }
+        }
+        self.owners.reserve(*caller).ok()
+    }
+}
+
+/// rmcp's name for one of our session ids.
+fn rmcp_id(id: &SessionId) -> Arc<str> {
+    Arc::from(id.to_string())
+}
+
+fn session_header(request: &Request<Incoming>) -> Option<Result<SessionId, ()>> {
+    let value = request.headers().get(SESSION_HEADER)?;
+    Some(value.to_str().ok().and_then(SessionId::parse).ok_or(()))
+}
+
+impl Streamable {
+    /// Handle one guarded `/mcp` request from `who`.
+    pub async fn handle(
+        &self,
+        guard: &Guard,
+        who: Admitted,
+        request: Request<Incoming>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        let streamable = self;
+        let caller = who.key;
+        let session = match session_header(&request) {
+            None => None,
+            // A malformed id can't be one we issued: the same 404 as unknown.
+            Some(Err(())) => return not_found(messages_text::UNKNOWN_SESSION),
+            Some(Ok(id)) => {
+                if !streamable.owns(&id, &caller).await {
+                    return not_found(messages_text::UNKNOWN_SESSION);
+                }
+                // Logged only once known to be ours (a made-up id could hold anything).
+                log.session = Some(id.log_prefix());
+                Some(id)
+            }
+        };
+        let method = request.method().clone();
+        let response = match method {
+            Method::POST => {
+                let (parts, body) = request.into_parts();
+                let bytes = match read_body(
+                    &parts.headers,
+                    body,
+                    self.cx.max_body_bytes,
+                    self.cx.body_read_timeout,
+                )
+                .await
+                {
+                    Ok(bytes) => guard.scrub(bytes),
+                    Err(refusal) => return refusal,
+                };
+                let initialize = match mcp::frame(&bytes) {
+                    Ok(Framed::Message(message)) => {
+                        log.note(AuditFields::of(&message, guard.keys().redactor()));
+                        mcp::is_initialize(&message)
+                    }
+                    Ok(Framed::Ignore) => false, // an invalid notification: rmcp answers 202
+                    // Not JSON, or JSON that is no JSON-RPC message (batches included):
+                    // a 400 as on /mcp/messages (MSG-3), not rmcp's 415.
+                    Err(e) => return bad_request(&e.to_string()),
+                    Ok(Framed::Reply(_)) => return bad_request("Not a JSON-RPC message"),
+                };
+                let reservation = if initialize && session.is_none() {
+                    let Some(reservation) = streamable.reserve(&caller).await else {
+                        log.error = Some(Reason::StreamCap);
+                        return too_many_requests(self.cx.cap_retry_after_secs());
+                    };
+                    Some(reservation)
+                } else {
+                    None
+                };
+                let request = Request::from_parts(parts, Full::new(bytes));
+                let response = streamable.service.handle(request).await;
+                if let Some(reservation) = reservation
+                    && let Some(id) = response
+                        .headers()
+                        .get(SESSION_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(SessionId::parse)
+                {
+                    log.session = Some(id.log_prefix());
+                    reservation.bind(id);
+                }
+                response
+            }
+            Method::GET => {
+                if session.is_none() {
+                    return bad_request("Missing Mcp-Session-Id");
+                }
+                streamable
+                    .service
+                    .handle(request.map(|_| Full::new(Bytes::new())))
+                    .await
+            }
+            Method::DELETE => {
+                let Some(id) = session else {
+                    return bad_request("Missing Mcp-Session-Id");
+                };
+                let response = streamable
+                    .service
+                    .handle(request.map(|_| Full::new(Bytes::new())))
+                    .await;
+                if response.status().is_success() {
+                    streamable.owners.release(&id);
+                }
+                response
+            }
+            _ => return method_not_allowed("GET, POST, DELETE"),
+        };
+        finish(response).await
+    }
+}
+
+/// rmcp's response, made to follow the contract: its plain-text errors become
+/// the JSON error body; its event streams get the proxy headers (SSE-1).
+async fn finish(
+    response: Response<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>,
+) -> Response<Body> {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if status.is_client_error() || status.is_server_error() {
+        if content_type.starts_with("application/json") {
+            return response.map(BodyExt::boxed_unsync);
+        }
+        let (parts, body) = response.into_parts();
+        let text = match Limited::new(body, 4096).collect().await {
+            Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+            Err(_) => String::new(),
+        };
+        let message = text.split(": ").last().unwrap_or_default().trim();
+        let message = if message.is_empty() {
+            status.canonical_reason().unwrap_or("Error")
+        } else {
+            message
+        };
+        let kind = match status {
+            StatusCode::NOT_FOUND => ErrorKind::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
+            StatusCode::FORBIDDEN => ErrorKind::Forbidden,
+            StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimit,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Overloaded,
+            s if s.is_server_error() => ErrorKind::Internal,
+            _ => ErrorKind::BadRequest,
+        };
+        let mut refused = error_response(status, kind, message);
+        for (name, value) in &parts.headers {
+            if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+                refused.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return refused;
+    }
+    let mut response = response.map(BodyExt::boxed_unsync);
+    if content_type.starts_with("text/event-stream") {
+        sse_headers(response.headers_mut());
+    }
+    response
+}
