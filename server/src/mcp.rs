@@ -3,8 +3,8 @@
 //! `tools/call` (MSG-3, MSG-4).
 //!
 //! The protocol layer is the official SDK, `rmcp`: one [`CfpbMcp`] is served
-//! per session over a pair of bounded channels (see `transport::legacy`), so the same
-//! core can serve any transport. What rmcp can't see, because it never
+//! per session over a pair of bounded channels (see `transport::legacy`), so
+//! the same core can serve any transport. What rmcp can't see, because it never
 //! becomes a typed message, is handled here by [`frame`]: a body that is JSON
 //! but not a JSON-RPC message gets its JSON-RPC error (-32600 / -32602)
 //! produced here, to be sent on the stream by the caller.
