@@ -10,7 +10,7 @@
 //! line and its data holds exactly `data_lines - 1` line breaks; a line longer
 //! than `MAX_LINE` is cut and flagged, never kept whole.
 
-use crate::sse::{MAX_LINE, SseItem, SseParser};
+use crate::wire::sse::{MAX_LINE, SseItem, SseParser};
 
 fn feed_in_chunks(data: &[u8], sizes: impl Iterator<Item = usize>) -> Vec<SseItem> {
     let mut parser = SseParser::new();

@@ -1,38 +1,32 @@
 //! mcp-conformance: checks a guarded MCP endpoint (HTTP+SSE and Streamable HTTP) against
 //! its contract (`docs/contract.md`), clause by clause, from the outside.
 //!
-//! Layout: `checks` (one module per clause family; a check is data: ID, profile, what it
-//! sends and expects, and an async run function), `ctx` (HTTP client, pacing within the
-//! target's rate limits, SSE streams, MCP sessions), `streamable` (the Streamable HTTP
-//! client: `/mcp` sessions, JSON-or-SSE responses, transport detection), `runner`
-//! (selection, baseline, redaction), `report` (human, JSON, JUnit), `cli`, `embedded` (the server as a library).
-//! Pure, fuzzable parts: `sse` (SSE parser), `leak` (key leak scanner), `nearmiss`
-//! (near-miss key generator), `raw::parse_response`.
+//! Layout (arrows are imports, one way only):
+//! `cli`, `embedded`, `report` on top -> `checks` (the families, one file per family or
+//! clause; a check is data: ID, profile, what it sends and expects, an async run
+//! function) -> `engine` (`Check`, `Outcome`, `Profile`, expectations, runner, `Report`;
+//! never names a family) -> `client` (`Ctx`, pacer, limit discovery, legacy and
+//! Streamable HTTP clients, log source, raw sender, probes) -> `wire` (pure parsers:
+//! SSE, `Resp` and `parse_response`, leak scan, near misses). `target` and `key` are
+//! shared leaves.
 //! The harness never depends on the server's code for checking, and no key ever reaches
 //! an output: keys are `ApiKey` (redacting Debug) and all report text is redacted.
 
-pub mod check;
 pub mod checks;
 pub mod cli;
-pub mod ctx;
+pub mod client;
 pub mod embedded;
+pub mod engine;
 pub mod fuzzing;
 pub mod key;
-pub mod leak;
-pub mod nearmiss;
-pub mod probe;
-pub mod raw;
 pub mod report;
-pub mod runner;
-pub mod sse;
-pub mod streamable;
 pub mod target;
+pub mod wire;
 
-pub use check::{Check, Outcome, Profile};
-pub use ctx::Ctx;
+pub use client::Ctx;
+pub use engine::{Check, Outcome, Profile, Report, Selection, Verdict};
 pub use key::{ApiKey, HeaderStyle};
-pub use leak::{Encoding, Leak, find_key_leaks};
-pub use nearmiss::{NearMiss, NearMissKind, near_misses};
-pub use runner::{Report, Selection, Verdict};
-pub use sse::{SseEvent, SseItem, SseParser};
 pub use target::{LogSource, Settings, SharedBuf, Target, Transport};
+pub use wire::leak::{Encoding, Leak, find_key_leaks};
+pub use wire::nearmiss::{NearMiss, NearMissKind, near_misses};
+pub use wire::sse::{SseEvent, SseItem, SseParser};

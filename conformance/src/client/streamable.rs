@@ -1,4 +1,4 @@
-//! The harness's Streamable HTTP client (`/mcp`, contract HTTP-*): probes that carry
+//! The harness's Streamable HTTP client (`/mcp`, docs/contract.md HTTP-1..7): probes that carry
 //! `Accept: application/json, text/event-stream`, `Mcp-Session-Id` and
 //! `MCP-Protocol-Version`; responses read as JSON or as an SSE body through the harness's
 //! own parser; sessions that are always deleted again (the target caps open `/mcp`
@@ -6,10 +6,13 @@
 //! Uses only the harness's HTTP client, never the server's code. A session id is not a
 //! secret, but reproductions print it as `$SESSION_ID` with how to get one.
 
-use crate::ctx::{Ctx, Pace, initialize_params};
-use crate::probe::{HeaderSpec, Probe, Resp};
-use crate::sse::{SseItem, SseParser};
-use crate::target::Transport;
+use super::ctx::Ctx;
+use super::facts::Offer;
+use super::pacer::Pace;
+use super::probe::{HeaderSpec, Probe};
+use super::rpc::{initialize_params, rpc};
+use crate::wire::response::Resp;
+use crate::wire::sse::{SseItem, SseParser};
 use serde_json::{Value, json};
 
 pub const SESSION_HEADER: &str = "Mcp-Session-Id";
@@ -67,33 +70,6 @@ pub fn response_with_id(resp: &Resp, id: u64) -> Result<Value, String> {
         .ok_or_else(|| format!("no JSON-RPC response with id {id} in the body"))
 }
 
-/// What the transport detection found.
-#[derive(Clone, Debug)]
-pub enum Offer {
-    /// `POST /mcp` `initialize` with the key: 200 with `Mcp-Session-Id`.
-    Offered,
-    /// 404 or 405: no `/mcp` here. Carries the observed answer.
-    NotOffered(String),
-    /// Something else answered (the checks run and say what is wrong).
-    Unclear(String),
-}
-
-impl Offer {
-    /// The line the report starts with.
-    pub fn note(&self) -> String {
-        match self {
-            Offer::Offered => "Streamable HTTP on /mcp: offered".into(),
-            Offer::NotOffered(o) => format!("Streamable HTTP on /mcp: not offered ({o})"),
-            Offer::Unclear(o) => format!("Streamable HTTP on /mcp: unclear ({o}); checked anyway"),
-        }
-    }
-}
-
-/// A JSON-RPC request message.
-pub fn rpc(id: u64, method: &str, params: Value) -> String {
-    json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string()
-}
-
 /// An `initialize` request (id 1) asking for `version`.
 pub fn initialize_body(version: &str) -> String {
     rpc(1, "initialize", initialize_params(version))
@@ -134,31 +110,6 @@ impl Ctx {
                 }
             })
             .await
-    }
-
-    /// The gate of every HTTP check: `Ok` when `/mcp` is to be checked. Against a target
-    /// without `/mcp`, a skip by default, a failure when `--transport` asks for it.
-    pub async fn need_streamable(&self) -> Result<(), crate::check::Outcome> {
-        use crate::check::Outcome;
-        if self.target.transport == Some(Transport::Sse) {
-            return Err(Outcome::skip("--transport sse"));
-        }
-        crate::checks::need_key(self, 0)?;
-        match self.offer().await {
-            Offer::Offered | Offer::Unclear(_) => Ok(()),
-            Offer::NotOffered(observed) => {
-                let probe = self.mcp_post(Some(0), &initialize_body(SESSION_VERSION));
-                if self.target.transport.is_some() {
-                    Err(Outcome::fail(
-                        "POST /mcp initialize with the key -> 200 with Mcp-Session-Id (--transport asks for Streamable HTTP)",
-                        observed.clone(),
-                        probe.curl(),
-                    ))
-                } else {
-                    Err(Outcome::skip(format!("{NOT_OFFERED} ({observed})")))
-                }
-            }
-        }
     }
 
     /// `DELETE /mcp` of session `id` with key `slot`, paced.

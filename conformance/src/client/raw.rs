@@ -3,7 +3,8 @@
 //! the server may cut off. Sends exactly the bytes given; never logs them (they may carry a
 //! key) and never follows redirects.
 
-use crate::probe::{BodySpec, Probe, Resp};
+use super::probe::{BodySpec, Probe};
+use crate::wire::response::{Resp, parse_head, parse_response};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -139,88 +140,5 @@ fn response_complete(buf: &[u8]) -> bool {
             None => false,
         },
         None => false,
-    }
-}
-
-fn parse_head(buf: &[u8]) -> Option<(Resp, usize)> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut r = httparse::Response::new(&mut headers);
-    match r.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => Some((
-            Resp {
-                status: r.code.unwrap_or(0),
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|h| (h.name.to_string(), h.value.to_vec()))
-                    .collect(),
-                body: Vec::new(),
-            },
-            n,
-        )),
-        _ => None,
-    }
-}
-
-/// Parses a complete HTTP/1.1 response (head + body, chunked or sized).
-pub fn parse_response(buf: &[u8]) -> Result<Resp, String> {
-    let (mut resp, head_len) = parse_head(buf).ok_or_else(|| {
-        if buf.is_empty() {
-            "connection closed without a response".to_string()
-        } else {
-            "malformed HTTP response".to_string()
-        }
-    })?;
-    let rest = &buf[head_len..];
-    let chunked = resp
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    resp.body = if chunked {
-        dechunk(rest)
-    } else if let Some(n) = resp
-        .header("content-length")
-        .and_then(|v| v.trim().parse::<usize>().ok())
-    {
-        rest[..n.min(rest.len())].to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok(resp)
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..eol]);
-        let size_text = size_text.split(';').next().unwrap_or("").trim().to_string();
-        let Ok(size) = usize::from_str_radix(&size_text, 16) else {
-            break;
-        };
-        data = &data[eol + 2..];
-        if size == 0 {
-            break;
-        }
-        let take = size.min(data.len());
-        out.extend_from_slice(&data[..take]);
-        data = &data[take..];
-        data = data.strip_prefix(b"\r\n").unwrap_or(data);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_sized_and_chunked() {
-        let r =
-            parse_response(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\n{}xx").unwrap();
-        assert_eq!((r.status, r.body.as_slice()), (401, &b"{}"[..]));
-        let r = parse_response(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!(r.body, b"abcde");
     }
 }

@@ -1,0 +1,30 @@
+//! The harness's client side: the run context (`Ctx`), the pacer, sending probes (via
+//! `reqwest` or the raw sender), event streams, the legacy HTTP+SSE and the Streamable
+//! HTTP clients, RATE limit discovery and the log source. Speaks HTTP to the target and
+//! nothing else: never uses the server's code, never judges a clause (no `Outcome` here).
+
+mod ctx;
+mod facts;
+mod legacy;
+mod limits;
+mod log;
+mod pacer;
+mod probe;
+mod random;
+mod raw;
+mod rpc;
+mod send;
+mod stream;
+pub mod streamable;
+
+pub use ctx::Ctx;
+pub use facts::{Capture, Limits, Offer};
+pub use legacy::Session;
+pub use limits::{cheap_probe, drain};
+pub use log::{log_repro, objects, parse_lines};
+pub use pacer::Pace;
+pub use probe::{BodySpec, HeaderSpec, INITIALIZE_2025, Probe, shell_escape_dq};
+pub use random::random_session_id;
+pub use rpc::{initialize_params, rpc};
+pub use send::retry_after;
+pub use stream::SseConn;
