@@ -233,7 +233,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             };
             let keys = match load_keys(&args, &mut io) {
                 Ok(k) => k,
-                Err(e) => return fail2(&mut io, &e),
+                Err(e) => return fail2(&mut io, &e.to_string()),
             };
             if keys.is_empty() {
                 return fail2(
@@ -291,7 +291,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
 
     let ctx = match Ctx::new(target) {
         Ok(c) => c,
-        Err(e) => return fail2(&mut io, &e),
+        Err(e) => return fail2(&mut io, &e.to_string()),
     };
     // Unreachable target: exit 2 before any check runs.
     let health = Probe::new("GET", ctx.url("/health"));

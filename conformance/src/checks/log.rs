@@ -118,7 +118,7 @@ async fn json_lines(ctx: &Ctx) -> CheckResult {
     for (n, v) in &lines {
         let problems = match v {
             Ok(v) => line_problems(v),
-            Err(e) => vec![e.clone()],
+            Err(e) => vec![e.to_string()],
         };
         if !problems.is_empty() {
             return Err(Outcome::fail(

@@ -4,7 +4,7 @@
 //! guarded endpoint (docs/contract.md AUTH-1, AUTH-3, NET-2).
 
 use crate::client::streamable::{NOT_OFFERED, SESSION_VERSION, initialize_body};
-use crate::client::{Ctx, Offer, Probe, random_session_id};
+use crate::client::{ClientError, Ctx, Offer, Probe, random_session_id};
 use crate::engine::Outcome;
 use crate::key::ApiKey;
 use crate::target::Transport;
@@ -63,6 +63,6 @@ pub async fn need_streamable(ctx: &Ctx) -> Result<(), Outcome> {
 }
 
 /// Turns a setup error into a skip: the check could not observe its clause.
-pub fn setup(what: &str) -> impl FnOnce(String) -> Outcome + '_ {
+pub fn setup(what: &str) -> impl FnOnce(ClientError) -> Outcome + '_ {
     move |e| Outcome::skip(format!("{what}: {e}"))
 }

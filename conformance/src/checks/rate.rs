@@ -285,7 +285,7 @@ async fn stream_cap(ctx: &Ctx) -> CheckResult {
                 return Ok(());
             }
             Ok(Err(r)) => last = r.summary(),
-            Err(e) => last = e,
+            Err(e) => last = e.to_string(),
         }
     }
     Err(Outcome::fail(

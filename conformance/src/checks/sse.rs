@@ -242,7 +242,7 @@ async fn lifetime(ctx: &Ctx) -> CheckResult {
         match ctx.send(&p, Pace::Key(0)).await {
             Ok(r) if r.status == 404 => return Ok(()),
             Ok(r) => last = r.summary(),
-            Err(e) => last = e,
+            Err(e) => last = e.to_string(),
         }
     }
     Err(Outcome::fail(

@@ -4,6 +4,7 @@
 //! `/mcp` sessions, limit discovery, the log). Must never print or return a key in an
 //! error message (errors describe what happened, not what was sent).
 
+use super::error::ClientError;
 use super::facts::{Capture, Limits, Offer};
 use super::pacer::{Pace, Pacer};
 use super::probe::HeaderSpec;
@@ -17,16 +18,16 @@ pub struct Ctx {
     pub target: Target,
     pub(super) client: reqwest::Client,
     pub(super) pacer: Pacer,
-    pub(super) limits: tokio::sync::OnceCell<Result<Limits, String>>,
+    pub(super) limits: tokio::sync::OnceCell<Result<Limits, ClientError>>,
     pub(super) log_start: u64,
     /// The LOG checks' traffic and log text, gathered once per run.
-    pub(super) capture: tokio::sync::OnceCell<Result<Capture, String>>,
+    pub(super) capture: tokio::sync::OnceCell<Result<Capture, ClientError>>,
     /// Whether the target offers Streamable HTTP on `/mcp`, detected once per run.
     pub(super) offer: tokio::sync::OnceCell<Offer>,
 }
 
 impl Ctx {
-    pub fn new(target: Target) -> Result<Self, String> {
+    pub fn new(target: Target) -> Result<Self, ClientError> {
         let s = &target.settings;
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -40,7 +41,9 @@ impl Ctx {
         {
             builder = builder.no_proxy();
         }
-        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
+        let client = builder
+            .build()
+            .map_err(|e| ClientError::Setup(e.to_string()))?;
         let pacer = Pacer::new(s, target.keys.len());
         let log_start = match &target.log {
             LogSource::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),

@@ -4,6 +4,7 @@
 //! HTTP client, never the server's code.
 
 use super::ctx::Ctx;
+use super::error::ClientError;
 use super::pacer::Pace;
 use super::probe::Probe;
 use super::rpc::initialize_params;
@@ -26,24 +27,32 @@ impl Ctx {
 
     /// Opens an MCP session for key `slot`: GET /mcp/sse, read the endpoint event, resolve
     /// its URL against the base. Errors describe what went wrong (for a skip or a fail).
-    pub async fn open_session(&self, slot: usize) -> Result<Session, String> {
+    pub async fn open_session(&self, slot: usize) -> Result<Session, ClientError> {
         let probe = self.sse_probe(slot);
         let mut conn = match self.open_stream(&probe, Pace::Key(slot), true).await? {
             Ok(c) => c,
-            Err(resp) => return Err(format!("GET /mcp/sse answered {}", resp.summary())),
+            Err(resp) => {
+                return Err(ClientError::Unexpected(format!(
+                    "GET /mcp/sse answered {}",
+                    resp.summary()
+                )));
+            }
         };
         let ev = conn
             .next_event(self.timeout())
             .await?
-            .ok_or("the stream ended before any event")?;
+            .ok_or_else(|| ClientError::Ended("any event".into()))?;
         if ev.event != "endpoint" {
-            return Err(format!("first event was `{}`, not `endpoint`", ev.event));
+            return Err(ClientError::Unexpected(format!(
+                "first event was `{}`, not `endpoint`",
+                ev.event
+            )));
         }
         let post_url = self
             .target
             .base
             .join(ev.data.trim())
-            .map_err(|e| format!("endpoint data is not a URL: {e}"))?;
+            .map_err(|e| ClientError::Unexpected(format!("endpoint data is not a URL: {e}")))?;
         Ok(Session {
             conn,
             post_url,
@@ -55,13 +64,15 @@ impl Ctx {
     }
 
     /// A session with the MCP handshake done (`initialize` 2024-11-05 + `initialized`).
-    pub async fn open_mcp(&self, slot: usize) -> Result<Session, String> {
+    pub async fn open_mcp(&self, slot: usize) -> Result<Session, ClientError> {
         let mut s = self.open_session(slot).await?;
         let init = s
             .request(self, "initialize", initialize_params("2024-11-05"))
             .await?;
         if init.get("result").is_none() {
-            return Err(format!("initialize got no result: {init}"));
+            return Err(ClientError::Unexpected(format!(
+                "initialize got no result: {init}"
+            )));
         }
         let resp = s
             .post(
@@ -70,10 +81,10 @@ impl Ctx {
             )
             .await?;
         if resp.status != 202 {
-            return Err(format!(
+            return Err(ClientError::Unexpected(format!(
                 "notifications/initialized answered {}",
                 resp.summary()
-            ));
+            )));
         }
         Ok(s)
     }
@@ -103,7 +114,7 @@ impl Session {
     }
 
     /// Posts a JSON body into the session (paced, retrying on 429).
-    pub async fn post(&mut self, ctx: &Ctx, body: &str) -> Result<Resp, String> {
+    pub async fn post(&mut self, ctx: &Ctx, body: &str) -> Result<Resp, ClientError> {
         ctx.send(&self.post_probe(ctx, body), Pace::Key(self.slot))
             .await
     }
@@ -115,22 +126,22 @@ impl Session {
         ctx: &Ctx,
         method: &str,
         params: Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
         let body = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string();
         let resp = self.post(ctx, &body).await?;
         if resp.status != 202 {
-            return Err(format!(
+            return Err(ClientError::Unexpected(format!(
                 "posting `{method}` answered {} (expected 202)",
                 resp.summary()
-            ));
+            )));
         }
         self.wait_response(ctx, id).await
     }
 
     /// Waits for the response with `id` on the stream.
-    pub async fn wait_response(&mut self, ctx: &Ctx, id: u64) -> Result<Value, String> {
+    pub async fn wait_response(&mut self, ctx: &Ctx, id: u64) -> Result<Value, ClientError> {
         let deadline = Instant::now() + ctx.timeout();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -138,8 +149,8 @@ impl Session {
                 .conn
                 .next_event(left)
                 .await
-                .map_err(|e| format!("waiting for the response to request {id}: {e}"))?
-                .ok_or_else(|| format!("the stream ended before the response to request {id}"))?;
+                .map_err(|e| e.during(format!("waiting for the response to request {id}")))?
+                .ok_or_else(|| ClientError::Ended(format!("the response to request {id}")))?;
             self.seen.push(ev.clone());
             if ev.event != "message" {
                 continue;

@@ -4,6 +4,7 @@
 //! Sends at most `max_burst_probe` requests in a row.
 
 use super::ctx::Ctx;
+use super::error::ClientError;
 use super::facts::Limits;
 use super::pacer::Pace;
 use super::probe::Probe;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 impl Ctx {
     /// The discovered limits, measured on first use (see `discover`).
-    pub async fn limits(&self) -> Result<&Limits, String> {
+    pub async fn limits(&self) -> Result<&Limits, ClientError> {
         self.limits
             .get_or_init(|| async {
                 let r = discover(self).await;
@@ -41,13 +42,18 @@ pub fn cheap_probe(ctx: &Ctx, slot: usize) -> Option<Probe> {
 }
 
 /// Sends `probe` unpaced until a 429; returns (accepted count, the 429).
-pub async fn drain(ctx: &Ctx, probe: &Probe, max: u32) -> Result<(u32, Option<Resp>), String> {
+pub async fn drain(ctx: &Ctx, probe: &Probe, max: u32) -> Result<(u32, Option<Resp>), ClientError> {
     let mut accepted = 0;
     while accepted < max {
         let r = ctx.send_once(probe).await?;
         match r.status {
             429 => return Ok((accepted, Some(r))),
-            401 | 403 => return Err(format!("the key was rejected: {}", r.summary())),
+            401 | 403 => {
+                return Err(ClientError::Unexpected(format!(
+                    "the key was rejected: {}",
+                    r.summary()
+                )));
+            }
             _ => accepted += 1,
         }
     }
@@ -55,17 +61,17 @@ pub async fn drain(ctx: &Ctx, probe: &Probe, max: u32) -> Result<(u32, Option<Re
 }
 
 /// Measures the per-key limits of key 1 (and checks key 2's isolation on the way).
-pub async fn discover(ctx: &Ctx) -> Result<Limits, String> {
-    let probe = cheap_probe(ctx, 0).ok_or("no key")?;
+pub async fn discover(ctx: &Ctx) -> Result<Limits, ClientError> {
+    let probe = cheap_probe(ctx, 0).ok_or(ClientError::NoKey)?;
     let max = ctx.target.settings.max_burst_probe;
     ctx.wait_full(0).await;
     let t0 = Instant::now();
     let (accepted, first) = drain(ctx, &probe, max).await?;
     let Some(first_429) = first else {
-        return Err(format!(
+        return Err(ClientError::Unexpected(format!(
             "no 429 after {accepted} requests in {:.1}s with one key",
             t0.elapsed().as_secs_f32()
-        ));
+        )));
     };
     let burst_elapsed = t0.elapsed();
     let other_key_status = match cheap_probe(ctx, 1) {
@@ -90,9 +96,9 @@ pub async fn discover(ctx: &Ctx) -> Result<Limits, String> {
         tokio::time::sleep(wait).await;
         let (got, end) = drain(ctx, &probe, max).await?;
         if end.is_none() {
-            return Err(format!(
+            return Err(ClientError::Unexpected(format!(
                 "no 429 while measuring the refill ({got} accepted)"
-            ));
+            )));
         }
         let elapsed = empty_at.elapsed().as_secs_f64();
         empty_at = Instant::now();

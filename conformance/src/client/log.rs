@@ -5,6 +5,7 @@
 //! a key; the traffic carries the key where a careless server might log it.
 
 use super::ctx::Ctx;
+use super::error::ClientError;
 use super::facts::Capture;
 use super::pacer::Pace;
 use super::probe::{HeaderSpec, Probe};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 impl Ctx {
     /// The log text written since the run started; `Ok(None)` when there is no log source.
-    pub async fn read_log(&self) -> Result<Option<String>, String> {
+    pub async fn read_log(&self) -> Result<Option<String>, ClientError> {
         match &self.target.log {
             LogSource::None => Ok(None),
             LogSource::Memory(buf) => {
@@ -24,7 +25,7 @@ impl Ctx {
             LogSource::File(path) => {
                 let bytes = tokio::fs::read(path)
                     .await
-                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                    .map_err(|e| ClientError::Log(format!("reading {}: {e}", path.display())))?;
                 let start = if (bytes.len() as u64) >= self.log_start {
                     self.log_start as usize
                 } else {
@@ -42,8 +43,8 @@ impl Ctx {
                         .output(),
                 )
                 .await
-                .map_err(|_| "the log command did not finish in time".to_string())?
-                .map_err(|e| format!("running the log command: {e}"))?;
+                .map_err(|_| ClientError::Log("the log command did not finish in time".into()))?
+                .map_err(|e| ClientError::Log(format!("running the log command: {e}")))?;
                 let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
                 text.push_str(&String::from_utf8_lossy(&out.stderr));
                 Ok(Some(text))
@@ -58,7 +59,7 @@ impl Ctx {
 }
 
 /// The log lines as (line number, JSON value or the parse problem).
-pub fn parse_lines(ctx: &Ctx, log: &str) -> Vec<(usize, Result<Value, String>)> {
+pub fn parse_lines(ctx: &Ctx, log: &str) -> Vec<(usize, Result<Value, ClientError>)> {
     let prefixed = ctx.log_lines_prefixed();
     log.lines()
         .enumerate()
@@ -70,12 +71,12 @@ pub fn parse_lines(ctx: &Ctx, log: &str) -> Vec<(usize, Result<Value, String>)> 
                 l
             };
             let v = serde_json::from_str::<Value>(text)
-                .map_err(|_| "not JSON".to_string())
+                .map_err(|_| ClientError::LogLine("not JSON"))
                 .and_then(|v| {
                     if v.is_object() {
                         Ok(v)
                     } else {
-                        Err("not a JSON object".into())
+                        Err(ClientError::LogLine("not a JSON object"))
                     }
                 });
             Some((i + 1, v))
@@ -94,18 +95,18 @@ pub fn objects(ctx: &Ctx, log: &str) -> Vec<Value> {
 impl Ctx {
     /// The LOG capture: generated on first use (the traffic, then the log read after it),
     /// the same for every later caller.
-    pub async fn log_capture(&self) -> Result<Capture, String> {
+    pub async fn log_capture(&self) -> Result<Capture, ClientError> {
         self.capture.get_or_init(|| generate(self)).await.clone()
     }
 }
 
-async fn generate(ctx: &Ctx) -> Result<Capture, String> {
-    let key = ctx.key(0).ok_or("no key")?;
+async fn generate(ctx: &Ctx) -> Result<Capture, ClientError> {
+    let key = ctx.key(0).ok_or(ClientError::NoKey)?;
     let marker = format!("conformance-{}", &random_session_id()[..12]);
     let mut s = ctx
         .open_mcp(0)
         .await
-        .map_err(|e| format!("opening an MCP session: {e}"))?;
+        .map_err(|e| e.during("opening an MCP session"))?;
     let session_id = s.session_id().unwrap_or_default();
     s.request(
         ctx,
@@ -113,7 +114,7 @@ async fn generate(ctx: &Ctx) -> Result<Capture, String> {
         json!({"name":"search_complaints","arguments":{"search_term":marker,"size":1}}),
     )
     .await
-    .map_err(|e| format!("tools/call: {e}"))?;
+    .map_err(|e| e.during("tools/call"))?;
     drop(s);
     // Requests that carry the key where a careless server might log it.
     let sid = random_session_id();

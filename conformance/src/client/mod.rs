@@ -4,6 +4,7 @@
 //! nothing else: never uses the server's code, never judges a clause (no `Outcome` here).
 
 mod ctx;
+mod error;
 mod facts;
 mod legacy;
 mod limits;
@@ -18,6 +19,7 @@ mod stream;
 pub mod streamable;
 
 pub use ctx::Ctx;
+pub use error::ClientError;
 pub use facts::{Capture, Limits, Offer};
 pub use legacy::Session;
 pub use limits::{cheap_probe, drain};

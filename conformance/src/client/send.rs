@@ -5,6 +5,7 @@
 //! what happened, never the request's headers (they may carry a key).
 
 use super::ctx::Ctx;
+use super::error::ClientError;
 use super::pacer::Pace;
 use super::probe::Probe;
 use super::stream::{SseConn, describe_reqwest};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 impl Ctx {
     /// Sends a probe, paced, retrying up to 3 times on a 429 (after its `Retry-After`).
-    pub async fn send(&self, probe: &Probe, pace: Pace) -> Result<Resp, String> {
+    pub async fn send(&self, probe: &Probe, pace: Pace) -> Result<Resp, ClientError> {
         self.send_opts(probe, pace, true).await
     }
 
@@ -26,7 +27,7 @@ impl Ctx {
         probe: &Probe,
         pace: Pace,
         retry_429: bool,
-    ) -> Result<Resp, String> {
+    ) -> Result<Resp, ClientError> {
         let mut attempt = 0;
         loop {
             self.pace(pace).await;
@@ -50,39 +51,45 @@ impl Ctx {
     }
 
     /// One unpaced send.
-    pub async fn send_once(&self, probe: &Probe) -> Result<Resp, String> {
+    pub async fn send_once(&self, probe: &Probe) -> Result<Resp, ClientError> {
         if probe.raw || !reqwest_can_send(probe) {
             return super::raw::send(probe, self.timeout()).await;
         }
         let req = self.build(probe)?;
         let timeout = self.timeout();
         let fut = async {
-            let resp = req.send().await.map_err(describe_reqwest)?;
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| ClientError::Transport(describe_reqwest(e)))?;
             let mut out = head_of(&resp);
             let mut stream = resp.bytes_stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(describe_reqwest)?;
+                let chunk = chunk.map_err(|e| ClientError::Transport(describe_reqwest(e)))?;
                 out.body.extend_from_slice(&chunk);
                 if out.body.len() > 1 << 20 {
                     break;
                 }
             }
-            Ok::<Resp, String>(out)
+            Ok::<Resp, ClientError>(out)
         };
         tokio::time::timeout(timeout, fut)
             .await
-            .map_err(|_| format!("no complete response within {}s", timeout.as_secs_f32()))?
+            .map_err(|_| ClientError::Timeout {
+                what: "complete response",
+                after: timeout,
+            })?
     }
 
-    pub(crate) fn build(&self, probe: &Probe) -> Result<reqwest::RequestBuilder, String> {
-        let method =
-            reqwest::Method::from_bytes(probe.method.as_bytes()).map_err(|e| e.to_string())?;
+    pub(crate) fn build(&self, probe: &Probe) -> Result<reqwest::RequestBuilder, ClientError> {
+        let method = reqwest::Method::from_bytes(probe.method.as_bytes())
+            .map_err(|e| ClientError::Unsendable(e.to_string()))?;
         let mut headers = reqwest::header::HeaderMap::new();
         for h in &probe.headers {
             let name = reqwest::header::HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ClientError::Unsendable(e.to_string()))?;
             let value = reqwest::header::HeaderValue::from_bytes(&h.value)
-                .map_err(|_| "header value not sendable".to_string())?;
+                .map_err(|_| ClientError::Unsendable("header value not sendable".into()))?;
             headers.append(name, value);
         }
         let mut rb = self
@@ -103,15 +110,18 @@ impl Ctx {
         probe: &Probe,
         pace: Pace,
         retry_429: bool,
-    ) -> Result<Result<SseConn, Resp>, String> {
+    ) -> Result<Result<SseConn, Resp>, ClientError> {
         let mut attempt = 0;
         loop {
             self.pace(pace).await;
             let req = self.build(probe)?;
             let resp = tokio::time::timeout(self.timeout(), req.send())
                 .await
-                .map_err(|_| format!("no response head within {}s", self.timeout().as_secs_f32()))?
-                .map_err(describe_reqwest)?;
+                .map_err(|_| ClientError::Timeout {
+                    what: "response head",
+                    after: self.timeout(),
+                })?
+                .map_err(|e| ClientError::Transport(describe_reqwest(e)))?;
             let head = head_of(&resp);
             if head.status == 200 {
                 return Ok(Ok(SseConn {

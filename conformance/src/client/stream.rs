@@ -2,6 +2,7 @@
 //! (`wire::sse`), item by item with a deadline; keeps the first bytes for checks on the
 //! exact wire text (docs/contract.md SSE-1..4, HTTP-4).
 
+use super::error::ClientError;
 use crate::wire::response::Resp;
 use crate::wire::sse::{SseEvent, SseItem, SseParser};
 use bytes::Bytes;
@@ -23,7 +24,7 @@ pub struct SseConn {
 
 impl SseConn {
     /// The next comment or event; `Ok(None)` at end of stream; `Err` on timeout or error.
-    pub async fn next_item(&mut self, wait: Duration) -> Result<Option<SseItem>, String> {
+    pub async fn next_item(&mut self, wait: Duration) -> Result<Option<SseItem>, ClientError> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(item) = self.pending.pop_front() {
@@ -31,13 +32,10 @@ impl SseConn {
             }
             match tokio::time::timeout_at(deadline, self.stream.next()).await {
                 Err(_) => {
-                    return Err(format!(
-                        "nothing on the stream within {:.1}s",
-                        wait.as_secs_f32()
-                    ));
+                    return Err(ClientError::Idle(wait));
                 }
                 Ok(None) => return Ok(None),
-                Ok(Some(Err(e))) => return Err(format!("stream error: {}", describe_reqwest(e))),
+                Ok(Some(Err(e))) => return Err(ClientError::Stream(describe_reqwest(e))),
                 Ok(Some(Ok(chunk))) => {
                     if self.raw.len() < 4096 {
                         self.raw
@@ -50,7 +48,7 @@ impl SseConn {
     }
 
     /// The next event, skipping comments.
-    pub async fn next_event(&mut self, wait: Duration) -> Result<Option<SseEvent>, String> {
+    pub async fn next_event(&mut self, wait: Duration) -> Result<Option<SseEvent>, ClientError> {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -7,6 +7,7 @@
 //! secret, but reproductions print it as `$SESSION_ID` with how to get one.
 
 use super::ctx::Ctx;
+use super::error::ClientError;
 use super::facts::Offer;
 use super::pacer::Pace;
 use super::probe::{HeaderSpec, Probe};
@@ -30,7 +31,7 @@ pub fn valid_session_id(id: &str) -> bool {
 
 /// The JSON-RPC messages of a response body: one JSON value (or a batch array), or the
 /// `data` of every SSE event when the body is `text/event-stream`.
-pub fn messages(resp: &Resp) -> Result<Vec<Value>, String> {
+pub fn messages(resp: &Resp) -> Result<Vec<Value>, ClientError> {
     let ct = resp
         .header("content-type")
         .unwrap_or_default()
@@ -53,21 +54,25 @@ pub fn messages(resp: &Resp) -> Result<Vec<Value>, String> {
         return match serde_json::from_slice::<Value>(&resp.body) {
             Ok(Value::Array(v)) => Ok(v),
             Ok(v) => Ok(vec![v]),
-            Err(_) => Err("the application/json body is not JSON".into()),
+            Err(_) => Err(ClientError::Unexpected(
+                "the application/json body is not JSON".into(),
+            )),
         };
     }
-    Err(format!(
+    Err(ClientError::Unexpected(format!(
         "content-type is `{}`, neither application/json nor text/event-stream",
         if ct.is_empty() { "-" } else { &ct }
-    ))
+    )))
 }
 
 /// The JSON-RPC response with `id` in a response body.
-pub fn response_with_id(resp: &Resp, id: u64) -> Result<Value, String> {
+pub fn response_with_id(resp: &Resp, id: u64) -> Result<Value, ClientError> {
     let msgs = messages(resp)?;
     msgs.into_iter()
         .find(|m| m.get("id") == Some(&json!(id)) && m.get("jsonrpc").is_some())
-        .ok_or_else(|| format!("no JSON-RPC response with id {id} in the body"))
+        .ok_or_else(|| {
+            ClientError::Unexpected(format!("no JSON-RPC response with id {id} in the body"))
+        })
 }
 
 /// An `initialize` request (id 1) asking for `version`.
@@ -113,7 +118,7 @@ impl Ctx {
     }
 
     /// `DELETE /mcp` of session `id` with key `slot`, paced.
-    pub async fn delete_http_session(&self, slot: usize, id: &str) -> Result<Resp, String> {
+    pub async fn delete_http_session(&self, slot: usize, id: &str) -> Result<Resp, ClientError> {
         self.send(&self.http_delete_probe(slot, id), Pace::Key(slot))
             .await
     }
@@ -133,14 +138,19 @@ impl Ctx {
         &self,
         slot: usize,
         version: &str,
-    ) -> Result<(HttpSession, Resp), String> {
+    ) -> Result<(HttpSession, Resp), ClientError> {
         let probe = self.mcp_post(Some(slot), &initialize_body(version));
         let resp = self.send(&probe, Pace::Key(slot)).await?;
         if resp.status != 200 {
-            return Err(format!("POST /mcp initialize answered {}", resp.summary()));
+            return Err(ClientError::Unexpected(format!(
+                "POST /mcp initialize answered {}",
+                resp.summary()
+            )));
         }
         let Some(id) = resp.header(SESSION_HEADER) else {
-            return Err("the initialize response carries no Mcp-Session-Id".into());
+            return Err(ClientError::Unexpected(
+                "the initialize response carries no Mcp-Session-Id".into(),
+            ));
         };
         let cleanup = self.build(&self.http_delete_probe(slot, &id)).ok();
         let negotiated = response_with_id(&resp, 1)
@@ -165,17 +175,17 @@ impl Ctx {
 
     /// A session with the handshake done (`initialize` 2025-06-18, then
     /// `notifications/initialized`, which must be accepted with a 2xx).
-    pub async fn open_http_mcp(&self, slot: usize) -> Result<HttpSession, String> {
+    pub async fn open_http_mcp(&self, slot: usize) -> Result<HttpSession, ClientError> {
         let (s, _) = self.open_http(slot, SESSION_VERSION).await?;
         let r = s
             .notify(self, "notifications/initialized")
             .await
-            .map_err(|e| format!("notifications/initialized: {e}"))?;
+            .map_err(|e| e.during("notifications/initialized"))?;
         if !(200..300).contains(&r.status) {
-            return Err(format!(
+            return Err(ClientError::Unexpected(format!(
                 "notifications/initialized answered {}",
                 r.summary()
-            ));
+            )));
         }
         Ok(s)
     }
@@ -231,29 +241,29 @@ impl HttpSession {
         ctx: &Ctx,
         method: &str,
         params: Value,
-    ) -> Result<(Value, Resp, Probe), String> {
+    ) -> Result<(Value, Resp, Probe), ClientError> {
         let id = self.next_id();
         let probe = self.probe(ctx, &rpc(id, method, params));
         let resp = ctx.send(&probe, Pace::Key(self.slot)).await?;
         if resp.status != 200 {
-            return Err(format!(
+            return Err(ClientError::Unexpected(format!(
                 "`{method}` answered {} (expected 200)",
                 resp.summary()
-            ));
+            )));
         }
-        let msg = response_with_id(&resp, id).map_err(|e| format!("`{method}`: {e}"))?;
+        let msg = response_with_id(&resp, id).map_err(|e| e.during(format!("`{method}`")))?;
         Ok((msg, resp, probe))
     }
 
     /// Sends a JSON-RPC notification; returns the HTTP response.
-    pub async fn notify(&self, ctx: &Ctx, method: &str) -> Result<Resp, String> {
+    pub async fn notify(&self, ctx: &Ctx, method: &str) -> Result<Resp, ClientError> {
         let body = json!({"jsonrpc":"2.0","method":method}).to_string();
         ctx.send(&self.probe(ctx, &body), Pace::Key(self.slot))
             .await
     }
 
     /// Deletes the session (paced); returns the DELETE's response.
-    pub async fn close(mut self, ctx: &Ctx) -> Result<Resp, String> {
+    pub async fn close(mut self, ctx: &Ctx) -> Result<Resp, ClientError> {
         self.cleanup = None;
         ctx.delete_http_session(self.slot, &self.id).await
     }

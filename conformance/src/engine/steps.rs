@@ -4,7 +4,7 @@
 
 use super::expect::{Expect, meets};
 use super::outcome::{CheckResult, Outcome};
-use crate::client::{Ctx, Pace, Probe};
+use crate::client::{ClientError, Ctx, Pace, Probe};
 use crate::wire::response::Resp;
 
 /// One probe with its label, pacing and expectation.
@@ -27,7 +27,7 @@ impl Step {
 }
 
 /// Sends a probe and returns its response head (and body unless it opened a stream).
-pub async fn send_any(ctx: &Ctx, probe: &Probe, pace: Pace) -> Result<Resp, String> {
+pub async fn send_any(ctx: &Ctx, probe: &Probe, pace: Pace) -> Result<Resp, ClientError> {
     if probe.stream && !probe.raw {
         match ctx.open_stream(probe, pace, true).await? {
             Ok(conn) => Ok(conn.head),

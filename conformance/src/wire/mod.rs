@@ -7,3 +7,5 @@ pub mod leak;
 pub mod nearmiss;
 pub mod response;
 pub mod sse;
+
+pub use response::{Resp, ResponseError};

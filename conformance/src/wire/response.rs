@@ -86,14 +86,23 @@ pub(crate) fn parse_head(buf: &[u8]) -> Option<(Resp, usize)> {
     }
 }
 
+/// Bytes that are not an HTTP response.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseError {
+    /// No byte came back.
+    #[error("connection closed without a response")]
+    Closed,
+    /// Bytes came back, but no complete HTTP/1.1 response head.
+    #[error("malformed HTTP response")]
+    Malformed,
+}
+
 /// Parses a complete HTTP/1.1 response (head + body, chunked or sized).
-pub fn parse_response(buf: &[u8]) -> Result<Resp, String> {
-    let (mut resp, head_len) = parse_head(buf).ok_or_else(|| {
-        if buf.is_empty() {
-            "connection closed without a response".to_string()
-        } else {
-            "malformed HTTP response".to_string()
-        }
+pub fn parse_response(buf: &[u8]) -> Result<Resp, ResponseError> {
+    let (mut resp, head_len) = parse_head(buf).ok_or(if buf.is_empty() {
+        ResponseError::Closed
+    } else {
+        ResponseError::Malformed
     })?;
     let rest = &buf[head_len..];
     let chunked = resp

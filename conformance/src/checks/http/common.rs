@@ -4,7 +4,7 @@
 
 use crate::checks::prereq::{need_streamable, setup};
 use crate::client::streamable::{HttpSession, messages, response_with_id};
-use crate::client::{Ctx, Probe};
+use crate::client::{ClientError, Ctx, Probe};
 use crate::engine::Outcome;
 use crate::wire::response::Resp;
 use serde_json::Value;
@@ -20,7 +20,7 @@ pub async fn session(ctx: &Ctx, slot: usize) -> Result<HttpSession, Outcome> {
         .map_err(setup("opening a /mcp session"))
 }
 
-pub fn no_response(expected: &str, probe: &Probe) -> impl FnOnce(String) -> Outcome {
+pub fn no_response(expected: &str, probe: &Probe) -> impl FnOnce(ClientError) -> Outcome {
     let expected = expected.to_string();
     let repro = probe.curl();
     move |e| Outcome::fail(expected, format!("no response: {e}"), repro)
