@@ -17,6 +17,8 @@ pub mod cli;
 pub mod client;
 pub mod embedded;
 pub mod engine;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod key;
 pub mod report;

@@ -12,8 +12,8 @@ pub(crate) mod table;
 mod verdict;
 
 pub use check::{Check, Needs, Profile, RunFn};
-pub use expect::{Expect, error_shape, is_json, meets};
+pub(crate) use expect::{Expect, error_shape, is_json, meets};
 pub use outcome::{CheckResult, Outcome};
 pub use runner::{Selection, parse_baseline, run, select, unknown_patterns};
-pub use steps::{Step, expect_steps, send_any};
+pub(crate) use steps::{Step, expect_steps, send_any};
 pub use verdict::{CheckReport, Report, Verdict};
