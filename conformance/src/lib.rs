@@ -1,14 +1,18 @@
 //! mcp-conformance: checks a guarded MCP endpoint (HTTP+SSE and Streamable HTTP) against
 //! its contract (`docs/contract.md`), clause by clause, from the outside.
 //!
-//! Layout (arrows are imports, one way only):
-//! `cli`, `embedded`, `report` on top -> `checks` (the families, one file per family or
-//! clause; a check is data: ID, profile, what it sends and expects, an async run
-//! function) -> `engine` (`Check`, `Outcome`, `Profile`, expectations, runner, `Report`;
-//! never names a family) -> `client` (`Ctx`, pacer, limit discovery, legacy and
-//! Streamable HTTP clients, log source, raw sender, probes) -> `wire` (pure parsers:
-//! SSE, `Resp` and `parse_response`, leak scan, near misses). `target` and `key` are
-//! shared leaves.
+//! Layout (arrows are imports, one way only; no module import cycle):
+//! - `cli`, `embedded`, `report` sit on top.
+//! - `checks` -> `engine`, `client`: the families, one file per family (HTTP-* one per
+//!   clause); a check is data: ID, profile, what it sends and expects, an async run fn.
+//! - `engine` -> `client`: `Check`, `Outcome`, `Profile`, expectations, the runner,
+//!   `Report`; never names a family.
+//! - `client` -> `wire`: `Ctx`, pacer, limit discovery, the legacy and Streamable HTTP
+//!   clients, log source, raw sender, probes, `ClientError`; never imports `checks` or
+//!   `Outcome`.
+//! - `wire`: pure parsers (SSE, `Resp` and `parse_response`, leak scan, near misses).
+//! - `target` and `key` are shared leaves; `fuzzing` (feature `fuzzing`) serves `fuzz/`.
+//!
 //! The harness never depends on the server's code for checking, and no key ever reaches
 //! an output: keys are `ApiKey` (redacting Debug) and all report text is redacted.
 

@@ -1,4 +1,4 @@
-//! AUTH checks on both guarded endpoints: a valid key in either header is accepted; a
+//! AUTH checks (docs/contract.md AUTH-1, AUTH-3, AUTH-4, AUTH-7) on both guarded endpoints: a valid key in either header is accepted; a
 //! missing, empty, wrong, near-miss, duplicated, conflicting or non-ASCII key gets the
 //! exact 401; 401s carry `WWW-Authenticate`; no response echoes a presented key.
 //! Invalid-key probes are few and paced (the target throttles failed auths per address).

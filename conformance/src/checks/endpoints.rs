@@ -1,4 +1,5 @@
-//! Checks of the contract's endpoint table that Claude's connector depends on: `/health`,
+//! EP-* checks of the endpoint table in docs/contract.md ("Endpoints") that Claude's
+//! connector depends on: `/health`,
 //! `POST /mcp/sse` -> 405, `/.well-known/oauth-*` -> 404.
 //! Never sends more than a handful of requests.
 

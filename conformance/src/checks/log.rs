@@ -1,7 +1,8 @@
-//! LOG checks on the target's audit log: every line JSON with the LOG-1 fields, the key's
+//! LOG checks (docs/contract.md LOG-1, LOG-2) on the target's audit log: every line JSON with the LOG-1 fields, the key's
 //! sha256 prefix right, `tools/call` lines with tool and arguments, stream-end lines, the
 //! session id only as an 8-char prefix, and no key in any encoding anywhere (LOG-2).
-//! Generates its own traffic first (once per run), then reads the log source. Never
+//! Judges the LOG capture (`client`: its own traffic, generated once per run, then the
+//! log read after it). Never
 //! reports a log line that contains a key: it reports the line number and the encoding.
 
 use super::prereq::need_key;

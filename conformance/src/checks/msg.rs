@@ -1,4 +1,4 @@
-//! MSG checks: posting into a live session (MSG-1), session id errors including another
+//! MSG checks (docs/contract.md MSG-1..5): posting into a live session (MSG-1), session id errors including another
 //! key's session (MSG-2), body errors (MSG-3), the MCP handshake and tools (MSG-4), tool
 //! failures as `isError` results (MSG-5).
 //! Never posts a key inside a body; sessions are dropped when a check ends.

@@ -1,4 +1,4 @@
-//! NET-2: Origin checking (DNS-rebinding protection): a foreign `Origin` gets the exact 403,
+//! NET-2 (docs/contract.md): Origin checking (DNS-rebinding protection): a foreign `Origin` gets the exact 403,
 //! an allowed one passes. Sends only a few requests with a valid key.
 
 use super::bodies::FORBIDDEN_BODY;

@@ -1,7 +1,7 @@
-//! RATE checks. The limits are discovered from outside (burst: requests accepted from a
-//! full bucket before the first 429; refill: cells accepted per second after it), never
-//! assumed. Every check here drains the bucket on purpose and then tells the pacer, so the
-//! next check waits for the refill. Sends at most `max_burst_probe` requests in a row.
+//! RATE checks (docs/contract.md RATE-1..5, RATE-7) on the limits measured from outside
+//! once per run (`client`'s RATE discovery: burst and refill, never assumed), plus the
+//! stream cap. Every check here drains the bucket on purpose and then tells the pacer, so
+//! the next check waits for the refill. Sends at most `max_burst_probe` requests in a row.
 
 use super::bodies::RATE_BODY;
 use super::prereq::need_key;

@@ -1,4 +1,4 @@
-//! SSE checks on the raw stream: response head (SSE-1), the endpoint event (SSE-2),
+//! SSE checks (docs/contract.md SSE-1..5) on the raw stream: response head (SSE-1), the endpoint event (SSE-2),
 //! message framing (SSE-3), keep-alive comments (SSE-4), session lifetime (SSE-5).
 //! Streams are always dropped at the end of a check so they don't count against the cap.
 

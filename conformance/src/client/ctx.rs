@@ -1,5 +1,5 @@
-//! The run context every check gets: the target, the HTTP client, the pacer's buckets
-//! and the facts learned once per run (measured limits, the `/mcp` offer, the LOG
+//! The run context every check gets: the target, the HTTP client, the pacer, and the
+//! facts learned once per run (measured limits, the `/mcp` offer, the LOG
 //! capture). The operations on it live beside it in `client/` (sending, pacing, SSE and
 //! `/mcp` sessions, limit discovery, the log). Must never print or return a key in an
 //! error message (errors describe what happened, not what was sent).

@@ -1,6 +1,6 @@
 //! A probe is one HTTP request described as data: what to send (method, URL, exact header
-//! bytes, body) plus how to show it as a copy-pasteable shell command. `Resp` is what came
-//! back. Rendering must never print a key: every key-derived header carries a shell form
+//! bytes, body) plus how to show it as a copy-pasteable shell command (what comes back is
+//! a `wire::response::Resp`). Rendering must never print a key: every key-derived header carries a shell form
 //! (`$MCP_KEY`, `${MCP_KEY%?}`, ...) that is printed instead of its bytes.
 
 use crate::key::{ApiKey, HeaderStyle};

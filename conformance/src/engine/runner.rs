@@ -1,7 +1,8 @@
-//! The runner: selects checks by profile and `--only`/`--skip`, runs them one at a time
+//! The runner: selects checks by profile, `--only`/`--skip` and `--transport`, measures
+//! what the selected checks need up front (`Needs`), runs them one at a time
 //! (each under an overall time limit, panics caught), redacts every key from every outcome
 //! text, applies the baseline of expected failures, and returns a `Report`.
-//! Must never let a key reach a `Report`: all outcome text goes through `leak::redact`.
+//! Must never let a key reach a `Report`: all outcome text goes through `wire::leak::redact`.
 
 use super::check::{Check, Profile};
 use super::outcome::Outcome;
