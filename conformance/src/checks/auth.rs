@@ -14,52 +14,30 @@ use crate::wire::nearmiss::{NearMissKind, near_misses};
 const REJECT: Expect = Expect::Exact(401, AUTH_BODY);
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "AUTH-1.x-api-key",
-        Seed,
-        "a valid key in X-API-Key is accepted on GET /mcp/sse (200) and POST /mcp/messages (not 401)",
-        |c| valid(c, false);
-        "AUTH-1.bearer",
-        Seed,
-        "a valid key as Authorization: Bearer is accepted on both endpoints",
-        |c| valid(c, true);
-        "AUTH-3.missing",
-        Seed,
-        "no key -> exact 401 JSON on both endpoints",
-        |c| rejected(c, Bad::Missing);
-        "AUTH-3.empty",
-        Seed,
-        "empty X-API-Key, and `Authorization: Bearer` with no token -> exact 401 on both endpoints",
-        |c| rejected(c, Bad::Empty);
-        "AUTH-3.wrong",
-        Seed,
-        "a random key of the same length, in X-API-Key and as Bearer -> exact 401 on both endpoints",
-        |c| rejected(c, Bad::Wrong);
-        "AUTH-3.near-miss",
-        Seed,
-        "near misses of the real key (prefix, suffix, case flip, inner space, percent-encoded, appended char, one char changed) -> exact 401; trailing NUL (sent raw) -> 401 or 400",
-        near_miss;
-        "AUTH-3.duplicate",
-        Seed,
-        "two X-API-Key headers (valid+valid, valid+wrong) -> exact 401 on both endpoints",
-        |c| rejected(c, Bad::Duplicate);
-        "AUTH-3.conflict",
-        Seed,
-        "X-API-Key and Bearer that differ (valid+wrong, wrong+valid) -> exact 401 on both endpoints",
-        |c| rejected(c, Bad::Conflict);
-        "AUTH-3.non-ascii",
-        Seed,
-        "the key followed by non-ASCII UTF-8 (é) or a non-UTF-8 byte (0xFF) -> exact 401 on both endpoints",
-        |c| rejected(c, Bad::NonAscii);
-        "AUTH-4",
-        Strict,
-        "a 401 carries WWW-Authenticate: Bearer realm=\"cfpb-mcp\"",
-        www_authenticate;
-        "AUTH-7",
-        Seed,
-        "no response head or body echoes a presented key (valid or near miss), in any encoding",
-        no_echo;
-    ]
+    check_table! {
+        "AUTH-1.x-api-key", Seed, |c| valid(c, false),
+            "a valid key in X-API-Key is accepted on GET /mcp/sse (200) and POST /mcp/messages (not 401)";
+        "AUTH-1.bearer", Seed, |c| valid(c, true),
+            "a valid key as Authorization: Bearer is accepted on both endpoints";
+        "AUTH-3.missing", Seed, |c| rejected(c, Bad::Missing),
+            "no key -> exact 401 JSON on both endpoints";
+        "AUTH-3.empty", Seed, |c| rejected(c, Bad::Empty),
+            "empty X-API-Key, and `Authorization: Bearer` with no token -> exact 401 on both endpoints";
+        "AUTH-3.wrong", Seed, |c| rejected(c, Bad::Wrong),
+            "a random key of the same length, in X-API-Key and as Bearer -> exact 401 on both endpoints";
+        "AUTH-3.near-miss", Seed, near_miss,
+            "near misses of the real key (prefix, suffix, case flip, inner space, percent-encoded, appended char, one char changed) -> exact 401; trailing NUL (sent raw) -> 401 or 400";
+        "AUTH-3.duplicate", Seed, |c| rejected(c, Bad::Duplicate),
+            "two X-API-Key headers (valid+valid, valid+wrong) -> exact 401 on both endpoints";
+        "AUTH-3.conflict", Seed, |c| rejected(c, Bad::Conflict),
+            "X-API-Key and Bearer that differ (valid+wrong, wrong+valid) -> exact 401 on both endpoints";
+        "AUTH-3.non-ascii", Seed, |c| rejected(c, Bad::NonAscii),
+            "the key followed by non-ASCII UTF-8 (é) or a non-UTF-8 byte (0xFF) -> exact 401 on both endpoints";
+        "AUTH-4", Strict, www_authenticate,
+            "a 401 carries WWW-Authenticate: Bearer realm=\"cfpb-mcp\"";
+        "AUTH-7", Seed, no_echo,
+            "no response head or body echoes a presented key (valid or near miss), in any encoding";
+    }
 }
 
 async fn valid(ctx: &Ctx, bearer: bool) -> CheckResult {

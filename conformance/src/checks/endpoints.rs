@@ -9,20 +9,14 @@ use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, is_json};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "EP-health",
-        Seed,
-        "GET /health without a key -> 200 application/json {\"status\":\"ok\"} and nothing else",
-        health;
-        "EP-post-sse",
-        Seed,
-        "POST /mcp/sse with a valid key -> 405, Allow: GET, JSON error body (Claude falls back to SSE only on 400/404/405)",
-        post_sse;
-        "EP-oauth",
-        Seed,
-        "GET /.well-known/oauth-authorization-server and /.well-known/oauth-protected-resource -> 404",
-        oauth;
-    ]
+    check_table! {
+        "EP-health", Seed, health,
+            "GET /health without a key -> 200 application/json {\"status\":\"ok\"} and nothing else";
+        "EP-post-sse", Seed, post_sse,
+            "POST /mcp/sse with a valid key -> 405, Allow: GET, JSON error body (Claude falls back to SSE only on 400/404/405)";
+        "EP-oauth", Seed, oauth,
+            "GET /.well-known/oauth-authorization-server and /.well-known/oauth-protected-resource -> 404";
+    }
 }
 
 async fn health(ctx: &Ctx) -> CheckResult {

@@ -14,32 +14,20 @@ use crate::wire::leak::find_key_leaks;
 use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "LOG-1.json",
-        Seed,
-        "every log line is a JSON object with ts (RFC 3339 UTC) and event; every mcp_request line has method, path (no query), status, duration_ms, key, and session at most 8 chars",
-        json_lines;
-        "LOG-1.key-id",
-        Seed,
-        "requests with the key log key = first 8 hex of sha256(key); a request without a key logs key = \"none\"",
-        key_id;
-        "LOG-1.tools-call",
-        Seed,
-        "a tools/call of search_complaints logs tool = \"search_complaints\" and its arguments",
-        tools_call;
-        "LOG-1.session",
-        Seed,
-        "the session's requests log session = the first 8 chars of its id; the full id appears nowhere",
-        session;
-        "LOG-1.stream-end",
-        Seed,
-        "a closed SSE stream logs one mcp_stream_end line",
-        stream_end;
-        "LOG-2",
-        Seed,
-        "no log line contains a key: raw, percent-encoded, base64 (std/url, any alignment, padded or not), hex (lower/upper), or its full sha256",
-        no_key;
-    ]
+    check_table! {
+        "LOG-1.json", Seed, json_lines,
+            "every log line is a JSON object with ts (RFC 3339 UTC) and event; every mcp_request line has method, path (no query), status, duration_ms, key, and session at most 8 chars";
+        "LOG-1.key-id", Seed, key_id,
+            "requests with the key log key = first 8 hex of sha256(key); a request without a key logs key = \"none\"";
+        "LOG-1.tools-call", Seed, tools_call,
+            "a tools/call of search_complaints logs tool = \"search_complaints\" and its arguments";
+        "LOG-1.session", Seed, session,
+            "the session's requests log session = the first 8 chars of its id; the full id appears nowhere";
+        "LOG-1.stream-end", Seed, stream_end,
+            "a closed SSE stream logs one mcp_stream_end line";
+        "LOG-2", Seed, no_key,
+            "no log line contains a key: raw, percent-encoded, base64 (std/url, any alignment, padded or not), hex (lower/upper), or its full sha256";
+    }
 }
 
 async fn capture(ctx: &Ctx) -> Result<Capture, Outcome> {

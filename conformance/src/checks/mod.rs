@@ -30,3 +30,17 @@ pub fn all() -> Vec<Check> {
     ]
     .concat()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The runner measures up front exactly what it measured when it chose by family:
+    /// the limits for RATE-* and HTTP-6.shared-limit, the `/mcp` offer for HTTP-*.
+    #[test]
+    fn needs_match_the_families_that_use_them() {
+        for c in super::all() {
+            let limits = c.family() == "RATE" || c.id == "HTTP-6.shared-limit";
+            assert_eq!(c.needs.limits, limits, "{}", c.id);
+            assert_eq!(c.needs.offer, c.family() == "HTTP", "{}", c.id);
+        }
+    }
+}

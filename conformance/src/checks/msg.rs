@@ -13,68 +13,38 @@ use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
 use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "MSG-1",
-        Seed,
-        "a JSON-RPC request posted to a live session -> 202 with an empty body; its response arrives on the stream",
-        accepted;
-        "MSG-2.no-session",
-        Seed,
-        "POST /mcp/messages without session_id -> 400 bad_request JSON",
-        no_session;
-        "MSG-2.malformed",
-        Seed,
-        "session_id=not-a-session-id -> 400 bad_request JSON",
-        malformed;
-        "MSG-2.unknown",
-        Seed,
-        "a well-formed session id never issued -> exact 404 not_found \"Unknown session\"",
-        unknown;
-        "MSG-2.foreign",
-        Seed,
-        "key 2 posting into key 1's live session -> the same exact 404 as an unknown session",
-        foreign;
-        "MSG-3.bad-json",
-        Seed,
-        "a body that is not JSON, posted to a live session -> 400 bad_request JSON",
-        bad_json;
-        "MSG-3.too-large",
-        Seed,
-        "a valid JSON-RPC body of 1 MiB + 1 byte, posted to a live session -> 413 too_large JSON",
-        too_large;
-        "MSG-3.content-type",
-        Seed,
-        "valid JSON sent as text/plain to a live session -> 415 unsupported_media_type JSON",
-        content_type;
-        "MSG-3.jsonrpc-error",
-        Seed,
-        "an unknown JSON-RPC method -> 202, then a JSON-RPC error response on the stream (never HTTP 5xx)",
-        jsonrpc_error;
-        "MSG-4.initialize",
-        Seed,
-        "initialize with protocolVersion 2024-11-05 -> result with protocolVersion 2024-11-05, serverInfo, capabilities.tools",
-        initialize;
-        "MSG-4.newer-version",
-        Seed,
-        "initialize with protocolVersion 2025-06-18 -> a result naming a known protocol version",
-        newer_version;
-        "MSG-4.ping",
-        Seed,
-        "after the handshake, ping -> an empty result",
-        ping;
-        "MSG-4.tools-list",
-        Seed,
-        "tools/list -> search_complaints and get_complaint_document, each with an object inputSchema",
-        tools_list;
-        "MSG-4.tools-call",
-        Seed,
-        "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError",
-        tools_call;
-        "MSG-5",
-        Seed,
-        "a failing tool call (search_complaints with size 1000) -> a tool result with isError: true and a message; the server stays healthy (/health 200, ping answered)",
-        tool_error;
-    ]
+    check_table! {
+        "MSG-1", Seed, accepted,
+            "a JSON-RPC request posted to a live session -> 202 with an empty body; its response arrives on the stream";
+        "MSG-2.no-session", Seed, no_session,
+            "POST /mcp/messages without session_id -> 400 bad_request JSON";
+        "MSG-2.malformed", Seed, malformed,
+            "session_id=not-a-session-id -> 400 bad_request JSON";
+        "MSG-2.unknown", Seed, unknown,
+            "a well-formed session id never issued -> exact 404 not_found \"Unknown session\"";
+        "MSG-2.foreign", Seed, foreign,
+            "key 2 posting into key 1's live session -> the same exact 404 as an unknown session";
+        "MSG-3.bad-json", Seed, bad_json,
+            "a body that is not JSON, posted to a live session -> 400 bad_request JSON";
+        "MSG-3.too-large", Seed, too_large,
+            "a valid JSON-RPC body of 1 MiB + 1 byte, posted to a live session -> 413 too_large JSON";
+        "MSG-3.content-type", Seed, content_type,
+            "valid JSON sent as text/plain to a live session -> 415 unsupported_media_type JSON";
+        "MSG-3.jsonrpc-error", Seed, jsonrpc_error,
+            "an unknown JSON-RPC method -> 202, then a JSON-RPC error response on the stream (never HTTP 5xx)";
+        "MSG-4.initialize", Seed, initialize,
+            "initialize with protocolVersion 2024-11-05 -> result with protocolVersion 2024-11-05, serverInfo, capabilities.tools";
+        "MSG-4.newer-version", Seed, newer_version,
+            "initialize with protocolVersion 2025-06-18 -> a result naming a known protocol version";
+        "MSG-4.ping", Seed, ping,
+            "after the handshake, ping -> an empty result";
+        "MSG-4.tools-list", Seed, tools_list,
+            "tools/list -> search_complaints and get_complaint_document, each with an object inputSchema";
+        "MSG-4.tools-call", Seed, tools_call,
+            "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError";
+        "MSG-5", Seed, tool_error,
+            "a failing tool call (search_complaints with size 1000) -> a tool result with isError: true and a message; the server stays healthy (/health 200, ping answered)";
+    }
 }
 
 fn rpc(id: u64, method: &str, params: Value) -> String {

@@ -8,16 +8,12 @@ use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "NET-2.foreign",
-        Strict,
-        "a valid key with Origin: https://evil.example -> exact 403 forbidden on both endpoints",
-        foreign;
-        "NET-2.allowed",
-        Strict,
-        "a valid key with an allowed Origin (--allowed-origin) -> accepted on both endpoints",
-        allowed;
-    ]
+    check_table! {
+        "NET-2.foreign", Strict, foreign,
+            "a valid key with Origin: https://evil.example -> exact 403 forbidden on both endpoints";
+        "NET-2.allowed", Strict, allowed,
+            "a valid key with an allowed Origin (--allowed-origin) -> accepted on both endpoints";
+    }
 }
 
 async fn foreign(ctx: &Ctx) -> CheckResult {

@@ -11,38 +11,20 @@ use crate::engine::{Check, CheckResult, Expect, Outcome, meets};
 use std::time::{Duration, Instant};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "RATE-1",
-        Seed,
-        needs(limits),
-        "a per-key limit exists (a 429 after a finite burst), the burst fits an MCP handshake (>= 4), and GET /mcp/sse costs a cell",
-        limit_exists;
-        "RATE-2",
-        Seed,
-        needs(limits),
-        "requests past the burst -> exact 429 {\"error\":{\"type\":\"rate_limit\",...}}",
-        too_many;
-        "RATE-3",
-        Strict,
-        needs(limits),
-        "a 429 carries Retry-After in whole seconds (>= 1); after waiting it, a request is accepted",
-        retry_after_check;
-        "RATE-4",
-        Seed,
-        needs(limits),
-        "with key 1 exhausted, key 2 is still accepted",
-        isolation;
-        "RATE-5",
-        Seed,
-        needs(limits),
-        "from a full bucket, N concurrent requests: accepted <= burst + rps x T (+ rounding)",
-        concurrency;
-        "RATE-7",
-        Seed,
-        needs(limits),
-        "opening SSE streams for one key (paced under the rate limit) eventually gets the exact RATE-2 429; it persists while the streams stay open; closing one lets a new one open",
-        stream_cap;
-    ]
+    check_table! {
+        "RATE-1", Seed, limit_exists, needs(limits),
+            "a per-key limit exists (a 429 after a finite burst), the burst fits an MCP handshake (>= 4), and GET /mcp/sse costs a cell";
+        "RATE-2", Seed, too_many, needs(limits),
+            "requests past the burst -> exact 429 {\"error\":{\"type\":\"rate_limit\",...}}";
+        "RATE-3", Strict, retry_after_check, needs(limits),
+            "a 429 carries Retry-After in whole seconds (>= 1); after waiting it, a request is accepted";
+        "RATE-4", Seed, isolation, needs(limits),
+            "with key 1 exhausted, key 2 is still accepted";
+        "RATE-5", Seed, concurrency, needs(limits),
+            "from a full bucket, N concurrent requests: accepted <= burst + rps x T (+ rounding)";
+        "RATE-7", Seed, stream_cap, needs(limits),
+            "opening SSE streams for one key (paced under the rate limit) eventually gets the exact RATE-2 429; it persists while the streams stay open; closing one lets a new one open";
+    }
 }
 
 async fn limits(ctx: &Ctx) -> Result<&Limits, Outcome> {

@@ -11,28 +11,18 @@ use crate::wire::sse::SseItem;
 use std::time::{Duration, Instant};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "SSE-1",
-        Seed,
-        "GET /mcp/sse (Accept-Encoding: gzip, br) -> 200, Content-Type: text/event-stream, Cache-Control: no-cache, no-transform, X-Accel-Buffering: no, no Content-Length, no Content-Encoding",
-        head;
-        "SSE-2",
-        Seed,
-        "the first event is `event: endpoint` with data /mcp/messages?session_id=<32 lowercase hex>, different for two sessions",
-        endpoint;
-        "SSE-3",
-        Seed,
-        "the response to `initialize` arrives as `event: message` with the JSON-RPC message on one data line",
-        message_framing;
-        "SSE-4",
-        Seed,
-        "an idle stream carries a comment line (`: ping`) within the keep-alive wait (--keepalive-wait) and stays open",
-        keepalive;
-        "SSE-5",
-        Seed,
-        "a session answers while its stream is open; after the client closes the stream the session is removed (its URL then gets 404)",
-        lifetime;
-    ]
+    check_table! {
+        "SSE-1", Seed, head,
+            "GET /mcp/sse (Accept-Encoding: gzip, br) -> 200, Content-Type: text/event-stream, Cache-Control: no-cache, no-transform, X-Accel-Buffering: no, no Content-Length, no Content-Encoding";
+        "SSE-2", Seed, endpoint,
+            "the first event is `event: endpoint` with data /mcp/messages?session_id=<32 lowercase hex>, different for two sessions";
+        "SSE-3", Seed, message_framing,
+            "the response to `initialize` arrives as `event: message` with the JSON-RPC message on one data line";
+        "SSE-4", Seed, keepalive,
+            "an idle stream carries a comment line (`: ping`) within the keep-alive wait (--keepalive-wait) and stays open";
+        "SSE-5", Seed, lifetime,
+            "a session answers while its stream is open; after the client closes the stream the session is removed (its URL then gets 404)";
+    }
 }
 
 async fn head(ctx: &Ctx) -> CheckResult {

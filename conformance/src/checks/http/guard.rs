@@ -11,18 +11,12 @@ use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, meets};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-6.auth",
-        Strict,
-        needs(offer),
-        "POST /mcp initialize with no key or a wrong key, GET /mcp with no key -> exact 401",
-        auth;
-        "HTTP-6.origin",
-        Strict,
-        needs(offer),
-        "POST /mcp initialize with a valid key and Origin: https://evil.example -> exact 403 forbidden",
-        origin;
-    ]
+    check_table! {
+        "HTTP-6.auth", Strict, auth, needs(offer),
+            "POST /mcp initialize with no key or a wrong key, GET /mcp with no key -> exact 401";
+        "HTTP-6.origin", Strict, origin, needs(offer),
+            "POST /mcp initialize with a valid key and Origin: https://evil.example -> exact 403 forbidden";
+    }
 }
 
 async fn auth(ctx: &Ctx) -> CheckResult {

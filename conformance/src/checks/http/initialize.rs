@@ -13,18 +13,12 @@ use crate::engine::{Check, CheckResult, Outcome};
 use serde_json::Value;
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-2.session-id",
-        Strict,
-        needs(offer),
-        "POST /mcp initialize without a session -> 200 with Mcp-Session-Id of 32 lowercase hex, different for two sessions",
-        session_id;
-        "HTTP-2.version",
-        Strict,
-        needs(offer),
-        "initialize asking for 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25 -> result.protocolVersion is the version asked for",
-        version;
-    ]
+    check_table! {
+        "HTTP-2.session-id", Strict, session_id, needs(offer),
+            "POST /mcp initialize without a session -> 200 with Mcp-Session-Id of 32 lowercase hex, different for two sessions";
+        "HTTP-2.version", Strict, version, needs(offer),
+            "initialize asking for 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25 -> result.protocolVersion is the version asked for";
+    }
 }
 
 async fn session_id(ctx: &Ctx) -> CheckResult {

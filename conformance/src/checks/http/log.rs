@@ -12,13 +12,10 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-6.log",
-        Strict,
-        needs(offer),
-        "a tools/call over /mcp logs an mcp_request line with path /mcp, tool search_complaints and its arguments, the key id and the 8-char session prefix; the full session id appears nowhere",
-        log;
-    ]
+    check_table! {
+        "HTTP-6.log", Strict, log, needs(offer),
+            "a tools/call over /mcp logs an mcp_request line with path /mcp, tool search_complaints and its arguments, the key id and the 8-char session prefix; the full session id appears nowhere";
+    }
 }
 
 async fn log(ctx: &Ctx) -> CheckResult {

@@ -8,13 +8,10 @@ use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Outcome, error_shape, is_json};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-7",
-        Strict,
-        needs(offer),
-        "PUT /mcp with a valid key -> 405 with Allow: GET, POST, DELETE and a JSON error body",
-        other_method;
-    ]
+    check_table! {
+        "HTTP-7", Strict, other_method, needs(offer),
+            "PUT /mcp with a valid key -> 405 with Allow: GET, POST, DELETE and a JSON error body";
+    }
 }
 
 async fn other_method(ctx: &Ctx) -> CheckResult {

@@ -11,23 +11,14 @@ use crate::engine::{Check, CheckResult, Outcome};
 use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-1.request",
-        Strict,
-        needs(offer),
-        "in a session, POST /mcp with a JSON-RPC request (ping) and Accept: application/json, text/event-stream -> 200, the response as application/json or text/event-stream",
-        request;
-        "HTTP-1.notification",
-        Strict,
-        needs(offer),
-        "in a session, POST /mcp with a notification (notifications/initialized) -> 202 with an empty body",
-        notification;
-        "HTTP-1.tools-call",
-        Strict,
-        needs(offer),
-        "in a session, tools/call search_complaints {search_term, size: 1} -> 200, a result with content and no isError",
-        tools_call;
-    ]
+    check_table! {
+        "HTTP-1.request", Strict, request, needs(offer),
+            "in a session, POST /mcp with a JSON-RPC request (ping) and Accept: application/json, text/event-stream -> 200, the response as application/json or text/event-stream";
+        "HTTP-1.notification", Strict, notification, needs(offer),
+            "in a session, POST /mcp with a notification (notifications/initialized) -> 202 with an empty body";
+        "HTTP-1.tools-call", Strict, tools_call, needs(offer),
+            "in a session, tools/call search_complaints {search_term, size: 1} -> 200, a result with content and no isError";
+    }
 }
 
 async fn request(ctx: &Ctx) -> CheckResult {

@@ -12,23 +12,14 @@ use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
 use serde_json::json;
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-3.missing",
-        Strict,
-        needs(offer),
-        "a request (ping) without Mcp-Session-Id after initialize -> 400 bad_request JSON",
-        missing;
-        "HTTP-3.unknown",
-        Strict,
-        needs(offer),
-        "Mcp-Session-Id never issued (random 32 hex) or malformed -> exact 404 not_found \"Unknown session\"",
-        unknown;
-        "HTTP-3.foreign",
-        Strict,
-        needs(offer),
-        "key 2 posting into (and deleting) key 1's live session -> the same exact 404; the session still answers key 1",
-        foreign;
-    ]
+    check_table! {
+        "HTTP-3.missing", Strict, missing, needs(offer),
+            "a request (ping) without Mcp-Session-Id after initialize -> 400 bad_request JSON";
+        "HTTP-3.unknown", Strict, unknown, needs(offer),
+            "Mcp-Session-Id never issued (random 32 hex) or malformed -> exact 404 not_found \"Unknown session\"";
+        "HTTP-3.foreign", Strict, foreign, needs(offer),
+            "key 2 posting into (and deleting) key 1's live session -> the same exact 404; the session still answers key 1";
+    }
 }
 
 async fn missing(ctx: &Ctx) -> CheckResult {

@@ -12,13 +12,10 @@ use crate::wire::response::Resp;
 use std::time::{Duration, Instant};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-6.shared-limit",
-        Strict,
-        needs(limits, offer),
-        "one per-key budget for both transports: with the key's burst spent on /mcp/messages, POST /mcp gets the exact 429, and the other way round",
-        shared_limit;
-    ]
+    check_table! {
+        "HTTP-6.shared-limit", Strict, shared_limit, needs(limits, offer),
+            "one per-key budget for both transports: with the key's burst spent on /mcp/messages, POST /mcp gets the exact 429, and the other way round";
+    }
 }
 
 /// Requests sent on the other transport right after the budget is spent: a shared bucket

@@ -11,18 +11,12 @@ use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-4.get-stream",
-        Strict,
-        needs(offer),
-        "GET /mcp with the session and Accept: text/event-stream -> 200 with the SSE-1 head (text/event-stream, Cache-Control: no-cache, no-transform, X-Accel-Buffering: no, no Content-Length/-Encoding)",
-        get_stream;
-        "HTTP-4.delete",
-        Strict,
-        needs(offer),
-        "DELETE /mcp with the session -> 2xx; afterwards the session id gets the exact 404",
-        delete;
-    ]
+    check_table! {
+        "HTTP-4.get-stream", Strict, get_stream, needs(offer),
+            "GET /mcp with the session and Accept: text/event-stream -> 200 with the SSE-1 head (text/event-stream, Cache-Control: no-cache, no-transform, X-Accel-Buffering: no, no Content-Length/-Encoding)";
+        "HTTP-4.delete", Strict, delete, needs(offer),
+            "DELETE /mcp with the session -> 2xx; afterwards the session id gets the exact 404";
+    }
 }
 
 async fn get_stream(ctx: &Ctx) -> CheckResult {

@@ -8,13 +8,10 @@ use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Step, expect_steps};
 
 pub fn checks() -> Vec<Check> {
-    check_table![
-        "HTTP-5",
-        Strict,
-        needs(offer),
-        "a request in a session with MCP-Protocol-Version: 1999-01-01 -> 400 bad_request JSON",
-        bad_version;
-    ]
+    check_table! {
+        "HTTP-5", Strict, bad_version, needs(offer),
+            "a request in a session with MCP-Protocol-Version: 1999-01-01 -> 400 bad_request JSON";
+    }
 }
 
 async fn bad_version(ctx: &Ctx) -> CheckResult {
