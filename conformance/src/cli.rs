@@ -4,12 +4,10 @@
 //! failed, 1 a check failed, 2 bad invocation or unreachable target.
 //! Must never print a key: messages name keys only as `$MCP_KEY` / `$MCP_KEY2`.
 
-use crate::check::Profile;
-use crate::ctx::{Ctx, Pace};
+use crate::client::{Ctx, Pace, Probe};
+use crate::engine::{Profile, Selection, Verdict, parse_baseline, select, unknown_patterns};
 use crate::key::{ApiKey, HeaderStyle, parse_key_list};
-use crate::probe::Probe;
 use crate::report::Format;
-use crate::runner::{Selection, parse_baseline, select, unknown_patterns};
 use crate::target::{LogSource, Settings, Target, Transport};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
@@ -235,7 +233,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             };
             let keys = match load_keys(&args, &mut io) {
                 Ok(k) => k,
-                Err(e) => return fail2(&mut io, &e),
+                Err(e) => return fail2(&mut io, &e.to_string()),
             };
             if keys.is_empty() {
                 return fail2(
@@ -293,7 +291,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
 
     let ctx = match Ctx::new(target) {
         Ok(c) => c,
-        Err(e) => return fail2(&mut io, &e),
+        Err(e) => return fail2(&mut io, &e.to_string()),
     };
     // Unreachable target: exit 2 before any check runs.
     let health = Probe::new("GET", ctx.url("/health"));
@@ -321,7 +319,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             let _ = err.flush();
         }
     };
-    let report = crate::runner::run(
+    let report = crate::engine::run(
         &ctx,
         &checks,
         &baseline,
@@ -355,10 +353,9 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             let _ = writeln!(
                 io.err,
                 "mcp-conformance: {} passed, {} failed, {} skipped; report in {}",
-                report.count(crate::runner::Verdict::Pass),
-                report.count(crate::runner::Verdict::Fail)
-                    + report.count(crate::runner::Verdict::XPass),
-                report.count(crate::runner::Verdict::Skip),
+                report.count(Verdict::Pass),
+                report.count(Verdict::Fail) + report.count(Verdict::XPass),
+                report.count(Verdict::Skip),
                 path.display()
             );
         }

@@ -1,7 +1,7 @@
 //! Property checks for the harness's own parsers of bytes a target sends, shared
 //! by the cargo-fuzz target `sse_reader` (`fuzz/`) and the stable replay test
 //! (`conformance/tests/fuzz_corpus_replay.rs`). Each check panics on a violated
-//! property; nothing else calls them.
+//! property; nothing else calls them. Compiled only with the `fuzzing` feature.
 //!
 //! [`check_sse_reader`] asserts, for any bytes: [`SseParser`] never panics; the
 //! items it yields don't depend on how the bytes are split into chunks (whole,
@@ -10,7 +10,7 @@
 //! line and its data holds exactly `data_lines - 1` line breaks; a line longer
 //! than `MAX_LINE` is cut and flagged, never kept whole.
 
-use crate::sse::{MAX_LINE, SseItem, SseParser};
+use crate::wire::sse::{MAX_LINE, SseItem, SseParser};
 
 fn feed_in_chunks(data: &[u8], sizes: impl Iterator<Item = usize>) -> Vec<SseItem> {
     let mut parser = SseParser::new();

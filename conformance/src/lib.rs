@@ -1,38 +1,38 @@
 //! mcp-conformance: checks a guarded MCP endpoint (HTTP+SSE and Streamable HTTP) against
 //! its contract (`docs/contract.md`), clause by clause, from the outside.
 //!
-//! Layout: `checks` (one module per clause family; a check is data: ID, profile, what it
-//! sends and expects, and an async run function), `ctx` (HTTP client, pacing within the
-//! target's rate limits, SSE streams, MCP sessions), `streamable` (the Streamable HTTP
-//! client: `/mcp` sessions, JSON-or-SSE responses, transport detection), `runner`
-//! (selection, baseline, redaction), `report` (human, JSON, JUnit), `cli`, `embedded` (the server as a library).
-//! Pure, fuzzable parts: `sse` (SSE parser), `leak` (key leak scanner), `nearmiss`
-//! (near-miss key generator), `raw::parse_response`.
+//! Layout (arrows are imports, one way only; no module import cycle):
+//! - `cli`, `embedded`, `report` sit on top.
+//! - `checks` -> `engine`, `client`: the families, one file per family (HTTP-* one per
+//!   clause); a check is data: ID, profile, what it sends and expects, an async run fn.
+//! - `engine` -> `client`: `Check`, `Outcome`, `Profile`, expectations, the runner,
+//!   `Report`; never names a family.
+//! - `client` -> `wire`: `Ctx`, pacer, limit discovery, the legacy and Streamable HTTP
+//!   clients, log source, raw sender, probes, `ClientError`; never imports `checks` or
+//!   `Outcome`.
+//! - `wire`: pure parsers (SSE, `Resp` and `parse_response`, leak scan, near misses).
+//! - `target` and `key` are shared leaves; `fuzzing` (feature `fuzzing`) serves `fuzz/`.
+//!
 //! The harness never depends on the server's code for checking, and no key ever reaches
 //! an output: keys are `ApiKey` (redacting Debug) and all report text is redacted.
 
-pub mod check;
 pub mod checks;
 pub mod cli;
-pub mod ctx;
+pub mod client;
 pub mod embedded;
+pub mod engine;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod key;
-pub mod leak;
-pub mod nearmiss;
-pub mod probe;
-pub mod raw;
 pub mod report;
-pub mod runner;
-pub mod sse;
-pub mod streamable;
 pub mod target;
+pub mod wire;
 
-pub use check::{Check, Outcome, Profile};
-pub use ctx::Ctx;
+pub use client::Ctx;
+pub use engine::{Check, Outcome, Profile, Report, Selection, Verdict};
 pub use key::{ApiKey, HeaderStyle};
-pub use leak::{Encoding, Leak, find_key_leaks};
-pub use nearmiss::{NearMiss, NearMissKind, near_misses};
-pub use runner::{Report, Selection, Verdict};
-pub use sse::{SseEvent, SseItem, SseParser};
 pub use target::{LogSource, Settings, SharedBuf, Target, Transport};
+pub use wire::leak::{Encoding, Leak, find_key_leaks};
+pub use wire::nearmiss::{NearMiss, NearMissKind, near_misses};
+pub use wire::sse::{SseEvent, SseItem, SseParser};

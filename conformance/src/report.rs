@@ -2,8 +2,7 @@
 //! and a reproduction for every failure), JSON, or JUnit XML.
 //! Pure functions over an already redacted `Report`: never touches the network or keys.
 
-use crate::check::Outcome;
-use crate::runner::{CheckReport, Report, Verdict};
+use crate::engine::{CheckReport, Outcome, Profile, Report, Verdict};
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -78,7 +77,7 @@ pub fn human(report: &Report, color: bool) -> String {
                 Verdict::XFail => paint("36", "xfail"),
                 Verdict::XPass => paint("31;1", "XPASS"),
             };
-            let strict = if r.profile == crate::check::Profile::Strict {
+            let strict = if r.profile == Profile::Strict {
                 " [strict]"
             } else {
                 ""

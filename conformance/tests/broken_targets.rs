@@ -4,9 +4,9 @@
 
 mod support;
 
+use mcp_conformance::Outcome;
 use mcp_conformance::Report;
-use mcp_conformance::check::Outcome;
-use mcp_conformance::runner::Verdict;
+use mcp_conformance::Verdict;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use support::run_against;
@@ -213,7 +213,7 @@ async fn each_broken_target_fails_its_check() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_mcp_the_http_checks_skip_by_default_and_fail_when_asked_for() {
     use mcp_conformance::Transport;
-    use mcp_conformance::streamable::NOT_OFFERED;
+    use mcp_conformance::client::streamable::NOT_OFFERED;
     // Default: every HTTP check skips with the reason; nothing fails.
     let r = support::run_with(Fault::NoStreamable, &["HTTP"], None).await;
     assert!(!r.results.is_empty());
@@ -254,8 +254,8 @@ async fn without_mcp_the_http_checks_skip_by_default_and_fail_when_asked_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
-    use mcp_conformance::ctx::Ctx;
-    use mcp_conformance::runner::{Selection, parse_baseline, run, select};
+    use mcp_conformance::Ctx;
+    use mcp_conformance::engine::{Selection, parse_baseline, run, select};
     let s = support::stub::start(Fault::NoWwwAuthenticate).await;
     let base = url::Url::parse(&format!("http://{}", s.addr)).unwrap();
     let t = mcp_conformance::Target::new(

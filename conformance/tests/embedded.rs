@@ -1,8 +1,8 @@
 //! Against the embedded server (the real server library, fixtures data), every check
 //! passes in both profiles, and the run takes seconds.
 
-use mcp_conformance::ctx::Ctx;
-use mcp_conformance::runner::{Selection, Verdict, run, select};
+use mcp_conformance::Ctx;
+use mcp_conformance::engine::{Selection, Verdict, run, select};
 use mcp_conformance::{HeaderStyle, Profile, Settings};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -2,9 +2,9 @@
 //! parser.
 
 use base64::Engine;
-use mcp_conformance::leak::{find_key_leaks, redact};
-use mcp_conformance::nearmiss::near_misses;
-use mcp_conformance::sse::SseParser;
+use mcp_conformance::wire::leak::{find_key_leaks, redact};
+use mcp_conformance::wire::nearmiss::near_misses;
+use mcp_conformance::wire::sse::SseParser;
 use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = String> {

@@ -2,11 +2,11 @@
 //! reproductions of representative probes, and the check list.
 
 use mcp_conformance::ApiKey;
-use mcp_conformance::check::{Outcome, Profile};
-use mcp_conformance::nearmiss::near_misses;
-use mcp_conformance::probe::{BodySpec, HeaderSpec, Probe};
+use mcp_conformance::client::{BodySpec, HeaderSpec, Probe};
+use mcp_conformance::engine::{CheckReport, Report, Verdict};
+use mcp_conformance::engine::{Outcome, Profile};
 use mcp_conformance::report;
-use mcp_conformance::runner::{CheckReport, Report, Verdict};
+use mcp_conformance::wire::nearmiss::near_misses;
 mod support;
 
 use std::time::Duration;
@@ -136,9 +136,9 @@ fn curl_reproductions() {
             .header(HeaderSpec::x_api_key(&key2))
             .header(HeaderSpec::plain(
                 "Accept",
-                mcp_conformance::streamable::ACCEPT_BOTH,
+                mcp_conformance::client::streamable::ACCEPT_BOTH,
             ))
-            .header(mcp_conformance::streamable::session_header(
+            .header(mcp_conformance::client::streamable::session_header(
                 "0123456789abcdef0123456789abcdef",
             ))
             .header(HeaderSpec::plain("MCP-Protocol-Version", "2025-06-18"))

@@ -1,86 +1,43 @@
-//! AUTH checks on both guarded endpoints: a valid key in either header is accepted; a
+//! AUTH checks (docs/contract.md AUTH-1, AUTH-3, AUTH-4, AUTH-7) on both guarded endpoints: a valid key in either header is accepted; a
 //! missing, empty, wrong, near-miss, duplicated, conflicting or non-ASCII key gets the
 //! exact 401; 401s carry `WWW-Authenticate`; no response echoes a presented key.
 //! Invalid-key probes are few and paced (the target throttles failed auths per address).
 
-use super::{AUTH_BODY, Expect, Step, expect_steps, guarded_endpoints, need_key, send_any};
-use crate::check::{Check, CheckResult, Outcome, Profile};
-use crate::ctx::{Ctx, Pace};
-use crate::leak::find_key_leaks_bytes;
-use crate::nearmiss::{NearMissKind, near_misses};
-use crate::probe::{HeaderSpec, Probe};
+use super::bodies::AUTH_BODY;
+use super::prereq::{guarded_endpoints, need_key};
+use crate::client::{Ctx, HeaderSpec, Pace, Probe};
+use crate::engine::table::check_table;
+use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, send_any};
+use crate::wire::leak::find_key_leaks_bytes;
+use crate::wire::nearmiss::{NearMissKind, near_misses};
 
 const REJECT: Expect = Expect::Exact(401, AUTH_BODY);
 
 pub fn checks() -> Vec<Check> {
-    vec![
-        Check::new(
-            "AUTH-1.x-api-key",
-            Profile::Seed,
-            "a valid key in X-API-Key is accepted on GET /mcp/sse (200) and POST /mcp/messages (not 401)",
-            |c| Box::pin(valid(c, false)),
-        ),
-        Check::new(
-            "AUTH-1.bearer",
-            Profile::Seed,
-            "a valid key as Authorization: Bearer is accepted on both endpoints",
-            |c| Box::pin(valid(c, true)),
-        ),
-        Check::new(
-            "AUTH-3.missing",
-            Profile::Seed,
-            "no key -> exact 401 JSON on both endpoints",
-            |c| Box::pin(rejected(c, Bad::Missing)),
-        ),
-        Check::new(
-            "AUTH-3.empty",
-            Profile::Seed,
-            "empty X-API-Key, and `Authorization: Bearer` with no token -> exact 401 on both endpoints",
-            |c| Box::pin(rejected(c, Bad::Empty)),
-        ),
-        Check::new(
-            "AUTH-3.wrong",
-            Profile::Seed,
-            "a random key of the same length, in X-API-Key and as Bearer -> exact 401 on both endpoints",
-            |c| Box::pin(rejected(c, Bad::Wrong)),
-        ),
-        Check::new(
-            "AUTH-3.near-miss",
-            Profile::Seed,
-            "near misses of the real key (prefix, suffix, case flip, inner space, percent-encoded, appended char, one char changed) -> exact 401; trailing NUL (sent raw) -> 401 or 400",
-            |c| Box::pin(near_miss(c)),
-        ),
-        Check::new(
-            "AUTH-3.duplicate",
-            Profile::Seed,
-            "two X-API-Key headers (valid+valid, valid+wrong) -> exact 401 on both endpoints",
-            |c| Box::pin(rejected(c, Bad::Duplicate)),
-        ),
-        Check::new(
-            "AUTH-3.conflict",
-            Profile::Seed,
-            "X-API-Key and Bearer that differ (valid+wrong, wrong+valid) -> exact 401 on both endpoints",
-            |c| Box::pin(rejected(c, Bad::Conflict)),
-        ),
-        Check::new(
-            "AUTH-3.non-ascii",
-            Profile::Seed,
-            "the key followed by non-ASCII UTF-8 (é) or a non-UTF-8 byte (0xFF) -> exact 401 on both endpoints",
-            |c| Box::pin(rejected(c, Bad::NonAscii)),
-        ),
-        Check::new(
-            "AUTH-4",
-            Profile::Strict,
-            "a 401 carries WWW-Authenticate: Bearer realm=\"cfpb-mcp\"",
-            |c| Box::pin(www_authenticate(c)),
-        ),
-        Check::new(
-            "AUTH-7",
-            Profile::Seed,
-            "no response head or body echoes a presented key (valid or near miss), in any encoding",
-            |c| Box::pin(no_echo(c)),
-        ),
-    ]
+    check_table! {
+        "AUTH-1.x-api-key", Seed, |c| valid(c, false),
+            "a valid key in X-API-Key is accepted on GET /mcp/sse (200) and POST /mcp/messages (not 401)";
+        "AUTH-1.bearer", Seed, |c| valid(c, true),
+            "a valid key as Authorization: Bearer is accepted on both endpoints";
+        "AUTH-3.missing", Seed, |c| rejected(c, Bad::Missing),
+            "no key -> exact 401 JSON on both endpoints";
+        "AUTH-3.empty", Seed, |c| rejected(c, Bad::Empty),
+            "empty X-API-Key, and `Authorization: Bearer` with no token -> exact 401 on both endpoints";
+        "AUTH-3.wrong", Seed, |c| rejected(c, Bad::Wrong),
+            "a random key of the same length, in X-API-Key and as Bearer -> exact 401 on both endpoints";
+        "AUTH-3.near-miss", Seed, near_miss,
+            "near misses of the real key (prefix, suffix, case flip, inner space, percent-encoded, appended char, one char changed) -> exact 401; trailing NUL (sent raw) -> 401 or 400";
+        "AUTH-3.duplicate", Seed, |c| rejected(c, Bad::Duplicate),
+            "two X-API-Key headers (valid+valid, valid+wrong) -> exact 401 on both endpoints";
+        "AUTH-3.conflict", Seed, |c| rejected(c, Bad::Conflict),
+            "X-API-Key and Bearer that differ (valid+wrong, wrong+valid) -> exact 401 on both endpoints";
+        "AUTH-3.non-ascii", Seed, |c| rejected(c, Bad::NonAscii),
+            "the key followed by non-ASCII UTF-8 (é) or a non-UTF-8 byte (0xFF) -> exact 401 on both endpoints";
+        "AUTH-4", Strict, www_authenticate,
+            "a 401 carries WWW-Authenticate: Bearer realm=\"cfpb-mcp\"";
+        "AUTH-7", Seed, no_echo,
+            "no response head or body echoes a presented key (valid or near miss), in any encoding";
+    }
 }
 
 async fn valid(ctx: &Ctx, bearer: bool) -> CheckResult {

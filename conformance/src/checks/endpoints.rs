@@ -1,33 +1,22 @@
-//! Checks of the contract's endpoint table that Claude's connector depends on: `/health`,
+//! EP-* checks of the endpoint table in docs/contract.md ("Endpoints") that Claude's
+//! connector depends on: `/health`,
 //! `POST /mcp/sse` -> 405, `/.well-known/oauth-*` -> 404.
 //! Never sends more than a handful of requests.
 
-use super::{Expect, Step, expect_steps, need_key};
-use crate::check::{Check, CheckResult, Outcome, Profile};
-use crate::ctx::{Ctx, Pace};
-use crate::probe::{HeaderSpec, Probe};
+use super::prereq::need_key;
+use crate::client::{Ctx, HeaderSpec, Pace, Probe};
+use crate::engine::table::check_table;
+use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, is_json};
 
 pub fn checks() -> Vec<Check> {
-    vec![
-        Check::new(
-            "EP-health",
-            Profile::Seed,
-            "GET /health without a key -> 200 application/json {\"status\":\"ok\"} and nothing else",
-            |c| Box::pin(health(c)),
-        ),
-        Check::new(
-            "EP-post-sse",
-            Profile::Seed,
-            "POST /mcp/sse with a valid key -> 405, Allow: GET, JSON error body (Claude falls back to SSE only on 400/404/405)",
-            |c| Box::pin(post_sse(c)),
-        ),
-        Check::new(
-            "EP-oauth",
-            Profile::Seed,
-            "GET /.well-known/oauth-authorization-server and /.well-known/oauth-protected-resource -> 404",
-            |c| Box::pin(oauth(c)),
-        ),
-    ]
+    check_table! {
+        "EP-health", Seed, health,
+            "GET /health without a key -> 200 application/json {\"status\":\"ok\"} and nothing else";
+        "EP-post-sse", Seed, post_sse,
+            "POST /mcp/sse with a valid key -> 405, Allow: GET, JSON error body (Claude falls back to SSE only on 400/404/405)";
+        "EP-oauth", Seed, oauth,
+            "GET /.well-known/oauth-authorization-server and /.well-known/oauth-protected-resource -> 404";
+    }
 }
 
 async fn health(ctx: &Ctx) -> CheckResult {
@@ -40,10 +29,7 @@ async fn health(ctx: &Ctx) -> CheckResult {
         )
     })?;
     let body: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
-    if resp.status == 200
-        && super::is_json(&resp)
-        && body == Some(serde_json::json!({"status":"ok"}))
-    {
+    if resp.status == 200 && is_json(&resp) && body == Some(serde_json::json!({"status":"ok"})) {
         Ok(())
     } else {
         Err(Outcome::fail(
@@ -67,7 +53,7 @@ async fn post_sse(ctx: &Ctx) -> CheckResult {
     let allow_get = resp
         .header("allow")
         .is_some_and(|a| a.split(',').any(|m| m.trim().eq_ignore_ascii_case("GET")));
-    if resp.status == 405 && allow_get && super::is_json(&resp) {
+    if resp.status == 405 && allow_get && is_json(&resp) {
         Ok(())
     } else {
         let allow = resp.header("allow").unwrap_or_else(|| "(none)".into());

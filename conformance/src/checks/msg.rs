@@ -1,107 +1,50 @@
-//! MSG checks: posting into a live session (MSG-1), session id errors including another
+//! MSG checks (docs/contract.md MSG-1..5): posting into a live session (MSG-1), session id errors including another
 //! key's session (MSG-2), body errors (MSG-3), the MCP handshake and tools (MSG-4), tool
 //! failures as `isError` results (MSG-5).
 //! Never posts a key inside a body; sessions are dropped when a check ends.
 
-use super::{Expect, NOT_FOUND_BODY, Step, expect_steps, need_key, random_session_id};
-use crate::check::{Check, CheckResult, Outcome, Profile};
-use crate::ctx::{Ctx, Pace, Session, initialize_params, setup};
-use crate::probe::{BodySpec, HeaderSpec, Probe};
+use super::bodies::NOT_FOUND_BODY;
+use super::prereq::{need_key, setup};
+use crate::client::{
+    BodySpec, Ctx, HeaderSpec, Pace, Probe, Session, initialize_params, random_session_id,
+};
+use crate::engine::table::check_table;
+use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
 use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
-    vec![
-        Check::new(
-            "MSG-1",
-            Profile::Seed,
-            "a JSON-RPC request posted to a live session -> 202 with an empty body; its response arrives on the stream",
-            |c| Box::pin(accepted(c)),
-        ),
-        Check::new(
-            "MSG-2.no-session",
-            Profile::Seed,
-            "POST /mcp/messages without session_id -> 400 bad_request JSON",
-            |c| Box::pin(no_session(c)),
-        ),
-        Check::new(
-            "MSG-2.malformed",
-            Profile::Seed,
-            "session_id=not-a-session-id -> 400 bad_request JSON",
-            |c| Box::pin(malformed(c)),
-        ),
-        Check::new(
-            "MSG-2.unknown",
-            Profile::Seed,
-            "a well-formed session id never issued -> exact 404 not_found \"Unknown session\"",
-            |c| Box::pin(unknown(c)),
-        ),
-        Check::new(
-            "MSG-2.foreign",
-            Profile::Seed,
-            "key 2 posting into key 1's live session -> the same exact 404 as an unknown session",
-            |c| Box::pin(foreign(c)),
-        ),
-        Check::new(
-            "MSG-3.bad-json",
-            Profile::Seed,
-            "a body that is not JSON, posted to a live session -> 400 bad_request JSON",
-            |c| Box::pin(bad_json(c)),
-        ),
-        Check::new(
-            "MSG-3.too-large",
-            Profile::Seed,
-            "a valid JSON-RPC body of 1 MiB + 1 byte, posted to a live session -> 413 too_large JSON",
-            |c| Box::pin(too_large(c)),
-        ),
-        Check::new(
-            "MSG-3.content-type",
-            Profile::Seed,
-            "valid JSON sent as text/plain to a live session -> 415 unsupported_media_type JSON",
-            |c| Box::pin(content_type(c)),
-        ),
-        Check::new(
-            "MSG-3.jsonrpc-error",
-            Profile::Seed,
-            "an unknown JSON-RPC method -> 202, then a JSON-RPC error response on the stream (never HTTP 5xx)",
-            |c| Box::pin(jsonrpc_error(c)),
-        ),
-        Check::new(
-            "MSG-4.initialize",
-            Profile::Seed,
-            "initialize with protocolVersion 2024-11-05 -> result with protocolVersion 2024-11-05, serverInfo, capabilities.tools",
-            |c| Box::pin(initialize(c)),
-        ),
-        Check::new(
-            "MSG-4.newer-version",
-            Profile::Seed,
-            "initialize with protocolVersion 2025-06-18 -> a result naming a known protocol version",
-            |c| Box::pin(newer_version(c)),
-        ),
-        Check::new(
-            "MSG-4.ping",
-            Profile::Seed,
-            "after the handshake, ping -> an empty result",
-            |c| Box::pin(ping(c)),
-        ),
-        Check::new(
-            "MSG-4.tools-list",
-            Profile::Seed,
-            "tools/list -> search_complaints and get_complaint_document, each with an object inputSchema",
-            |c| Box::pin(tools_list(c)),
-        ),
-        Check::new(
-            "MSG-4.tools-call",
-            Profile::Seed,
-            "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError",
-            |c| Box::pin(tools_call(c)),
-        ),
-        Check::new(
-            "MSG-5",
-            Profile::Seed,
-            "a failing tool call (search_complaints with size 1000) -> a tool result with isError: true and a message; the server stays healthy (/health 200, ping answered)",
-            |c| Box::pin(tool_error(c)),
-        ),
-    ]
+    check_table! {
+        "MSG-1", Seed, accepted,
+            "a JSON-RPC request posted to a live session -> 202 with an empty body; its response arrives on the stream";
+        "MSG-2.no-session", Seed, no_session,
+            "POST /mcp/messages without session_id -> 400 bad_request JSON";
+        "MSG-2.malformed", Seed, malformed,
+            "session_id=not-a-session-id -> 400 bad_request JSON";
+        "MSG-2.unknown", Seed, unknown,
+            "a well-formed session id never issued -> exact 404 not_found \"Unknown session\"";
+        "MSG-2.foreign", Seed, foreign,
+            "key 2 posting into key 1's live session -> the same exact 404 as an unknown session";
+        "MSG-3.bad-json", Seed, bad_json,
+            "a body that is not JSON, posted to a live session -> 400 bad_request JSON";
+        "MSG-3.too-large", Seed, too_large,
+            "a valid JSON-RPC body of 1 MiB + 1 byte, posted to a live session -> 413 too_large JSON";
+        "MSG-3.content-type", Seed, content_type,
+            "valid JSON sent as text/plain to a live session -> 415 unsupported_media_type JSON";
+        "MSG-3.jsonrpc-error", Seed, jsonrpc_error,
+            "an unknown JSON-RPC method -> 202, then a JSON-RPC error response on the stream (never HTTP 5xx)";
+        "MSG-4.initialize", Seed, initialize,
+            "initialize with protocolVersion 2024-11-05 -> result with protocolVersion 2024-11-05, serverInfo, capabilities.tools";
+        "MSG-4.newer-version", Seed, newer_version,
+            "initialize with protocolVersion 2025-06-18 -> a result naming a known protocol version";
+        "MSG-4.ping", Seed, ping,
+            "after the handshake, ping -> an empty result";
+        "MSG-4.tools-list", Seed, tools_list,
+            "tools/list -> search_complaints and get_complaint_document, each with an object inputSchema";
+        "MSG-4.tools-call", Seed, tools_call,
+            "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError";
+        "MSG-5", Seed, tool_error,
+            "a failing tool call (search_complaints with size 1000) -> a tool result with isError: true and a message; the server stays healthy (/health 200, ping answered)";
+    }
 }
 
 fn rpc(id: u64, method: &str, params: Value) -> String {

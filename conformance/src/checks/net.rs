@@ -1,26 +1,19 @@
-//! NET-2: Origin checking (DNS-rebinding protection): a foreign `Origin` gets the exact 403,
+//! NET-2 (docs/contract.md): Origin checking (DNS-rebinding protection): a foreign `Origin` gets the exact 403,
 //! an allowed one passes. Sends only a few requests with a valid key.
 
-use super::{Expect, FORBIDDEN_BODY, Step, expect_steps, guarded_endpoints, need_key};
-use crate::check::{Check, CheckResult, Outcome, Profile};
-use crate::ctx::{Ctx, Pace};
-use crate::probe::HeaderSpec;
+use super::bodies::FORBIDDEN_BODY;
+use super::prereq::{guarded_endpoints, need_key};
+use crate::client::{Ctx, HeaderSpec, Pace};
+use crate::engine::table::check_table;
+use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
 
 pub fn checks() -> Vec<Check> {
-    vec![
-        Check::new(
-            "NET-2.foreign",
-            Profile::Strict,
-            "a valid key with Origin: https://evil.example -> exact 403 forbidden on both endpoints",
-            |c| Box::pin(foreign(c)),
-        ),
-        Check::new(
-            "NET-2.allowed",
-            Profile::Strict,
-            "a valid key with an allowed Origin (--allowed-origin) -> accepted on both endpoints",
-            |c| Box::pin(allowed(c)),
-        ),
-    ]
+    check_table! {
+        "NET-2.foreign", Strict, foreign,
+            "a valid key with Origin: https://evil.example -> exact 403 forbidden on both endpoints";
+        "NET-2.allowed", Strict, allowed,
+            "a valid key with an allowed Origin (--allowed-origin) -> accepted on both endpoints";
+    }
 }
 
 async fn foreign(ctx: &Ctx) -> CheckResult {

@@ -1,147 +1,30 @@
-//! RATE checks. The limits are discovered from outside (burst: requests accepted from a
-//! full bucket before the first 429; refill: cells accepted per second after it), never
-//! assumed. Every check here drains the bucket on purpose and then tells the pacer, so the
-//! next check waits for the refill. Sends at most `max_burst_probe` requests in a row.
+//! RATE checks (docs/contract.md RATE-1..5, RATE-7) on the limits measured from outside
+//! once per run (`client`'s RATE discovery: burst and refill, never assumed), plus the
+//! stream cap. Every check here drains the bucket on purpose and then tells the pacer, so
+//! the next check waits for the refill. Sends at most `max_burst_probe` requests in a row.
 
-use super::{Expect, RATE_BODY, meets, need_key};
-use crate::check::{Check, CheckResult, Outcome, Profile};
-use crate::ctx::{Ctx, Limits, Pace, retry_after};
-use crate::probe::Probe;
+use super::bodies::RATE_BODY;
+use super::prereq::need_key;
+use crate::client::{Ctx, Limits, Pace, cheap_probe, drain, retry_after};
+use crate::engine::table::check_table;
+use crate::engine::{Check, CheckResult, Expect, Outcome, meets};
 use std::time::{Duration, Instant};
 
 pub fn checks() -> Vec<Check> {
-    vec![
-        Check::new(
-            "RATE-1",
-            Profile::Seed,
-            "a per-key limit exists (a 429 after a finite burst), the burst fits an MCP handshake (>= 4), and GET /mcp/sse costs a cell",
-            |c| Box::pin(limit_exists(c)),
-        ),
-        Check::new(
-            "RATE-2",
-            Profile::Seed,
-            "requests past the burst -> exact 429 {\"error\":{\"type\":\"rate_limit\",...}}",
-            |c| Box::pin(too_many(c)),
-        ),
-        Check::new(
-            "RATE-3",
-            Profile::Strict,
-            "a 429 carries Retry-After in whole seconds (>= 1); after waiting it, a request is accepted",
-            |c| Box::pin(retry_after_check(c)),
-        ),
-        Check::new(
-            "RATE-4",
-            Profile::Seed,
-            "with key 1 exhausted, key 2 is still accepted",
-            |c| Box::pin(isolation(c)),
-        ),
-        Check::new(
-            "RATE-5",
-            Profile::Seed,
-            "from a full bucket, N concurrent requests: accepted <= burst + rps x T (+ rounding)",
-            |c| Box::pin(concurrency(c)),
-        ),
-        Check::new(
-            "RATE-7",
-            Profile::Seed,
-            "opening SSE streams for one key (paced under the rate limit) eventually gets the exact RATE-2 429; it persists while the streams stay open; closing one lets a new one open",
-            |c| Box::pin(stream_cap(c)),
-        ),
-    ]
-}
-
-/// The cheapest guarded request: POST /mcp/messages without a session id (400 after the
-/// guard), costing one cell.
-pub fn cheap_probe(ctx: &Ctx, slot: usize) -> Option<Probe> {
-    Some(
-        Probe::new("POST", ctx.url("/mcp/messages"))
-            .header(ctx.auth(slot)?)
-            .json(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
-    )
-}
-
-/// Sends `probe` unpaced until a 429; returns (accepted count, the 429).
-pub(crate) async fn drain(
-    ctx: &Ctx,
-    probe: &Probe,
-    max: u32,
-) -> Result<(u32, Option<crate::probe::Resp>), String> {
-    let mut accepted = 0;
-    while accepted < max {
-        let r = ctx.send_once(probe).await?;
-        match r.status {
-            429 => return Ok((accepted, Some(r))),
-            401 | 403 => return Err(format!("the key was rejected: {}", r.summary())),
-            _ => accepted += 1,
-        }
+    check_table! {
+        "RATE-1", Seed, limit_exists, needs(limits),
+            "a per-key limit exists (a 429 after a finite burst), the burst fits an MCP handshake (>= 4), and GET /mcp/sse costs a cell";
+        "RATE-2", Seed, too_many, needs(limits),
+            "requests past the burst -> exact 429 {\"error\":{\"type\":\"rate_limit\",...}}";
+        "RATE-3", Strict, retry_after_check, needs(limits),
+            "a 429 carries Retry-After in whole seconds (>= 1); after waiting it, a request is accepted";
+        "RATE-4", Seed, isolation, needs(limits),
+            "with key 1 exhausted, key 2 is still accepted";
+        "RATE-5", Seed, concurrency, needs(limits),
+            "from a full bucket, N concurrent requests: accepted <= burst + rps x T (+ rounding)";
+        "RATE-7", Seed, stream_cap, needs(limits),
+            "opening SSE streams for one key (paced under the rate limit) eventually gets the exact RATE-2 429; it persists while the streams stay open; closing one lets a new one open";
     }
-    Ok((accepted, None))
-}
-
-/// Measures the per-key limits of key 1 (and checks key 2's isolation on the way).
-pub async fn discover(ctx: &Ctx) -> Result<Limits, String> {
-    let probe = cheap_probe(ctx, 0).ok_or("no key")?;
-    let max = ctx.target.settings.max_burst_probe;
-    ctx.wait_full(0).await;
-    let t0 = Instant::now();
-    let (accepted, first) = drain(ctx, &probe, max).await?;
-    let Some(first_429) = first else {
-        return Err(format!(
-            "no 429 after {accepted} requests in {:.1}s with one key",
-            t0.elapsed().as_secs_f32()
-        ));
-    };
-    let burst_elapsed = t0.elapsed();
-    let other_key_status = match cheap_probe(ctx, 1) {
-        Some(p) => Some((ctx.send_once(&p).await?.status, p)),
-        None => None,
-    };
-    let mut after_retry_after = None;
-    if let Some(d) = retry_after(&first_429)
-        && d >= Duration::from_secs(1)
-        && d <= Duration::from_secs(30)
-    {
-        tokio::time::sleep(d + Duration::from_millis(30)).await;
-        after_retry_after = Some(ctx.send_once(&probe).await?.status);
-    }
-    // Refill: from an empty bucket, wait, count what is accepted; adjust the wait until the
-    // count is informative (>= 3) without the bucket having filled up.
-    let (_, _) = drain(ctx, &probe, max).await?;
-    let mut empty_at = Instant::now();
-    let mut wait = Duration::from_millis(500);
-    let mut rps = None;
-    for _ in 0..6 {
-        tokio::time::sleep(wait).await;
-        let (got, end) = drain(ctx, &probe, max).await?;
-        if end.is_none() {
-            return Err(format!(
-                "no 429 while measuring the refill ({got} accepted)"
-            ));
-        }
-        let elapsed = empty_at.elapsed().as_secs_f64();
-        empty_at = Instant::now();
-        let estimate = f64::from(got) / elapsed;
-        rps = Some(estimate);
-        if f64::from(got) >= 0.7 * f64::from(accepted) && wait > Duration::from_millis(100) {
-            wait /= 2; // the bucket may have filled up: measure over a shorter time
-        } else if got < 3 && wait < Duration::from_secs(8) {
-            wait *= 2;
-        } else {
-            break;
-        }
-    }
-    let rps = rps.unwrap_or(1.0).max(0.01);
-    let burst = (f64::from(accepted) - rps * burst_elapsed.as_secs_f64())
-        .round()
-        .max(1.0) as u32;
-    Ok(Limits {
-        burst,
-        rps,
-        first_429,
-        probe_429: probe,
-        after_retry_after,
-        other_key_status,
-    })
 }
 
 async fn limits(ctx: &Ctx) -> Result<&Limits, Outcome> {
@@ -384,7 +267,7 @@ async fn stream_cap(ctx: &Ctx) -> CheckResult {
                 return Ok(());
             }
             Ok(Err(r)) => last = r.summary(),
-            Err(e) => last = e,
+            Err(e) => last = e.to_string(),
         }
     }
     Err(Outcome::fail(

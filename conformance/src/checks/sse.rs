@@ -1,46 +1,28 @@
-//! SSE checks on the raw stream: response head (SSE-1), the endpoint event (SSE-2),
+//! SSE checks (docs/contract.md SSE-1..5) on the raw stream: response head (SSE-1), the endpoint event (SSE-2),
 //! message framing (SSE-3), keep-alive comments (SSE-4), session lifetime (SSE-5).
 //! Streams are always dropped at the end of a check so they don't count against the cap.
 
-use crate::check::{Check, CheckResult, Outcome, Profile};
-use crate::ctx::{Ctx, Pace, setup};
-use crate::probe::{HeaderSpec, Probe};
-use crate::sse::SseItem;
+use super::prereq::setup;
+use crate::client::{Ctx, HeaderSpec, Pace, Probe, initialize_params};
+use crate::engine::table::check_table;
+use crate::engine::{Check, CheckResult, Outcome};
+use crate::wire::response::Resp;
+use crate::wire::sse::SseItem;
 use std::time::{Duration, Instant};
 
 pub fn checks() -> Vec<Check> {
-    vec![
-        Check::new(
-            "SSE-1",
-            Profile::Seed,
-            "GET /mcp/sse (Accept-Encoding: gzip, br) -> 200, Content-Type: text/event-stream, Cache-Control: no-cache, no-transform, X-Accel-Buffering: no, no Content-Length, no Content-Encoding",
-            |c| Box::pin(head(c)),
-        ),
-        Check::new(
-            "SSE-2",
-            Profile::Seed,
-            "the first event is `event: endpoint` with data /mcp/messages?session_id=<32 lowercase hex>, different for two sessions",
-            |c| Box::pin(endpoint(c)),
-        ),
-        Check::new(
-            "SSE-3",
-            Profile::Seed,
-            "the response to `initialize` arrives as `event: message` with the JSON-RPC message on one data line",
-            |c| Box::pin(message_framing(c)),
-        ),
-        Check::new(
-            "SSE-4",
-            Profile::Seed,
-            "an idle stream carries a comment line (`: ping`) within the keep-alive wait (--keepalive-wait) and stays open",
-            |c| Box::pin(keepalive(c)),
-        ),
-        Check::new(
-            "SSE-5",
-            Profile::Seed,
-            "a session answers while its stream is open; after the client closes the stream the session is removed (its URL then gets 404)",
-            |c| Box::pin(lifetime(c)),
-        ),
-    ]
+    check_table! {
+        "SSE-1", Seed, head,
+            "GET /mcp/sse (Accept-Encoding: gzip, br) -> 200, Content-Type: text/event-stream, Cache-Control: no-cache, no-transform, X-Accel-Buffering: no, no Content-Length, no Content-Encoding";
+        "SSE-2", Seed, endpoint,
+            "the first event is `event: endpoint` with data /mcp/messages?session_id=<32 lowercase hex>, different for two sessions";
+        "SSE-3", Seed, message_framing,
+            "the response to `initialize` arrives as `event: message` with the JSON-RPC message on one data line";
+        "SSE-4", Seed, keepalive,
+            "an idle stream carries a comment line (`: ping`) within the keep-alive wait (--keepalive-wait) and stays open";
+        "SSE-5", Seed, lifetime,
+            "a session answers while its stream is open; after the client closes the stream the session is removed (its URL then gets 404)";
+    }
 }
 
 async fn head(ctx: &Ctx) -> CheckResult {
@@ -66,7 +48,7 @@ async fn head(ctx: &Ctx) -> CheckResult {
 /// How an event stream's response head differs from SSE-1 (empty when it is right):
 /// `text/event-stream`, `Cache-Control` with `no-cache` and `no-transform`,
 /// `X-Accel-Buffering: no`, no `Content-Length`, no `Content-Encoding`.
-pub fn stream_head_problems(resp: &crate::probe::Resp) -> Vec<String> {
+pub fn stream_head_problems(resp: &Resp) -> Vec<String> {
     let mut problems = Vec::new();
     let ct = resp.header("content-type").unwrap_or_default();
     if !ct
@@ -152,11 +134,7 @@ async fn message_framing(ctx: &Ctx) -> CheckResult {
         .await
         .map_err(setup("opening a session"))?;
     let resp = s
-        .request(
-            ctx,
-            "initialize",
-            crate::ctx::initialize_params("2024-11-05"),
-        )
+        .request(ctx, "initialize", initialize_params("2024-11-05"))
         .await
         .map_err(setup("initialize"))?;
     let _ = resp;
@@ -254,7 +232,7 @@ async fn lifetime(ctx: &Ctx) -> CheckResult {
         match ctx.send(&p, Pace::Key(0)).await {
             Ok(r) if r.status == 404 => return Ok(()),
             Ok(r) => last = r.summary(),
-            Err(e) => last = e,
+            Err(e) => last = e.to_string(),
         }
     }
     Err(Outcome::fail(

@@ -5,8 +5,8 @@
 
 pub mod stub;
 
-use mcp_conformance::ctx::Ctx;
-use mcp_conformance::runner::{Selection, run, select};
+use mcp_conformance::Ctx;
+use mcp_conformance::engine::{Selection, run, select};
 use mcp_conformance::target::{LogSource, SharedBuf, Target};
 use mcp_conformance::{ApiKey, Profile, Report, Settings, Transport};
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! The harness's Streamable HTTP client (`/mcp`, contract HTTP-*): probes that carry
+//! The harness's Streamable HTTP client (`/mcp`, docs/contract.md HTTP-1..7): probes that carry
 //! `Accept: application/json, text/event-stream`, `Mcp-Session-Id` and
 //! `MCP-Protocol-Version`; responses read as JSON or as an SSE body through the harness's
 //! own parser; sessions that are always deleted again (the target caps open `/mcp`
@@ -6,10 +6,14 @@
 //! Uses only the harness's HTTP client, never the server's code. A session id is not a
 //! secret, but reproductions print it as `$SESSION_ID` with how to get one.
 
-use crate::ctx::{Ctx, Pace, initialize_params};
-use crate::probe::{HeaderSpec, Probe, Resp};
-use crate::sse::{SseItem, SseParser};
-use crate::target::Transport;
+use super::ctx::Ctx;
+use super::error::ClientError;
+use super::facts::Offer;
+use super::pacer::Pace;
+use super::probe::{HeaderSpec, Probe};
+use super::rpc::{initialize_params, rpc};
+use crate::wire::response::Resp;
+use crate::wire::sse::{SseItem, SseParser};
 use serde_json::{Value, json};
 
 pub const SESSION_HEADER: &str = "Mcp-Session-Id";
@@ -27,7 +31,7 @@ pub fn valid_session_id(id: &str) -> bool {
 
 /// The JSON-RPC messages of a response body: one JSON value (or a batch array), or the
 /// `data` of every SSE event when the body is `text/event-stream`.
-pub fn messages(resp: &Resp) -> Result<Vec<Value>, String> {
+pub fn messages(resp: &Resp) -> Result<Vec<Value>, ClientError> {
     let ct = resp
         .header("content-type")
         .unwrap_or_default()
@@ -50,48 +54,25 @@ pub fn messages(resp: &Resp) -> Result<Vec<Value>, String> {
         return match serde_json::from_slice::<Value>(&resp.body) {
             Ok(Value::Array(v)) => Ok(v),
             Ok(v) => Ok(vec![v]),
-            Err(_) => Err("the application/json body is not JSON".into()),
+            Err(_) => Err(ClientError::Unexpected(
+                "the application/json body is not JSON".into(),
+            )),
         };
     }
-    Err(format!(
+    Err(ClientError::Unexpected(format!(
         "content-type is `{}`, neither application/json nor text/event-stream",
         if ct.is_empty() { "-" } else { &ct }
-    ))
+    )))
 }
 
 /// The JSON-RPC response with `id` in a response body.
-pub fn response_with_id(resp: &Resp, id: u64) -> Result<Value, String> {
+pub fn response_with_id(resp: &Resp, id: u64) -> Result<Value, ClientError> {
     let msgs = messages(resp)?;
     msgs.into_iter()
         .find(|m| m.get("id") == Some(&json!(id)) && m.get("jsonrpc").is_some())
-        .ok_or_else(|| format!("no JSON-RPC response with id {id} in the body"))
-}
-
-/// What the transport detection found.
-#[derive(Clone, Debug)]
-pub enum Offer {
-    /// `POST /mcp` `initialize` with the key: 200 with `Mcp-Session-Id`.
-    Offered,
-    /// 404 or 405: no `/mcp` here. Carries the observed answer.
-    NotOffered(String),
-    /// Something else answered (the checks run and say what is wrong).
-    Unclear(String),
-}
-
-impl Offer {
-    /// The line the report starts with.
-    pub fn note(&self) -> String {
-        match self {
-            Offer::Offered => "Streamable HTTP on /mcp: offered".into(),
-            Offer::NotOffered(o) => format!("Streamable HTTP on /mcp: not offered ({o})"),
-            Offer::Unclear(o) => format!("Streamable HTTP on /mcp: unclear ({o}); checked anyway"),
-        }
-    }
-}
-
-/// A JSON-RPC request message.
-pub fn rpc(id: u64, method: &str, params: Value) -> String {
-    json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string()
+        .ok_or_else(|| {
+            ClientError::Unexpected(format!("no JSON-RPC response with id {id} in the body"))
+        })
 }
 
 /// An `initialize` request (id 1) asking for `version`.
@@ -136,33 +117,8 @@ impl Ctx {
             .await
     }
 
-    /// The gate of every HTTP check: `Ok` when `/mcp` is to be checked. Against a target
-    /// without `/mcp`, a skip by default, a failure when `--transport` asks for it.
-    pub async fn need_streamable(&self) -> Result<(), crate::check::Outcome> {
-        use crate::check::Outcome;
-        if self.target.transport == Some(Transport::Sse) {
-            return Err(Outcome::skip("--transport sse"));
-        }
-        crate::checks::need_key(self, 0)?;
-        match self.offer().await {
-            Offer::Offered | Offer::Unclear(_) => Ok(()),
-            Offer::NotOffered(observed) => {
-                let probe = self.mcp_post(Some(0), &initialize_body(SESSION_VERSION));
-                if self.target.transport.is_some() {
-                    Err(Outcome::fail(
-                        "POST /mcp initialize with the key -> 200 with Mcp-Session-Id (--transport asks for Streamable HTTP)",
-                        observed.clone(),
-                        probe.curl(),
-                    ))
-                } else {
-                    Err(Outcome::skip(format!("{NOT_OFFERED} ({observed})")))
-                }
-            }
-        }
-    }
-
     /// `DELETE /mcp` of session `id` with key `slot`, paced.
-    pub async fn delete_http_session(&self, slot: usize, id: &str) -> Result<Resp, String> {
+    pub async fn delete_http_session(&self, slot: usize, id: &str) -> Result<Resp, ClientError> {
         self.send(&self.http_delete_probe(slot, id), Pace::Key(slot))
             .await
     }
@@ -182,14 +138,19 @@ impl Ctx {
         &self,
         slot: usize,
         version: &str,
-    ) -> Result<(HttpSession, Resp), String> {
+    ) -> Result<(HttpSession, Resp), ClientError> {
         let probe = self.mcp_post(Some(slot), &initialize_body(version));
         let resp = self.send(&probe, Pace::Key(slot)).await?;
         if resp.status != 200 {
-            return Err(format!("POST /mcp initialize answered {}", resp.summary()));
+            return Err(ClientError::Unexpected(format!(
+                "POST /mcp initialize answered {}",
+                resp.summary()
+            )));
         }
         let Some(id) = resp.header(SESSION_HEADER) else {
-            return Err("the initialize response carries no Mcp-Session-Id".into());
+            return Err(ClientError::Unexpected(
+                "the initialize response carries no Mcp-Session-Id".into(),
+            ));
         };
         let cleanup = self.build(&self.http_delete_probe(slot, &id)).ok();
         let negotiated = response_with_id(&resp, 1)
@@ -214,17 +175,17 @@ impl Ctx {
 
     /// A session with the handshake done (`initialize` 2025-06-18, then
     /// `notifications/initialized`, which must be accepted with a 2xx).
-    pub async fn open_http_mcp(&self, slot: usize) -> Result<HttpSession, String> {
+    pub async fn open_http_mcp(&self, slot: usize) -> Result<HttpSession, ClientError> {
         let (s, _) = self.open_http(slot, SESSION_VERSION).await?;
         let r = s
             .notify(self, "notifications/initialized")
             .await
-            .map_err(|e| format!("notifications/initialized: {e}"))?;
+            .map_err(|e| e.during("notifications/initialized"))?;
         if !(200..300).contains(&r.status) {
-            return Err(format!(
+            return Err(ClientError::Unexpected(format!(
                 "notifications/initialized answered {}",
                 r.summary()
-            ));
+            )));
         }
         Ok(s)
     }
@@ -280,29 +241,29 @@ impl HttpSession {
         ctx: &Ctx,
         method: &str,
         params: Value,
-    ) -> Result<(Value, Resp, Probe), String> {
+    ) -> Result<(Value, Resp, Probe), ClientError> {
         let id = self.next_id();
         let probe = self.probe(ctx, &rpc(id, method, params));
         let resp = ctx.send(&probe, Pace::Key(self.slot)).await?;
         if resp.status != 200 {
-            return Err(format!(
+            return Err(ClientError::Unexpected(format!(
                 "`{method}` answered {} (expected 200)",
                 resp.summary()
-            ));
+            )));
         }
-        let msg = response_with_id(&resp, id).map_err(|e| format!("`{method}`: {e}"))?;
+        let msg = response_with_id(&resp, id).map_err(|e| e.during(format!("`{method}`")))?;
         Ok((msg, resp, probe))
     }
 
     /// Sends a JSON-RPC notification; returns the HTTP response.
-    pub async fn notify(&self, ctx: &Ctx, method: &str) -> Result<Resp, String> {
+    pub async fn notify(&self, ctx: &Ctx, method: &str) -> Result<Resp, ClientError> {
         let body = json!({"jsonrpc":"2.0","method":method}).to_string();
         ctx.send(&self.probe(ctx, &body), Pace::Key(self.slot))
             .await
     }
 
     /// Deletes the session (paced); returns the DELETE's response.
-    pub async fn close(mut self, ctx: &Ctx) -> Result<Resp, String> {
+    pub async fn close(mut self, ctx: &Ctx) -> Result<Resp, ClientError> {
         self.cleanup = None;
         ctx.delete_http_session(self.slot, &self.id).await
     }

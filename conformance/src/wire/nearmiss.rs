@@ -1,6 +1,6 @@
-//! The near-miss key generator: from a real key, the variants that AUTH-3 says must never
-//! pass (prefix, suffix, case change, inner whitespace, trailing NUL, percent-encoding,
-//! appended char, one char changed).
+//! The near-miss key generator: from a real key, the variants that docs/contract.md
+//! AUTH-3 says must never pass (prefix, suffix, case change, inner whitespace, trailing
+//! NUL, percent-encoding, appended char, one char changed).
 //! Pure functions only; a variant's `shell` form refers to the key as `$VAR` and never
 //! contains the key (it may contain at most the single replacement character it inserted).
 

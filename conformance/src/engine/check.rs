@@ -1,9 +1,10 @@
-//! A check is data: an ID tied to a contract clause, its profile, a one-line description of
-//! what it sends and expects, and the async function that runs it. `Outcome` is what a run
-//! observed. A check that could not observe its clause returns `Skip` with the reason,
-//! never `Pass`.
+//! A check is data: an ID tied to a docs/contract.md clause (`AUTH-3.missing` checks
+//! AUTH-3), its profile, a one-line description of what it sends and expects, and the
+//! async function that runs it against the run context. Knows no check family: the
+//! families (`checks/`) build their lists with `check_table!`.
 
-use crate::ctx::Ctx;
+use super::outcome::CheckResult;
+use crate::client::Ctx;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -24,48 +25,42 @@ impl std::fmt::Display for Profile {
     }
 }
 
-/// What running a check observed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Pass,
-    Fail {
-        expected: String,
-        observed: String,
-        /// A shell reproduction; keys appear only as `$MCP_KEY` / `$MCP_KEY2`.
-        reproduce: String,
-    },
-    Skip {
-        why: String,
-    },
+/// The function a check runs.
+pub type RunFn = Arc<dyn for<'a> Fn(&'a Ctx) -> BoxFuture<'a, CheckResult> + Send + Sync>;
+
+/// What the runner measures once, up front, before the first check that needs it runs
+/// (so every later check sees the same facts, and the report starts with them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The per-key rate limits, measured from outside (the pacer then uses them).
+    pub limits: bool,
+    /// Whether the target offers Streamable HTTP on `/mcp`.
+    pub offer: bool,
 }
 
-impl Outcome {
-    pub fn fail(
-        expected: impl Into<String>,
-        observed: impl Into<String>,
-        reproduce: impl Into<String>,
-    ) -> Self {
-        Outcome::Fail {
-            expected: expected.into(),
-            observed: observed.into(),
-            reproduce: reproduce.into(),
+impl Needs {
+    /// Nothing measured up front.
+    pub const NONE: Needs = Needs {
+        limits: false,
+        offer: false,
+    };
+
+    /// Also the measured rate limits.
+    pub const fn limits(self) -> Self {
+        Needs {
+            limits: true,
+            ..self
         }
     }
 
-    pub fn skip(why: impl Into<String>) -> Self {
-        Outcome::Skip { why: why.into() }
-    }
-
-    pub fn is_fail(&self) -> bool {
-        matches!(self, Outcome::Fail { .. })
+    /// Also the `/mcp` offer.
+    pub const fn offer(self) -> Self {
+        Needs {
+            offer: true,
+            ..self
+        }
     }
 }
-
-/// A check body: `Ok(())` passes; `Err(outcome)` is the failure or skip.
-pub type CheckResult = Result<(), Outcome>;
-
-/// The function a check runs.
-pub type RunFn = Arc<dyn for<'a> Fn(&'a Ctx) -> BoxFuture<'a, CheckResult> + Send + Sync>;
 
 /// One check of one clause.
 #[derive(Clone)]
@@ -77,6 +72,8 @@ pub struct Check {
     pub profile: Profile,
     /// What it sends and what it expects, one sentence.
     pub title: String,
+    /// What the runner measures before this check runs.
+    pub needs: Needs,
     pub run: RunFn,
 }
 
@@ -97,8 +94,15 @@ impl Check {
             clause,
             profile,
             title: title.to_string(),
+            needs: Needs::NONE,
             run: Arc::new(run),
         }
+    }
+
+    /// The same check, with what the runner must measure before it runs.
+    pub fn needing(mut self, needs: Needs) -> Self {
+        self.needs = needs;
+        self
     }
 
     /// The clause family (`AUTH`, `RATE`, ...).

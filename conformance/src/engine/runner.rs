@@ -1,10 +1,14 @@
-//! The runner: selects checks by profile and `--only`/`--skip`, runs them one at a time
+//! The runner: selects checks by profile, `--only`/`--skip` and `--transport`, measures
+//! what the selected checks need up front (`Needs`), runs them one at a time
 //! (each under an overall time limit, panics caught), redacts every key from every outcome
 //! text, applies the baseline of expected failures, and returns a `Report`.
-//! Must never let a key reach a `Report`: all outcome text goes through `leak::redact`.
+//! Must never let a key reach a `Report`: all outcome text goes through `wire::leak::redact`.
 
-use crate::check::{Check, Outcome, Profile};
-use crate::ctx::Ctx;
+use super::check::{Check, Profile};
+use super::outcome::Outcome;
+use super::verdict::{CheckReport, Report, Verdict};
+use crate::client::Ctx;
+use crate::target::Transport;
 use futures::FutureExt;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -16,7 +20,7 @@ pub struct Selection {
     pub only: Vec<String>,
     pub skip: Vec<String>,
     /// `--transport`: `None` selects both groups.
-    pub transport: Option<crate::target::Transport>,
+    pub transport: Option<Transport>,
 }
 
 impl Default for Selection {
@@ -50,64 +54,6 @@ pub fn unknown_patterns(checks: &[Check], patterns: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// A check's verdict after the baseline is applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    Skip,
-    /// Failed, and listed in the baseline: does not fail the run.
-    XFail,
-    /// Listed in the baseline but passed: fails the run (update the baseline).
-    XPass,
-}
-
-impl Verdict {
-    pub fn fails_run(self) -> bool {
-        matches!(self, Verdict::Fail | Verdict::XPass)
-    }
-}
-
-/// One check's result.
-#[derive(Clone, Debug)]
-pub struct CheckReport {
-    pub id: String,
-    pub clause: String,
-    pub family: String,
-    pub profile: Profile,
-    pub title: String,
-    pub outcome: Outcome,
-    pub verdict: Verdict,
-    pub duration: Duration,
-}
-
-/// The result of a run.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub target: String,
-    pub profile: Profile,
-    pub results: Vec<CheckReport>,
-    /// Facts learned about the target (e.g. the measured rate limits).
-    pub notes: Vec<String>,
-    pub elapsed: Duration,
-}
-
-impl Report {
-    pub fn count(&self, v: Verdict) -> usize {
-        self.results.iter().filter(|r| r.verdict == v).count()
-    }
-
-    /// 0 when nothing failed (baseline applied), else 1.
-    pub fn exit_code(&self) -> i32 {
-        if self.results.iter().any(|r| r.verdict.fails_run()) {
-            1
-        } else {
-            0
-        }
-    }
-}
-
 /// Parses a baseline file: one check ID per line, `#` comments, blank lines ignored.
 pub fn parse_baseline(text: &str) -> BTreeSet<String> {
     text.lines()
@@ -122,7 +68,7 @@ fn redact_outcome(o: Outcome, secrets: &[(String, String)]) -> Outcome {
         .iter()
         .map(|(s, v)| (s.as_str(), v.as_str()))
         .collect();
-    let r = |t: String| crate::leak::redact(&t, &pairs);
+    let r = |t: String| crate::wire::leak::redact(&t, &pairs);
     match o {
         Outcome::Pass => Outcome::Pass,
         Outcome::Fail {
@@ -153,13 +99,9 @@ pub async fn run(
     let limit = s.keepalive_wait * 2 + s.timeout * 6 + Duration::from_secs(60);
     let mut results = Vec::new();
     let mut notes = Vec::new();
-    // Measure the rate limits first when a RATE check runs: from then on the pacer uses the
+    // Measure the rate limits first when a check needs them (RATE, a shared budget): from then on the pacer uses the
     // measured limits instead of the contract defaults.
-    if checks
-        .iter()
-        .any(|c| c.family() == "RATE" || c.id == "HTTP-6.shared-limit")
-        && ctx.key(0).is_some()
-    {
+    if checks.iter().any(|c| c.needs.limits) && ctx.key(0).is_some() {
         progress(0, checks.len(), "measuring the rate limits");
         if let Ok(l) = ctx.limits().await {
             notes.push(format!(
@@ -168,8 +110,8 @@ pub async fn run(
             ));
         }
     }
-    // Detect Streamable HTTP once, up front, when an HTTP check runs.
-    if checks.iter().any(|c| c.family() == "HTTP") && ctx.key(0).is_some() {
+    // Detect Streamable HTTP once, up front, when a check needs it (the HTTP-* group).
+    if checks.iter().any(|c| c.needs.offer) && ctx.key(0).is_some() {
         progress(0, checks.len(), "detecting Streamable HTTP on /mcp");
         notes.push(ctx.offer().await.note());
     }

@@ -3,7 +3,9 @@
 //! the server may cut off. Sends exactly the bytes given; never logs them (they may carry a
 //! key) and never follows redirects.
 
-use crate::probe::{BodySpec, Probe, Resp};
+use super::error::ClientError;
+use super::probe::{BodySpec, Probe};
+use crate::wire::response::{Resp, parse_head, parse_response};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -15,8 +17,8 @@ const MAX_READ: usize = 1 << 20;
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, ClientError> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, ClientError>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
             let roots = rustls::RootCertStore {
@@ -26,7 +28,7 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
             rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
-                .map_err(|e| format!("TLS setup: {e}"))
+                .map_err(|e| ClientError::Transport(format!("TLS setup: {e}")))
         })
         .clone()
 }
@@ -62,29 +64,37 @@ pub fn request_bytes(probe: &Probe) -> Vec<u8> {
 /// Sends a probe over a fresh connection and reads the response (bounded by `timeout`
 /// overall and `MAX_READ` bytes). Write errors after the head are ignored: a server may
 /// answer (e.g. 413) and close before reading a large body.
-pub async fn send(probe: &Probe, timeout: Duration) -> Result<Resp, String> {
+pub async fn send(probe: &Probe, timeout: Duration) -> Result<Resp, ClientError> {
     tokio::time::timeout(timeout, send_inner(probe))
         .await
-        .map_err(|_| format!("no complete response within {}s", timeout.as_secs_f32()))?
+        .map_err(|_| ClientError::Timeout {
+            what: "complete response",
+            after: timeout,
+        })?
 }
 
-async fn send_inner(probe: &Probe) -> Result<Resp, String> {
+async fn send_inner(probe: &Probe) -> Result<Resp, ClientError> {
     let url = &probe.url;
-    let host = url.host_str().ok_or("URL has no host")?.to_string();
-    let port = url.port_or_known_default().ok_or("URL has no port")?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| ClientError::Unsendable("URL has no host".into()))?
+        .to_string();
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| ClientError::Unsendable("URL has no port".into()))?;
     let tcp = TcpStream::connect((host.trim_matches(['[', ']']), port))
         .await
-        .map_err(|e| format!("connect {host}:{port}: {e}"))?;
+        .map_err(|e| ClientError::Transport(format!("connect {host}:{port}: {e}")))?;
     let _ = tcp.set_nodelay(true);
     let mut io: Box<dyn Io> = if url.scheme() == "https" {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|e| format!("bad TLS server name {host}: {e}"))?;
+            .map_err(|e| ClientError::Unsendable(format!("bad TLS server name {host}: {e}")))?;
         let connector = tokio_rustls::TlsConnector::from(tls_config()?);
         Box::new(
             connector
                 .connect(name, tcp)
                 .await
-                .map_err(|e| format!("TLS handshake with {host}: {e}"))?,
+                .map_err(|e| ClientError::Transport(format!("TLS handshake with {host}: {e}")))?,
         )
     } else {
         Box::new(tcp)
@@ -94,7 +104,7 @@ async fn send_inner(probe: &Probe) -> Result<Resp, String> {
     let head_len = bytes.len() - body_len;
     io.write_all(&bytes[..head_len])
         .await
-        .map_err(|e| format!("write: {e}"))?;
+        .map_err(|e| ClientError::Transport(format!("write: {e}")))?;
     // The body may be refused part-way; keep reading the answer regardless.
     let _ = io.write_all(&bytes[head_len..]).await;
     let _ = io.flush().await;
@@ -112,13 +122,13 @@ async fn send_inner(probe: &Probe) -> Result<Resp, String> {
             }
             Err(e) => {
                 if buf.is_empty() {
-                    return Err(format!("read: {e}"));
+                    return Err(ClientError::Transport(format!("read: {e}")));
                 }
                 break;
             }
         }
     }
-    parse_response(&buf)
+    Ok(parse_response(&buf)?)
 }
 
 fn response_complete(buf: &[u8]) -> bool {
@@ -139,88 +149,5 @@ fn response_complete(buf: &[u8]) -> bool {
             None => false,
         },
         None => false,
-    }
-}
-
-fn parse_head(buf: &[u8]) -> Option<(Resp, usize)> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut r = httparse::Response::new(&mut headers);
-    match r.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => Some((
-            Resp {
-                status: r.code.unwrap_or(0),
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|h| (h.name.to_string(), h.value.to_vec()))
-                    .collect(),
-                body: Vec::new(),
-            },
-            n,
-        )),
-        _ => None,
-    }
-}
-
-/// Parses a complete HTTP/1.1 response (head + body, chunked or sized).
-pub fn parse_response(buf: &[u8]) -> Result<Resp, String> {
-    let (mut resp, head_len) = parse_head(buf).ok_or_else(|| {
-        if buf.is_empty() {
-            "connection closed without a response".to_string()
-        } else {
-            "malformed HTTP response".to_string()
-        }
-    })?;
-    let rest = &buf[head_len..];
-    let chunked = resp
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    resp.body = if chunked {
-        dechunk(rest)
-    } else if let Some(n) = resp
-        .header("content-length")
-        .and_then(|v| v.trim().parse::<usize>().ok())
-    {
-        rest[..n.min(rest.len())].to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok(resp)
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..eol]);
-        let size_text = size_text.split(';').next().unwrap_or("").trim().to_string();
-        let Ok(size) = usize::from_str_radix(&size_text, 16) else {
-            break;
-        };
-        data = &data[eol + 2..];
-        if size == 0 {
-            break;
-        }
-        let take = size.min(data.len());
-        out.extend_from_slice(&data[..take]);
-        data = &data[take..];
-        data = data.strip_prefix(b"\r\n").unwrap_or(data);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_sized_and_chunked() {
-        let r =
-            parse_response(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\n{}xx").unwrap();
-        assert_eq!((r.status, r.body.as_slice()), (401, &b"{}"[..]));
-        let r = parse_response(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!(r.body, b"abcde");
     }
 }

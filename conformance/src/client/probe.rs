@@ -1,6 +1,6 @@
 //! A probe is one HTTP request described as data: what to send (method, URL, exact header
-//! bytes, body) plus how to show it as a copy-pasteable shell command. `Resp` is what came
-//! back. Rendering must never print a key: every key-derived header carries a shell form
+//! bytes, body) plus how to show it as a copy-pasteable shell command (what comes back is
+//! a `wire::response::Resp`). Rendering must never print a key: every key-derived header carries a shell form
 //! (`$MCP_KEY`, `${MCP_KEY%?}`, ...) that is printed instead of its bytes.
 
 use crate::key::{ApiKey, HeaderStyle};
@@ -322,68 +322,6 @@ pub fn shell_escape_dq(s: &str) -> String {
 fn shell_escape_url(s: &str) -> String {
     // keep `$SESSION_ID` expandable, escape everything else
     shell_escape_dq(s).replace("\\$SESSION_ID", "$SESSION_ID")
-}
-
-/// A response as the checks see it.
-#[derive(Clone, Debug, Default)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, Vec<u8>)>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    /// The first value of a header (case-insensitive name), lossily decoded.
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
-
-    pub fn header_count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .count()
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// A one-line summary: status, content type, body (cut at 300 chars).
-    pub fn summary(&self) -> String {
-        let mut body = self.text();
-        if body.len() > 300 {
-            let mut cut = 300;
-            while !body.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            body.truncate(cut);
-            body.push('…');
-        }
-        let ct = self.header("content-type").unwrap_or_else(|| "-".into());
-        if body.is_empty() {
-            format!("{} (content-type: {ct}, empty body)", self.status)
-        } else {
-            format!("{} (content-type: {ct}) {body}", self.status)
-        }
-    }
-
-    /// All header lines and the body as one text, for leak scanning.
-    pub fn all_text(&self) -> String {
-        let mut s = String::new();
-        for (n, v) in &self.headers {
-            s.push_str(n);
-            s.push_str(": ");
-            s.push_str(&String::from_utf8_lossy(v));
-            s.push('\n');
-        }
-        s.push('\n');
-        s.push_str(&self.text());
-        s
-    }
 }
 
 #[cfg(test)]

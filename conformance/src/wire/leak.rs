@@ -1,4 +1,4 @@
-//! The leak scanner: finds a key inside arbitrary text in every encoding a careless
+//! The leak scanner (docs/contract.md AUTH-7, LOG-2): finds a key inside arbitrary text in every encoding a careless
 //! server might write it in (raw, percent-encoded, base64 std/url at any alignment with or
 //! without padding, hex lower/upper, and the full sha256 hex digest).
 //! Pure functions only: no I/O, and never returns or prints the key itself (a `Leak` holds

@@ -1,0 +1,96 @@
+//! The run context every check gets: the target, the HTTP client, the pacer, and the
+//! facts learned once per run (measured limits, the `/mcp` offer, the LOG
+//! capture). The operations on it live beside it in `client/` (sending, pacing, SSE and
+//! `/mcp` sessions, limit discovery, the log). Must never print or return a key in an
+//! error message (errors describe what happened, not what was sent).
+
+use super::error::ClientError;
+use super::facts::{Capture, Limits, Offer};
+use super::pacer::{Pace, Pacer};
+use super::probe::HeaderSpec;
+use crate::key::ApiKey;
+use crate::target::{LogSource, Target};
+use std::time::Duration;
+use url::Url;
+
+/// The run context shared by all checks.
+pub struct Ctx {
+    pub target: Target,
+    pub(super) client: reqwest::Client,
+    pub(super) pacer: Pacer,
+    pub(super) limits: tokio::sync::OnceCell<Result<Limits, ClientError>>,
+    pub(super) log_start: u64,
+    /// The LOG checks' traffic and log text, gathered once per run.
+    pub(super) capture: tokio::sync::OnceCell<Result<Capture, ClientError>>,
+    /// Whether the target offers Streamable HTTP on `/mcp`, detected once per run.
+    pub(super) offer: tokio::sync::OnceCell<Offer>,
+}
+
+impl Ctx {
+    pub fn new(target: Target) -> Result<Self, ClientError> {
+        let s = &target.settings;
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(s.timeout)
+            .pool_max_idle_per_host(4)
+            .user_agent(concat!("mcp-conformance/", env!("CARGO_PKG_VERSION")));
+        if target
+            .base
+            .host_str()
+            .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]")
+        {
+            builder = builder.no_proxy();
+        }
+        let client = builder
+            .build()
+            .map_err(|e| ClientError::Setup(e.to_string()))?;
+        let pacer = Pacer::new(s, target.keys.len());
+        let log_start = match &target.log {
+            LogSource::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        };
+        Ok(Self {
+            target,
+            client,
+            pacer,
+            limits: tokio::sync::OnceCell::new(),
+            log_start,
+            capture: tokio::sync::OnceCell::new(),
+            offer: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.target.settings.timeout
+    }
+
+    /// Key `slot`, if configured.
+    pub fn key(&self, slot: usize) -> Option<&ApiKey> {
+        self.target.keys.get(slot)
+    }
+
+    /// The primary key's header in the configured style.
+    pub fn auth(&self, slot: usize) -> Option<HeaderSpec> {
+        self.key(slot)
+            .map(|k| HeaderSpec::key(self.target.style, k))
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.target.url(path)
+    }
+
+    /// Waits until the pacer says one request of this kind may go, and reserves it.
+    pub async fn pace(&self, pace: Pace) {
+        self.pacer.pace(pace).await;
+    }
+
+    /// Marks a bucket empty (after a check drained it on purpose) for `for_at_least`.
+    pub fn drained(&self, pace: Pace, for_at_least: Duration) {
+        self.pacer.drained(pace, for_at_least);
+    }
+
+    /// Waits until the pacer expects key `slot`'s bucket to be full.
+    pub async fn wait_full(&self, slot: usize) {
+        self.pacer.wait_full(slot).await;
+    }
+}

@@ -1,0 +1,32 @@
+//! The harness's client side: the run context (`Ctx`), the pacer, sending probes (via
+//! `reqwest` or the raw sender), event streams, the legacy HTTP+SSE and the Streamable
+//! HTTP clients, RATE limit discovery and the log source. Speaks HTTP to the target and
+//! nothing else: never uses the server's code, never judges a clause (no `Outcome` here).
+
+mod ctx;
+mod error;
+mod facts;
+mod legacy;
+mod limits;
+mod log;
+mod pacer;
+mod probe;
+mod random;
+mod raw;
+mod rpc;
+mod send;
+mod stream;
+pub mod streamable;
+
+pub use ctx::Ctx;
+pub use error::ClientError;
+pub use facts::{Capture, Limits, Offer};
+pub use legacy::Session;
+pub(crate) use limits::{cheap_probe, drain};
+pub(crate) use log::{log_repro, objects, parse_lines};
+pub use pacer::Pace;
+pub use probe::{BodySpec, HeaderSpec, Probe};
+pub(crate) use random::random_session_id;
+pub(crate) use rpc::{initialize_params, rpc};
+pub(crate) use send::retry_after;
+pub use stream::SseConn;

@@ -1,0 +1,19 @@
+//! The engine: what a check is (`Check`, `Profile`), what it observed (`Outcome`), the
+//! expectations and steps the checks share, the runner (selection, up-front
+//! measurements, time limits, redaction, baseline) and the run's results (`Report`).
+//! Never names a check family: the families are data it is given (`checks::all()`).
+
+mod check;
+mod expect;
+mod outcome;
+mod runner;
+mod steps;
+pub(crate) mod table;
+mod verdict;
+
+pub use check::{Check, Needs, Profile, RunFn};
+pub(crate) use expect::{Expect, error_shape, is_json, meets};
+pub use outcome::{CheckResult, Outcome};
+pub use runner::{Selection, parse_baseline, run, select, unknown_patterns};
+pub(crate) use steps::{Step, expect_steps, send_any};
+pub use verdict::{CheckReport, Report, Verdict};
