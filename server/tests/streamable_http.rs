@@ -272,7 +272,8 @@ async fn http_sessions_are_created_bound_to_their_key_and_deleted() {
         .expect("a tools/call line");
     assert_eq!(tool_line["path"], "/mcp");
     assert_eq!(tool_line["session"], &id[..8]);
-    assert!(tool_line["arguments"].as_str().unwrap().contains("CA"));
+    // LOG-1: `arguments` is the JSON object itself (jq .arguments.state reads it).
+    assert_eq!(tool_line["arguments"]["state"], "CA");
     assert!(!text.contains(KEY) && !text.contains(OTHER) && !text.contains(&id));
 }
 
