@@ -446,3 +446,167 @@ async fn auth_3_an_invalid_key_flood_leaves_valid_keys_served_and_memory_flat() 
         "one audit line per refusal ({refused} + {dropped} dropped)"
     );
 }
+
+/// Keep-alive load of `count` requests per connection: `head` on each of
+/// `connections`, until `stop` says so. Returns the statuses seen.
+async fn load_until(
+    addr: String,
+    head: String,
+    connections: usize,
+    count: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<u16> {
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (addr, head, stop) = (addr.clone(), head.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let Ok(stream) = TcpStream::connect(&addr).await else {
+                return statuses;
+            };
+            let mut conn = KeepAlive {
+                addr,
+                conn: BufReader::new(stream),
+            };
+            for _ in 0..count {
+                if *stop.borrow() {
+                    break;
+                }
+                match conn.exchange(&head, b"", Duration::ZERO).await {
+                    Exchange::Answered { status, close } => {
+                        statuses.push(status);
+                        if close {
+                            break;
+                        }
+                    }
+                    Exchange::Broken => break,
+                }
+            }
+            statuses
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap_or_default());
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_3_sigterm_under_load_exits_cleanly_and_logs_every_answered_request() {
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
+    let head = head("POST", &unknown, &[("X-API-Key", &key)], 0);
+    let load = tokio::spawn(load_until(server.listen.clone(), head, 8, 20_000, stop));
+    // Let the load reach the server, then stop it under load.
+    let mut waited = 0;
+    while server.lines().len() < 2_000 && waited < 500 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    let stopped = Instant::now();
+    let (code, lines) = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("stop");
+    let took = stopped.elapsed();
+    let _ = stop_tx.send(true);
+    let answered = load.await.expect("load").len();
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("no torn line"))
+        .collect();
+    let logged = parsed
+        .iter()
+        .filter(|v| v["event"] == "mcp_request")
+        .count();
+    let dropped: u64 = parsed
+        .iter()
+        .filter(|v| v["event"] == "audit_lines_dropped")
+        .filter_map(|v| v["count"].as_u64())
+        .sum();
+    println!(
+        "LOG-3 SIGTERM figure: exit {code:?} after {took:?}; {answered} responses \
+         received, {logged} request lines, {dropped} dropped, last event {}",
+        parsed
+            .last()
+            .map(|v| v["event"].to_string())
+            .unwrap_or_default()
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(dropped, 0);
+    // Every response a client got has its line; a line may exist for a
+    // response that was written as the connection closed.
+    assert!(logged >= answered, "{logged} lines < {answered} responses");
+    assert_eq!(parsed.last().expect("lines")["event"], "server_stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_8_sighup_under_load_refuses_no_valid_key_and_ends_the_revoked_ones() {
+    let (kept, revoked) = (random_key(), random_key());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("keys");
+    std::fs::write(&file, format!("{kept}\n{revoked}\n")).expect("write keys");
+    let mut args = UNLIMITED.to_vec();
+    args.extend(["--sse-keepalive-secs", "1"]);
+    let server = ServerProcess::start(
+        &args,
+        &[("CFPB_MCP_API_KEYS_FILE", file.to_str().expect("utf-8 path"))],
+    );
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let mut doomed = SseStream::open(&client, &format!("{base}/mcp/sse"), &revoked).await;
+    assert!(matches!(
+        doomed.next(WAIT).await,
+        Some(SseItem::Event { .. })
+    ));
+
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
+    let head = head("POST", &unknown, &[("X-API-Key", &kept)], 0);
+    let load = tokio::spawn(load_until(server.listen.clone(), head, 4, 5_000, stop));
+    let mut reloads = 0;
+    for round in 0..5 {
+        // Rotate: the kept key stays, the revoked one goes (then a new one each time).
+        let fresh = random_key();
+        std::fs::write(&file, format!("{kept}\n{fresh}\n")).expect("rewrite keys");
+        server.signal("HUP");
+        reloads += 1;
+        tokio::time::sleep(Duration::from_millis(50 + round * 10)).await;
+    }
+    // The revoked key's stream ends (AUTH-8): it reads to its end.
+    let mut ended = false;
+    for _ in 0..20 {
+        match doomed.next(Duration::from_secs(2)).await {
+            None => {
+                ended = true;
+                break;
+            }
+            Some(_) => continue,
+        }
+    }
+    let _ = stop_tx.send(true);
+    let statuses = load.await.expect("load");
+    let refused = statuses.iter().filter(|s| **s == 401 || **s == 429).count();
+    let (_, lines) = server.stop();
+    let reloaded = lines
+        .iter()
+        .filter(|l| l.contains("\"keys_reloaded\""))
+        .count();
+    println!(
+        "AUTH-8 SIGHUP figure: {reloads} reloads ({reloaded} logged) under {} requests \
+         with a kept key: {refused} refused; revoked key's stream ended: {ended}",
+        statuses.len()
+    );
+    assert_eq!(
+        refused, 0,
+        "a still-valid key is never refused during a reload"
+    );
+    assert_eq!(reloaded, reloads);
+    assert!(ended, "the revoked key's stream ends");
+    assert!(
+        lines.iter().any(|l| l.contains("\"key_revoked\"")),
+        "its mcp_stream_end says why"
+    );
+}
