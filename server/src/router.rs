@@ -16,8 +16,11 @@ use std::time::Instant;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
+use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
+
 use crate::audit::{
-    AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis, scrub_and_truncate,
+    Arguments, AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis,
+    scrub_and_truncate,
 };
 use crate::guard::{Guard, ReloadError};
 use crate::http::response::{Body, json_response, messages_text, method_not_allowed, not_found};
@@ -80,9 +83,13 @@ impl App {
         request: Request<Incoming>,
     ) -> Result<Response<Body>, Infallible> {
         let started = Instant::now();
+        let (parts, body) = request.into_parts();
+        let unread = BodySlot::new(body);
+        let request = Request::from_parts(parts, unread.clone());
         let route = Route::of(request.uri().path());
         if route == Route::Health {
-            return Ok(health(request.method()));
+            let response = health(request.method());
+            return Ok(finish(response, &unread).await);
         }
         let method = loggable_method(request.method());
         let path = match route.logged_path() {
@@ -95,6 +102,7 @@ impl App {
         };
         let mut log = RequestLog::default();
         let response = self.route(peer, route, request, &mut log).await;
+        let response = finish(response, &unread).await;
         self.audit.write(&Event::Request(RequestLine {
             method,
             path,
@@ -104,6 +112,7 @@ impl App {
             session: log.session,
             rpc_method: log.rpc_method,
             tool: log.tool,
+            arguments_truncated: log.arguments.as_ref().and_then(Arguments::truncated),
             arguments: log.arguments,
             error: log.error,
         }));
@@ -114,7 +123,7 @@ impl App {
         &self,
         peer: SocketAddr,
         route: Route,
-        request: Request<Incoming>,
+        request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
         if route == Route::NotFound {
@@ -177,6 +186,19 @@ impl App {
     pub fn end_all(&self) {
         self.legacy.end_all();
     }
+}
+
+/// NET-4: a response given before its request's body was read (a refusal,
+/// usually) first drains a small body, so the client's next request on the
+/// connection finds it open; a larger or slower one closes the connection
+/// after the response instead of resetting it under the client.
+async fn finish(mut response: Response<Body>, unread: &BodySlot) -> Response<Body> {
+    if let Some(body) = unread.take()
+        && !drain(body, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT).await
+    {
+        close_after(&mut response);
+    }
+    response
 }
 
 /// `GET /health`: `200 {"status":"ok"}`, and nothing else.

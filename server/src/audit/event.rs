@@ -88,9 +88,44 @@ pub struct RequestLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arguments: Option<String>,
+    pub arguments: Option<Arguments>,
+    /// `true` when `arguments` is a string cut at its bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Reason>,
+}
+
+/// The `arguments` of a `tools/call` line (LOG-1): the JSON object itself,
+/// so that `jq '.arguments.search_term'` reads it; or, when it is over its
+/// bound (or scrubbing a key out left no JSON), the scrubbed text as a string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arguments {
+    Json(serde_json::Value),
+    Text { text: String, truncated: bool },
+}
+
+impl Arguments {
+    /// The line's `arguments_truncated` field: present only when cut.
+    pub fn truncated(&self) -> Option<bool> {
+        matches!(
+            self,
+            Arguments::Text {
+                truncated: true,
+                ..
+            }
+        )
+        .then_some(true)
+    }
+}
+
+impl Serialize for Arguments {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Arguments::Json(value) => value.serialize(s),
+            Arguments::Text { text, .. } => s.serialize_str(text),
+        }
+    }
 }
 
 /// The fields of an `mcp_stream_end` line.
@@ -101,6 +136,9 @@ pub struct StreamEnd {
     pub duration_ms: u64,
     pub reason: EndReason,
     pub messages_sent: u64,
+    /// Requests accepted (202) whose answer the stream ended before it could
+    /// carry (MSG-6: never dropped silently).
+    pub unanswered: u64,
 }
 
 /// Why a request was refused or failed: the `error` field of its line.
@@ -119,6 +157,8 @@ pub enum Reason {
     InvalidJsonrpc,
     /// MSG-6: the session is not reading its stream.
     Overloaded,
+    /// MSG-6: a request id already in flight in the session.
+    DuplicateId,
 }
 
 /// Why a stream ended (SSE-5), the `reason` of `mcp_stream_end`.
@@ -216,7 +256,8 @@ pub(crate) mod tests {
             session: Some("0123abcd".into()),
             rpc_method: Some("tools/call".into()),
             tool: Some("search_complaints".into()),
-            arguments: Some("{\"size\":1}".into()),
+            arguments: Some(Arguments::Json(serde_json::json!({"size": 1}))),
+            arguments_truncated: None,
             error: None,
         })
     }
@@ -227,7 +268,7 @@ pub(crate) mod tests {
     fn log_1_record_renders_as_one_json_line_with_required_fields() {
         let line = render(&record().stamped(EPOCH));
         assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
-        insta::assert_snapshot!(line.trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"mcp_request","method":"POST","path":"/mcp/messages","status":202,"duration_ms":3,"key":"ba7816bf","session":"0123abcd","rpc_method":"tools/call","tool":"search_complaints","arguments":"{\"size\":1}"}"#);
+        insta::assert_snapshot!(line.trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"mcp_request","method":"POST","path":"/mcp/messages","status":202,"duration_ms":3,"key":"ba7816bf","session":"0123abcd","rpc_method":"tools/call","tool":"search_complaints","arguments":{"size":1}}"#);
     }
 
     #[test]
@@ -244,8 +285,9 @@ pub(crate) mod tests {
             duration_ms: 5,
             reason: EndReason::KeyRevoked,
             messages_sent: 1,
+            unanswered: 0,
         });
-        insta::assert_snapshot!(render(&end.stamped(EPOCH)).trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"mcp_stream_end","key":"none","session":"0123abcd","duration_ms":5,"reason":"key_revoked","messages_sent":1}"#);
+        insta::assert_snapshot!(render(&end.stamped(EPOCH)).trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"mcp_stream_end","key":"none","session":"0123abcd","duration_ms":5,"reason":"key_revoked","messages_sent":1,"unanswered":0}"#);
         let dropped = Event::AuditLinesDropped { count: 7 };
         assert_eq!(
             render(&dropped.stamped(EPOCH)),

@@ -6,7 +6,7 @@
 
 use rmcp::model::ClientJsonRpcMessage;
 
-use crate::audit::event::{Caller, Reason};
+use crate::audit::event::{Arguments, Caller, Reason};
 use crate::guard::redact::Redactor;
 use crate::mcp;
 
@@ -22,7 +22,7 @@ pub struct RequestLog {
     pub session: Option<String>,
     pub rpc_method: Option<String>,
     pub tool: Option<String>,
-    pub arguments: Option<String>,
+    pub arguments: Option<Arguments>,
     pub error: Option<Reason>,
 }
 
@@ -37,11 +37,11 @@ impl RequestLog {
 
 /// What a message contributes to its request's audit line (LOG-1), with every
 /// client-controlled string scrubbed of keys and bounded (LOG-2). Pure.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct AuditFields {
     pub rpc_method: Option<String>,
     pub tool: Option<String>,
-    pub arguments: Option<String>,
+    pub arguments: Option<Arguments>,
 }
 
 impl AuditFields {
@@ -53,10 +53,25 @@ impl AuditFields {
         };
         if let Some((tool, arguments)) = mcp::tool_call(message) {
             fields.tool = Some(scrub_and_truncate(redactor, tool, 128));
-            fields.arguments =
-                arguments.map(|a| scrub_and_truncate(redactor, &a, MAX_ARGUMENTS_LEN));
+            fields.arguments = arguments.map(|a| scrub_arguments(redactor, &a));
         }
         fields
+    }
+}
+
+/// The `arguments` of a line from their JSON text: scrubbed of keys, then
+/// the JSON itself when it fits [`MAX_ARGUMENTS_LEN`], else a truncated
+/// string (LOG-1, LOG-2).
+pub fn scrub_arguments(redactor: &Redactor, json: &str) -> Arguments {
+    let scrubbed = scrub_and_truncate(redactor, json, usize::MAX);
+    if scrubbed.len() <= MAX_ARGUMENTS_LEN
+        && let Ok(value) = serde_json::from_str(&scrubbed)
+    {
+        return Arguments::Json(value);
+    }
+    Arguments::Text {
+        truncated: scrubbed.len() > MAX_ARGUMENTS_LEN,
+        text: scrub_and_truncate(redactor, json, MAX_ARGUMENTS_LEN),
     }
 }
 
@@ -133,7 +148,7 @@ mod tests {
             let redactor = Redactor::new([api_key.expose_secret()]);
             let mut r = record();
             if let Event::Request(line) = &mut r {
-                line.arguments = Some(scrub_and_truncate(&redactor, &arguments, MAX_ARGUMENTS_LEN));
+                line.arguments = Some(scrub_arguments(&redactor, &arguments));
             }
             let line = render(&r.stamped(EPOCH));
             let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -142,5 +157,23 @@ mod tests {
                 proptest::prop_assert!(!line.contains(needle.as_str()), "leaked {} in {}", needle.len(), line.len());
             }
         }
+    }
+
+    #[test]
+    fn log_1_arguments_are_the_json_object_or_a_flagged_truncated_string() {
+        let redactor = Redactor::new(["sekrit-key-123456"]);
+        let small = r#"{"search_term":"sekrit-key-123456 escrow","size":2}"#;
+        assert_eq!(
+            scrub_arguments(&redactor, small),
+            Arguments::Json(serde_json::json!({"search_term": "[REDACTED] escrow", "size": 2}))
+        );
+        let big = format!(r#"{{"search_term":"{}"}}"#, "x".repeat(MAX_ARGUMENTS_LEN));
+        let cut = scrub_arguments(&redactor, &big);
+        assert_eq!(cut.truncated(), Some(true));
+        let Arguments::Text { text, .. } = &cut else {
+            panic!("over the bound: a string")
+        };
+        assert!(text.ends_with("…[truncated]"));
+        assert_eq!(Arguments::Json(serde_json::json!({})).truncated(), None);
     }
 }

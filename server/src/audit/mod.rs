@@ -10,6 +10,10 @@ pub mod event;
 pub mod fields;
 pub mod writer;
 
-pub use event::{Caller, EndReason, Event, Reason, RequestLine, StreamEnd, Timestamp, millis};
-pub use fields::{AuditFields, MAX_ARGUMENTS_LEN, MAX_PATH_LEN, RequestLog, scrub_and_truncate};
+pub use event::{
+    Arguments, Caller, EndReason, Event, Reason, RequestLine, StreamEnd, Timestamp, millis,
+};
+pub use fields::{
+    AuditFields, MAX_ARGUMENTS_LEN, MAX_PATH_LEN, RequestLog, scrub_and_truncate, scrub_arguments,
+};
 pub use writer::{AuditLog, AuditTarget, render};

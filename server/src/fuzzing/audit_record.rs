@@ -29,6 +29,7 @@ fn audit_line(redactor: &Redactor, caller: Caller, body: &[u8], path: &str) -> S
         session: Some("0123abcd".to_owned()),
         rpc_method: fields.rpc_method,
         tool: fields.tool,
+        arguments_truncated: fields.arguments.as_ref().and_then(|a| a.truncated()),
         arguments: fields.arguments,
         error: None,
     });
@@ -66,8 +67,13 @@ pub fn check_audit_record(key: &str, body: &[u8]) {
     ] {
         assert!(record.contains_key(field), "LOG-1: {field} missing: {line}");
     }
-    if let Some(arguments) = record.get("arguments").and_then(Value::as_str) {
-        assert!(arguments.len() <= MAX_ARGUMENTS_LEN + "…[truncated]".len());
+    if let Some(arguments) = record.get("arguments") {
+        // LOG-1: the JSON itself within the bound, or a string cut at it.
+        let len = match arguments.as_str() {
+            Some(text) => text.len(),
+            None => arguments.to_string().len(),
+        };
+        assert!(len <= MAX_ARGUMENTS_LEN + "…[truncated]".len());
     }
     // The text a line holds whatever the client sent; a key inside it (say
     // `mcp_request`, or `REDACT`) can't be kept out of the log.

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
+use crate::http::body::BodySlot;
 use http::{Method, Request, Response};
-use hyper::body::Incoming;
 
 use crate::audit::RequestLog;
 use crate::guard::keys::KeySet;
@@ -47,7 +47,7 @@ impl Legacy {
         endpoint: Endpoint,
         guard: &Guard,
         who: Admitted,
-        request: Request<Incoming>,
+        request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
         match (endpoint, request.method()) {

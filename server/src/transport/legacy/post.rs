@@ -10,8 +10,8 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::http::body::BodySlot;
 use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
 use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::{AuditFields, Reason, RequestLog};
@@ -23,7 +23,7 @@ use crate::http::response::{
 use crate::mcp::{self, Framed};
 use crate::sessions::SessionId;
 use crate::transport::context::Context;
-use crate::transport::legacy::session::{Registry, Session};
+use crate::transport::legacy::session::{Admission, Registry, Session};
 
 /// Why the `session_id` query was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +52,10 @@ pub fn parse_session_query(query: Option<&str>) -> Result<SessionId, QueryError>
     found.ok_or(QueryError::Missing)
 }
 
+/// MSG-6: the message is refused, not accepted and then lost.
+pub const DUPLICATE_ID: &str =
+    "Duplicate request id: a request with this id is still in flight in this session";
+
 fn overloaded() -> Response<Body> {
     error_response(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -66,7 +70,7 @@ pub async fn post(
     cx: &Context,
     guard: &Guard,
     who: Admitted,
-    request: Request<Incoming>,
+    request: Request<BodySlot>,
     log: &mut RequestLog,
 ) -> Response<Body> {
     let id = match parse_session_query(request.uri().query()) {
@@ -136,11 +140,18 @@ async fn deliver(
         ClientJsonRpcMessage::Request(request) => Some(request.id.clone()),
         _ => None,
     };
-    if let Some(id) = &request_id
-        && !session.admit(id.clone(), cx.overload_timeout).await
-    {
-        log.error = Some(Reason::Overloaded);
-        return overloaded();
+    if let Some(id) = &request_id {
+        match session.admit(id.clone(), cx.overload_timeout).await {
+            Admission::Admitted => {}
+            Admission::Duplicate => {
+                log.error = Some(Reason::DuplicateId);
+                return bad_request(DUPLICATE_ID);
+            }
+            Admission::Overloaded => {
+                log.error = Some(Reason::Overloaded);
+                return overloaded();
+            }
+        }
     }
     if let Some(cancelled) = cancelled_request(&message) {
         session.settle(&cancelled);

@@ -63,19 +63,37 @@ impl Session {
     }
 
     /// Reserve room for request `id` until its answer is on the stream; wait at
-    /// most `wait`. `false` means the session is overloaded (MSG-6).
-    pub async fn admit(&self, id: RequestId, wait: Duration) -> bool {
-        let permit = tokio::time::timeout(wait, self.in_flight.clone().acquire_owned()).await;
-        match permit {
-            Ok(Ok(permit)) => {
-                // A reused id replaces (and frees) the earlier reservation.
-                if let Ok(mut pending) = self.pending.lock() {
-                    pending.insert(id, permit);
-                }
-                true
-            }
-            _ => false,
+    /// most `wait` (MSG-6). An id already in flight in this session is refused:
+    /// its answer could not be told from the first one's, and rmcp would
+    /// answer only one of them.
+    pub async fn admit(&self, id: RequestId, wait: Duration) -> Admission {
+        if self.is_pending(&id) {
+            return Admission::Duplicate;
         }
+        let permit = tokio::time::timeout(wait, self.in_flight.clone().acquire_owned()).await;
+        let Ok(Ok(permit)) = permit else {
+            return Admission::Overloaded;
+        };
+        let Ok(mut pending) = self.pending.lock() else {
+            return Admission::Overloaded;
+        };
+        match pending.entry(id) {
+            std::collections::hash_map::Entry::Occupied(_) => Admission::Duplicate,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(permit);
+                Admission::Admitted
+            }
+        }
+    }
+
+    fn is_pending(&self, id: &RequestId) -> bool {
+        self.pending.lock().is_ok_and(|p| p.contains_key(id))
+    }
+
+    /// Requests admitted and not yet answered: when the stream ends, these
+    /// answers can no longer be delivered (counted in `mcp_stream_end`).
+    pub fn unanswered(&self) -> usize {
+        self.pending.lock().map_or(0, |p| p.len())
     }
 
     /// Request `id` was answered (or cancelled, or never delivered): free its room.
@@ -84,12 +102,17 @@ impl Session {
             pending.remove(id);
         }
     }
+}
 
-    /// Requests admitted and not yet answered.
-    #[cfg(test)]
-    pub fn in_flight(&self) -> usize {
-        self.pending.lock().map_or(0, |p| p.len())
-    }
+/// The outcome of [`Session::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Room reserved until the answer is on the stream.
+    Admitted,
+    /// A request with this id is still in flight in this session (MSG-6).
+    Duplicate,
+    /// No room within the wait: the client is not reading its stream (MSG-6).
+    Overloaded,
 }
 
 /// The receiving ends of a new session's channels, for its stream task.
@@ -232,18 +255,23 @@ mod tests {
         let session = &guard.session;
         let wait = Duration::from_millis(10);
         for n in 0..MAX_IN_FLIGHT as i64 {
-            assert!(session.admit(RequestId::Number(n), wait).await);
+            assert_eq!(
+                session.admit(RequestId::Number(n), wait).await,
+                Admission::Admitted
+            );
         }
-        assert!(
-            !session.admit(RequestId::Number(999), wait).await,
+        assert_eq!(
+            session.admit(RequestId::Number(999), wait).await,
+            Admission::Overloaded,
             "over the bound"
         );
         session.settle(&RequestId::Number(3));
-        assert!(
+        assert_eq!(
             session.admit(RequestId::Number(999), wait).await,
+            Admission::Admitted,
             "room again once answered"
         );
-        assert_eq!(session.in_flight(), MAX_IN_FLIGHT);
+        assert_eq!(session.unanswered(), MAX_IN_FLIGHT);
     }
 
     #[test]
@@ -259,5 +287,21 @@ mod tests {
         assert!(!gb.session.cancel.is_cancelled());
         registry.end_all();
         assert_eq!(gb.session.end_reason(), EndReason::Shutdown);
+    }
+
+    #[tokio::test]
+    async fn msg_6_an_id_in_flight_is_refused_until_answered() {
+        let registry = Registry::new(1);
+        let (guard, _channels) = registry
+            .open(KeyDigest::of(b"a"), &CancellationToken::new())
+            .unwrap();
+        let session = &guard.session;
+        let wait = Duration::from_millis(10);
+        let id = RequestId::String("same".into());
+        assert_eq!(session.admit(id.clone(), wait).await, Admission::Admitted);
+        assert_eq!(session.admit(id.clone(), wait).await, Admission::Duplicate);
+        assert_eq!(session.unanswered(), 1);
+        session.settle(&id);
+        assert_eq!(session.admit(id, wait).await, Admission::Admitted);
     }
 }

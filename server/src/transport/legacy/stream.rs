@@ -152,6 +152,7 @@ async fn stream_task(
     };
     session.end(reason);
     let session_prefix = session.id.log_prefix();
+    let unanswered = u64::try_from(session.unanswered()).unwrap_or(u64::MAX);
     drop(guard); // unregister now (SSE-5)
     audit.write(&Event::StreamEnd(StreamEnd {
         key: caller,
@@ -159,5 +160,6 @@ async fn stream_task(
         duration_ms: millis(opened.elapsed()),
         reason,
         messages_sent: sent,
+        unanswered,
     }));
 }

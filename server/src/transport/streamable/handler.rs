@@ -18,11 +18,13 @@
 
 use std::sync::Arc;
 
+use crate::http::body::BodySlot;
 use bytes::Bytes;
+use dashmap::DashSet;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Empty, Full, Limited};
+use rmcp::model::{ClientJsonRpcMessage, RequestId};
 use rmcp::transport::streamable_http_server::{
     SessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
@@ -49,6 +51,8 @@ pub struct Streamable {
     sessions: Arc<CfpbSessions>,
     /// Session id -> the key that created it, and the per-key cap.
     owners: Owners,
+    /// Request ids being answered, per session (MSG-6).
+    in_flight: InFlight,
     cx: Context,
 }
 
@@ -73,6 +77,7 @@ impl Streamable {
             service,
             sessions,
             owners: Owners::new(cx.max_sessions_per_key),
+            in_flight: InFlight::default(),
             cx,
         }
     }
@@ -126,12 +131,76 @@ impl Streamable {
     }
 }
 
+/// MSG-6: the refusal of a request whose id is already in flight.
+pub const DUPLICATE_ID: &str =
+    "Duplicate request id: a request with this id is still in flight in this session";
+
+/// The request ids of each session whose answer is still being sent.
+#[derive(Debug, Default, Clone)]
+struct InFlight(Arc<DashSet<(SessionId, RequestId)>>);
+
+impl InFlight {
+    /// Mark `id` in flight in `session`; `None` if it already is.
+    fn enter(&self, session: SessionId, id: RequestId) -> Option<InFlightEntry> {
+        let key = (session, id);
+        self.0.insert(key.clone()).then(|| InFlightEntry {
+            set: self.clone(),
+            key,
+        })
+    }
+}
+
+/// One request id in flight; it leaves the set when dropped.
+struct InFlightEntry {
+    set: InFlight,
+    key: (SessionId, RequestId),
+}
+
+impl InFlightEntry {
+    /// The answer's body, which keeps the id in flight until it is sent or dropped.
+    fn hold(self, body: Body) -> Body {
+        BodyExt::boxed_unsync(Answer { body, _entry: self })
+    }
+}
+
+impl Drop for InFlightEntry {
+    fn drop(&mut self) {
+        self.set.0.remove(&self.key);
+    }
+}
+
+/// A response body with the [`InFlightEntry`] it keeps alive.
+struct Answer {
+    body: Body,
+    _entry: InFlightEntry,
+}
+
+impl hyper::body::Body for Answer {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// rmcp's name for one of our session ids.
 fn rmcp_id(id: &SessionId) -> Arc<str> {
     Arc::from(id.to_string())
 }
 
-fn session_header(request: &Request<Incoming>) -> Option<Result<SessionId, ()>> {
+fn session_header(request: &Request<BodySlot>) -> Option<Result<SessionId, ()>> {
     let value = request.headers().get(SESSION_HEADER)?;
     Some(value.to_str().ok().and_then(SessionId::parse).ok_or(()))
 }
@@ -142,7 +211,7 @@ impl Streamable {
         &self,
         guard: &Guard,
         who: Admitted,
-        request: Request<Incoming>,
+        request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
         let streamable = self;
@@ -175,9 +244,13 @@ impl Streamable {
                     Ok(bytes) => guard.scrub(bytes),
                     Err(refusal) => return refusal,
                 };
+                let mut request_id = None;
                 let initialize = match mcp::frame(&bytes) {
                     Ok(Framed::Message(message)) => {
                         log.note(AuditFields::of(&message, guard.keys().redactor()));
+                        if let ClientJsonRpcMessage::Request(r) = message.as_ref() {
+                            request_id = Some(r.id.clone());
+                        }
                         mcp::is_initialize(&message)
                     }
                     Ok(Framed::Ignore) => false, // an invalid notification: rmcp answers 202
@@ -195,8 +268,23 @@ impl Streamable {
                 } else {
                     None
                 };
+                // MSG-6 on /mcp: an id already in flight in this session is
+                // refused, so every 200 carries its own answer.
+                let in_flight = match (session, request_id) {
+                    (Some(session), Some(id)) => match self.in_flight.enter(session, id) {
+                        Some(entry) => Some(entry),
+                        None => {
+                            log.error = Some(Reason::DuplicateId);
+                            return bad_request(DUPLICATE_ID);
+                        }
+                    },
+                    _ => None,
+                };
                 let request = Request::from_parts(parts, Full::new(bytes));
                 let response = streamable.service.handle(request).await;
+                if let Some(entry) = in_flight {
+                    return finish(response).await.map(|body| entry.hold(body));
+                }
                 if let Some(reservation) = reservation
                     && let Some(id) = response
                         .headers()
@@ -228,6 +316,13 @@ impl Streamable {
                     .await;
                 if response.status().is_success() {
                     streamable.owners.release(&id);
+                }
+                // HTTP-4: 200, as the MCP SDKs' servers answer (rmcp says 202,
+                // which the Python SDK logs as a failed termination).
+                if response.status() == StatusCode::ACCEPTED {
+                    let mut ended = Response::new(Empty::new().boxed_unsync());
+                    *ended.status_mut() = StatusCode::OK;
+                    return ended;
                 }
                 response
             }

@@ -1,0 +1,612 @@
+//! Faults and load against the real `cfpb-mcp` binary on loopback
+//! (docs/reliability.md). Every loop is bounded in count and in time; each
+//! scenario prints its figure. `RELIABILITY_LONG=1` runs the long variants.
+//!
+//! - NET-4: keep-alive clients over every refusal path see no connection
+//!   closed or reset under them.
+//! - MSG-6: every `202` is answered on the stream, even when a client reuses
+//!   a request id that is still in flight (that post is refused instead).
+//! - AUTH-3 / RATE-6 / NET-3: an invalid-key flood leaves valid keys served
+//!   and memory flat.
+
+use std::time::{Duration, Instant};
+
+use e2e::{ServerProcess, SseItem, SseStream, post, random_key};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn long() -> bool {
+    std::env::var_os("RELIABILITY_LONG").is_some()
+}
+
+/// Limits high enough that each request reaches the refusal it is aimed at
+/// (not the rate limiter's 429).
+const UNLIMITED: &[&str] = &[
+    "--data",
+    "fixtures",
+    "--rate-limit-rps",
+    "1000000",
+    "--rate-limit-burst",
+    "1000000",
+    "--auth-fail-rps",
+    "1000000",
+    "--auth-fail-burst",
+    "1000000",
+];
+
+/// One HTTP/1.1 keep-alive connection, spoken to byte by byte.
+struct KeepAlive {
+    addr: String,
+    conn: BufReader<TcpStream>,
+}
+
+/// How one request on a keep-alive connection went.
+#[derive(Debug, PartialEq, Eq)]
+enum Exchange {
+    /// A whole response; `close` if it said `Connection: close`.
+    Answered { status: u16, close: bool },
+    /// The connection broke (reset, or closed before a whole response).
+    Broken,
+}
+
+impl KeepAlive {
+    async fn connect(addr: &str) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Self {
+            addr: addr.to_owned(),
+            conn: BufReader::new(stream),
+        }
+    }
+
+    async fn reconnect(&mut self) {
+        *self = Self::connect(&self.addr).await;
+    }
+
+    /// Send `head` and then, in a separate write after `gap`, `body` (as
+    /// Python's http.client does), and read the response.
+    async fn exchange(&mut self, head: &str, body: &[u8], gap: Duration) -> Exchange {
+        let sent = async {
+            self.conn.get_mut().write_all(head.as_bytes()).await?;
+            if !body.is_empty() {
+                tokio::time::sleep(gap).await;
+                self.conn.get_mut().write_all(body).await?;
+            }
+            std::io::Result::Ok(())
+        };
+        if sent.await.is_err() {
+            return Exchange::Broken;
+        }
+        match tokio::time::timeout(WAIT, read_response(&mut self.conn)).await {
+            Ok(Ok((status, close))) => Exchange::Answered { status, close },
+            _ => Exchange::Broken,
+        }
+    }
+}
+
+/// Read one response: status, headers, a `Content-Length` body.
+async fn read_response(conn: &mut BufReader<TcpStream>) -> std::io::Result<(u16, bool)> {
+    let broken = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+    let mut line = String::new();
+    if conn.read_line(&mut line).await? == 0 {
+        return Err(broken());
+    }
+    let status: u16 = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(broken)?;
+    let (mut length, mut close) = (0usize, false);
+    loop {
+        line.clear();
+        if conn.read_line(&mut line).await? == 0 {
+            return Err(broken());
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').ok_or_else(broken)?;
+        let (name, value) = (name.to_ascii_lowercase(), value.trim());
+        if name == "content-length" {
+            length = value.parse().map_err(|_| broken())?;
+        } else if name == "connection" && value.eq_ignore_ascii_case("close") {
+            close = true;
+        }
+    }
+    let mut body = vec![0; length];
+    conn.read_exact(&mut body).await?;
+    Ok((status, close))
+}
+
+fn head(method: &str, path: &str, headers: &[(&str, &str)], body_len: usize) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if body_len > 0 {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {body_len}\r\n"
+        ));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn net_4_refusals_keep_keep_alive_connections_usable() {
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let total: usize = if long() { 100_000 } else { 10_000 };
+    let connections = 16;
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
+    // Every refusal path a client can hit before its body is read.
+    let paths: Vec<(&str, String, Vec<(&str, String)>, u16)> = vec![
+        ("POST", unknown, vec![("X-API-Key", key.clone())], 404),
+        (
+            "POST",
+            "/mcp/messages".into(),
+            vec![("X-API-Key", key.clone())],
+            400,
+        ),
+        (
+            "POST",
+            "/mcp/messages".into(),
+            vec![("X-API-Key", random_key())],
+            401,
+        ),
+        (
+            "POST",
+            "/nope".into(),
+            vec![("X-API-Key", key.clone())],
+            404,
+        ),
+        (
+            "POST",
+            "/mcp".into(),
+            vec![("X-API-Key", random_key())],
+            401,
+        ),
+        (
+            "PUT",
+            "/mcp/sse".into(),
+            vec![("X-API-Key", key.clone())],
+            405,
+        ),
+        (
+            "POST",
+            "/mcp/messages".into(),
+            vec![
+                ("X-API-Key", key.clone()),
+                ("Origin", "https://evil.example".into()),
+            ],
+            403,
+        ),
+        ("POST", "/health".into(), vec![], 405),
+    ];
+    let paths = std::sync::Arc::new(paths);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (addr, paths) = (server.listen.clone(), paths.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = KeepAlive::connect(&addr).await;
+            let (mut broken, mut closed, mut wrong) = (0usize, 0usize, 0usize);
+            for i in (c..total).step_by(connections) {
+                let (method, path, headers, expected) = &paths[i % paths.len()];
+                let headers: Vec<(&str, &str)> =
+                    headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                let head = head(method, path, &headers, body.len());
+                match conn.exchange(&head, body, Duration::from_millis(2)).await {
+                    Exchange::Answered { status, close } => {
+                        wrong += usize::from(status != *expected);
+                        if close {
+                            closed += 1;
+                            conn.reconnect().await;
+                        }
+                    }
+                    Exchange::Broken => {
+                        broken += 1;
+                        conn.reconnect().await;
+                    }
+                }
+            }
+            (broken, closed, wrong)
+        }));
+    }
+    let (mut broken, mut closed, mut wrong) = (0, 0, 0);
+    for task in tasks {
+        let (b, c, w) = task.await.expect("client task");
+        (broken, closed, wrong) = (broken + b, closed + c, wrong + w);
+    }
+    println!(
+        "NET-4 figure: {total} refusals over {connections} keep-alive connections in {:?}: \
+         {broken} broken, {closed} closed by the server, {wrong} unexpected statuses",
+        started.elapsed()
+    );
+    assert_eq!(wrong, 0, "every request got the refusal it was aimed at");
+    assert_eq!(broken, 0, "no connection reset or closed under a client");
+    assert_eq!(
+        closed, 0,
+        "small bodies are drained, never a reason to close"
+    );
+    server.stop();
+}
+
+/// The client that found the defect: Python's http.client on one keep-alive
+/// connection, with the default limits (so 400/401/404 turn into 429s too).
+#[test]
+fn net_4_a_python_keep_alive_client_is_never_cut_off() {
+    let key = random_key();
+    let server = ServerProcess::start(
+        &["--data", "fixtures"],
+        &[("CFPB_MCP_API_KEYS", key.as_str())],
+    );
+    let port = server.listen.rsplit(':').next().expect("a port").to_owned();
+    let count = if long() { "2000" } else { "200" };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/keepalive.py");
+    let output = std::process::Command::new("python3")
+        .args([script, &port, &key, count])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    println!("NET-4 python figure: {report}");
+    for (path, figures) in report.as_object().expect("an object") {
+        assert_eq!(figures["broken"], 0, "{path}: {figures}");
+    }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn net_4_an_unread_large_body_closes_cleanly_after_the_refusal() {
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let mut conn = KeepAlive::connect(&server.listen).await;
+    // 256 KiB to a route that refuses before reading: past the drain bound.
+    let body = vec![b' '; 256 * 1024];
+    let wrong = random_key();
+    let head = head(
+        "POST",
+        "/mcp/messages",
+        &[("X-API-Key", &wrong)],
+        body.len(),
+    );
+    let exchange = conn.exchange(&head, &body, Duration::from_millis(2)).await;
+    assert_eq!(
+        exchange,
+        Exchange::Answered {
+            status: 401,
+            close: true
+        }
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msg_6_every_202_is_answered_even_with_a_reused_request_id() {
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let mut sse = SseStream::open(&client, &format!("{base}/mcp/sse"), &key).await;
+    let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
+        panic!("no endpoint event");
+    };
+    let messages = format!("{base}{endpoint}");
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2024-11-05","capabilities":{},
+        "clientInfo":{"name":"reliability","version":"0"}}});
+    assert_eq!(post(&client, &messages, &key, &init).await.0, 202);
+    assert_eq!(sse.next_message(WAIT).await.expect("initialize")["id"], 0);
+    let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+    assert_eq!(post(&client, &messages, &key, &initialized).await.0, 202);
+
+    let posts = 500;
+    let ping = json!({"jsonrpc":"2.0","id":"same","method":"ping"});
+    let statuses =
+        futures::future::join_all((0..posts).map(|_| post(&client, &messages, &key, &ping))).await;
+    let accepted = statuses.iter().filter(|(s, _)| *s == 202).count();
+    let refused = statuses.iter().filter(|(s, _)| *s == 400).count();
+    assert_eq!(accepted + refused, posts, "only 202 or 400: {statuses:?}");
+    let mut answered = 0;
+    while answered < accepted {
+        let Some(message) = sse.next_message(Duration::from_secs(5)).await else {
+            break;
+        };
+        if message["id"] == "same" {
+            answered += 1;
+        }
+    }
+    // Nothing more than one answer per 202 arrives, either.
+    let extra = sse.next_message(Duration::from_millis(300)).await;
+    println!(
+        "MSG-6 figure: {posts} concurrent posts of one id: {accepted} accepted, \
+         {refused} refused as duplicates, {answered} answered, lost: {}",
+        accepted - answered
+    );
+    assert_eq!(answered, accepted, "every 202 is answered on the stream");
+    assert!(extra.is_none(), "no answer without a 202: {extra:?}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_3_an_invalid_key_flood_leaves_valid_keys_served_and_memory_flat() {
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let total: usize = if long() { 1_000_000 } else { 100_000 };
+    let connections = 8;
+    let flood = |count: usize| {
+        let addr = server.listen.clone();
+        async move {
+            let mut tasks = Vec::new();
+            for c in 0..connections {
+                let addr = addr.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut conn = KeepAlive::connect(&addr).await;
+                    let wrong = random_key();
+                    let head = head("GET", "/mcp/sse", &[("X-API-Key", &wrong)], 0);
+                    let mut unexpected = 0usize;
+                    for _ in (c..count).step_by(connections) {
+                        match conn.exchange(&head, b"", Duration::ZERO).await {
+                            Exchange::Answered {
+                                status: 401,
+                                close: false,
+                            } => {}
+                            _ => {
+                                unexpected += 1;
+                                conn.reconnect().await;
+                            }
+                        }
+                    }
+                    unexpected
+                }));
+            }
+            let mut unexpected = 0;
+            for task in tasks {
+                unexpected += task.await.expect("flood task");
+            }
+            unexpected
+        }
+    };
+    // Warm up (allocator pools, the limiter's entry for 127.0.0.1), then measure.
+    assert_eq!(flood(10_000).await, 0);
+    let before = server.rss_kib();
+    let started = Instant::now();
+    let valid = {
+        let (base, key) = (server.base.clone(), key.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("{base}/mcp/messages?session_id={}", "0".repeat(32));
+            let ping = json!({"jsonrpc":"2.0","id":1,"method":"ping"});
+            let mut latencies = Vec::new();
+            for _ in 0..200 {
+                let sent = Instant::now();
+                // 404 Unknown session: the key was verified (a refused key is 401/429).
+                let (status, _) = post(&client, &url, &key, &ping).await;
+                latencies.push((status, sent.elapsed()));
+            }
+            latencies
+        })
+    };
+    let unexpected = flood(total).await;
+    let valid = valid.await.expect("valid client");
+    let after = server.rss_kib();
+    let mut served: Vec<Duration> = valid
+        .iter()
+        .filter(|(s, _)| *s == 404)
+        .map(|(_, d)| *d)
+        .collect();
+    served.sort();
+    let p99 = served
+        .get(served.len() * 99 / 100)
+        .copied()
+        .unwrap_or_default();
+    println!(
+        "AUTH-3 flood figure: {total} wrong-key requests in {:?} ({unexpected} not a \
+         keep-alive 401); valid key: {}/{} served meanwhile, p99 {p99:?}; RSS {before} -> {after} KiB",
+        started.elapsed(),
+        served.len(),
+        valid.len()
+    );
+    assert_eq!(unexpected, 0);
+    assert_eq!(
+        served.len(),
+        valid.len(),
+        "valid keys are served during a flood"
+    );
+    assert!(
+        after.saturating_sub(before) < 1024,
+        "RSS grew by {} KiB",
+        after - before
+    );
+    let (_, lines) = server.stop();
+    let lines: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let refused = lines.iter().filter(|v| v["status"] == 401).count();
+    let dropped: u64 = lines
+        .iter()
+        .filter(|v| v["event"] == "audit_lines_dropped")
+        .filter_map(|v| v["count"].as_u64())
+        .sum();
+    println!("AUTH-3 flood audit: {refused} lines for 401s, {dropped} reported dropped");
+    // LOG-3: a line is written or its loss is reported, never silent.
+    assert!(
+        refused as u64 + dropped >= total as u64,
+        "one audit line per refusal ({refused} + {dropped} dropped)"
+    );
+}
+
+/// Keep-alive load of `count` requests per connection: `head` on each of
+/// `connections`, until `stop` says so. Returns the statuses seen.
+async fn load_until(
+    addr: String,
+    head: String,
+    connections: usize,
+    count: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<u16> {
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (addr, head, stop) = (addr.clone(), head.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let Ok(stream) = TcpStream::connect(&addr).await else {
+                return statuses;
+            };
+            let mut conn = KeepAlive {
+                addr,
+                conn: BufReader::new(stream),
+            };
+            for _ in 0..count {
+                if *stop.borrow() {
+                    break;
+                }
+                match conn.exchange(&head, b"", Duration::ZERO).await {
+                    Exchange::Answered { status, close } => {
+                        statuses.push(status);
+                        if close {
+                            break;
+                        }
+                    }
+                    Exchange::Broken => break,
+                }
+            }
+            statuses
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap_or_default());
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_3_sigterm_under_load_exits_cleanly_and_logs_every_answered_request() {
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
+    let head = head("POST", &unknown, &[("X-API-Key", &key)], 0);
+    let load = tokio::spawn(load_until(server.listen.clone(), head, 8, 20_000, stop));
+    // Let the load reach the server, then stop it under load.
+    let mut waited = 0;
+    while server.lines().len() < 2_000 && waited < 500 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    let stopped = Instant::now();
+    let (code, lines) = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("stop");
+    let took = stopped.elapsed();
+    let _ = stop_tx.send(true);
+    let answered = load.await.expect("load").len();
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("no torn line"))
+        .collect();
+    let logged = parsed
+        .iter()
+        .filter(|v| v["event"] == "mcp_request")
+        .count();
+    let dropped: u64 = parsed
+        .iter()
+        .filter(|v| v["event"] == "audit_lines_dropped")
+        .filter_map(|v| v["count"].as_u64())
+        .sum();
+    println!(
+        "LOG-3 SIGTERM figure: exit {code:?} after {took:?}; {answered} responses \
+         received, {logged} request lines, {dropped} dropped, last event {}",
+        parsed
+            .last()
+            .map(|v| v["event"].to_string())
+            .unwrap_or_default()
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(dropped, 0);
+    // Every response a client got has its line; a line may exist for a
+    // response that was written as the connection closed.
+    assert!(logged >= answered, "{logged} lines < {answered} responses");
+    assert_eq!(parsed.last().expect("lines")["event"], "server_stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_8_sighup_under_load_refuses_no_valid_key_and_ends_the_revoked_ones() {
+    let (kept, revoked) = (random_key(), random_key());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("keys");
+    std::fs::write(&file, format!("{kept}\n{revoked}\n")).expect("write keys");
+    let mut args = UNLIMITED.to_vec();
+    args.extend(["--sse-keepalive-secs", "1"]);
+    let server = ServerProcess::start(
+        &args,
+        &[("CFPB_MCP_API_KEYS_FILE", file.to_str().expect("utf-8 path"))],
+    );
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let mut doomed = SseStream::open(&client, &format!("{base}/mcp/sse"), &revoked).await;
+    assert!(matches!(
+        doomed.next(WAIT).await,
+        Some(SseItem::Event { .. })
+    ));
+
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
+    let head = head("POST", &unknown, &[("X-API-Key", &kept)], 0);
+    let load = tokio::spawn(load_until(server.listen.clone(), head, 4, 5_000, stop));
+    let mut reloads = 0;
+    for round in 0..5 {
+        // Rotate: the kept key stays, the revoked one goes (then a new one each time).
+        let fresh = random_key();
+        std::fs::write(&file, format!("{kept}\n{fresh}\n")).expect("rewrite keys");
+        server.signal("HUP");
+        reloads += 1;
+        tokio::time::sleep(Duration::from_millis(50 + round * 10)).await;
+    }
+    // The revoked key's stream ends (AUTH-8): it reads to its end.
+    let mut ended = false;
+    for _ in 0..20 {
+        match doomed.next(Duration::from_secs(2)).await {
+            None => {
+                ended = true;
+                break;
+            }
+            Some(_) => continue,
+        }
+    }
+    let _ = stop_tx.send(true);
+    let statuses = load.await.expect("load");
+    let refused = statuses.iter().filter(|s| **s == 401 || **s == 429).count();
+    let (_, lines) = server.stop();
+    let reloaded = lines
+        .iter()
+        .filter(|l| l.contains("\"keys_reloaded\""))
+        .count();
+    println!(
+        "AUTH-8 SIGHUP figure: {reloads} reloads ({reloaded} logged) under {} requests \
+         with a kept key: {refused} refused; revoked key's stream ended: {ended}",
+        statuses.len()
+    );
+    assert_eq!(
+        refused, 0,
+        "a still-valid key is never refused during a reload"
+    );
+    assert_eq!(reloaded, reloads);
+    assert!(ended, "the revoked key's stream ends");
+    assert!(
+        lines.iter().any(|l| l.contains("\"key_revoked\"")),
+        "its mcp_stream_end says why"
+    );
+}
