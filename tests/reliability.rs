@@ -18,6 +18,10 @@ use tokio::net::TcpStream;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// One scenario at a time: each measures the server alone (its figures and
+/// its latency bounds mean nothing with another scenario's load beside it).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn long() -> bool {
     std::env::var_os("RELIABILITY_LONG").is_some()
 }
@@ -136,8 +140,12 @@ fn head(method: &str, path: &str, headers: &[(&str, &str)], body_len: usize) -> 
     head
 }
 
+/// A request aimed at one refusal: method, path, headers, the status expected.
+type RefusalPath = (&'static str, String, Vec<(&'static str, String)>, u16);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn net_4_refusals_keep_keep_alive_connections_usable() {
+    let _serial = SERIAL.lock().await;
     let key = random_key();
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let total: usize = if long() { 100_000 } else { 10_000 };
@@ -145,7 +153,7 @@ async fn net_4_refusals_keep_keep_alive_connections_usable() {
     let body = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
     let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
     // Every refusal path a client can hit before its body is read.
-    let paths: Vec<(&str, String, Vec<(&str, String)>, u16)> = vec![
+    let paths: Vec<RefusalPath> = vec![
         ("POST", unknown, vec![("X-API-Key", key.clone())], 404),
         (
             "POST",
@@ -241,6 +249,7 @@ async fn net_4_refusals_keep_keep_alive_connections_usable() {
 /// connection, with the default limits (so 400/401/404 turn into 429s too).
 #[test]
 fn net_4_a_python_keep_alive_client_is_never_cut_off() {
+    let _serial = SERIAL.blocking_lock();
     let key = random_key();
     let server = ServerProcess::start(
         &["--data", "fixtures"],
@@ -268,6 +277,7 @@ fn net_4_a_python_keep_alive_client_is_never_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn net_4_an_unread_large_body_closes_cleanly_after_the_refusal() {
+    let _serial = SERIAL.lock().await;
     let key = random_key();
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let mut conn = KeepAlive::connect(&server.listen).await;
@@ -293,6 +303,7 @@ async fn net_4_an_unread_large_body_closes_cleanly_after_the_refusal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msg_6_every_202_is_answered_even_with_a_reused_request_id() {
+    let _serial = SERIAL.lock().await;
     let key = random_key();
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let client = reqwest::Client::new();
@@ -340,6 +351,7 @@ async fn msg_6_every_202_is_answered_even_with_a_reused_request_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_3_an_invalid_key_flood_leaves_valid_keys_served_and_memory_flat() {
+    let _serial = SERIAL.lock().await;
     let key = random_key();
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let total: usize = if long() { 1_000_000 } else { 100_000 };
@@ -494,6 +506,7 @@ async fn load_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_3_sigterm_under_load_exits_cleanly_and_logs_every_answered_request() {
+    let _serial = SERIAL.lock().await;
     let key = random_key();
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
@@ -544,6 +557,7 @@ async fn log_3_sigterm_under_load_exits_cleanly_and_logs_every_answered_request(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_8_sighup_under_load_refuses_no_valid_key_and_ends_the_revoked_ones() {
+    let _serial = SERIAL.lock().await;
     let (kept, revoked) = (random_key(), random_key());
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("keys");
@@ -631,6 +645,7 @@ async fn wait_for_lines(server: &ServerProcess, event: &str, n: usize) -> usize 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_7_session_churn_leaves_no_session_or_memory_behind() {
+    let _serial = SERIAL.lock().await;
     let key = random_key();
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let cycles: usize = if long() { 10_000 } else { 1_000 };
@@ -710,6 +725,7 @@ async fn rate_7_session_churn_leaves_no_session_or_memory_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msg_6_clients_that_never_read_get_503_and_memory_stays_flat() {
+    let _serial = SERIAL.lock().await;
     let key = random_key();
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let client = reqwest::Client::new();
@@ -772,5 +788,106 @@ async fn msg_6_clients_that_never_read_get_503_and_memory_stays_flat() {
         after - before
     );
     drop(results);
+    server.stop();
+}
+
+/// Dribble `prefix` and then one byte of `drip` every `every`, until the
+/// server closes the connection or `limit` passes. Returns how long the
+/// server held it open (None: still open at the limit).
+async fn dribble(
+    addr: String,
+    prefix: String,
+    every: Duration,
+    limit: Duration,
+) -> Option<Duration> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(&addr).await.ok()?;
+    if stream.write_all(prefix.as_bytes()).await.is_err() {
+        return Some(started.elapsed());
+    }
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        tokio::select! {
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return Some(started.elapsed()),
+                Ok(_) => continue, // a response; wait for the close
+            },
+            _ = tokio::time::sleep(every) => {
+                if stream.write_all(b"x").await.is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn net_3_slowloris_leaves_valid_clients_served_and_is_timed_out() {
+    let _serial = SERIAL.lock().await;
+    let key = random_key();
+    let mut args = UNLIMITED.to_vec();
+    args.extend([
+        "--header-read-timeout-secs",
+        "2",
+        "--max-connections",
+        "4096",
+    ]);
+    let server = ServerProcess::start(&args, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let (headers, bodies) = if long() { (3_000, 600) } else { (1_000, 200) };
+    let every = Duration::from_millis(300);
+    let limit = Duration::from_secs(15);
+    let mut slow = Vec::new();
+    for _ in 0..headers {
+        let prefix = "POST /mcp/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".to_owned();
+        slow.push(tokio::spawn(dribble(
+            server.listen.clone(),
+            prefix,
+            every,
+            limit,
+        )));
+    }
+    let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
+    for _ in 0..bodies {
+        let prefix = head("POST", &unknown, &[("X-API-Key", &key)], 100_000);
+        slow.push(tokio::spawn(dribble(
+            server.listen.clone(),
+            prefix,
+            every,
+            limit,
+        )));
+    }
+    // Valid clients meanwhile.
+    let client = reqwest::Client::new();
+    let ping = json!({"jsonrpc":"2.0","id":1,"method":"ping"});
+    let url = format!("{}{unknown}", server.base);
+    let mut latencies = Vec::new();
+    for _ in 0..200 {
+        let sent = Instant::now();
+        let (status, _) = post(&client, &url, &key, &ping).await;
+        assert_eq!(status, 404, "a valid client is served");
+        latencies.push(sent.elapsed());
+    }
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    let mut held = Vec::new();
+    for task in slow {
+        held.push(task.await.expect("dribbler"));
+    }
+    let (head_held, body_held) = held.split_at(headers);
+    let longest = |v: &[Option<Duration>]| v.iter().flatten().max().copied().unwrap_or_default();
+    let open = held.iter().filter(|h| h.is_none()).count();
+    println!(
+        "NET-3 slowloris figure: {headers} header and {bodies} body dribblers; 200 valid \
+         requests served, p99 {p99:?}; header dribblers closed after at most {:?}, body \
+         dribblers after at most {:?}; {open} still open after {limit:?}",
+        longest(head_held),
+        longest(body_held)
+    );
+    assert_eq!(open, 0, "the timeouts close every slow connection");
+    assert!(
+        p99 < Duration::from_secs(1),
+        "valid clients are not starved (p99 {p99:?})"
+    );
     server.stop();
 }
