@@ -891,3 +891,135 @@ async fn net_3_slowloris_leaves_valid_clients_served_and_is_timed_out() {
     );
     server.stop();
 }
+
+/// An upstream that accepts connections and closes them without a word (a
+/// dropped connection, as the live data source sees it). Stops with the
+/// returned sender.
+async fn closing_upstream() -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                accepted = listener.accept() => {
+                    drop(accepted);
+                }
+            }
+        }
+    });
+    (format!("http://{addr}/"), stop_tx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msg_5_upstream_faults_are_tool_errors_never_5xx_and_memory_is_bounded() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let _serial = SERIAL.lock().await;
+    let mock = MockServer::start().await;
+    let (reset_base, stop_reset) = closing_upstream().await;
+    // Each fault under its own path prefix of the mock; the server is
+    // pointed at one base per run below.
+    let faults: Vec<(&str, ResponseTemplate)> = vec![
+        (
+            "slow",
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(3)),
+        ),
+        (
+            "error",
+            ResponseTemplate::new(503).set_body_string("upstream down"),
+        ),
+        (
+            "truncated",
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"hits":{"hits":[{"_sou"#, "application/json"),
+        ),
+        (
+            "garbage",
+            ResponseTemplate::new(200).set_body_raw("\u{0}\u{1}<html>not json", "application/json"),
+        ),
+        (
+            "huge",
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![b' '; 50 * 1024 * 1024], "application/json"),
+        ),
+    ];
+    for (prefix, template) in faults {
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(format!("^/{prefix}/")))
+            .respond_with(template)
+            .mount(&mock)
+            .await;
+    }
+    let key = random_key();
+    let mut bases: Vec<(String, String)> = ["slow", "error", "truncated", "garbage", "huge"]
+        .iter()
+        .map(|p| (p.to_string(), format!("{}/{p}/", mock.uri())))
+        .collect();
+    bases.push(("closed".into(), reset_base));
+    let mut figures = Vec::new();
+    for (fault, base) in bases {
+        let mut args = UNLIMITED.to_vec();
+        args.retain(|a| *a != "fixtures" && *a != "--data");
+        args.extend([
+            "--data",
+            "live",
+            "--api-base",
+            &base,
+            "--upstream-timeout-secs",
+            "1",
+        ]);
+        let server = ServerProcess::start(&args, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+        let client = reqwest::Client::new();
+        let sse_url = format!("{}/mcp/sse", server.base);
+        let mut sse = SseStream::open(&client, &sse_url, &key).await;
+        let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
+            panic!("no endpoint event");
+        };
+        let messages = format!("{}{endpoint}", server.base);
+        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion":"2024-11-05","capabilities":{},
+            "clientInfo":{"name":"faults","version":"0"}}});
+        assert_eq!(post(&client, &messages, &key, &init).await.0, 202);
+        assert!(sse.next_message(WAIT).await.is_some());
+        let before = server.rss_kib();
+        let (mut errors, mut statuses) = (0, Vec::new());
+        let calls = 5;
+        for n in 1..=calls {
+            let call = json!({"jsonrpc":"2.0","id":n,"method":"tools/call",
+                "params":{"name":"search_complaints","arguments":{"search_term":"escrow"}}});
+            let (status, _) = post(&client, &messages, &key, &call).await;
+            statuses.push(status);
+            let answer = sse.next_message(WAIT).await.expect("an answer");
+            assert_eq!(answer["id"], n);
+            if answer["result"]["isError"] == true {
+                errors += 1;
+            }
+        }
+        let after = server.rss_kib();
+        figures.push(format!(
+            "{fault}: {errors}/{calls} tool errors, HTTP {statuses:?}, RSS {before} -> {after} KiB"
+        ));
+        assert_eq!(errors, calls, "{fault}: every call is a tool error");
+        assert!(statuses.iter().all(|s| *s == 202), "{fault}: never a 5xx");
+        // The body is capped at 8 MiB before parsing: a 50 MB answer costs at
+        // most the cap, whatever the upstream sends.
+        assert!(
+            after.saturating_sub(before) < 64 * 1024,
+            "{fault}: RSS grew by {} KiB",
+            after - before
+        );
+        let health = client
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .expect("health");
+        assert_eq!(health.status(), 200, "{fault}: the server stays healthy");
+        server.stop();
+    }
+    let _ = stop_reset.send(());
+    println!("MSG-5 upstream faults figure: {}", figures.join("; "));
+}
