@@ -575,6 +575,20 @@ async fn auth_8_sighup_under_load_refuses_no_valid_key_and_ends_the_revoked_ones
         doomed.next(WAIT).await,
         Some(SseItem::Event { .. })
     ));
+    // And a /mcp session of the same key.
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-06-18","capabilities":{},
+        "clientInfo":{"name":"rotation","version":"0"}}});
+    let r = client
+        .post(format!("{base}/mcp"))
+        .header("X-API-Key", &revoked)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .expect("initialize");
+    assert_eq!(r.status(), 200);
+    drop(r);
 
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let unknown = format!("/mcp/messages?session_id={}", "0".repeat(32));
@@ -623,6 +637,14 @@ async fn auth_8_sighup_under_load_refuses_no_valid_key_and_ends_the_revoked_ones
         lines.iter().any(|l| l.contains("\"key_revoked\"")),
         "its mcp_stream_end says why"
     );
+    // keys_reloaded counts what it closed: the SSE stream and the /mcp session.
+    let closed: u64 = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == "keys_reloaded")
+        .filter_map(|v| v["streams_closed"].as_u64())
+        .sum();
+    assert_eq!(closed, 2, "one SSE stream and one /mcp session closed");
 }
 
 /// Wait (bounded) until the audit log holds `n` lines matching `event`.
