@@ -40,6 +40,7 @@ use crate::http::response::{
 use crate::mcp::{self, CfpbMcp, Framed};
 use crate::sessions::{Owners, SessionId};
 use crate::transport::context::Context;
+use crate::transport::streamable::era::{self, Era};
 use crate::transport::streamable::manager::CfpbSessions;
 
 /// The session header of the Streamable HTTP transport.
@@ -65,6 +66,8 @@ impl Streamable {
             .disable_allowed_hosts()
             .with_sse_keep_alive(Some(cx.keepalive))
             .with_legacy_session_mode(true)
+            // 2026-07-28 answers as one JSON body unless the tool streams.
+            .with_json_response(true)
             .with_max_request_body_bytes(cx.max_body_bytes)
             .with_cancellation_token(cx.shutdown.child_token());
         let source = cx.source.clone();
@@ -216,6 +219,9 @@ impl Streamable {
     ) -> Response<Body> {
         let streamable = self;
         let caller = who.key;
+        if Era::of(request.headers()) == Era::Stateless {
+            return self.stateless(guard, request, log).await;
+        }
         let session = match session_header(&request) {
             None => None,
             // A malformed id can't be one we issued: the same 404 as unknown.
@@ -329,6 +335,60 @@ impl Streamable {
             _ => return method_not_allowed("GET, POST, DELETE"),
         };
         finish(response).await
+    }
+}
+
+impl Streamable {
+    /// HTTP-2026-*: one self-contained 2026-07-28 request. rmcp serves it
+    /// (`server/discover`, `_meta`, `Mcp-Method` / `Mcp-Name`, the status
+    /// mapping); no session is looked up, minted or echoed, and nothing
+    /// outlives the request but the guard's limiter state.
+    async fn stateless(
+        &self,
+        guard: &Guard,
+        request: Request<BodySlot>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        if request.method() != Method::POST {
+            return era::no_stream();
+        }
+        let (mut parts, body) = request.into_parts();
+        let bytes = match read_body(
+            &parts.headers,
+            body,
+            self.cx.max_body_bytes,
+            self.cx.body_read_timeout,
+        )
+        .await
+        {
+            Ok(bytes) => guard.scrub(bytes),
+            Err(refusal) => return refusal,
+        };
+        let mut request_id = None;
+        match mcp::frame(&bytes) {
+            Ok(Framed::Message(message)) => {
+                // LOG-1 from the body, never from the mirrored headers.
+                log.note(AuditFields::of(&message, guard.keys().redactor()));
+                if let ClientJsonRpcMessage::Request(r) = message.as_ref() {
+                    request_id = Some(r.id.clone());
+                }
+                if mcp::is_initialize(&message) {
+                    return era::no_initialize(request_id);
+                }
+            }
+            Ok(Framed::Ignore) => {}
+            Err(e) => return bad_request(&e.to_string()),
+            // The revision answers a malformed request with its JSON-RPC error.
+            Ok(Framed::Reply(reply)) => return era::malformed(&reply),
+        }
+        if let Some(refusal) = era::unsupported(&parts.headers, request_id) {
+            return refusal;
+        }
+        parts.headers.remove(SESSION_HEADER);
+        let request = Request::from_parts(parts, Full::new(bytes));
+        let mut response = finish(self.service.handle(request).await).await;
+        response.headers_mut().remove(SESSION_HEADER);
+        response
     }
 }
 

@@ -1,7 +1,10 @@
 //! The Streamable HTTP transport on `/mcp` (HTTP-* in docs/contract.md):
 //! rmcp's service behind our guard. [`Streamable`] (in `handler`) is its one
-//! door; `manager` gives rmcp our session ids. This file only lists them.
+//! door; `manager` gives rmcp our session ids; `era` tells a session-based
+//! request from a stateless 2026-07-28 one (HTTP-2026-*). This file only
+//! lists them.
 
+mod era;
 mod handler;
 mod manager;
 
