@@ -14,17 +14,19 @@
 //!   `arguments` in the audit log (LOG-1), as on `/mcp/messages`;
 //! - every error is the contract's JSON error body; event streams carry the
 //!   no-buffering, no-transform headers proxies need (SSE-1);
-//! - revoked keys' sessions are closed (AUTH-8) and shutdown ends them all.
+//! - revoked keys' sessions are closed (AUTH-8) and shutdown ends them all;
+//! - a 2026-07-28 request (HTTP-2026-*, `era`) takes rmcp's stateless path:
+//!   it never looks up, mints or echoes a session, and keeps nothing after
+//!   its answer.
 
 use std::sync::Arc;
 
 use crate::http::body::BodySlot;
 use bytes::Bytes;
-use dashmap::DashSet;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Full, Limited};
-use rmcp::model::{ClientJsonRpcMessage, RequestId};
+use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_server::{
     SessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
@@ -41,6 +43,7 @@ use crate::mcp::{self, CfpbMcp, Framed};
 use crate::sessions::{Owners, SessionId};
 use crate::transport::context::Context;
 use crate::transport::streamable::era::{self, Era};
+use crate::transport::streamable::in_flight::{DUPLICATE_ID, InFlight};
 use crate::transport::streamable::manager::CfpbSessions;
 
 /// The session header of the Streamable HTTP transport.
@@ -131,70 +134,6 @@ impl Streamable {
             }
         }
         self.owners.reserve(*caller).ok()
-    }
-}
-
-/// MSG-6: the refusal of a request whose id is already in flight.
-pub const DUPLICATE_ID: &str =
-    "Duplicate request id: a request with this id is still in flight in this session";
-
-/// The request ids of each session whose answer is still being sent.
-#[derive(Debug, Default, Clone)]
-struct InFlight(Arc<DashSet<(SessionId, RequestId)>>);
-
-impl InFlight {
-    /// Mark `id` in flight in `session`; `None` if it already is.
-    fn enter(&self, session: SessionId, id: RequestId) -> Option<InFlightEntry> {
-        let key = (session, id);
-        self.0.insert(key.clone()).then(|| InFlightEntry {
-            set: self.clone(),
-            key,
-        })
-    }
-}
-
-/// One request id in flight; it leaves the set when dropped.
-struct InFlightEntry {
-    set: InFlight,
-    key: (SessionId, RequestId),
-}
-
-impl InFlightEntry {
-    /// The answer's body, which keeps the id in flight until it is sent or dropped.
-    fn hold(self, body: Body) -> Body {
-        BodyExt::boxed_unsync(Answer { body, _entry: self })
-    }
-}
-
-impl Drop for InFlightEntry {
-    fn drop(&mut self) {
-        self.set.0.remove(&self.key);
-    }
-}
-
-/// A response body with the [`InFlightEntry`] it keeps alive.
-struct Answer {
-    body: Body,
-    _entry: InFlightEntry,
-}
-
-impl hyper::body::Body for Answer {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        std::pin::Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
     }
 }
 
