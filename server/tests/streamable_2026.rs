@@ -1,5 +1,5 @@
 //! `/mcp` speaking MCP 2026-07-28, the stateless revision, beside the
-//! session-based ones (HTTP-2026-1..10 in docs/contract.md): one test per
+//! session-based ones (HTTP-2026-1..11 in docs/contract.md): one test per
 //! clause, against a real server on an ephemeral loopback port.
 
 use std::sync::{Arc, Mutex};
@@ -247,7 +247,12 @@ async fn http_2026_6_an_unknown_method_is_404_with_32601() {
     let client = reqwest::Client::new();
     let init = json!({"protocolVersion": V, "capabilities": {},
         "clientInfo": {"name": "t", "version": "0"}});
-    for (method, params) in [("no/such/method", json!({})), ("initialize", init)] {
+    let cases = [
+        ("no/such/method", json!({})),
+        ("ping", json!({})),
+        ("initialize", init),
+    ];
+    for (method, params) in cases {
         let (status, session, m) = send(post(&client, &url, &request(8, method, params))).await;
         assert_eq!(status, 404, "{method}: {m}");
         assert_eq!(m["error"]["code"], -32601, "{method}: {m}");
@@ -345,6 +350,34 @@ async fn http_2026_9_list_results_carry_ttl_ms_and_cache_scope() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["search_complaints", "get_complaint_document"]);
+
+    // A session-based tools/list keeps the older shape.
+    let legacy = |body: Value, session: Option<&str>| {
+        let mut r = client
+            .post(&url)
+            .header("X-API-Key", KEY)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(id) = session {
+            r = r
+                .header("Mcp-Session-Id", id)
+                .header("MCP-Protocol-Version", "2025-11-25");
+        }
+        r
+    };
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}});
+    let (_, id, _) = send(legacy(init, None)).await;
+    let id = id.expect("a session id");
+    let done = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+    assert_eq!(legacy(done, Some(&id)).send().await.unwrap().status(), 202);
+    let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list"});
+    let (status, _, m) = send(legacy(list, Some(&id))).await;
+    assert_eq!(status, 200);
+    assert!(m["result"]["tools"].is_array(), "{m}");
+    assert!(m["result"].get("ttlMs").is_none(), "{m}");
+    assert!(m["result"].get("cacheScope").is_none(), "{m}");
     server.shutdown().await;
 }
 

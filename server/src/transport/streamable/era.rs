@@ -6,7 +6,7 @@
 //! (`server/discover`, `_meta`, `Mcp-Method` / `Mcp-Name`) are rmcp's; this
 //! module only decides where a request goes, and answers the two things rmcp
 //! answers in plain text for a stateless request: an unsupported version
-//! (HTTP-2026-4) and GET / DELETE (HTTP-2026-7). It never reads a session id.
+//! (HTTP-2026-5) and GET / DELETE (HTTP-2026-8). It never reads a session id.
 
 use http::{HeaderMap, Response, StatusCode};
 use rmcp::model::{ErrorCode, ErrorData, ProtocolVersion, RequestId, ServerJsonRpcMessage};
@@ -59,7 +59,7 @@ pub fn version_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(VERSION_HEADER)?.to_str().ok()
 }
 
-/// HTTP-2026-4: a stateless request naming a version we don't serve; `None`
+/// HTTP-2026-5: a stateless request naming a version we don't serve; `None`
 /// when we do. rmcp answers a header-only unknown version in plain text; the
 /// revision wants `-32022` with the supported list, which rmcp's own
 /// `ErrorData` carries.
@@ -75,8 +75,8 @@ pub fn unsupported(headers: &HeaderMap, id: Option<RequestId>) -> Option<Respons
     Some(json_response(StatusCode::BAD_REQUEST, json))
 }
 
-/// HTTP-2026-5: `initialize` is no method of the stateless revision (rmcp
-/// would open a session for it and mint an id, HTTP-2026-6); the revision's
+/// HTTP-2026-6: `initialize` is no method of the stateless revision (rmcp
+/// would open a session for it and mint an id, HTTP-2026-7); the revision's
 /// unknown-method answer, as rmcp gives any other: 404 with -32601.
 pub fn no_initialize(id: Option<RequestId>) -> Response<Body> {
     let error = ErrorData::new(
@@ -95,7 +95,7 @@ pub fn malformed(reply: &ServerJsonRpcMessage) -> Response<Body> {
     json_response(StatusCode::BAD_REQUEST, json)
 }
 
-/// HTTP-2026-7: GET and DELETE in the stateless era. No subscription stream
+/// HTTP-2026-8: GET and DELETE in the stateless era. No subscription stream
 /// (`subscriptions/listen`) is offered, so only POST is allowed.
 pub fn no_stream() -> Response<Body> {
     method_not_allowed("POST")
@@ -129,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn http_2026_4_unsupported_lists_what_is() {
+    fn http_2026_5_unsupported_lists_what_is() {
         assert!(unsupported(&with("2026-07-28"), None).is_none());
         let r = unsupported(&with("2099-01-01"), Some(RequestId::Number(3))).unwrap();
         assert_eq!(r.status(), 400);
