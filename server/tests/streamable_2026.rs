@@ -251,6 +251,7 @@ async fn http_2026_6_an_unknown_method_is_404_with_32601() {
         ("no/such/method", json!({})),
         ("ping", json!({})),
         ("initialize", init),
+        ("initialize", json!({})),
     ];
     for (method, params) in cases {
         let (status, session, m) = send(post(&client, &url, &request(8, method, params))).await;

@@ -89,8 +89,16 @@ pub fn no_initialize(id: Option<RequestId>) -> Response<Body> {
 }
 
 /// HTTP-2026-3: JSON that is no valid JSON-RPC request (`mcp::frame`'s
-/// -32600 / -32602): 400 with that JSON-RPC error.
-pub fn malformed(reply: &ServerJsonRpcMessage) -> Response<Body> {
+/// -32600 / -32602): 400 with that JSON-RPC error; but an `initialize`,
+/// whatever its params, is HTTP-2026-6's unknown method.
+pub fn malformed(body: &[u8], reply: &ServerJsonRpcMessage) -> Response<Body> {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if value.get("method").and_then(|m| m.as_str()) == Some("initialize") {
+        let id = value
+            .get("id")
+            .and_then(|id| serde_json::from_value::<RequestId>(id.clone()).ok());
+        return no_initialize(id);
+    }
     let json = serde_json::to_string(reply).unwrap_or_default();
     json_response(StatusCode::BAD_REQUEST, json)
 }

@@ -318,7 +318,7 @@ impl Streamable {
             Ok(Framed::Ignore) => {}
             Err(e) => return bad_request(&e.to_string()),
             // The revision answers a malformed request with its JSON-RPC error.
-            Ok(Framed::Reply(reply)) => return era::malformed(&reply),
+            Ok(Framed::Reply(reply)) => return era::malformed(&bytes, &reply),
         }
         if let Some(refusal) = era::unsupported(&parts.headers, request_id) {
             return refusal;
