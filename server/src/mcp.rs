@@ -1,6 +1,6 @@
 //! The MCP core: JSON-RPC framing of posted bodies, and the rmcp
 //! `ServerHandler` that answers `initialize`, `ping`, `tools/list` and
-//! `tools/call` (MSG-3, MSG-4).
+//! `tools/call` (MSG-3, MSG-4), and `server/discover` (HTTP-2026-2).
 //!
 //! The protocol layer is the official SDK, `rmcp`: one [`CfpbMcp`] is served
 //! per session over a pair of bounded channels (see `transport::legacy`), so
@@ -24,13 +24,16 @@ use serde_json::Value;
 use crate::data::DataSource;
 use crate::tools;
 
-/// The protocol versions this server negotiates over `initialize`: the HTTP+SSE
-/// transport's 2024-11-05 and every newer revision that still has the handshake.
+/// The protocol versions this server serves: the HTTP+SSE transport's
+/// 2024-11-05, every newer revision with the `initialize` handshake, and the
+/// stateless 2026-07-28 (HTTP-2026-*; `server/discover` lists them all, and
+/// `initialize` never agrees to 2026-07-28, which has no handshake).
 pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
     ProtocolVersion::V_2024_11_05,
     ProtocolVersion::V_2025_03_26,
     ProtocolVersion::V_2025_06_18,
     ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
 ];
 
 const INSTRUCTIONS: &str = "Search the CFPB Consumer Complaint Database. Use search_complaints \
@@ -82,7 +85,13 @@ impl ServerHandler for CfpbMcp {
 }
 
 /// The request methods this server serves (MSG-4).
-pub const SERVED_METHODS: &[&str] = &["initialize", "ping", "tools/list", "tools/call"];
+pub const SERVED_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "server/discover",
+];
 
 /// What a posted body turned out to be.
 #[derive(Debug)]

@@ -14,17 +14,19 @@
 //!   `arguments` in the audit log (LOG-1), as on `/mcp/messages`;
 //! - every error is the contract's JSON error body; event streams carry the
 //!   no-buffering, no-transform headers proxies need (SSE-1);
-//! - revoked keys' sessions are closed (AUTH-8) and shutdown ends them all.
+//! - revoked keys' sessions are closed (AUTH-8) and shutdown ends them all;
+//! - a 2026-07-28 request (HTTP-2026-*, `era`) takes rmcp's stateless path:
+//!   it never looks up, mints or echoes a session, and keeps nothing after
+//!   its answer.
 
 use std::sync::Arc;
 
 use crate::http::body::BodySlot;
 use bytes::Bytes;
-use dashmap::DashSet;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Full, Limited};
-use rmcp::model::{ClientJsonRpcMessage, RequestId};
+use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_server::{
     SessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
@@ -40,6 +42,8 @@ use crate::http::response::{
 use crate::mcp::{self, CfpbMcp, Framed};
 use crate::sessions::{Owners, SessionId};
 use crate::transport::context::Context;
+use crate::transport::streamable::era::{self, Era};
+use crate::transport::streamable::in_flight::{DUPLICATE_ID, InFlight};
 use crate::transport::streamable::manager::CfpbSessions;
 
 /// The session header of the Streamable HTTP transport.
@@ -65,6 +69,8 @@ impl Streamable {
             .disable_allowed_hosts()
             .with_sse_keep_alive(Some(cx.keepalive))
             .with_legacy_session_mode(true)
+            // 2026-07-28 answers as one JSON body unless the tool streams.
+            .with_json_response(true)
             .with_max_request_body_bytes(cx.max_body_bytes)
             .with_cancellation_token(cx.shutdown.child_token());
         let source = cx.source.clone();
@@ -131,70 +137,6 @@ impl Streamable {
     }
 }
 
-/// MSG-6: the refusal of a request whose id is already in flight.
-pub const DUPLICATE_ID: &str =
-    "Duplicate request id: a request with this id is still in flight in this session";
-
-/// The request ids of each session whose answer is still being sent.
-#[derive(Debug, Default, Clone)]
-struct InFlight(Arc<DashSet<(SessionId, RequestId)>>);
-
-impl InFlight {
-    /// Mark `id` in flight in `session`; `None` if it already is.
-    fn enter(&self, session: SessionId, id: RequestId) -> Option<InFlightEntry> {
-        let key = (session, id);
-        self.0.insert(key.clone()).then(|| InFlightEntry {
-            set: self.clone(),
-            key,
-        })
-    }
-}
-
-/// One request id in flight; it leaves the set when dropped.
-struct InFlightEntry {
-    set: InFlight,
-    key: (SessionId, RequestId),
-}
-
-impl InFlightEntry {
-    /// The answer's body, which keeps the id in flight until it is sent or dropped.
-    fn hold(self, body: Body) -> Body {
-        BodyExt::boxed_unsync(Answer { body, _entry: self })
-    }
-}
-
-impl Drop for InFlightEntry {
-    fn drop(&mut self) {
-        self.set.0.remove(&self.key);
-    }
-}
-
-/// A response body with the [`InFlightEntry`] it keeps alive.
-struct Answer {
-    body: Body,
-    _entry: InFlightEntry,
-}
-
-impl hyper::body::Body for Answer {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        std::pin::Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
 /// rmcp's name for one of our session ids.
 fn rmcp_id(id: &SessionId) -> Arc<str> {
     Arc::from(id.to_string())
@@ -216,6 +158,9 @@ impl Streamable {
     ) -> Response<Body> {
         let streamable = self;
         let caller = who.key;
+        if Era::of(request.headers()) == Era::Stateless {
+            return self.stateless(guard, request, log).await;
+        }
         let session = match session_header(&request) {
             None => None,
             // A malformed id can't be one we issued: the same 404 as unknown.
@@ -329,6 +274,60 @@ impl Streamable {
             _ => return method_not_allowed("GET, POST, DELETE"),
         };
         finish(response).await
+    }
+}
+
+impl Streamable {
+    /// HTTP-2026-*: one self-contained 2026-07-28 request. rmcp serves it
+    /// (`server/discover`, `_meta`, `Mcp-Method` / `Mcp-Name`, the status
+    /// mapping); no session is looked up, minted or echoed, and nothing
+    /// outlives the request but the guard's limiter state.
+    async fn stateless(
+        &self,
+        guard: &Guard,
+        request: Request<BodySlot>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        if request.method() != Method::POST {
+            return era::no_stream();
+        }
+        let (mut parts, body) = request.into_parts();
+        let bytes = match read_body(
+            &parts.headers,
+            body,
+            self.cx.max_body_bytes,
+            self.cx.body_read_timeout,
+        )
+        .await
+        {
+            Ok(bytes) => guard.scrub(bytes),
+            Err(refusal) => return refusal,
+        };
+        let mut request_id = None;
+        match mcp::frame(&bytes) {
+            Ok(Framed::Message(message)) => {
+                // LOG-1 from the body, never from the mirrored headers.
+                log.note(AuditFields::of(&message, guard.keys().redactor()));
+                if let ClientJsonRpcMessage::Request(r) = message.as_ref() {
+                    request_id = Some(r.id.clone());
+                }
+                if mcp::is_initialize(&message) {
+                    return era::no_initialize(request_id);
+                }
+            }
+            Ok(Framed::Ignore) => {}
+            Err(e) => return bad_request(&e.to_string()),
+            // The revision answers a malformed request with its JSON-RPC error.
+            Ok(Framed::Reply(reply)) => return era::malformed(&bytes, &reply),
+        }
+        if let Some(refusal) = era::unsupported(&parts.headers, request_id) {
+            return refusal;
+        }
+        parts.headers.remove(SESSION_HEADER);
+        let request = Request::from_parts(parts, Full::new(bytes));
+        let mut response = finish(self.service.handle(request).await).await;
+        response.headers_mut().remove(SESSION_HEADER);
+        response
     }
 }
 
