@@ -106,6 +106,7 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::LogWrongKeyId, "LOG-1.key-id", &[]),
     (Fault::LogNoToolCall, "LOG-1.tools-call", &[]),
     (Fault::LogFullSession, "LOG-1.session", &["LOG-1.json"]),
+    (Fault::LogOtherSessionPrefix, "LOG-1.session", &[]),
     (Fault::LogNoStreamEnd, "LOG-1.stream-end", &[]),
     (Fault::LogAuthBase64, "LOG-2", &[]),
     (Fault::HttpPingAs202, "HTTP-1.request", &[]),
@@ -152,6 +153,15 @@ async fn the_unbroken_stub_passes_every_check() {
         "{}",
         describe(&r)
     );
+}
+
+/// LOG-1: a field with no value may be absent or null, so a server that omits `session`
+/// on lines for requests without a session passes every LOG check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_omits_session_when_there_is_none_passes() {
+    let r = run_against(Fault::LogOmitsNullSession, &["LOG"]).await;
+    assert!(!r.results.is_empty());
+    assert_eq!(r.count(Verdict::Pass), r.results.len(), "{}", describe(&r));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,6 +84,10 @@ pub enum Fault {
     LogWrongKeyId,
     LogNoToolCall,
     LogFullSession,
+    /// Not a fault: `session` omitted (rather than null) on lines without a session.
+    LogOmitsNullSession,
+    /// `session` is the 8-char prefix of some other session, not of the request's.
+    LogOtherSessionPrefix,
     LogNoStreamEnd,
     LogAuthBase64,
     /// No `/mcp` at all (404): for the transport detection.
@@ -441,6 +445,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
             "key": key_id,
             "session": session.as_ref().map(|s| if state.fault == Fault::LogFullSession { s.clone() } else { s[..8.min(s.len())].to_string() }),
         });
+        if state.fault == Fault::LogOmitsNullSession && session.is_none() {
+            line.as_object_mut().unwrap().remove("session");
+        }
+        if state.fault == Fault::LogOtherSessionPrefix && session.is_some() {
+            line["session"] = json!(hex::encode(rand::random::<[u8; 4]>()));
+        }
         if state.fault == Fault::LogNoDuration {
             line.as_object_mut().unwrap().remove("duration_ms");
         }
