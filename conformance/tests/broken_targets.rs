@@ -155,6 +155,54 @@ async fn the_unbroken_stub_passes_every_check() {
     );
 }
 
+/// Fail fast: against a target that never sends the `endpoint` event, with the default
+/// timeouts, the check that opens the session (SSE-2) fails, every check that needs a
+/// session skips at once naming the failed prerequisite, and the whole run is short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
+    let started = std::time::Instant::now();
+    // The harness's defaults (10 s per step, 20 s keep-alive wait); the stub refills fast
+    // (FAST_RPS) so the pacing of the rest of the run, a property of the target, stays short.
+    let r = support::run_with_settings(
+        Fault::NoEndpointEvent,
+        &[],
+        None,
+        support::stub::FAST_RPS,
+        mcp_conformance::Settings::default(),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    println!(
+        "broken-handshake run: {} checks in {:.1}s",
+        r.results.len(),
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(failed(&r), ["SSE-2"], "{}", describe(&r));
+    let needs: BTreeSet<String> = mcp_conformance::checks::all()
+        .into_iter()
+        .filter(|c| c.needs.session)
+        .map(|c| c.id)
+        .collect();
+    assert!(needs.len() > 20, "{needs:?}");
+    for c in r.results.iter().filter(|c| needs.contains(&c.id)) {
+        match &c.outcome {
+            Outcome::Skip { why } => assert!(
+                why.starts_with("prerequisite failed: the SSE session could not be opened: "),
+                "{}: {why}",
+                c.id
+            ),
+            o => panic!("{}: {o:?}", c.id),
+        }
+    }
+    // The requirement is literally "a run against a broken handshake ends in under 20 s
+    // with the default timeouts" (10 s per step): an upper bound on wall time, so the
+    // Instant measurement is the right tool here, not a flaky timing assertion.
+    assert!(
+        elapsed < std::time::Duration::from_secs(20),
+        "took {elapsed:?}"
+    );
+}
+
 /// LOG-1: a field with no value may be absent or null, so a server that omits `session`
 /// on lines for requests without a session passes every LOG check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,17 +15,17 @@ use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
     check_table! {
-        "LOG-1.json", Seed, json_lines,
+        "LOG-1.json", Seed, json_lines, needs(session),
             "every log line is a JSON object with ts (RFC 3339 UTC) and event; every mcp_request line has method, path (no query), status, duration_ms, key, and session at most 8 chars";
-        "LOG-1.key-id", Seed, key_id,
+        "LOG-1.key-id", Seed, key_id, needs(session),
             "requests with the key log key = first 8 hex of sha256(key); a request without a key logs key = \"none\"";
-        "LOG-1.tools-call", Seed, tools_call,
+        "LOG-1.tools-call", Seed, tools_call, needs(session),
             "a tools/call of search_complaints logs tool = \"search_complaints\" and its arguments";
-        "LOG-1.session", Seed, session,
+        "LOG-1.session", Seed, session, needs(session),
             "the session's requests log session = the first 8 chars of its id; the full id appears nowhere";
-        "LOG-1.stream-end", Seed, stream_end,
+        "LOG-1.stream-end", Seed, stream_end, needs(session),
             "a closed SSE stream logs one mcp_stream_end line";
-        "LOG-2", Seed, no_key,
+        "LOG-2", Seed, no_key, needs(session),
             "no log line contains a key: raw, percent-encoded, base64 (std/url, any alignment, padded or not), hex (lower/upper), or its full sha256";
     }
 }

@@ -43,4 +43,24 @@ mod tests {
             assert_eq!(c.needs.offer, c.family() == "HTTP", "{}", c.id);
         }
     }
+
+    /// The checks that open an SSE session (directly or through the LOG capture) need the
+    /// session prerequisite, so they skip at once when sessions can't be opened; the ones
+    /// that only look at a stream's head, or that report the prerequisite (SSE-2), don't.
+    #[test]
+    fn checks_that_open_a_session_need_the_session_prerequisite() {
+        let without = [
+            "SSE-1",
+            "SSE-2",
+            "MSG-2.no-session",
+            "MSG-2.malformed",
+            "MSG-2.unknown",
+        ];
+        for c in super::all() {
+            let family = c.family();
+            let needs =
+                matches!(family, "MSG" | "LOG" | "SSE") && !without.contains(&c.id.as_str());
+            assert_eq!(c.needs.session, needs, "{}", c.id);
+        }
+    }
 }

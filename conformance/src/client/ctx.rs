@@ -24,6 +24,9 @@ pub struct Ctx {
     pub(super) capture: tokio::sync::OnceCell<Result<Capture, ClientError>>,
     /// Whether the target offers Streamable HTTP on `/mcp`, detected once per run.
     pub(super) offer: tokio::sync::OnceCell<Offer>,
+    /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
+    /// one), tried once per run.
+    pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
 }
 
 impl Ctx {
@@ -57,6 +60,7 @@ impl Ctx {
             log_start,
             capture: tokio::sync::OnceCell::new(),
             offer: tokio::sync::OnceCell::new(),
+            session_prereq: tokio::sync::OnceCell::new(),
         })
     }
 

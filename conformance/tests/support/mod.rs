@@ -23,6 +23,26 @@ pub async fn run_with(fault: Fault, only: &[&str], transport: Option<Transport>)
     // The HTTP group alone runs against a faster limiter (see `stub::FAST_RPS`).
     let http_only = !only.is_empty() && only.iter().all(|o| o.starts_with("HTTP"));
     let rps = if http_only { stub::FAST_RPS } else { stub::RPS };
+    let settings = Settings {
+        timeout: Duration::from_secs(3),
+        keepalive_wait: Duration::from_secs(2),
+        assume_burst: 10,
+        assume_rps: rps,
+        max_burst_probe: 60,
+        max_streams_probe: 12,
+        ..Settings::default()
+    };
+    run_with_settings(fault, only, transport, rps, settings).await
+}
+
+/// `run_with` against a stub refilling at `rps`, with these settings (timeouts, probes).
+pub async fn run_with_settings(
+    fault: Fault,
+    only: &[&str],
+    transport: Option<Transport>,
+    rps: f64,
+    settings: Settings,
+) -> Report {
     let s = stub::start_with(fault, rps).await;
     let base = url::Url::parse(&format!("http://{}", s.addr)).unwrap();
     let mut t = Target::new(
@@ -32,15 +52,7 @@ pub async fn run_with(fault: Fault, only: &[&str], transport: Option<Transport>)
     t.log = LogSource::Memory(SharedBuf(s.log.clone()));
     t.allowed_origin = Some(stub::ALLOWED_ORIGIN.into());
     t.transport = transport;
-    t.settings = Settings {
-        timeout: Duration::from_secs(3),
-        keepalive_wait: Duration::from_secs(2),
-        assume_burst: 10,
-        assume_rps: rps,
-        max_burst_probe: 60,
-        max_streams_probe: 12,
-        ..Settings::default()
-    };
+    t.settings = settings;
     let ctx = Ctx::new(t).unwrap();
     let sel = Selection {
         profile: Profile::Strict,

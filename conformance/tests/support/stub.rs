@@ -90,6 +90,9 @@ pub enum Fault {
     LogOtherSessionPrefix,
     LogNoStreamEnd,
     LogAuthBase64,
+    /// `GET /mcp/sse` answers 200 but never sends the `endpoint` event (a broken
+    /// handshake: the session prerequisite fails).
+    NoEndpointEvent,
     /// No `/mcp` at all (404): for the transport detection.
     NoStreamable,
     HttpPingAs202,
@@ -636,9 +639,11 @@ fn sse(state: &Arc<State>, key: usize) -> Response<Body> {
     } else {
         format!("/mcp/messages?session_id={id}")
     };
-    let _ = tx.try_send(Bytes::from(format!(
-        "event: endpoint\ndata: {endpoint}\n\n"
-    )));
+    if f != Fault::NoEndpointEvent {
+        let _ = tx.try_send(Bytes::from(format!(
+            "event: endpoint\ndata: {endpoint}\n\n"
+        )));
+    }
     // keep-alive and close detection
     let st = state.clone();
     let sid = id.clone();
