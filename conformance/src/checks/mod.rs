@@ -1,10 +1,12 @@
 //! The check families, one or more checks per externally observable clause of
 //! docs/contract.md, in run order: the HTTP+SSE families first (endpoints, AUTH, NET,
-//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`. This file only lists
+//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, then AUTH-7.run, which
+//! judges every response of the run (so it comes last). This file only lists
 //! them; shared helpers live in `prereq.rs` and `bodies.rs`.
 
 mod auth;
 mod bodies;
+mod echo;
 mod endpoints;
 mod http;
 mod log;
@@ -27,6 +29,7 @@ pub fn all() -> Vec<Check> {
         rate::checks(),
         log::checks(),
         http::checks(),
+        echo::checks(),
     ]
     .concat()
 }

@@ -8,8 +8,10 @@ use super::error::ClientError;
 use super::facts::{Capture, Limits, Offer};
 use super::pacer::{Pace, Pacer};
 use super::probe::HeaderSpec;
+use super::scan::ResponseScan;
 use crate::key::ApiKey;
 use crate::target::{LogSource, Target};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -27,6 +29,8 @@ pub struct Ctx {
     /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
     /// one), tried once per run.
     pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
+    /// Every response of the run, scanned for the keys as it arrives (AUTH-7.run).
+    pub(super) scan: Arc<ResponseScan>,
 }
 
 impl Ctx {
@@ -53,7 +57,6 @@ impl Ctx {
             _ => 0,
         };
         Ok(Self {
-            target,
             client,
             pacer,
             limits: tokio::sync::OnceCell::new(),
@@ -61,7 +64,14 @@ impl Ctx {
             capture: tokio::sync::OnceCell::new(),
             offer: tokio::sync::OnceCell::new(),
             session_prereq: tokio::sync::OnceCell::new(),
+            scan: Arc::new(ResponseScan::new(&target.keys)),
+            target,
         })
+    }
+
+    /// What the run-wide response scan has found so far.
+    pub fn response_scan(&self) -> super::scan::ScanFindings {
+        self.scan.findings()
     }
 
     pub fn timeout(&self) -> Duration {

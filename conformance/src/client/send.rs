@@ -1,7 +1,8 @@
 //! Sending one probe: through `reqwest` when it can carry the exact bytes, else through
 //! the raw client (`raw.rs`); paced, bounded by the target's timeout, retrying a 429
 //! after its `Retry-After` unless a RATE check asks for the 429 itself. Opening an
-//! event stream (`GET /mcp/sse`, `GET /mcp`) hands back an `SseConn`. Errors describe
+//! event stream (`GET /mcp/sse`, `GET /mcp`) hands back an `SseConn`. Every response, and
+//! every item of an opened stream, goes through the run-wide key scan (AUTH-7). Errors describe
 //! what happened, never the request's headers (they may carry a key).
 
 use super::ctx::Ctx;
@@ -50,8 +51,14 @@ impl Ctx {
         tokio::time::sleep(wait).await;
     }
 
-    /// One unpaced send.
+    /// One unpaced send; the response goes through the run-wide scan (AUTH-7.run).
     pub async fn send_once(&self, probe: &Probe) -> Result<Resp, ClientError> {
+        let resp = self.send_unscanned(probe).await?;
+        self.scan.response(probe, &resp);
+        Ok(resp)
+    }
+
+    async fn send_unscanned(&self, probe: &Probe) -> Result<Resp, ClientError> {
         if probe.raw || !reqwest_can_send(probe) {
             return super::raw::send(probe, self.timeout()).await;
         }
@@ -124,6 +131,7 @@ impl Ctx {
                 .map_err(|e| ClientError::Transport(describe_reqwest(e)))?;
             let head = head_of(&resp);
             if head.status == 200 {
+                self.scan.response(probe, &head);
                 return Ok(Ok(SseConn {
                     head,
                     stream: resp.bytes_stream().boxed(),
@@ -131,12 +139,14 @@ impl Ctx {
                     pending: VecDeque::new(),
                     raw: Vec::new(),
                     opened: Instant::now(),
+                    scan: Some((self.scan.clone(), probe.clone())),
                 }));
             }
             let mut head = head;
             if let Ok(Ok(body)) = tokio::time::timeout(self.timeout(), resp.bytes()).await {
                 head.body = body.to_vec();
             }
+            self.scan.response(probe, &head);
             if head.status == 429 && retry_429 && attempt < 3 {
                 attempt += 1;
                 self.back_off(&head, pace).await;

@@ -90,6 +90,11 @@ pub enum Fault {
     LogOtherSessionPrefix,
     LogNoStreamEnd,
     LogAuthBase64,
+    /// Tool arguments and names are logged as posted: a key in them reaches the log.
+    LogArgsUnscrubbed,
+    /// The posted body is not scrubbed: a key posted as a tool name comes back in the
+    /// tool error ("Unknown tool: <key>").
+    ToolErrorEchoesKey,
     /// `GET /mcp/sse` answers 200 but never sends the `endpoint` event (a broken
     /// handshake: the session prerequisite fails).
     NoEndpointEvent,
@@ -775,7 +780,21 @@ async fn messages(
             );
         }
     };
-    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+    // As built: the posted body is scrubbed of every key (in the encodings the harness
+    // sends) before it is parsed, so no key reaches the log or a reply.
+    let raw_msg = serde_json::from_slice::<Value>(&body).ok();
+    let clean = serde_json::from_slice::<Value>(&scrub(&body)).ok();
+    let log_msg = if f == Fault::LogArgsUnscrubbed {
+        raw_msg.clone()
+    } else {
+        clean.clone()
+    };
+    let reply_msg = if f == Fault::ToolErrorEchoesKey {
+        raw_msg
+    } else {
+        clean
+    };
+    let (Some(msg), Some(log_msg)) = (reply_msg, log_msg) else {
         let r = if f == Fault::BadJson500 {
             json_resp(500, r#"{"error":{"type":"internal","message":"oops"}}"#)
         } else {
@@ -793,11 +812,13 @@ async fn messages(
         .to_string();
     let tool = (method == "tools/call").then(|| {
         (
-            msg.pointer("/params/name")
+            log_msg
+                .pointer("/params/name")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string(),
-            msg.pointer("/params/arguments")
+            log_msg
+                .pointer("/params/arguments")
                 .cloned()
                 .unwrap_or(Value::Null),
         )
@@ -833,6 +854,41 @@ async fn messages(
             .unwrap_or_default()
     };
     (r, Some(sid), tool)
+}
+
+/// The body with every key replaced by `[REDACTED]`: raw, percent-encoded (non-alphanumerics
+/// escaped, or every byte), base64 (standard, with or without padding) and hex (either case).
+fn scrub(body: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for key in [KEY1, KEY2] {
+        let b = key.as_bytes();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(b);
+        let url_encoded: String = b
+            .iter()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    (*c as char).to_string()
+                } else {
+                    format!("%{c:02X}")
+                }
+            })
+            .collect();
+        let forms = [
+            url_encoded,
+            b.iter().map(|c| format!("%{c:02X}")).collect::<String>(),
+            b.iter().map(|c| format!("%{c:02x}")).collect::<String>(),
+            b64.clone(),
+            b64.trim_end_matches('=').to_string(),
+            hex::encode(b),
+            hex::encode_upper(b),
+            key.to_string(),
+        ];
+        for form in forms {
+            text = text.replace(&form, "[REDACTED]");
+        }
+    }
+    text.into_bytes()
 }
 
 const KNOWN: &[&str] = &[
@@ -885,6 +941,15 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
             ok(json!({"tools":tools}))
         }
         "tools/call" => {
+            let name = msg
+                .pointer("/params/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !["search_complaints", "get_complaint_document"].contains(&name) {
+                return ok(
+                    json!({"content":[{"type":"text","text":format!("Unknown tool: {name}")}],"isError":true}),
+                );
+            }
             let size = msg
                 .pointer("/params/arguments/size")
                 .and_then(Value::as_i64)
