@@ -205,6 +205,65 @@ async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
     );
 }
 
+/// Cloudflare Access in front of the target (a 302 to its login page, or a 403 HTML page,
+/// where the contract says 401 JSON): the failure says so and how to fix it, and the
+/// checks that need a session skip naming it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudflare_access_is_named_with_its_fix() {
+    for fault in [Fault::CloudflareAccess302, Fault::CloudflareAccess403] {
+        let r = run_against(fault, &["AUTH-3.missing", "SSE-2", "MSG-1"]).await;
+        for c in &r.results {
+            let text = match &c.outcome {
+                Outcome::Fail { observed, .. } => {
+                    assert_ne!(c.id, "MSG-1", "{fault:?}: {observed}");
+                    observed
+                }
+                Outcome::Skip { why } => {
+                    assert_eq!(c.id, "MSG-1", "{fault:?}: {why}");
+                    why
+                }
+                Outcome::Pass => panic!("{fault:?}: {} passed", c.id),
+            };
+            assert!(
+                text.contains("looks like Cloudflare Access")
+                    && text.contains("CF-Access-Client-Id")
+                    && text.contains("CF-Access-Client-Secret")
+                    && text.contains("Bypass policy"),
+                "{fault:?} {}: {text}",
+                c.id
+            );
+        }
+    }
+}
+
+/// `--header` (here on the target): with the Access service token, the same target passes,
+/// and the token's secret is in no report text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_token_gets_through_and_is_never_reported() {
+    use mcp_conformance::ExtraHeader;
+    use support::stub::{CF_CLIENT_ID, CF_CLIENT_SECRET, RPS};
+    let headers = [
+        ExtraHeader::parse(&format!("CF-Access-Client-Id: {CF_CLIENT_ID}"), 1).unwrap(),
+        ExtraHeader::parse(&format!("CF-Access-Client-Secret: {CF_CLIENT_SECRET}"), 2).unwrap(),
+    ];
+    let r = support::run_configured(
+        Fault::CloudflareAccess302,
+        &["EP", "AUTH", "SSE-2", "MSG-1"],
+        None,
+        RPS,
+        support::settings(RPS),
+        &|t| t.extra_headers = headers.to_vec(),
+    )
+    .await;
+    assert_eq!(r.count(Verdict::Pass), r.results.len(), "{}", describe(&r));
+    for text in [
+        mcp_conformance::report::human(&r, false),
+        mcp_conformance::report::json(&r),
+    ] {
+        assert!(!text.contains(CF_CLIENT_SECRET));
+    }
+}
+
 /// LOG-1: a field with no value may be absent or null, so a server that omits `session`
 /// on lines for requests without a session passes every LOG check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@
 use super::ctx::Ctx;
 use super::error::ClientError;
 use super::pacer::Pace;
-use super::probe::Probe;
+use super::probe::{HeaderSpec, Probe};
 use super::stream::{SseConn, describe_reqwest};
 use crate::wire::response::Resp;
 use crate::wire::sse::SseParser;
@@ -60,7 +60,7 @@ impl Ctx {
 
     async fn send_unscanned(&self, probe: &Probe) -> Result<Resp, ClientError> {
         if probe.raw || !reqwest_can_send(probe) {
-            return super::raw::send(probe, self.timeout()).await;
+            return super::raw::send(&self.with_extra_headers(probe), self.timeout()).await;
         }
         let req = self.build(probe)?;
         let timeout = self.timeout();
@@ -88,10 +88,31 @@ impl Ctx {
             })?
     }
 
+    /// `probe` with the extra headers (`--header`) it doesn't set itself.
+    fn with_extra_headers(&self, probe: &Probe) -> Probe {
+        let mut p = probe.clone();
+        for h in &self.target.extra_headers {
+            if !p
+                .headers
+                .iter()
+                .any(|ph| ph.name.eq_ignore_ascii_case(&h.name))
+            {
+                p.headers.push(HeaderSpec::secret(
+                    &h.name,
+                    h.expose().as_bytes().to_vec(),
+                    format!("${}", h.var()),
+                ));
+            }
+        }
+        p
+    }
+
+    /// The reqwest request for `probe`, with the extra headers (`--header`).
     pub(crate) fn build(&self, probe: &Probe) -> Result<reqwest::RequestBuilder, ClientError> {
         let method = reqwest::Method::from_bytes(probe.method.as_bytes())
             .map_err(|e| ClientError::Unsendable(e.to_string()))?;
         let mut headers = reqwest::header::HeaderMap::new();
+        let probe = &self.with_extra_headers(probe);
         for h in &probe.headers {
             let name = reqwest::header::HeaderName::from_bytes(h.name.as_bytes())
                 .map_err(|e| ClientError::Unsendable(e.to_string()))?;

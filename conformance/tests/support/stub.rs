@@ -28,6 +28,9 @@ pub const RPS: f64 = 10.0;
 /// paced requests, and the limit's semantics don't depend on the rate.
 pub const FAST_RPS: f64 = 40.0;
 pub const MAX_STREAMS: usize = 4;
+/// The Cloudflare Access service token the `CloudflareAccess*` faults let through.
+pub const CF_CLIENT_ID: &str = "0123456789abcdef.access";
+pub const CF_CLIENT_SECRET: &str = "stub-cf-secret-0123456789abcdef";
 
 const AUTH_BODY: &str = r#"{"error":{"type":"auth","message":"Missing or invalid API key"}}"#;
 const RATE_BODY: &str = r#"{"error":{"type":"rate_limit","message":"Too many requests"}}"#;
@@ -98,6 +101,11 @@ pub enum Fault {
     /// `GET /mcp/sse` answers 200 but never sends the `endpoint` event (a broken
     /// handshake: the session prerequisite fails).
     NoEndpointEvent,
+    /// Cloudflare Access in front: without the service token headers every request gets
+    /// a 302 to the Access login page.
+    CloudflareAccess302,
+    /// Cloudflare Access in front: without the service token, a 403 HTML page.
+    CloudflareAccess403,
     /// No `/mcp` at all (404): for the transport detection.
     NoStreamable,
     HttpPingAs202,
@@ -421,7 +429,44 @@ fn guard(state: &State, req: &Request<Incoming>) -> Result<usize, (Response<Body
     }
 }
 
+/// Cloudflare Access's answer to a request without its service token, for the
+/// `CloudflareAccess*` faults (the request never reaches the server: nothing is logged).
+fn cloudflare_access(state: &State, req: &Request<Incoming>) -> Option<Response<Body>> {
+    let has = |name: &str, want: &str| {
+        req.headers()
+            .get(name)
+            .is_some_and(|v| v.as_bytes() == want.as_bytes())
+    };
+    if has("cf-access-client-id", CF_CLIENT_ID) && has("cf-access-client-secret", CF_CLIENT_SECRET)
+    {
+        return None;
+    }
+    match state.fault {
+        Fault::CloudflareAccess302 => Response::builder()
+            .status(302)
+            .header(
+                "location",
+                "https://stub-team.cloudflareaccess.com/cdn-cgi/access/login/127.0.0.1?kid=0123&redirect_url=%2Fmcp%2Fsse",
+            )
+            .header("cf-ray", "0123456789abcdef-AMS")
+            .body(full(""))
+            .ok(),
+        Fault::CloudflareAccess403 => Response::builder()
+            .status(403)
+            .header("content-type", "text/html; charset=UTF-8")
+            .header("cf-ray", "0123456789abcdef-AMS")
+            .body(full(
+                "<!DOCTYPE html><html><head><title>Forbidden | Cloudflare Access</title></head><body>You don't have permission to view this application.</body></html>",
+            ))
+            .ok(),
+        _ => None,
+    }
+}
+
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    if let Some(r) = cloudflare_access(&state, &req) {
+        return r;
+    }
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
