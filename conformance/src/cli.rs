@@ -2,11 +2,12 @@
 //! out of `ps` and shell history), builds the target (a URL, or the embedded server), runs
 //! the selected checks with a progress line, and writes the report. Exit codes: 0 nothing
 //! failed, 1 a check failed, 2 bad invocation or unreachable target.
-//! Must never print a key: messages name keys only as `$MCP_KEY` / `$MCP_KEY2`.
+//! Must never print a key or an extra header's value: messages name keys only as
+//! `$MCP_KEY` / `$MCP_KEY2`, and extra headers by name.
 
 use crate::client::{Ctx, Pace, Probe};
 use crate::engine::{Profile, Selection, Verdict, parse_baseline, select, unknown_patterns};
-use crate::key::{ApiKey, HeaderStyle, parse_key_list};
+use crate::key::{ApiKey, ExtraHeader, HeaderStyle, parse_key_list};
 use crate::report::Format;
 use crate::target::{LogSource, Settings, Target, Transport};
 use clap::Parser;
@@ -35,6 +36,13 @@ pub struct Args {
     /// MCP_CONFORMANCE_KEYS or --key-file.
     #[arg(long, value_name = "KEY")]
     pub key: Vec<String>,
+
+    /// A header added to every request, `Name: value` (repeatable), e.g. a Cloudflare
+    /// Access service token: --header 'CF-Access-Client-Id: ID' --header
+    /// 'CF-Access-Client-Secret: SECRET'. Default source: MCP_CONFORMANCE_HEADERS (one
+    /// per line). Values are never printed (redacted like keys).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
 
     /// Header that carries the key on ordinary requests.
     #[arg(long, value_enum, default_value = "x-api-key")]
@@ -168,6 +176,27 @@ fn load_keys(args: &Args, io: &mut Io<'_>) -> Result<Vec<String>, String> {
         .unwrap_or_default())
 }
 
+/// Loads the extra headers from --header, or MCP_CONFORMANCE_HEADERS (one `Name: value`
+/// per line, `#` comments). Errors name a header, never its value.
+fn load_headers(args: &Args) -> Result<Vec<ExtraHeader>, String> {
+    let lines: Vec<String> = if args.headers.is_empty() {
+        std::env::var("MCP_CONFORMANCE_HEADERS")
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    } else {
+        args.headers.clone()
+    };
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ExtraHeader::parse(l, i + 1))
+        .collect()
+}
+
 /// Runs the CLI; returns the exit code.
 pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
     let args = match Args::try_parse_from(argv) {
@@ -224,8 +253,12 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         transport: args.transport,
     };
     let checks = select(all, &sel);
+    let extra_headers = match load_headers(&args) {
+        Ok(h) => h,
+        Err(e) => return fail2(&mut io, &e),
+    };
 
-    let (target, label, embedded) = match &args.url {
+    let (mut target, label, embedded) = match &args.url {
         Some(url) => {
             let base = match url::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
@@ -289,6 +322,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         }
     };
 
+    target.extra_headers = extra_headers;
     let ctx = match Ctx::new(target) {
         Ok(c) => c,
         Err(e) => return fail2(&mut io, &e.to_string()),

@@ -1,5 +1,6 @@
 //! API keys as the harness holds them: a type whose `Debug`/`Display` never print the
-//! secret, and the header styles a key can travel in.
+//! secret, the header styles a key can travel in, and the extra headers (`--header`,
+//! e.g. a Cloudflare Access service token) held the same way.
 //! This module must never expose a key except through `ApiKey::expose`, whose callers put
 //! it on the wire and nowhere else.
 
@@ -64,6 +65,70 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// A header the harness adds to every request (`--header 'Name: value'`), e.g. a
+/// Cloudflare Access service token. Its value is a secret like a key: `Debug` shows the
+/// name and a placeholder, and the runner redacts the value from every report text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExtraHeader {
+    pub name: String,
+    value: String,
+    /// Shell variable that stands for the value in report text (`MCP_HEADER_1`, ...).
+    var: String,
+}
+
+/// Header names `--header` may not set: the key travels only in the ways the checks choose.
+const RESERVED_HEADERS: &[&str] = &["x-api-key", "authorization"];
+
+impl ExtraHeader {
+    /// Parses `Name: value` (the `n`-th extra header, from 1). Errors name the header, never
+    /// its value.
+    pub fn parse(text: &str, n: usize) -> Result<Self, String> {
+        let Some((name, value)) = text.split_once(':') else {
+            return Err(format!("--header #{n} is not `Name: value`"));
+        };
+        let name = name.trim();
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid_name {
+            return Err(format!("--header #{n}: `{name}` is not a header name"));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "--header {name}: the key is given with MCP_CONFORMANCE_KEYS or --key-file (and --header-style), not as an extra header"
+            ));
+        }
+        let value = value.trim();
+        if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(format!(
+                "--header {name}: the value holds control characters"
+            ));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            value: value.to_string(),
+            var: format!("MCP_HEADER_{n}"),
+        })
+    }
+
+    /// The value, for putting on the wire (and for the redactor).
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// The shell variable name (without `$`) that stands for the value in report text.
+    pub fn var(&self) -> &str {
+        &self.var
+    }
+}
+
+impl fmt::Debug for ExtraHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ExtraHeader({}: ${})", self.name, self.var)
+    }
+}
+
 /// Which header carries the key on ordinary requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -98,6 +163,20 @@ mod tests {
         assert_eq!(format!("{k:?}"), "ApiKey($MCP_KEY)");
         assert_eq!(format!("{k}"), "$MCP_KEY");
         assert_eq!(format!("{}", ApiKey::new("x", 1)), "$MCP_KEY2");
+    }
+
+    #[test]
+    fn extra_headers_parse_and_never_show_their_value() {
+        let h = ExtraHeader::parse("CF-Access-Client-Secret:  s3cr3t-value ", 2).unwrap();
+        assert_eq!(
+            (h.name.as_str(), h.expose(), h.var()),
+            ("CF-Access-Client-Secret", "s3cr3t-value", "MCP_HEADER_2")
+        );
+        assert!(!format!("{h:?}").contains("s3cr3t"));
+        assert!(ExtraHeader::parse("no colon", 1).is_err());
+        assert!(ExtraHeader::parse("Bad Name: x", 1).is_err());
+        let e = ExtraHeader::parse("X-API-Key: s3cr3t-value", 1).unwrap_err();
+        assert!(!e.contains("s3cr3t"), "{e}");
     }
 
     #[test]

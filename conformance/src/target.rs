@@ -1,8 +1,8 @@
-//! What the harness points at: base URL, keys, header style, log source, and the timing
-//! settings. Plain data, built once by the CLI (or the embedded mode) before any check runs.
+//! What the harness points at: base URL, keys, header style, extra headers, log source,
+//! and the timing settings. Plain data, built once by the CLI (or the embedded mode) before any check runs.
 //! Must never print a key: `Target`'s Debug goes through `ApiKey`'s redacting Debug.
 
-use crate::key::{ApiKey, HeaderStyle};
+use crate::key::{ApiKey, ExtraHeader, HeaderStyle};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -120,6 +120,9 @@ pub struct Target {
     /// `--transport`; `None` = both groups, the HTTP checks skipping when the target
     /// doesn't offer `/mcp` (detected by the first HTTP check).
     pub transport: Option<Transport>,
+    /// Headers added to every request (`--header`), e.g. a Cloudflare Access service
+    /// token; their values are redacted like keys.
+    pub extra_headers: Vec<ExtraHeader>,
     pub settings: Settings,
 }
 
@@ -132,6 +135,7 @@ impl Target {
             log: LogSource::None,
             allowed_origin: None,
             transport: None,
+            extra_headers: Vec::new(),
             settings: Settings::default(),
         }
     }
@@ -143,11 +147,38 @@ impl Target {
         Url::parse(&format!("{base}{path}")).unwrap_or_else(|_| self.base.clone())
     }
 
-    /// The key secrets with their shell names, for redaction.
+    /// The key secrets with their shell names, for redaction; and the values of the extra
+    /// headers of 8 characters or more (shorter ones would match ordinary report text).
     pub fn secrets(&self) -> Vec<(String, String)> {
-        self.keys
+        let keys = self
+            .keys
             .iter()
-            .map(|k| (k.expose().to_string(), k.var().to_string()))
-            .collect()
+            .map(|k| (k.expose().to_string(), k.var().to_string()));
+        let headers = self
+            .extra_headers
+            .iter()
+            .filter(|h| h.expose().len() >= 8)
+            .map(|h| (h.expose().to_string(), h.var().to_string()));
+        keys.chain(headers).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_hold_the_keys_and_the_longer_extra_header_values() {
+        let mut t = Target::new(
+            Url::parse("http://127.0.0.1:1").unwrap(),
+            vec![ApiKey::new("k", 0)],
+        );
+        t.extra_headers = vec![
+            ExtraHeader::parse("CF-Access-Client-Secret: 0123456789abcdef", 1).unwrap(),
+            ExtraHeader::parse("X-Short: yes", 2).unwrap(),
+        ];
+        let vars: Vec<String> = t.secrets().into_iter().map(|(_, v)| v).collect();
+        assert_eq!(vars, ["MCP_KEY", "MCP_HEADER_1"]);
+        assert!(!format!("{t:?}").contains("0123456789abcdef"));
     }
 }

@@ -119,6 +119,28 @@ async fn the_cli_exits_0_embedded_and_2_when_unreachable() {
     assert_eq!(code, 2, "{}", String::from_utf8_lossy(&err));
     assert!(!String::from_utf8_lossy(&err).contains("a-test-key-that-is-long-enough"));
 
+    // An extra header may not carry the key (and its value is never echoed): exit 2.
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = cli(
+        [
+            "mcp-conformance",
+            "--header",
+            "Authorization: Bearer s3cr3t-value",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect(),
+        Io {
+            out: &mut out,
+            err: &mut err,
+            out_tty: false,
+            err_tty: false,
+        },
+    )
+    .await;
+    assert_eq!(code, 2);
+    assert!(!String::from_utf8_lossy(&err).contains("s3cr3t"));
+
     // Bad invocation: exit 2.
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = cli(

@@ -15,17 +15,17 @@ use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
     check_table! {
-        "LOG-1.json", Seed, json_lines,
+        "LOG-1.json", Seed, json_lines, needs(session),
             "every log line is a JSON object with ts (RFC 3339 UTC) and event; every mcp_request line has method, path (no query), status, duration_ms, key, and session at most 8 chars";
-        "LOG-1.key-id", Seed, key_id,
+        "LOG-1.key-id", Seed, key_id, needs(session),
             "requests with the key log key = first 8 hex of sha256(key); a request without a key logs key = \"none\"";
-        "LOG-1.tools-call", Seed, tools_call,
+        "LOG-1.tools-call", Seed, tools_call, needs(session),
             "a tools/call of search_complaints logs tool = \"search_complaints\" and its arguments";
-        "LOG-1.session", Seed, session,
+        "LOG-1.session", Seed, session, needs(session),
             "the session's requests log session = the first 8 chars of its id; the full id appears nowhere";
-        "LOG-1.stream-end", Seed, stream_end,
+        "LOG-1.stream-end", Seed, stream_end, needs(session),
             "a closed SSE stream logs one mcp_stream_end line";
-        "LOG-2", Seed, no_key,
+        "LOG-2", Seed, no_key, needs(session),
             "no log line contains a key: raw, percent-encoded, base64 (std/url, any alignment, padded or not), hex (lower/upper), or its full sha256";
     }
 }
@@ -84,9 +84,9 @@ pub fn line_problems(v: &Value) -> Vec<String> {
         {
             p.push("key is neither \"none\" nor 8 lowercase hex".into());
         }
+        // A field with no value may be absent or null (a request without a session).
         match v.get("session") {
-            None => p.push("session missing".into()),
-            Some(Value::Null) => {}
+            None | Some(Value::Null) => {}
             Some(Value::String(s)) if s.chars().count() <= 8 => {}
             Some(_) => p.push("session is not null or a string of at most 8 chars".into()),
         }
@@ -195,14 +195,13 @@ async fn session(ctx: &Ctx) -> CheckResult {
     }
     let prefix = &cap.session_id[..8];
     let objs = objects(ctx, &cap.log);
-    if objs
-        .iter()
-        .any(|o| o.get("session") == Some(&json!(prefix)))
-    {
+    if objs.iter().any(|o| {
+        o.get("event") == Some(&json!("mcp_request")) && o.get("session") == Some(&json!(prefix))
+    }) {
         Ok(())
     } else {
         Err(Outcome::fail(
-            format!("lines with session = \"{prefix}\" for the session's requests"),
+            format!("mcp_request lines with session = \"{prefix}\" for the session's requests"),
             "no such line",
             log_repro(ctx),
         ))
@@ -247,4 +246,26 @@ async fn no_key(ctx: &Ctx) -> CheckResult {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_problems;
+    use serde_json::json;
+
+    #[test]
+    fn session_may_be_absent_or_null_but_not_a_full_id() {
+        let line = |session: Option<serde_json::Value>| {
+            let mut v = json!({"ts":"2026-01-01T00:00:00Z","event":"mcp_request","method":"GET",
+                "path":"/mcp/sse","status":401,"duration_ms":0,"key":"none"});
+            if let Some(s) = session {
+                v["session"] = s;
+            }
+            line_problems(&v)
+        };
+        assert!(line(None).is_empty());
+        assert!(line(Some(json!(null))).is_empty());
+        assert!(line(Some(json!("0123abcd"))).is_empty());
+        assert!(!line(Some(json!("0123456789abcdef0123456789abcdef"))).is_empty());
+    }
 }

@@ -1,10 +1,12 @@
 //! The check families, one or more checks per externally observable clause of
 //! docs/contract.md, in run order: the HTTP+SSE families first (endpoints, AUTH, NET,
-//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`. This file only lists
+//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, then AUTH-7.run, which
+//! judges every response of the run (so it comes last). This file only lists
 //! them; shared helpers live in `prereq.rs` and `bodies.rs`.
 
 mod auth;
 mod bodies;
+mod echo;
 mod endpoints;
 mod http;
 mod log;
@@ -27,6 +29,7 @@ pub fn all() -> Vec<Check> {
         rate::checks(),
         log::checks(),
         http::checks(),
+        echo::checks(),
     ]
     .concat()
 }
@@ -41,6 +44,26 @@ mod tests {
             let limits = c.family() == "RATE" || c.id == "HTTP-6.shared-limit";
             assert_eq!(c.needs.limits, limits, "{}", c.id);
             assert_eq!(c.needs.offer, c.family() == "HTTP", "{}", c.id);
+        }
+    }
+
+    /// The checks that open an SSE session (directly or through the LOG capture) need the
+    /// session prerequisite, so they skip at once when sessions can't be opened; the ones
+    /// that only look at a stream's head, or that report the prerequisite (SSE-2), don't.
+    #[test]
+    fn checks_that_open_a_session_need_the_session_prerequisite() {
+        let without = [
+            "SSE-1",
+            "SSE-2",
+            "MSG-2.no-session",
+            "MSG-2.malformed",
+            "MSG-2.unknown",
+        ];
+        for c in super::all() {
+            let family = c.family();
+            let needs =
+                matches!(family, "MSG" | "LOG" | "SSE") && !without.contains(&c.id.as_str());
+            assert_eq!(c.needs.session, needs, "{}", c.id);
         }
     }
 }

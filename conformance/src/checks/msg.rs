@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
     check_table! {
-        "MSG-1", Seed, accepted,
+        "MSG-1", Seed, accepted, needs(session),
             "a JSON-RPC request posted to a live session -> 202 with an empty body; its response arrives on the stream";
         "MSG-2.no-session", Seed, no_session,
             "POST /mcp/messages without session_id -> 400 bad_request JSON";
@@ -22,27 +22,27 @@ pub fn checks() -> Vec<Check> {
             "session_id=not-a-session-id -> 400 bad_request JSON";
         "MSG-2.unknown", Seed, unknown,
             "a well-formed session id never issued -> exact 404 not_found \"Unknown session\"";
-        "MSG-2.foreign", Seed, foreign,
+        "MSG-2.foreign", Seed, foreign, needs(session),
             "key 2 posting into key 1's live session -> the same exact 404 as an unknown session";
-        "MSG-3.bad-json", Seed, bad_json,
+        "MSG-3.bad-json", Seed, bad_json, needs(session),
             "a body that is not JSON, posted to a live session -> 400 bad_request JSON";
-        "MSG-3.too-large", Seed, too_large,
+        "MSG-3.too-large", Seed, too_large, needs(session),
             "a valid JSON-RPC body of 1 MiB + 1 byte, posted to a live session -> 413 too_large JSON";
-        "MSG-3.content-type", Seed, content_type,
+        "MSG-3.content-type", Seed, content_type, needs(session),
             "valid JSON sent as text/plain to a live session -> 415 unsupported_media_type JSON";
-        "MSG-3.jsonrpc-error", Seed, jsonrpc_error,
+        "MSG-3.jsonrpc-error", Seed, jsonrpc_error, needs(session),
             "an unknown JSON-RPC method -> 202, then a JSON-RPC error response on the stream (never HTTP 5xx)";
-        "MSG-4.initialize", Seed, initialize,
+        "MSG-4.initialize", Seed, initialize, needs(session),
             "initialize with protocolVersion 2024-11-05 -> result with protocolVersion 2024-11-05, serverInfo, capabilities.tools";
-        "MSG-4.newer-version", Seed, newer_version,
+        "MSG-4.newer-version", Seed, newer_version, needs(session),
             "initialize with protocolVersion 2025-06-18 -> a result naming a known protocol version";
-        "MSG-4.ping", Seed, ping,
+        "MSG-4.ping", Seed, ping, needs(session),
             "after the handshake, ping -> an empty result";
-        "MSG-4.tools-list", Seed, tools_list,
+        "MSG-4.tools-list", Seed, tools_list, needs(session),
             "tools/list -> search_complaints and get_complaint_document, each with an object inputSchema";
-        "MSG-4.tools-call", Seed, tools_call,
+        "MSG-4.tools-call", Seed, tools_call, needs(session),
             "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError";
-        "MSG-5", Seed, tool_error,
+        "MSG-5", Seed, tool_error, needs(session),
             "a failing tool call (search_complaints with size 1000) -> a tool result with isError: true and a message; the server stays healthy (/health 200, ping answered)";
     }
 }

@@ -16,11 +16,11 @@ pub fn checks() -> Vec<Check> {
             "GET /mcp/sse (Accept-Encoding: gzip, br) -> 200, Content-Type: text/event-stream, Cache-Control: no-cache, no-transform, X-Accel-Buffering: no, no Content-Length, no Content-Encoding";
         "SSE-2", Seed, endpoint,
             "the first event is `event: endpoint` with data /mcp/messages?session_id=<32 lowercase hex>, different for two sessions";
-        "SSE-3", Seed, message_framing,
+        "SSE-3", Seed, message_framing, needs(session),
             "the response to `initialize` arrives as `event: message` with the JSON-RPC message on one data line";
-        "SSE-4", Seed, keepalive,
+        "SSE-4", Seed, keepalive, needs(session),
             "an idle stream carries a comment line (`: ping`) within the keep-alive wait (--keepalive-wait) and stays open";
-        "SSE-5", Seed, lifetime,
+        "SSE-5", Seed, lifetime, needs(session),
             "a session answers while its stream is open; after the client closes the stream the session is removed (its URL then gets 404)";
     }
 }
@@ -90,6 +90,15 @@ pub fn valid_endpoint(data: &str) -> bool {
 async fn endpoint(ctx: &Ctx) -> CheckResult {
     let probe = ctx.sse_probe(0);
     let expected = "first event `endpoint`, data /mcp/messages?session_id=<32 lowercase hex>";
+    // This check is the one that reports the session prerequisite the others skip on: it
+    // fails with what was tried once for the whole run, at once.
+    if let Err(e) = ctx.session_opens().await {
+        return Err(Outcome::fail(
+            expected,
+            format!("the SSE session could not be opened: {e}"),
+            probe.curl(),
+        ));
+    }
     let mut ids = Vec::new();
     for _ in 0..2 {
         let conn = ctx

@@ -8,8 +8,10 @@ use super::error::ClientError;
 use super::facts::{Capture, Limits, Offer};
 use super::pacer::{Pace, Pacer};
 use super::probe::HeaderSpec;
+use super::scan::ResponseScan;
 use crate::key::ApiKey;
 use crate::target::{LogSource, Target};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -24,6 +26,11 @@ pub struct Ctx {
     pub(super) capture: tokio::sync::OnceCell<Result<Capture, ClientError>>,
     /// Whether the target offers Streamable HTTP on `/mcp`, detected once per run.
     pub(super) offer: tokio::sync::OnceCell<Offer>,
+    /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
+    /// one), tried once per run.
+    pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
+    /// Every response of the run, scanned for the keys as it arrives (AUTH-7.run).
+    pub(super) scan: Arc<ResponseScan>,
 }
 
 impl Ctx {
@@ -50,14 +57,21 @@ impl Ctx {
             _ => 0,
         };
         Ok(Self {
-            target,
             client,
             pacer,
             limits: tokio::sync::OnceCell::new(),
             log_start,
             capture: tokio::sync::OnceCell::new(),
             offer: tokio::sync::OnceCell::new(),
+            session_prereq: tokio::sync::OnceCell::new(),
+            scan: Arc::new(ResponseScan::new(&target.keys)),
+            target,
         })
+    }
+
+    /// What the run-wide response scan has found so far.
+    pub fn response_scan(&self) -> super::scan::ScanFindings {
+        self.scan.findings()
     }
 
     pub fn timeout(&self) -> Duration {

@@ -63,6 +63,16 @@ impl Ctx {
         })
     }
 
+    /// The prerequisite of every check that needs an SSE session: tried once per run (open
+    /// a session with key 1, read its `endpoint` event, close it); every later caller gets
+    /// the same answer at once.
+    pub async fn session_opens(&self) -> Result<(), ClientError> {
+        self.session_prereq
+            .get_or_init(|| async { self.open_session(0).await.map(drop) })
+            .await
+            .clone()
+    }
+
     /// A session with the MCP handshake done (`initialize` 2024-11-05 + `initialized`).
     pub async fn open_mcp(&self, slot: usize) -> Result<Session, ClientError> {
         let mut s = self.open_session(slot).await?;

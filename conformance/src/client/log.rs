@@ -2,7 +2,8 @@
 //! file, or a command such as `docker compose logs`), its lines as JSON objects, and the
 //! LOG capture: the traffic the LOG checks look for (docs/contract.md LOG-1, LOG-2),
 //! generated once per run, with the log read after it. Never prints a line that may hold
-//! a key; the traffic carries the key where a careless server might log it.
+//! a key; the traffic carries the key where a careless server might log it (headers, the
+//! query string, and in every encoding inside a tool argument and as a tool name).
 
 use super::ctx::Ctx;
 use super::error::ClientError;
@@ -115,6 +116,9 @@ async fn generate(ctx: &Ctx) -> Result<Capture, ClientError> {
     )
     .await
     .map_err(|e| e.during("tools/call"))?;
+    // The keys (in every encoding) in a tool argument and as a tool name (LOG-2).
+    let key_marker = format!("conformance-{}", &random_session_id()[..12]);
+    s.tool_calls_with_keys(ctx, &key_marker).await;
     drop(s);
     // Requests that carry the key where a careless server might log it.
     let sid = random_session_id();
@@ -173,7 +177,8 @@ async fn generate(ctx: &Ctx) -> Result<Capture, ClientError> {
     while Instant::now() < deadline {
         log = ctx.read_log().await?.unwrap_or_default();
         let objs = objects(ctx, &log);
-        let has_call = objs.iter().any(|o| o.to_string().contains(&marker));
+        let has_call = objs.iter().any(|o| o.to_string().contains(&marker))
+            && objs.iter().any(|o| o.to_string().contains(&key_marker));
         let has_end = objs.iter().any(|o| {
             o.get("event") == Some(&json!("mcp_stream_end"))
                 && o.to_string()

@@ -1,11 +1,12 @@
 //! The harness's client side: the run context (`Ctx`), the pacer, sending probes (via
 //! `reqwest` or the raw sender), event streams, the legacy HTTP+SSE and the Streamable
-//! HTTP clients, RATE limit discovery and the log source. Speaks HTTP to the target and
+//! HTTP clients, RATE limit discovery, the log source and the run-wide response scan. Speaks HTTP to the target and
 //! nothing else: never uses the server's code, never judges a clause (no `Outcome` here).
 
 mod ctx;
 mod error;
 mod facts;
+mod keyed;
 mod legacy;
 mod limits;
 mod log;
@@ -14,6 +15,7 @@ mod probe;
 mod random;
 mod raw;
 mod rpc;
+mod scan;
 mod send;
 mod stream;
 pub mod streamable;
@@ -28,5 +30,6 @@ pub use pacer::Pace;
 pub use probe::{BodySpec, HeaderSpec, Probe};
 pub(crate) use random::random_session_id;
 pub(crate) use rpc::{initialize_params, rpc};
+pub use scan::{ResponseScan, ScanFindings, SeenLeak};
 pub(crate) use send::retry_after;
 pub use stream::SseConn;

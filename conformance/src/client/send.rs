@@ -1,13 +1,14 @@
 //! Sending one probe: through `reqwest` when it can carry the exact bytes, else through
 //! the raw client (`raw.rs`); paced, bounded by the target's timeout, retrying a 429
 //! after its `Retry-After` unless a RATE check asks for the 429 itself. Opening an
-//! event stream (`GET /mcp/sse`, `GET /mcp`) hands back an `SseConn`. Errors describe
+//! event stream (`GET /mcp/sse`, `GET /mcp`) hands back an `SseConn`. Every response, and
+//! every item of an opened stream, goes through the run-wide key scan (AUTH-7). Errors describe
 //! what happened, never the request's headers (they may carry a key).
 
 use super::ctx::Ctx;
 use super::error::ClientError;
 use super::pacer::Pace;
-use super::probe::Probe;
+use super::probe::{HeaderSpec, Probe};
 use super::stream::{SseConn, describe_reqwest};
 use crate::wire::response::Resp;
 use crate::wire::sse::SseParser;
@@ -50,10 +51,16 @@ impl Ctx {
         tokio::time::sleep(wait).await;
     }
 
-    /// One unpaced send.
+    /// One unpaced send; the response goes through the run-wide scan (AUTH-7.run).
     pub async fn send_once(&self, probe: &Probe) -> Result<Resp, ClientError> {
+        let resp = self.send_unscanned(probe).await?;
+        self.scan.response(probe, &resp);
+        Ok(resp)
+    }
+
+    async fn send_unscanned(&self, probe: &Probe) -> Result<Resp, ClientError> {
         if probe.raw || !reqwest_can_send(probe) {
-            return super::raw::send(probe, self.timeout()).await;
+            return super::raw::send(&self.with_extra_headers(probe), self.timeout()).await;
         }
         let req = self.build(probe)?;
         let timeout = self.timeout();
@@ -81,10 +88,31 @@ impl Ctx {
             })?
     }
 
+    /// `probe` with the extra headers (`--header`) it doesn't set itself.
+    fn with_extra_headers(&self, probe: &Probe) -> Probe {
+        let mut p = probe.clone();
+        for h in &self.target.extra_headers {
+            if !p
+                .headers
+                .iter()
+                .any(|ph| ph.name.eq_ignore_ascii_case(&h.name))
+            {
+                p.headers.push(HeaderSpec::secret(
+                    &h.name,
+                    h.expose().as_bytes().to_vec(),
+                    format!("${}", h.var()),
+                ));
+            }
+        }
+        p
+    }
+
+    /// The reqwest request for `probe`, with the extra headers (`--header`).
     pub(crate) fn build(&self, probe: &Probe) -> Result<reqwest::RequestBuilder, ClientError> {
         let method = reqwest::Method::from_bytes(probe.method.as_bytes())
             .map_err(|e| ClientError::Unsendable(e.to_string()))?;
         let mut headers = reqwest::header::HeaderMap::new();
+        let probe = &self.with_extra_headers(probe);
         for h in &probe.headers {
             let name = reqwest::header::HeaderName::from_bytes(h.name.as_bytes())
                 .map_err(|e| ClientError::Unsendable(e.to_string()))?;
@@ -124,6 +152,7 @@ impl Ctx {
                 .map_err(|e| ClientError::Transport(describe_reqwest(e)))?;
             let head = head_of(&resp);
             if head.status == 200 {
+                self.scan.response(probe, &head);
                 return Ok(Ok(SseConn {
                     head,
                     stream: resp.bytes_stream().boxed(),
@@ -131,12 +160,14 @@ impl Ctx {
                     pending: VecDeque::new(),
                     raw: Vec::new(),
                     opened: Instant::now(),
+                    scan: Some((self.scan.clone(), probe.clone())),
                 }));
             }
             let mut head = head;
             if let Ok(Ok(body)) = tokio::time::timeout(self.timeout(), resp.bytes()).await {
                 head.body = body.to_vec();
             }
+            self.scan.response(probe, &head);
             if head.status == 429 && retry_429 && attempt < 3 {
                 attempt += 1;
                 self.back_off(&head, pace).await;

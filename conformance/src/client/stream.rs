@@ -1,14 +1,18 @@
 //! An open Server-Sent-Events stream read through the harness's own parser
 //! (`wire::sse`), item by item with a deadline; keeps the first bytes for checks on the
-//! exact wire text (docs/contract.md SSE-1..4, HTTP-4).
+//! exact wire text (docs/contract.md SSE-1..4, HTTP-4); every item goes through the
+//! run-wide key scan (AUTH-7).
 
 use super::error::ClientError;
+use super::probe::Probe;
+use super::scan::ResponseScan;
 use crate::wire::response::Resp;
 use crate::wire::sse::{SseEvent, SseItem, SseParser};
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// An open SSE stream read through the harness's own parser.
@@ -20,6 +24,9 @@ pub struct SseConn {
     /// The first bytes received (up to 4 KiB), for checks on the exact wire text.
     pub raw: Vec<u8>,
     pub opened: Instant,
+    /// The run-wide response scan and the probe that opened the stream: every item read
+    /// is scanned for the keys (AUTH-7.run).
+    pub(super) scan: Option<(Arc<ResponseScan>, Probe)>,
 }
 
 impl SseConn {
@@ -41,7 +48,13 @@ impl SseConn {
                         self.raw
                             .extend_from_slice(&chunk[..chunk.len().min(4096 - self.raw.len())]);
                     }
-                    self.pending.extend(self.parser.feed(&chunk));
+                    let items = self.parser.feed(&chunk);
+                    if let Some((scan, probe)) = &self.scan {
+                        for item in &items {
+                            scan.stream_item(probe, item_text(item).as_bytes());
+                        }
+                    }
+                    self.pending.extend(items);
                 }
             }
         }
@@ -58,6 +71,19 @@ impl SseConn {
                 None => return Ok(None),
             }
         }
+    }
+}
+
+/// An item's text as it was on the wire, near enough for the key scan.
+fn item_text(item: &SseItem) -> String {
+    match item {
+        SseItem::Comment(c) => c.clone(),
+        SseItem::Event(e) => format!(
+            "{}\n{}\n{}",
+            e.event,
+            e.id.as_deref().unwrap_or_default(),
+            e.data
+        ),
     }
 }
 

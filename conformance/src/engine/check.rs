@@ -36,6 +36,10 @@ pub struct Needs {
     pub limits: bool,
     /// Whether the target offers Streamable HTTP on `/mcp`.
     pub offer: bool,
+    /// A prerequisite: an SSE session can be opened with the key (`GET /mcp/sse` answers
+    /// 200 and its first event is `endpoint`). Established once per run; when it fails,
+    /// the check skips at once naming it, instead of waiting out its own timeouts.
+    pub session: bool,
 }
 
 impl Needs {
@@ -43,6 +47,7 @@ impl Needs {
     pub const NONE: Needs = Needs {
         limits: false,
         offer: false,
+        session: false,
     };
 
     /// Also the measured rate limits.
@@ -57,6 +62,14 @@ impl Needs {
     pub const fn offer(self) -> Self {
         Needs {
             offer: true,
+            ..self
+        }
+    }
+
+    /// Also the SSE session prerequisite.
+    pub const fn session(self) -> Self {
+        Needs {
+            session: true,
             ..self
         }
     }

@@ -1,5 +1,6 @@
 //! The runner: selects checks by profile, `--only`/`--skip` and `--transport`, measures
-//! what the selected checks need up front (`Needs`), runs them one at a time
+//! what the selected checks need up front (`Needs`), skips at once a check whose
+//! prerequisite failed (the SSE session, tried once per run), runs the others one at a time
 //! (each under an overall time limit, panics caught), redacts every key from every outcome
 //! text, applies the baseline of expected failures, and returns a `Report`.
 //! Must never let a key reach a `Report`: all outcome text goes through `wire::leak::redact`.
@@ -84,6 +85,42 @@ fn redact_outcome(o: Outcome, secrets: &[(String, String)]) -> Outcome {
     }
 }
 
+/// The reason `check` must skip because a prerequisite it needs failed, if one did. The
+/// prerequisite is established on first need and remembered for the run. (Without a key
+/// the check's own `need_key` gives the better reason.)
+async fn failed_prerequisite(ctx: &Ctx, check: &Check) -> Option<String> {
+    if check.needs.session
+        && ctx.key(0).is_some()
+        && let Err(e) = ctx.session_opens().await
+    {
+        return Some(format!(
+            "prerequisite failed: the SSE session could not be opened: {e}"
+        ));
+    }
+    None
+}
+
+/// A check's result with its verdict after the baseline (`listed`: in the baseline).
+fn report_of(check: &Check, outcome: Outcome, listed: bool, t0: Instant) -> CheckReport {
+    let verdict = match (&outcome, listed) {
+        (Outcome::Pass, false) => Verdict::Pass,
+        (Outcome::Pass, true) => Verdict::XPass,
+        (Outcome::Fail { .. }, false) => Verdict::Fail,
+        (Outcome::Fail { .. }, true) => Verdict::XFail,
+        (Outcome::Skip { .. }, _) => Verdict::Skip,
+    };
+    CheckReport {
+        id: check.id.clone(),
+        clause: check.clause.clone(),
+        family: check.family().to_string(),
+        profile: check.profile,
+        title: check.title.clone(),
+        outcome,
+        verdict,
+        duration: t0.elapsed(),
+    }
+}
+
 /// Runs `checks` against the context. `progress(i, n, id)` is called before each check.
 pub async fn run(
     ctx: &Ctx,
@@ -115,9 +152,24 @@ pub async fn run(
         progress(0, checks.len(), "detecting Streamable HTTP on /mcp");
         notes.push(ctx.offer().await.note());
     }
+    let mut prereq_noted = false;
     for (i, check) in checks.iter().enumerate() {
         progress(i, checks.len(), &check.id);
         let t0 = Instant::now();
+        // A failed prerequisite skips the check at once (established once, memoized).
+        if let Some(why) = failed_prerequisite(ctx, check).await {
+            if !prereq_noted {
+                notes.push(why.clone());
+                prereq_noted = true;
+            }
+            results.push(report_of(
+                check,
+                redact_outcome(Outcome::skip(why), &secrets),
+                false,
+                t0,
+            ));
+            continue;
+        }
         let fut = std::panic::AssertUnwindSafe((check.run)(ctx)).catch_unwind();
         let outcome = match tokio::time::timeout(limit, fut).await {
             Err(_) => Outcome::fail(
@@ -134,24 +186,7 @@ pub async fn run(
             Ok(Ok(Err(o))) => o,
         };
         let outcome = redact_outcome(outcome, &secrets);
-        let listed = baseline.contains(&check.id);
-        let verdict = match (&outcome, listed) {
-            (Outcome::Pass, false) => Verdict::Pass,
-            (Outcome::Pass, true) => Verdict::XPass,
-            (Outcome::Fail { .. }, false) => Verdict::Fail,
-            (Outcome::Fail { .. }, true) => Verdict::XFail,
-            (Outcome::Skip { .. }, _) => Verdict::Skip,
-        };
-        results.push(CheckReport {
-            id: check.id.clone(),
-            clause: check.clause.clone(),
-            family: check.family().to_string(),
-            profile: check.profile,
-            title: check.title.clone(),
-            outcome,
-            verdict,
-            duration: t0.elapsed(),
-        });
+        results.push(report_of(check, outcome, baseline.contains(&check.id), t0));
     }
     progress(checks.len(), checks.len(), "");
     Report {

@@ -32,7 +32,8 @@ impl Resp {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// A one-line summary: status, content type, body (cut at 300 chars).
+    /// A one-line summary: status, content type, body (cut at 300 chars); on a second line,
+    /// when the answer looks like Cloudflare Access, what it is and how to fix it.
     pub fn summary(&self) -> String {
         let mut body = self.text();
         if body.len() > 300 {
@@ -44,10 +45,15 @@ impl Resp {
             body.push('…');
         }
         let ct = self.header("content-type").unwrap_or_else(|| "-".into());
-        if body.is_empty() {
+        let summary = if body.is_empty() {
             format!("{} (content-type: {ct}, empty body)", self.status)
         } else {
             format!("{} (content-type: {ct}) {body}", self.status)
+        };
+        // Cloudflare Access answering instead of the server: say so, and how to fix it.
+        match super::access::access_note(self.status, &self.headers, &self.body) {
+            Some(note) => format!("{summary}\n{note}"),
+            None => summary,
         }
     }
 

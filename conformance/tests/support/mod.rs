@@ -23,6 +23,42 @@ pub async fn run_with(fault: Fault, only: &[&str], transport: Option<Transport>)
     // The HTTP group alone runs against a faster limiter (see `stub::FAST_RPS`).
     let http_only = !only.is_empty() && only.iter().all(|o| o.starts_with("HTTP"));
     let rps = if http_only { stub::FAST_RPS } else { stub::RPS };
+    run_with_settings(fault, only, transport, rps, settings(rps)).await
+}
+
+/// The short timeouts and probes the stub runs use, for a stub refilling at `rps`.
+pub fn settings(rps: f64) -> Settings {
+    Settings {
+        timeout: Duration::from_secs(3),
+        keepalive_wait: Duration::from_secs(2),
+        assume_burst: 10,
+        assume_rps: rps,
+        max_burst_probe: 60,
+        max_streams_probe: 12,
+        ..Settings::default()
+    }
+}
+
+/// `run_with` against a stub refilling at `rps`, with these settings (timeouts, probes).
+pub async fn run_with_settings(
+    fault: Fault,
+    only: &[&str],
+    transport: Option<Transport>,
+    rps: f64,
+    settings: Settings,
+) -> Report {
+    run_configured(fault, only, transport, rps, settings, &|_| {}).await
+}
+
+/// `run_with_settings`, with the target adjusted by `configure` (e.g. extra headers).
+pub async fn run_configured(
+    fault: Fault,
+    only: &[&str],
+    transport: Option<Transport>,
+    rps: f64,
+    settings: Settings,
+    configure: &(dyn Fn(&mut Target) + Sync),
+) -> Report {
     let s = stub::start_with(fault, rps).await;
     let base = url::Url::parse(&format!("http://{}", s.addr)).unwrap();
     let mut t = Target::new(
@@ -32,15 +68,8 @@ pub async fn run_with(fault: Fault, only: &[&str], transport: Option<Transport>)
     t.log = LogSource::Memory(SharedBuf(s.log.clone()));
     t.allowed_origin = Some(stub::ALLOWED_ORIGIN.into());
     t.transport = transport;
-    t.settings = Settings {
-        timeout: Duration::from_secs(3),
-        keepalive_wait: Duration::from_secs(2),
-        assume_burst: 10,
-        assume_rps: rps,
-        max_burst_probe: 60,
-        max_streams_probe: 12,
-        ..Settings::default()
-    };
+    t.settings = settings;
+    configure(&mut t);
     let ctx = Ctx::new(t).unwrap();
     let sel = Selection {
         profile: Profile::Strict,

@@ -28,6 +28,9 @@ pub const RPS: f64 = 10.0;
 /// paced requests, and the limit's semantics don't depend on the rate.
 pub const FAST_RPS: f64 = 40.0;
 pub const MAX_STREAMS: usize = 4;
+/// The Cloudflare Access service token the `CloudflareAccess*` faults let through.
+pub const CF_CLIENT_ID: &str = "0123456789abcdef.access";
+pub const CF_CLIENT_SECRET: &str = "stub-cf-secret-0123456789abcdef";
 
 const AUTH_BODY: &str = r#"{"error":{"type":"auth","message":"Missing or invalid API key"}}"#;
 const RATE_BODY: &str = r#"{"error":{"type":"rate_limit","message":"Too many requests"}}"#;
@@ -84,8 +87,25 @@ pub enum Fault {
     LogWrongKeyId,
     LogNoToolCall,
     LogFullSession,
+    /// Not a fault: `session` omitted (rather than null) on lines without a session.
+    LogOmitsNullSession,
+    /// `session` is the 8-char prefix of some other session, not of the request's.
+    LogOtherSessionPrefix,
     LogNoStreamEnd,
     LogAuthBase64,
+    /// Tool arguments and names are logged as posted: a key in them reaches the log.
+    LogArgsUnscrubbed,
+    /// The posted body is not scrubbed: a key posted as a tool name comes back in the
+    /// tool error ("Unknown tool: <key>").
+    ToolErrorEchoesKey,
+    /// `GET /mcp/sse` answers 200 but never sends the `endpoint` event (a broken
+    /// handshake: the session prerequisite fails).
+    NoEndpointEvent,
+    /// Cloudflare Access in front: without the service token headers every request gets
+    /// a 302 to the Access login page.
+    CloudflareAccess302,
+    /// Cloudflare Access in front: without the service token, a 403 HTML page.
+    CloudflareAccess403,
     /// No `/mcp` at all (404): for the transport detection.
     NoStreamable,
     HttpPingAs202,
@@ -409,7 +429,44 @@ fn guard(state: &State, req: &Request<Incoming>) -> Result<usize, (Response<Body
     }
 }
 
+/// Cloudflare Access's answer to a request without its service token, for the
+/// `CloudflareAccess*` faults (the request never reaches the server: nothing is logged).
+fn cloudflare_access(state: &State, req: &Request<Incoming>) -> Option<Response<Body>> {
+    let has = |name: &str, want: &str| {
+        req.headers()
+            .get(name)
+            .is_some_and(|v| v.as_bytes() == want.as_bytes())
+    };
+    if has("cf-access-client-id", CF_CLIENT_ID) && has("cf-access-client-secret", CF_CLIENT_SECRET)
+    {
+        return None;
+    }
+    match state.fault {
+        Fault::CloudflareAccess302 => Response::builder()
+            .status(302)
+            .header(
+                "location",
+                "https://stub-team.cloudflareaccess.com/cdn-cgi/access/login/127.0.0.1?kid=0123&redirect_url=%2Fmcp%2Fsse",
+            )
+            .header("cf-ray", "0123456789abcdef-AMS")
+            .body(full(""))
+            .ok(),
+        Fault::CloudflareAccess403 => Response::builder()
+            .status(403)
+            .header("content-type", "text/html; charset=UTF-8")
+            .header("cf-ray", "0123456789abcdef-AMS")
+            .body(full(
+                "<!DOCTYPE html><html><head><title>Forbidden | Cloudflare Access</title></head><body>You don't have permission to view this application.</body></html>",
+            ))
+            .ok(),
+        _ => None,
+    }
+}
+
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    if let Some(r) = cloudflare_access(&state, &req) {
+        return r;
+    }
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
@@ -441,6 +498,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
             "key": key_id,
             "session": session.as_ref().map(|s| if state.fault == Fault::LogFullSession { s.clone() } else { s[..8.min(s.len())].to_string() }),
         });
+        if state.fault == Fault::LogOmitsNullSession && session.is_none() {
+            line.as_object_mut().unwrap().remove("session");
+        }
+        if state.fault == Fault::LogOtherSessionPrefix && session.is_some() {
+            line["session"] = json!(hex::encode(rand::random::<[u8; 4]>()));
+        }
         if state.fault == Fault::LogNoDuration {
             line.as_object_mut().unwrap().remove("duration_ms");
         }
@@ -626,9 +689,11 @@ fn sse(state: &Arc<State>, key: usize) -> Response<Body> {
     } else {
         format!("/mcp/messages?session_id={id}")
     };
-    let _ = tx.try_send(Bytes::from(format!(
-        "event: endpoint\ndata: {endpoint}\n\n"
-    )));
+    if f != Fault::NoEndpointEvent {
+        let _ = tx.try_send(Bytes::from(format!(
+            "event: endpoint\ndata: {endpoint}\n\n"
+        )));
+    }
     // keep-alive and close detection
     let st = state.clone();
     let sid = id.clone();
@@ -760,7 +825,21 @@ async fn messages(
             );
         }
     };
-    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+    // As built: the posted body is scrubbed of every key (in the encodings the harness
+    // sends) before it is parsed, so no key reaches the log or a reply.
+    let raw_msg = serde_json::from_slice::<Value>(&body).ok();
+    let clean = serde_json::from_slice::<Value>(&scrub(&body)).ok();
+    let log_msg = if f == Fault::LogArgsUnscrubbed {
+        raw_msg.clone()
+    } else {
+        clean.clone()
+    };
+    let reply_msg = if f == Fault::ToolErrorEchoesKey {
+        raw_msg
+    } else {
+        clean
+    };
+    let (Some(msg), Some(log_msg)) = (reply_msg, log_msg) else {
         let r = if f == Fault::BadJson500 {
             json_resp(500, r#"{"error":{"type":"internal","message":"oops"}}"#)
         } else {
@@ -778,11 +857,13 @@ async fn messages(
         .to_string();
     let tool = (method == "tools/call").then(|| {
         (
-            msg.pointer("/params/name")
+            log_msg
+                .pointer("/params/name")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string(),
-            msg.pointer("/params/arguments")
+            log_msg
+                .pointer("/params/arguments")
                 .cloned()
                 .unwrap_or(Value::Null),
         )
@@ -818,6 +899,41 @@ async fn messages(
             .unwrap_or_default()
     };
     (r, Some(sid), tool)
+}
+
+/// The body with every key replaced by `[REDACTED]`: raw, percent-encoded (non-alphanumerics
+/// escaped, or every byte), base64 (standard, with or without padding) and hex (either case).
+fn scrub(body: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for key in [KEY1, KEY2] {
+        let b = key.as_bytes();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(b);
+        let url_encoded: String = b
+            .iter()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    (*c as char).to_string()
+                } else {
+                    format!("%{c:02X}")
+                }
+            })
+            .collect();
+        let forms = [
+            url_encoded,
+            b.iter().map(|c| format!("%{c:02X}")).collect::<String>(),
+            b.iter().map(|c| format!("%{c:02x}")).collect::<String>(),
+            b64.clone(),
+            b64.trim_end_matches('=').to_string(),
+            hex::encode(b),
+            hex::encode_upper(b),
+            key.to_string(),
+        ];
+        for form in forms {
+            text = text.replace(&form, "[REDACTED]");
+        }
+    }
+    text.into_bytes()
 }
 
 const KNOWN: &[&str] = &[
@@ -870,6 +986,15 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
             ok(json!({"tools":tools}))
         }
         "tools/call" => {
+            let name = msg
+                .pointer("/params/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !["search_complaints", "get_complaint_document"].contains(&name) {
+                return ok(
+                    json!({"content":[{"type":"text","text":format!("Unknown tool: {name}")}],"isError":true}),
+                );
+            }
             let size = msg
                 .pointer("/params/arguments/size")
                 .and_then(Value::as_i64)
