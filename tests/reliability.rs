@@ -126,6 +126,21 @@ async fn read_response(conn: &mut BufReader<TcpStream>) -> std::io::Result<(u16,
     Ok((status, close))
 }
 
+/// Open an HTTP+SSE session and post its `initialize` (id 0): the stream
+/// (whose next message is the initialize result) and the messages URL.
+async fn open_session(client: &reqwest::Client, base: &str, key: &str) -> (SseStream, String) {
+    let mut sse = SseStream::open(client, &format!("{base}/mcp/sse"), key).await;
+    let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
+        panic!("no endpoint event");
+    };
+    let messages = format!("{base}{endpoint}");
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2024-11-05","capabilities":{},
+        "clientInfo":{"name":"reliability","version":"0"}}});
+    assert_eq!(post(client, &messages, key, &init).await.0, 202);
+    (sse, messages)
+}
+
 fn head(method: &str, path: &str, headers: &[(&str, &str)], body_len: usize) -> String {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     for (name, value) in headers {
@@ -308,15 +323,7 @@ async fn msg_6_every_202_is_answered_even_with_a_reused_request_id() {
     let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
     let client = reqwest::Client::new();
     let base = server.base.clone();
-    let mut sse = SseStream::open(&client, &format!("{base}/mcp/sse"), &key).await;
-    let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
-        panic!("no endpoint event");
-    };
-    let messages = format!("{base}{endpoint}");
-    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion":"2024-11-05","capabilities":{},
-        "clientInfo":{"name":"reliability","version":"0"}}});
-    assert_eq!(post(&client, &messages, &key, &init).await.0, 202);
+    let (mut sse, messages) = open_session(&client, &base, &key).await;
     assert_eq!(sse.next_message(WAIT).await.expect("initialize")["id"], 0);
     let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
     assert_eq!(post(&client, &messages, &key, &initialized).await.0, 202);
@@ -759,15 +766,7 @@ async fn msg_6_clients_that_never_read_get_503_and_memory_stays_flat() {
     for c in 0..clients {
         let (client, base, key) = (client.clone(), base.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
-            let mut sse = SseStream::open(&client, &format!("{base}/mcp/sse"), &key).await;
-            let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
-                panic!("no endpoint event");
-            };
-            let messages = format!("{base}{endpoint}");
-            let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-                "protocolVersion":"2024-11-05","capabilities":{},
-                "clientInfo":{"name":"never-reads","version":"0"}}});
-            assert_eq!(post(&client, &messages, &key, &init).await.0, 202);
+            let (sse, messages) = open_session(&client, &base, &key).await;
             // From here on the stream is never read again.
             let (mut accepted, mut overloaded) = (0usize, false);
             // Big answers (a page of 100 complaints), so that the socket
@@ -996,16 +995,7 @@ async fn msg_5_upstream_faults_are_tool_errors_never_5xx_and_memory_is_bounded()
         ]);
         let server = ServerProcess::start(&args, &[("CFPB_MCP_API_KEYS", key.as_str())]);
         let client = reqwest::Client::new();
-        let sse_url = format!("{}/mcp/sse", server.base);
-        let mut sse = SseStream::open(&client, &sse_url, &key).await;
-        let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
-            panic!("no endpoint event");
-        };
-        let messages = format!("{}{endpoint}", server.base);
-        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-            "protocolVersion":"2024-11-05","capabilities":{},
-            "clientInfo":{"name":"faults","version":"0"}}});
-        assert_eq!(post(&client, &messages, &key, &init).await.0, 202);
+        let (mut sse, messages) = open_session(&client, &server.base, &key).await;
         assert!(sse.next_message(WAIT).await.is_some());
         let before = server.rss_kib();
         let (mut errors, mut statuses) = (0, Vec::new());
