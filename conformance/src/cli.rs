@@ -109,6 +109,26 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub max_streams_probe: u32,
 
+    /// The configured per-key burst (CFPB_MCP_RATE_LIMIT_BURST): RATE-1.expect-burst checks
+    /// the measured one against it. Without it that check skips.
+    #[arg(long, value_name = "N", env = "MCP_CONFORMANCE_EXPECT_BURST")]
+    pub expect_burst: Option<u32>,
+
+    /// The configured per-key refill, cells per second (CFPB_MCP_RATE_LIMIT_RPS):
+    /// RATE-1.expect-rps checks the measured one against it.
+    #[arg(long, value_name = "RPS", env = "MCP_CONFORMANCE_EXPECT_RPS")]
+    pub expect_rps: Option<f64>,
+
+    /// The configured keep-alive interval in seconds (CFPB_MCP_SSE_KEEPALIVE_SECS):
+    /// SSE-4.expect-keepalive checks the measured one against it.
+    #[arg(long, value_name = "SECS", env = "MCP_CONFORMANCE_EXPECT_KEEPALIVE")]
+    pub expect_keepalive: Option<f64>,
+
+    /// The configured SSE streams per key (CFPB_MCP_MAX_STREAMS_PER_KEY):
+    /// RATE-7.expect-max-streams checks the counted cap against it.
+    #[arg(long, value_name = "N", env = "MCP_CONFORMANCE_EXPECT_MAX_STREAMS")]
+    pub expect_max_streams: Option<u32>,
+
     /// Colours: auto (only on a terminal, and not with NO_COLOR), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
@@ -253,6 +273,16 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         transport: args.transport,
     };
     let checks = select(all, &sel);
+    if args.expect_rps.is_some_and(|r| !(r > 0.0 && r < 1e6))
+        || args
+            .expect_keepalive
+            .is_some_and(|k| !(k > 0.0 && k < 3600.0))
+    {
+        return fail2(
+            &mut io,
+            "--expect-rps must be above 0, --expect-keepalive between 0 and 3600 seconds",
+        );
+    }
     let extra_headers = match load_headers(&args) {
         Ok(h) => h,
         Err(e) => return fail2(&mut io, &e),
@@ -323,6 +353,15 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
     };
 
     target.extra_headers = extra_headers;
+    // The embedded server's limits are expected unless a flag says otherwise.
+    let e = &mut target.expect;
+    e.burst = args.expect_burst.or(e.burst);
+    e.rps = args.expect_rps.or(e.rps);
+    e.keepalive = args
+        .expect_keepalive
+        .map(Duration::from_secs_f64)
+        .or(e.keepalive);
+    e.max_streams = args.expect_max_streams.or(e.max_streams);
     let ctx = match Ctx::new(target) {
         Ok(c) => c,
         Err(e) => return fail2(&mut io, &e.to_string()),

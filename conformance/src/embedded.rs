@@ -4,7 +4,7 @@
 //! Never prints the generated keys.
 
 use crate::key::{ApiKey, HeaderStyle};
-use crate::target::{LogSource, Settings, SharedBuf, Target};
+use crate::target::{Expected, LogSource, Settings, SharedBuf, Target};
 use cfpb_mcp_server::data::DataMode;
 use cfpb_mcp_server::{AuditTarget, Config, RunningServer, Server};
 use std::time::Duration;
@@ -18,6 +18,8 @@ pub const EMBEDDED_RPS: f64 = 10.0;
 pub const EMBEDDED_BURST: u32 = 10;
 /// Keep-alive interval of the embedded server; SSE-4 waits at most `keepalive_wait`.
 pub const EMBEDDED_KEEPALIVE: Duration = Duration::from_secs(1);
+/// SSE streams per key the embedded server allows.
+pub const EMBEDDED_MAX_STREAMS: u32 = 8;
 
 /// A running embedded server and the target that points at it.
 pub struct Embedded {
@@ -35,7 +37,7 @@ pub async fn start(mut settings: Settings, style: HeaderStyle) -> Result<Embedde
     config.sse_keepalive = EMBEDDED_KEEPALIVE;
     config.rate_limit_rps = EMBEDDED_RPS;
     config.rate_limit_burst = EMBEDDED_BURST;
-    config.max_streams_per_key = 8;
+    config.max_streams_per_key = EMBEDDED_MAX_STREAMS;
     config.allowed_origins = vec![ALLOWED_ORIGIN.into()];
     config.audit = AuditTarget::Writer(Box::new(log.clone()));
     let running = Server::bind(config).await.map_err(|e| e.to_string())?;
@@ -47,6 +49,13 @@ pub async fn start(mut settings: Settings, style: HeaderStyle) -> Result<Embedde
     target.log = LogSource::Memory(log);
     target.allowed_origin = Some(ALLOWED_ORIGIN.into());
     target.settings = settings;
+    // What it was configured with is what the `*.expect-*` checks verify.
+    target.expect = Expected {
+        burst: Some(EMBEDDED_BURST),
+        rps: Some(EMBEDDED_RPS),
+        keepalive: Some(EMBEDDED_KEEPALIVE),
+        max_streams: Some(EMBEDDED_MAX_STREAMS),
+    };
     Ok(Embedded { target, running })
 }
 

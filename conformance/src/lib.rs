@@ -32,7 +32,7 @@ pub mod wire;
 pub use client::Ctx;
 pub use engine::{Check, Outcome, Profile, Report, Selection, Verdict};
 pub use key::{ApiKey, ExtraHeader, HeaderStyle};
-pub use target::{LogSource, Settings, SharedBuf, Target, Transport};
+pub use target::{Expected, LogSource, Settings, SharedBuf, Target, Transport};
 pub use wire::leak::{Encoding, Leak, find_key_leaks};
 pub use wire::nearmiss::{NearMiss, NearMissKind, near_misses};
 pub use wire::sse::{SseEvent, SseItem, SseParser};

@@ -106,6 +106,21 @@ impl Default for Settings {
     }
 }
 
+/// The limits the operator configured (`--expect-*`), which the discovered ones must match
+/// within the tolerances of the `*.expect-*` checks; `None` = discovery only (that check
+/// skips).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expected {
+    /// `CFPB_MCP_RATE_LIMIT_BURST` (RATE-1.expect-burst).
+    pub burst: Option<u32>,
+    /// `CFPB_MCP_RATE_LIMIT_RPS` (RATE-1.expect-rps).
+    pub rps: Option<f64>,
+    /// `CFPB_MCP_SSE_KEEPALIVE_SECS` (SSE-4.expect-keepalive).
+    pub keepalive: Option<Duration>,
+    /// `CFPB_MCP_MAX_STREAMS_PER_KEY` (RATE-7.expect-max-streams).
+    pub max_streams: Option<u32>,
+}
+
 /// The system under test.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -123,6 +138,8 @@ pub struct Target {
     /// Headers added to every request (`--header`), e.g. a Cloudflare Access service
     /// token; their values are redacted like keys.
     pub extra_headers: Vec<ExtraHeader>,
+    /// The configured limits to verify (`--expect-*`).
+    pub expect: Expected,
     pub settings: Settings,
 }
 
@@ -136,6 +153,7 @@ impl Target {
             allowed_origin: None,
             transport: None,
             extra_headers: Vec::new(),
+            expect: Expected::default(),
             settings: Settings::default(),
         }
     }

@@ -72,7 +72,12 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::NoAccelBuffering, "SSE-1", &[]),
     (Fault::AbsoluteEndpoint, "SSE-2", &[]),
     (Fault::MultiLineData, "SSE-3", &[]),
-    (Fault::NoKeepalive, "SSE-4", &["SSE-5"]),
+    (
+        Fault::NoKeepalive,
+        "SSE-4",
+        &["SSE-5", "SSE-4.expect-keepalive"],
+    ),
+    (Fault::SlowKeepalive, "SSE-4.expect-keepalive", &[]),
     (Fault::SessionNeverRemoved, "SSE-5", &[]),
     (
         Fault::Post200WithBody,
@@ -101,8 +106,15 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::RateOtherBody, "RATE-2", &["RATE-7"]),
     (Fault::NoRetryAfter, "RATE-3", &[]),
     (Fault::SharedBucket, "RATE-4", &[]),
-    (Fault::RacyLimiter, "RATE-5", &["RATE-7"]),
-    (Fault::NoStreamCap, "RATE-7", &[]),
+    (
+        Fault::RacyLimiter,
+        "RATE-5",
+        &["RATE-7", "RATE-7.expect-max-streams"],
+    ),
+    (Fault::NoStreamCap, "RATE-7", &["RATE-7.expect-max-streams"]),
+    (Fault::DoubleBurst, "RATE-1.expect-burst", &[]),
+    (Fault::HalfRate, "RATE-1.expect-rps", &[]),
+    (Fault::ExtraStream, "RATE-7.expect-max-streams", &[]),
     (Fault::LogNoDuration, "LOG-1.json", &[]),
     (Fault::LogWrongKeyId, "LOG-1.key-id", &[]),
     (Fault::LogNoToolCall, "LOG-1.tools-call", &[]),
@@ -163,14 +175,16 @@ async fn the_unbroken_stub_passes_every_check() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
     let started = std::time::Instant::now();
-    // The harness's defaults (10 s per step, 20 s keep-alive wait); the stub refills fast
-    // (FAST_RPS) so the pacing of the rest of the run, a property of the target, stays short.
-    let r = support::run_with_settings(
+    // The harness's defaults (10 s per step, 20 s keep-alive wait, no --expect-*: the run a
+    // person starts against a broken tunnel); the stub refills fast (FAST_RPS) so the
+    // pacing of the rest of the run, a property of the target, stays short.
+    let r = support::run_configured(
         Fault::NoEndpointEvent,
         &[],
         None,
         support::stub::FAST_RPS,
         mcp_conformance::Settings::default(),
+        &|t| t.expect = mcp_conformance::Expected::default(),
     )
     .await;
     let elapsed = started.elapsed();

@@ -1,19 +1,26 @@
 //! RATE checks (docs/contract.md RATE-1..5, RATE-7) on the limits measured from outside
 //! once per run (`client`'s RATE discovery: burst and refill, never assumed), plus the
-//! stream cap. Every check here drains the bucket on purpose and then tells the pacer, so
+//! stream cap, and (`*.expect-*`) whether the measured limits are the configured ones
+//! (`--expect-burst`, `--expect-rps`, `--expect-max-streams`, within stated tolerances).
+//! Every check here drains the bucket on purpose and then tells the pacer, so
 //! the next check waits for the refill. Sends at most `max_burst_probe` requests in a row.
 
 use super::bodies::RATE_BODY;
 use super::prereq::need_key;
-use crate::client::{Ctx, Limits, Pace, cheap_probe, drain, retry_after};
+use crate::client::{Ctx, Limits, Pace, SseConn, cheap_probe, drain, retry_after};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, meets};
+use crate::wire::response::Resp;
 use std::time::{Duration, Instant};
 
 pub fn checks() -> Vec<Check> {
     check_table! {
         "RATE-1", Seed, limit_exists, needs(limits),
             "a per-key limit exists (a 429 after a finite burst), the burst fits an MCP handshake (>= 4), and GET /mcp/sse costs a cell";
+        "RATE-1.expect-burst", Seed, expect_burst, needs(limits),
+            "the measured burst matches --expect-burst within max(1, 10%) (skip without it)";
+        "RATE-1.expect-rps", Seed, expect_rps, needs(limits),
+            "the measured refill matches --expect-rps within max(25%, 0.2/s) (skip without it)";
         "RATE-2", Seed, too_many, needs(limits),
             "requests past the burst -> exact 429 {\"error\":{\"type\":\"rate_limit\",...}}";
         "RATE-3", Strict, retry_after_check, needs(limits),
@@ -24,6 +31,8 @@ pub fn checks() -> Vec<Check> {
             "from a full bucket, N concurrent requests: accepted <= burst + rps x T (+ rounding)";
         "RATE-7", Seed, stream_cap, needs(limits),
             "opening SSE streams for one key (paced under the rate limit) eventually gets the exact RATE-2 429; it persists while the streams stay open; closing one lets a new one open";
+        "RATE-7.expect-max-streams", Seed, expect_max_streams, needs(limits),
+            "the streams one key could open before the 429 equal --expect-max-streams exactly (skip without it)";
     }
 }
 
@@ -191,24 +200,7 @@ async fn stream_cap(ctx: &Ctx) -> CheckResult {
     let sse = ctx.sse_probe(0);
     ctx.wait_full(0).await;
     let max = ctx.target.settings.max_streams_probe;
-    let mut streams = Vec::new();
-    let mut refused = None;
-    while (streams.len() as u32) < max {
-        match ctx.open_stream(&sse, Pace::Key(0), false).await {
-            Ok(Ok(conn)) => streams.push(conn),
-            Ok(Err(r)) if r.status == 429 => {
-                refused = Some(r);
-                break;
-            }
-            Ok(Err(r)) => {
-                return Err(Outcome::skip(format!(
-                    "GET /mcp/sse answered {}",
-                    r.summary()
-                )));
-            }
-            Err(e) => return Err(Outcome::skip(format!("GET /mcp/sse: {e}"))),
-        }
-    }
+    let (mut streams, refused) = open_until_refused(ctx, max).await?;
     let repro = format!(
         "for i in $(seq 1 {}); do {} --max-time 30 & sleep 1; done",
         streams.len() + 1,
@@ -228,6 +220,7 @@ async fn stream_cap(ctx: &Ctx) -> CheckResult {
             repro,
         ));
     }
+    ctx.record_stream_cap(streams.len() as u32);
     if streams.is_empty() {
         return Err(Outcome::fail(
             "at least one stream opens",
@@ -274,5 +267,141 @@ async fn stream_cap(ctx: &Ctx) -> CheckResult {
         format!("after closing one of {open} streams, a new stream opens"),
         format!("still refused: {last}"),
         repro,
+    ))
+}
+
+/// Opens SSE streams for key 1, paced under the rate limit, until one is refused with a
+/// 429 (or `max` are open). Returns the open streams and the refusal.
+async fn open_until_refused(ctx: &Ctx, max: u32) -> Result<(Vec<SseConn>, Option<Resp>), Outcome> {
+    let sse = ctx.sse_probe(0);
+    let mut streams = Vec::new();
+    while (streams.len() as u32) < max {
+        match ctx.open_stream(&sse, Pace::Key(0), false).await {
+            Ok(Ok(conn)) => streams.push(conn),
+            Ok(Err(r)) if r.status == 429 => return Ok((streams, Some(r))),
+            Ok(Err(r)) => {
+                return Err(Outcome::skip(format!(
+                    "GET /mcp/sse answered {}",
+                    r.summary()
+                )));
+            }
+            Err(e) => return Err(Outcome::skip(format!("GET /mcp/sse: {e}"))),
+        }
+    }
+    Ok((streams, None))
+}
+
+/// Counts the streams key 1 can open before the 429 (then closes them all).
+async fn count_streams(ctx: &Ctx, l: &Limits, want: u32) -> Result<u32, Outcome> {
+    ctx.wait_full(0).await;
+    let max = ctx.target.settings.max_streams_probe.max(want + 1);
+    let (streams, refused) = open_until_refused(ctx, max).await?;
+    let n = streams.len() as u32;
+    drop(streams);
+    ctx.drained(Pace::Key(0), Duration::from_secs_f64(1.0 / l.rps));
+    if refused.is_none() {
+        return Err(Outcome::fail(
+            format!("a 429 once {want} streams are open for one key, as configured"),
+            format!("{n} streams open for one key, none refused"),
+            ctx.sse_probe(0).curl(),
+        ));
+    }
+    Ok(n)
+}
+
+/// The tolerance of RATE-1.expect-burst: max(1, 10% of the expected burst), in cells.
+pub fn burst_tolerance(expected: u32) -> u32 {
+    (expected / 10).max(1)
+}
+
+/// The tolerance of RATE-1.expect-rps: max(25% of the expected refill, 0.2 cells/s).
+pub fn rps_tolerance(expected: f64) -> f64 {
+    (expected * 0.25).max(0.2)
+}
+
+async fn expect_burst(ctx: &Ctx) -> CheckResult {
+    let Some(want) = ctx.target.expect.burst else {
+        return Err(Outcome::skip(
+            "no expected burst: pass --expect-burst N (CFPB_MCP_RATE_LIMIT_BURST) to verify it",
+        ));
+    };
+    let l = limits(ctx).await?;
+    let tol = burst_tolerance(want);
+    if l.burst.abs_diff(want) <= tol {
+        return Ok(());
+    }
+    Err(Outcome::fail(
+        format!("a burst of {want} (± {tol}), as configured"),
+        format!(
+            "measured burst {} (requests accepted from a full bucket before the first 429, less the refill meanwhile)",
+            l.burst
+        ),
+        format!(
+            "for i in $(seq 1 {}); do {} ; echo; done",
+            want * 2 + 2,
+            l.probe_429.curl()
+        ),
+    ))
+}
+
+async fn expect_rps(ctx: &Ctx) -> CheckResult {
+    let Some(want) = ctx.target.expect.rps else {
+        return Err(Outcome::skip(
+            "no expected refill: pass --expect-rps R (CFPB_MCP_RATE_LIMIT_RPS) to verify it",
+        ));
+    };
+    let l = limits(ctx).await?;
+    let tol = rps_tolerance(want);
+    if (l.rps - want).abs() <= tol {
+        return Ok(());
+    }
+    Err(Outcome::fail(
+        format!("a refill of {want}/s (± {tol:.2}/s), as configured"),
+        format!(
+            "measured refill {:.2}/s (cells accepted per second from an empty bucket)",
+            l.rps
+        ),
+        format!(
+            "for i in $(seq 1 {}); do {} ; echo; done; sleep 2; # then count the 2xx/4xx other than 429 again",
+            l.burst + 2,
+            l.probe_429.curl()
+        ),
+    ))
+}
+
+async fn expect_max_streams(ctx: &Ctx) -> CheckResult {
+    let Some(want) = ctx.target.expect.max_streams else {
+        return Err(Outcome::skip(
+            "no expected stream cap: pass --expect-max-streams N (CFPB_MCP_MAX_STREAMS_PER_KEY) to verify it",
+        ));
+    };
+    let l = limits(ctx).await?.clone();
+    // RATE-7 counted it already in this run; else count here.
+    let mut open = match ctx.stream_cap() {
+        Some(n) => n,
+        None => count_streams(ctx, &l, want).await?,
+    };
+    // Streams of earlier checks the server hasn't noticed closed yet lower the count (never
+    // raise it): below the expected cap, count again once the server has had the time to
+    // notice (its keep-alive write, at the latest).
+    if open < want {
+        let notice = match ctx.target.expect.keepalive {
+            Some(k) => k * 2 + Duration::from_secs(1),
+            None => ctx.target.settings.keepalive_wait,
+        };
+        tokio::time::sleep(notice).await;
+        open = open.max(count_streams(ctx, &l, want).await?);
+    }
+    if open == want {
+        return Ok(());
+    }
+    Err(Outcome::fail(
+        format!("exactly {want} streams open for one key before the 429, as configured"),
+        format!("{open} streams opened before the 429"),
+        format!(
+            "for i in $(seq 1 {}); do {} --max-time 30 & sleep 1; done",
+            want + 1,
+            ctx.sse_probe(0).curl()
+        ),
     ))
 }

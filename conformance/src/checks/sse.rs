@@ -1,5 +1,6 @@
 //! SSE checks (docs/contract.md SSE-1..5) on the raw stream: response head (SSE-1), the endpoint event (SSE-2),
-//! message framing (SSE-3), keep-alive comments (SSE-4), session lifetime (SSE-5).
+//! message framing (SSE-3), keep-alive comments (SSE-4) and their interval against
+//! `--expect-keepalive` (SSE-4.expect-keepalive), session lifetime (SSE-5).
 //! Streams are always dropped at the end of a check so they don't count against the cap.
 
 use super::prereq::setup;
@@ -20,6 +21,8 @@ pub fn checks() -> Vec<Check> {
             "the response to `initialize` arrives as `event: message` with the JSON-RPC message on one data line";
         "SSE-4", Seed, keepalive, needs(session),
             "an idle stream carries a comment line (`: ping`) within the keep-alive wait (--keepalive-wait) and stays open";
+        "SSE-4.expect-keepalive", Seed, expect_keepalive, needs(session),
+            "the time between two keep-alive comments on an idle stream matches --expect-keepalive within max(0.5 s, 20%) (skip without it)";
         "SSE-5", Seed, lifetime, needs(session),
             "a session answers while its stream is open; after the client closes the stream the session is removed (its URL then gets 404)";
     }
@@ -204,6 +207,69 @@ async fn keepalive(ctx: &Ctx) -> CheckResult {
                 ));
             }
             Err(e) => return Err(Outcome::fail(expected, e, probe.curl())),
+        }
+    }
+}
+
+/// The tolerance of SSE-4.expect-keepalive: max(0.5 s, 20% of the expected interval).
+pub fn keepalive_tolerance(expected: Duration) -> Duration {
+    (expected / 5).max(Duration::from_millis(500))
+}
+
+async fn expect_keepalive(ctx: &Ctx) -> CheckResult {
+    let Some(want) = ctx.target.expect.keepalive else {
+        return Err(Outcome::skip(
+            "no expected keep-alive interval: pass --expect-keepalive SECS (CFPB_MCP_SSE_KEEPALIVE_SECS) to verify it",
+        ));
+    };
+    let mut s = ctx
+        .open_session(0)
+        .await
+        .map_err(setup("opening a session"))?;
+    let tol = keepalive_tolerance(want);
+    let expected = format!(
+        "keep-alive comments {:.1}s apart (± {:.1}s), as configured",
+        want.as_secs_f64(),
+        tol.as_secs_f64()
+    );
+    let probe = ctx.sse_probe(0);
+    // Two consecutive comments on the idle stream: the time between them is the interval.
+    let mut first: Option<Instant> = None;
+    loop {
+        let since = first.unwrap_or(s.conn.opened);
+        let wait = (want + tol + ctx.timeout()).saturating_sub(since.elapsed());
+        match s.conn.next_item(wait).await {
+            Ok(Some(SseItem::Comment(_))) => match first {
+                None => first = Some(Instant::now()),
+                Some(t) => {
+                    let gap = t.elapsed();
+                    let off = gap.abs_diff(want);
+                    if off <= tol {
+                        return Ok(());
+                    }
+                    return Err(Outcome::fail(
+                        expected,
+                        format!("comments {:.2}s apart", gap.as_secs_f64()),
+                        probe.curl(),
+                    ));
+                }
+            },
+            Ok(Some(SseItem::Event(_))) => continue,
+            Ok(None) => {
+                return Err(Outcome::fail(
+                    expected,
+                    "the stream ended before two comments",
+                    probe.curl(),
+                ));
+            }
+            Err(e) => {
+                let which = if first.is_some() { "second" } else { "first" };
+                return Err(Outcome::fail(
+                    expected,
+                    format!("no {which} comment: {e}"),
+                    probe.curl(),
+                ));
+            }
         }
     }
 }

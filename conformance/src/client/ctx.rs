@@ -1,6 +1,6 @@
 //! The run context every check gets: the target, the HTTP client, the pacer, and the
-//! facts learned once per run (measured limits, the `/mcp` offer, the LOG
-//! capture). The operations on it live beside it in `client/` (sending, pacing, SSE and
+//! facts learned once per run (measured limits, the stream cap, the `/mcp` offer, the
+//! session prerequisite, the LOG capture, the response scan). The operations on it live beside it in `client/` (sending, pacing, SSE and
 //! `/mcp` sessions, limit discovery, the log). Must never print or return a key in an
 //! error message (errors describe what happened, not what was sent).
 
@@ -29,6 +29,9 @@ pub struct Ctx {
     /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
     /// one), tried once per run.
     pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
+    /// The per-key stream cap as RATE-7 counted it (streams open when the 429 came), for
+    /// RATE-7.expect-max-streams.
+    pub(super) stream_cap: std::sync::OnceLock<u32>,
     /// Every response of the run, scanned for the keys as it arrives (AUTH-7.run).
     pub(super) scan: Arc<ResponseScan>,
 }
@@ -64,9 +67,20 @@ impl Ctx {
             capture: tokio::sync::OnceCell::new(),
             offer: tokio::sync::OnceCell::new(),
             session_prereq: tokio::sync::OnceCell::new(),
+            stream_cap: std::sync::OnceLock::new(),
             scan: Arc::new(ResponseScan::new(&target.keys)),
             target,
         })
+    }
+
+    /// Records the per-key stream cap counted (the first count of the run stays).
+    pub fn record_stream_cap(&self, open: u32) {
+        let _ = self.stream_cap.set(open);
+    }
+
+    /// The per-key stream cap counted so far in this run, if any.
+    pub fn stream_cap(&self) -> Option<u32> {
+        self.stream_cap.get().copied()
     }
 
     /// What the run-wide response scan has found so far.

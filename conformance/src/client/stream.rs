@@ -65,7 +65,12 @@ impl SseConn {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.next_item(left).await? {
+            // An idle stream is reported with the whole wait, not what was left of it.
+            let item = self.next_item(left).await.map_err(|e| match e {
+                ClientError::Idle(_) => ClientError::Idle(wait),
+                e => e,
+            })?;
+            match item {
                 Some(SseItem::Event(e)) => return Ok(Some(e)),
                 Some(SseItem::Comment(_)) => continue,
                 None => return Ok(None),

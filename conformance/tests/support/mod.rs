@@ -69,6 +69,13 @@ pub async fn run_configured(
     t.allowed_origin = Some(stub::ALLOWED_ORIGIN.into());
     t.transport = transport;
     t.settings = settings;
+    // The stub's configuration, for the `*.expect-*` checks.
+    t.expect = mcp_conformance::Expected {
+        burst: Some(stub::BURST as u32),
+        rps: Some(rps),
+        keepalive: Some(stub::KEEPALIVE),
+        max_streams: Some(stub::MAX_STREAMS as u32),
+    };
     configure(&mut t);
     let ctx = Ctx::new(t).unwrap();
     let sel = Selection {

@@ -28,6 +28,8 @@ pub const RPS: f64 = 10.0;
 /// paced requests, and the limit's semantics don't depend on the rate.
 pub const FAST_RPS: f64 = 40.0;
 pub const MAX_STREAMS: usize = 4;
+/// Keep-alive interval of the stub's SSE streams.
+pub const KEEPALIVE: Duration = Duration::from_millis(500);
 /// The Cloudflare Access service token the `CloudflareAccess*` faults let through.
 pub const CF_CLIENT_ID: &str = "0123456789abcdef.access";
 pub const CF_CLIENT_SECRET: &str = "stub-cf-secret-0123456789abcdef";
@@ -106,6 +108,14 @@ pub enum Fault {
     CloudflareAccess302,
     /// Cloudflare Access in front: without the service token, a 403 HTML page.
     CloudflareAccess403,
+    /// The bucket holds twice the configured burst.
+    DoubleBurst,
+    /// The bucket refills at half the configured rate.
+    HalfRate,
+    /// Keep-alive comments twice as far apart as configured (still within SSE-4's wait).
+    SlowKeepalive,
+    /// One more stream per key than configured.
+    ExtraStream,
     /// No `/mcp` at all (404): for the transport detection.
     NoStreamable,
     HttpPingAs202,
@@ -192,7 +202,11 @@ pub async fn start_with(fault: Fault, rps: f64) -> Stub {
         sessions: Mutex::new(HashMap::new()),
         streams: Mutex::new(HashMap::new()),
         http_sessions: Mutex::new(HashMap::new()),
-        keepalive: Duration::from_millis(500),
+        keepalive: if fault == Fault::SlowKeepalive {
+            KEEPALIVE * 2
+        } else {
+            KEEPALIVE
+        },
         rps,
     });
     let task = tokio::spawn(async move {
@@ -265,17 +279,27 @@ impl State {
         };
         let mut b = self.buckets.lock().unwrap();
         let now = Instant::now();
+        let (burst, rps) = self.limits();
         let bucket = b.entry(slot).or_insert(Bucket {
-            tokens: BURST,
+            tokens: burst,
             at: now,
         });
-        bucket.tokens = (bucket.tokens + self.rps * (now - bucket.at).as_secs_f64()).min(BURST);
+        bucket.tokens = (bucket.tokens + rps * (now - bucket.at).as_secs_f64()).min(burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             true
         } else {
             false
+        }
+    }
+
+    /// The bucket's size and refill, as configured or as a fault breaks them.
+    fn limits(&self) -> (f64, f64) {
+        match self.fault {
+            Fault::DoubleBurst => (BURST * 2.0, self.rps),
+            Fault::HalfRate => (BURST, self.rps / 2.0),
+            _ => (BURST, self.rps),
         }
     }
 
@@ -670,7 +694,12 @@ fn sse(state: &Arc<State>, key: usize) -> Response<Body> {
     {
         let mut s = state.streams.lock().unwrap();
         let n = s.entry(key).or_insert(0);
-        if *n >= MAX_STREAMS && f != Fault::NoStreamCap {
+        let cap = if f == Fault::ExtraStream {
+            MAX_STREAMS + 1
+        } else {
+            MAX_STREAMS
+        };
+        if *n >= cap && f != Fault::NoStreamCap {
             return rate_limited_plain();
         }
         *n += 1;
