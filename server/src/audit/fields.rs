@@ -83,10 +83,15 @@ pub fn scrub_arguments(redactor: &Redactor, json: &str) -> Arguments {
 /// letters and hex digits (`\n`, `\u001f`), which would otherwise join the
 /// client text after them into a key once the line is rendered (LOG-2).
 pub fn scrub_and_truncate(redactor: &Redactor, text: &str, max: usize) -> String {
+    // A key hidden in percent escapes: log the decoded text, key redacted.
+    let text: std::borrow::Cow<'_, str> = match redactor.redact_percent_decoded(text) {
+        Some(decoded) => decoded.into(),
+        None => text.into(),
+    };
     let text: std::borrow::Cow<'_, str> = if text.contains(|c: char| c < ' ') {
         text.replace(|c: char| c < ' ', "\u{fffd}").into()
     } else {
-        text.into()
+        text
     };
     let scrubbed = redactor.redact(&text);
     if scrubbed.len() <= max {

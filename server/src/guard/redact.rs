@@ -121,6 +121,23 @@ impl Redactor {
         }
     }
 
+    /// For loggable text only (LOG-2): when `text` percent-decodes to
+    /// something that holds a key (a key written with any mix of escaped and
+    /// plain bytes, `%41b%43…`, which no fixed list of encodings can match),
+    /// the decoded text with the key redacted; else `None`. Not for bodies:
+    /// decoding would change what a client sent.
+    pub fn redact_percent_decoded(&self, text: &str) -> Option<String> {
+        if !text.contains('%') {
+            return None;
+        }
+        let matcher = self.matcher.as_ref()?;
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+        if decoded == text || !matcher.is_match(decoded.as_ref()) {
+            return None;
+        }
+        Some(self.redact(&decoded).into_owned())
+    }
+
     /// `text` with every encoding of every key replaced by [`REDACTED`].
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match &self.matcher {
@@ -191,5 +208,19 @@ mod tests {
             };
             prop_assert!(!redacted.contains(&engine_core));
         }
+    }
+
+    #[test]
+    fn log_2_a_key_in_any_mix_of_percent_escapes_is_found_for_logs() {
+        let r = redactor("Key-abc123");
+        // Every byte escaped, mixed case, some bytes plain.
+        let mixed = "q=%4B%65y-%61bc%3123 and more";
+        assert_eq!(r.redact(mixed), mixed, "no fixed encoding matches it");
+        assert_eq!(
+            r.redact_percent_decoded(mixed).as_deref(),
+            Some("q=[REDACTED] and more")
+        );
+        assert_eq!(r.redact_percent_decoded("100%25 sure"), None);
+        assert_eq!(r.redact_percent_decoded("no escapes"), None);
     }
 }
