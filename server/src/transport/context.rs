@@ -7,9 +7,15 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use bytes::Bytes;
+use http::{HeaderMap, Response};
+
 use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::data::DataSource;
+use crate::guard::Guard;
+use crate::http::body::{BodySlot, read_body};
+use crate::http::response::Body;
 
 /// Settings and runtime handles shared by a transport's handlers.
 #[derive(Debug, Clone)]
@@ -58,5 +64,18 @@ impl Context {
     /// `Retry-After` for a key at its stream cap (RATE-7): one keep-alive.
     pub fn cap_retry_after_secs(&self) -> u64 {
         self.keepalive.as_secs().max(1)
+    }
+
+    /// A posted body within this transport's bounds (MSG-3, NET-3), with
+    /// every configured key scrubbed out before anything parses it (AUTH-7);
+    /// or the refusal to send.
+    pub async fn read_message(
+        &self,
+        guard: &Guard,
+        headers: &HeaderMap,
+        body: BodySlot,
+    ) -> Result<Bytes, Response<Body>> {
+        let bytes = read_body(headers, body, self.max_body_bytes, self.body_read_timeout).await?;
+        Ok(guard.scrub(bytes))
     }
 }

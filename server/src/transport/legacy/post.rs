@@ -16,7 +16,7 @@ use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::{AuditFields, Reason, RequestLog};
 use crate::guard::{Admitted, Guard};
-use crate::http::body::{is_json_content_type, read_body};
+use crate::http::body::is_json_content_type;
 use crate::http::response::{
     Body, ErrorKind, accepted, bad_request, error_response, messages_text, not_found,
 };
@@ -91,15 +91,8 @@ pub async fn post(
         );
     }
     let (parts, body) = request.into_parts();
-    let body = match read_body(
-        &parts.headers,
-        body,
-        cx.max_body_bytes,
-        cx.body_read_timeout,
-    )
-    .await
-    {
-        Ok(body) => guard.scrub(body),
+    let body = match cx.read_message(guard, &parts.headers, body).await {
+        Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };
     match mcp::frame(&body) {

@@ -34,7 +34,6 @@ use rmcp::transport::streamable_http_server::{
 use crate::audit::{AuditFields, Reason, RequestLog};
 use crate::guard::keys::{KeyDigest, KeySet};
 use crate::guard::{Admitted, Guard};
-use crate::http::body::read_body;
 use crate::http::response::{
     Body, ErrorKind, bad_request, error_response, messages_text, method_not_allowed, not_found,
     sse_headers, too_many_requests,
@@ -178,15 +177,8 @@ impl Streamable {
         let response = match method {
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                let bytes = match read_body(
-                    &parts.headers,
-                    body,
-                    self.cx.max_body_bytes,
-                    self.cx.body_read_timeout,
-                )
-                .await
-                {
-                    Ok(bytes) => guard.scrub(bytes),
+                let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+                    Ok(bytes) => bytes,
                     Err(refusal) => return refusal,
                 };
                 let mut request_id = None;
@@ -292,15 +284,8 @@ impl Streamable {
             return era::no_stream();
         }
         let (mut parts, body) = request.into_parts();
-        let bytes = match read_body(
-            &parts.headers,
-            body,
-            self.cx.max_body_bytes,
-            self.cx.body_read_timeout,
-        )
-        .await
-        {
-            Ok(bytes) => guard.scrub(bytes),
+        let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+            Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
         let mut request_id = None;
