@@ -2,18 +2,20 @@
 //! docs/contract.md) and the registry of live ones.
 //!
 //! A session is a pair of bounded channels into and out of one rmcp service,
-//! plus the bound on requests not yet answered on its stream (MSG-6). Which
+//! plus two bounds on what a client that stops reading can make the server
+//! hold (MSG-6): requests not yet answered on its stream, and bytes of
+//! answers written to the stream but not yet taken by the connection. Which
 //! key owns it, and how many a key may hold, is [`Owners`]'s job; this
 //! registry keeps the sessions themselves beside it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashmap::DashMap;
 use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::event::EndReason;
@@ -28,6 +30,11 @@ pub const OUTBOUND_CAPACITY: usize = 16;
 /// (MSG-6). rmcp handles each request in a task of its own, so the inbound
 /// queue alone would not bound the work a fast poster can pile up: this does.
 pub const MAX_IN_FLIGHT: usize = 32;
+/// Bytes of stream frames a session may have queued that its connection has
+/// not taken yet (MSG-6). Over it, new requests wait for the client to read,
+/// then get `503`: a client that never reads its stream holds about this
+/// much (plus the answers already in flight), whatever it posts.
+pub const MAX_UNSENT_BYTES: usize = 256 * 1024;
 
 /// One live session.
 pub struct Session {
@@ -44,6 +51,10 @@ pub struct Session {
     /// One permit per request not yet answered on the stream (MSG-6).
     in_flight: Arc<Semaphore>,
     pending: Mutex<HashMap<RequestId, OwnedSemaphorePermit>>,
+    /// Bytes queued for the stream and not yet taken by the connection.
+    unsent: AtomicUsize,
+    /// Signalled when `unsent` falls back under [`MAX_UNSENT_BYTES`].
+    drained: Notify,
 }
 
 impl Session {
@@ -63,14 +74,20 @@ impl Session {
     }
 
     /// Reserve room for request `id` until its answer is on the stream; wait at
-    /// most `wait` (MSG-6). An id already in flight in this session is refused:
-    /// its answer could not be told from the first one's, and rmcp would
-    /// answer only one of them.
+    /// most `wait` (MSG-6) for a free slot and for the client to have read
+    /// what is queued for it. An id already in flight in this session is
+    /// refused: its answer could not be told from the first one's, and rmcp
+    /// would answer only one of them.
     pub async fn admit(&self, id: RequestId, wait: Duration) -> Admission {
         if self.is_pending(&id) {
             return Admission::Duplicate;
         }
-        let permit = tokio::time::timeout(wait, self.in_flight.clone().acquire_owned()).await;
+        let deadline = tokio::time::Instant::now() + wait;
+        if !self.wait_for_reader(deadline).await {
+            return Admission::Overloaded;
+        }
+        let permit =
+            tokio::time::timeout_at(deadline, self.in_flight.clone().acquire_owned()).await;
         let Ok(Ok(permit)) = permit else {
             return Admission::Overloaded;
         };
@@ -84,6 +101,45 @@ impl Session {
                 Admission::Admitted
             }
         }
+    }
+
+    /// Wait until the queued bytes are under the budget; false at `deadline`.
+    async fn wait_for_reader(&self, deadline: tokio::time::Instant) -> bool {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Registered before the check, so a drain in between is not missed.
+            drained.as_mut().enable();
+            if self.unsent() < MAX_UNSENT_BYTES {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, drained).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// `bytes` more were queued for the stream.
+    pub fn queued(&self, bytes: usize) {
+        self.unsent.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    /// The connection took `bytes` of what was queued.
+    pub fn taken(&self, bytes: usize) {
+        let before = self
+            .unsent
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(bytes))
+            })
+            .unwrap_or(0);
+        if before >= MAX_UNSENT_BYTES && before.saturating_sub(bytes) < MAX_UNSENT_BYTES {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Bytes queued for the stream and not yet taken by the connection.
+    pub fn unsent(&self) -> usize {
+        self.unsent.load(Ordering::Acquire)
     }
 
     fn is_pending(&self, id: &RequestId) -> bool {
@@ -167,6 +223,8 @@ impl Registry {
             end_reason: AtomicU8::new(EndReason::ClientClosed as u8),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             pending: Mutex::new(HashMap::new()),
+            unsent: AtomicUsize::new(0),
+            drained: Notify::new(),
         });
         self.sessions.insert(session.id, session.clone());
         let guard = SessionGuard {
@@ -272,6 +330,38 @@ mod tests {
             "room again once answered"
         );
         assert_eq!(session.unanswered(), MAX_IN_FLIGHT);
+    }
+
+    #[tokio::test]
+    async fn msg_6_unread_bytes_hold_new_requests_until_the_client_reads() {
+        let registry = Registry::new(1);
+        let (guard, _channels) = registry
+            .open(KeyDigest::of(b"a"), &CancellationToken::new())
+            .unwrap();
+        let session = guard.session.clone();
+        let wait = Duration::from_millis(20);
+        session.queued(MAX_UNSENT_BYTES);
+        assert_eq!(
+            session.admit(RequestId::Number(1), wait).await,
+            Admission::Overloaded,
+            "the budget is spent and nobody reads"
+        );
+        let reader = session.clone();
+        let waiting = tokio::spawn(async move {
+            reader
+                .admit(RequestId::Number(2), Duration::from_secs(30))
+                .await
+        });
+        tokio::task::yield_now().await;
+        session.taken(1);
+        assert_eq!(
+            waiting.await.unwrap(),
+            Admission::Admitted,
+            "woken by the read"
+        );
+        assert_eq!(session.unsent(), MAX_UNSENT_BYTES - 1);
+        session.taken(usize::MAX);
+        assert_eq!(session.unsent(), 0, "never below zero");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! stops, or the server shuts down; the session is then unregistered and one
 //! `mcp_stream_end` line is logged (SSE-5, LOG-1).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,10 +30,10 @@ use crate::guard::Admitted;
 use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
 use crate::transport::context::Context;
-use crate::transport::legacy::session::{Registry, SessionGuard};
+use crate::transport::legacy::session::{Registry, Session, SessionGuard};
 
-/// Frames waiting to be written to the socket. Small: a client that stops
-/// reading its stream stops its session's MCP service (MSG-6).
+/// Frames waiting for the connection to take them. Small; what waits behind
+/// them is held by the stream task and counted in bytes (MSG-6).
 const BODY_CAPACITY: usize = 8;
 
 /// The `endpoint` event: where the client posts its messages (SSE-2).
@@ -92,8 +93,11 @@ pub fn open(
         service_session.end(EndReason::McpClosed);
     });
 
-    // The stream task, writing into the response body.
+    // The stream task, writing into the response body. Every frame is
+    // counted against the session's byte budget until the connection takes
+    // it (MSG-6).
     let (body_tx, body_rx) = mpsc::channel::<Bytes>(BODY_CAPACITY);
+    let reader = session.clone();
     cx.tasks.spawn(stream_task(
         guard,
         channels.outbound,
@@ -103,13 +107,16 @@ pub fn open(
         who.caller,
     ));
 
-    let body = StreamBody::new(ReceiverStream::new(body_rx).map(|b| Ok(Frame::data(b))));
+    let body = StreamBody::new(ReceiverStream::new(body_rx).map(move |frame| {
+        reader.taken(frame.len());
+        Ok(Frame::data(frame))
+    }));
     event_stream(BodyExt::boxed_unsync(body))
 }
 
 async fn stream_task(
     guard: SessionGuard,
-    mut outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    outbound: mpsc::Receiver<ServerJsonRpcMessage>,
     body: mpsc::Sender<Bytes>,
     keepalive: Duration,
     audit: AuditLog,
@@ -118,38 +125,7 @@ async fn stream_task(
     let opened = Instant::now();
     let session = guard.session.clone();
     let mut sent = 0u64;
-    let first = Bytes::from(endpoint_event(&session.id.to_string()));
-    let reason = 'stream: {
-        if body.send(first).await.is_err() {
-            break 'stream EndReason::ClientClosed;
-        }
-        let mut ticks =
-            tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            let frame = tokio::select! {
-                biased;
-                _ = session.cancel.cancelled() => break 'stream session.end_reason(),
-                _ = body.closed() => break 'stream EndReason::ClientClosed,
-                message = outbound.recv() => {
-                    let Some(message) = message else { continue };
-                    if let Some(id) = answered_request(&message) {
-                        session.settle(id);
-                    }
-                    match message_event(&message) {
-                        Some(frame) => { sent += 1; frame }
-                        None => continue,
-                    }
-                }
-                _ = ticks.tick() => Bytes::from_static(KEEPALIVE),
-            };
-            tokio::select! {
-                biased;
-                _ = session.cancel.cancelled() => break 'stream session.end_reason(),
-                sent = body.send(frame) => if sent.is_err() { break 'stream EndReason::ClientClosed },
-            }
-        }
-    };
+    let reason = pump(&session, outbound, body, keepalive, &mut sent).await;
     session.end(reason);
     let session_prefix = session.id.log_prefix();
     let unanswered = u64::try_from(session.unanswered()).unwrap_or(u64::MAX);
@@ -162,4 +138,64 @@ async fn stream_task(
         messages_sent: sent,
         unanswered,
     }));
+}
+
+/// Write the stream until it must end: the `endpoint` event, then each
+/// message of `outbound` in order, with keep-alives while idle. `sent` counts
+/// the messages handed to the connection.
+///
+/// Messages are taken off `outbound` as soon as they come and held, counted
+/// in bytes against the session's budget, until the body channel has room:
+/// what a slow reader makes the server hold is bounded in bytes (MSG-6).
+async fn pump(
+    session: &Session,
+    mut outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    body: mpsc::Sender<Bytes>,
+    keepalive: Duration,
+    sent: &mut u64,
+) -> EndReason {
+    let first = Bytes::from(endpoint_event(&session.id.to_string()));
+    session.queued(first.len());
+    // The channel is empty: this does not wait.
+    if body.send(first).await.is_err() {
+        return EndReason::ClientClosed;
+    }
+    let mut backlog: VecDeque<Bytes> = VecDeque::new();
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = session.cancel.cancelled() => return session.end_reason(),
+            _ = body.closed() => return EndReason::ClientClosed,
+            room = body.reserve(), if !backlog.is_empty() => match (room, backlog.pop_front()) {
+                (Ok(room), Some(frame)) => {
+                    *sent += 1;
+                    room.send(frame);
+                }
+                _ => return EndReason::ClientClosed,
+            },
+            message = outbound.recv() => {
+                // The session holds a sender, so `None` cannot happen here.
+                let Some(message) = message else { continue };
+                if let Some(id) = answered_request(&message) {
+                    session.settle(id);
+                }
+                if let Some(frame) = message_event(&message) {
+                    session.queued(frame.len());
+                    backlog.push_back(frame);
+                }
+            }
+            _ = ticks.tick() => {
+                // Only on an idle stream: a reader that is behind needs no
+                // keep-alive, and one must not pile up behind the answers.
+                if backlog.is_empty() {
+                    session.queued(KEEPALIVE.len());
+                    if body.try_send(Bytes::from_static(KEEPALIVE)).is_err() {
+                        session.taken(KEEPALIVE.len());
+                    }
+                }
+            }
+        }
+    }
 }
