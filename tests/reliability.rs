@@ -913,10 +913,19 @@ async fn net_3_slowloris_leaves_valid_clients_served_and_is_timed_out() {
     server.stop();
 }
 
-/// An upstream that accepts connections and closes them without a word (a
-/// dropped connection, as the live data source sees it). Stops with the
-/// returned sender.
-async fn closing_upstream() -> (String, tokio::sync::oneshot::Sender<()>) {
+/// What a hand-made upstream does with each connection.
+#[derive(Clone, Copy)]
+enum RawUpstream {
+    /// Close it without a word (a dropped connection, as the live data
+    /// source sees it).
+    Close,
+    /// Answer 200 with a chunked body (no `Content-Length`) of this many
+    /// bytes, so only counting the bytes as they come can refuse it.
+    Chunked(usize),
+}
+
+/// A hand-made upstream on loopback; stops with the returned sender.
+async fn raw_upstream(behaviour: RawUpstream) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -926,13 +935,46 @@ async fn closing_upstream() -> (String, tokio::sync::oneshot::Sender<()>) {
         loop {
             tokio::select! {
                 _ = &mut stop => return,
-                accepted = listener.accept() => {
-                    drop(accepted);
-                }
+                accepted = listener.accept() => match (behaviour, accepted) {
+                    (RawUpstream::Chunked(total), Ok((stream, _))) => {
+                        tokio::spawn(chunked_answer(stream, total));
+                    }
+                    (_, accepted) => drop(accepted),
+                },
             }
         }
     });
     (format!("http://{addr}/"), stop_tx)
+}
+
+/// Read one request head, then answer with `total` bytes of JSON whitespace
+/// in 64 KiB chunks, for as long as the client keeps reading.
+async fn chunked_answer(mut stream: TcpStream, total: usize) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let start =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    if stream.write_all(start.as_bytes()).await.is_err() {
+        return;
+    }
+    let chunk = vec![b' '; 64 * 1024];
+    let mut chunk_frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+    chunk_frame.extend_from_slice(&chunk);
+    chunk_frame.extend_from_slice(b"\r\n");
+    let mut sent = 0;
+    while sent < total {
+        if stream.write_all(&chunk_frame).await.is_err() {
+            return;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -941,7 +983,8 @@ async fn msg_5_upstream_faults_are_tool_errors_never_5xx_and_memory_is_bounded()
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let _serial = SERIAL.lock().await;
     let mock = MockServer::start().await;
-    let (reset_base, stop_reset) = closing_upstream().await;
+    let (reset_base, stop_reset) = raw_upstream(RawUpstream::Close).await;
+    let (chunked_base, stop_chunked) = raw_upstream(RawUpstream::Chunked(50 * 1024 * 1024)).await;
     // Each fault under its own path prefix of the mock; the server is
     // pointed at one base per run below.
     let faults: Vec<(&str, ResponseTemplate)> = vec![
@@ -981,7 +1024,10 @@ async fn msg_5_upstream_faults_are_tool_errors_never_5xx_and_memory_is_bounded()
         .map(|p| (p.to_string(), format!("{}/{p}/", mock.uri())))
         .collect();
     bases.push(("closed".into(), reset_base));
+    bases.push(("chunked".into(), chunked_base));
     let mut figures = Vec::new();
+    const SESSIONS: usize = 2;
+    const CALLS: usize = 8;
     for (fault, base) in bases {
         let mut args = UNLIMITED.to_vec();
         args.retain(|a| *a != "fixtures" && *a != "--data");
@@ -995,30 +1041,45 @@ async fn msg_5_upstream_faults_are_tool_errors_never_5xx_and_memory_is_bounded()
         ]);
         let server = ServerProcess::start(&args, &[("CFPB_MCP_API_KEYS", key.as_str())]);
         let client = reqwest::Client::new();
-        let (mut sse, messages) = open_session(&client, &server.base, &key).await;
-        assert!(sse.next_message(WAIT).await.is_some());
-        let before = server.rss_kib();
-        let (mut errors, mut statuses) = (0, Vec::new());
-        let calls = 5;
-        for n in 1..=calls {
-            let call = json!({"jsonrpc":"2.0","id":n,"method":"tools/call",
-                "params":{"name":"search_complaints","arguments":{"search_term":"escrow"}}});
-            let (status, _) = post(&client, &messages, &key, &call).await;
-            statuses.push(status);
-            let answer = sse.next_message(WAIT).await.expect("an answer");
-            assert_eq!(answer["id"], n);
-            if answer["result"]["isError"] == true {
-                errors += 1;
+        let mut sessions = Vec::new();
+        for _ in 0..SESSIONS {
+            let (mut sse, messages) = open_session(&client, &server.base, &key).await;
+            assert!(sse.next_message(WAIT).await.is_some());
+            sessions.push((sse, messages));
+        }
+        let (before, peak_before) = (server.rss_kib(), server.peak_rss_kib());
+        // Every session posts all its calls at once: CALLS x SESSIONS upstream
+        // requests in flight together.
+        let posts = sessions.iter().flat_map(|(_, messages)| {
+            (1..=CALLS).map(|n| {
+                let call = json!({"jsonrpc":"2.0","id":n,"method":"tools/call",
+                    "params":{"name":"search_complaints","arguments":{"search_term":"escrow"}}});
+                let (client, messages, key) = (client.clone(), messages.clone(), key.clone());
+                async move { post(&client, &messages, &key, &call).await.0 }
+            })
+        });
+        let statuses: Vec<u16> = futures::future::join_all(posts).await;
+        let mut errors = 0;
+        for (sse, _) in &mut sessions {
+            for _ in 1..=CALLS {
+                let answer = sse.next_message(WAIT).await.expect("an answer");
+                if answer["result"]["isError"] == true {
+                    errors += 1;
+                }
             }
         }
-        let after = server.rss_kib();
+        let calls = CALLS * SESSIONS;
+        let (after, peak) = (server.rss_kib(), server.peak_rss_kib());
         figures.push(format!(
-            "{fault}: {errors}/{calls} tool errors, HTTP {statuses:?}, RSS {before} -> {after} KiB"
+            "{fault}: {errors}/{calls} tool errors, {} posts 202, RSS {before} -> {after} KiB \
+             (peak {peak_before} -> {peak})",
+            statuses.iter().filter(|s| **s == 202).count()
         ));
         assert_eq!(errors, calls, "{fault}: every call is a tool error");
         assert!(statuses.iter().all(|s| *s == 202), "{fault}: never a 5xx");
-        // The body is capped at 8 MiB before parsing: a 50 MB answer costs at
-        // most the cap, whatever the upstream sends.
+        // The body is capped at 8 MiB as it arrives, and upstream requests
+        // are bounded in number: a 50 MB answer costs at most the cap per
+        // request in flight, whatever the upstream sends.
         assert!(
             after.saturating_sub(before) < 64 * 1024,
             "{fault}: RSS grew by {} KiB",
@@ -1033,5 +1094,6 @@ async fn msg_5_upstream_faults_are_tool_errors_never_5xx_and_memory_is_bounded()
         server.stop();
     }
     let _ = stop_reset.send(());
+    let _ = stop_chunked.send(());
     println!("MSG-5 upstream faults figure: {}", figures.join("; "));
 }
