@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a fresh 256-bit API key (base64url) on stdout.
     Keygen,
     /// Check a running server's /health; exit 0 iff it answers 200 {"status":"ok"}.
@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// Seconds graceful shutdown waits for in-flight requests.
     #[arg(long, env = "CFPB_MCP_SHUTDOWN_GRACE_SECS", default_value_t = defaults::SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (a loopback address; off when unset).
+    #[arg(long, env = "CFPB_MCP_METRICS_BIND", value_name = "ADDR")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -174,6 +178,7 @@ impl ServeArgs {
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
             max_body_bytes: self.max_body_bytes,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            metrics_bind: self.metrics_bind,
             ..Config::default()
         })
     }

@@ -62,6 +62,8 @@ pub struct Config {
     /// How long a post may wait for room in a busy session before 503 (MSG-6).
     pub overload_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// Where `GET /metrics` listens (METRICS-4): off when `None`; loopback only.
+    pub metrics_bind: Option<SocketAddr>,
     pub audit: AuditTarget,
     /// An inline key list that failed to parse (reported by `Server::bind`).
     pub(crate) key_error: Option<KeyListError>,
@@ -127,6 +129,7 @@ impl Default for Config {
             max_body_bytes: MAX_BODY_BYTES,
             overload_timeout: Duration::from_millis(OVERLOAD_TIMEOUT_MS),
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
+            metrics_bind: None,
             audit: AuditTarget::Stderr,
             key_error: None,
             #[cfg(feature = "bench-unguarded")]

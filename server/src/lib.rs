@@ -24,6 +24,8 @@
 //! - [`tools`], [`data`]: the MCP tools and the live CCDB5 / bundled fixtures
 //!   data sources.
 //! - [`audit`]: the audit schema (one `Event` enum) and its non-blocking writer.
+//! - [`metrics`]: the Prometheus metrics (counted from the audit events, the
+//!   tools and the data source) and their loopback listener.
 //! - [`config`], [`cli`]: the typed configuration and the `cfpb-mcp` command line.
 //!
 //! The contract every module cites is `docs/contract.md`.
@@ -35,6 +37,7 @@ pub mod data;
 pub mod guard;
 mod http;
 mod mcp;
+pub mod metrics;
 mod router;
 pub mod server;
 mod sessions;

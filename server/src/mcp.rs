@@ -10,6 +10,7 @@
 //! produced here, to be sent on the stream by the caller.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification,
@@ -22,6 +23,7 @@ use rmcp::{RoleServer, ServerHandler};
 use serde_json::Value;
 
 use crate::data::DataSource;
+use crate::metrics::{Metrics, ToolOutcome};
 use crate::tools;
 
 /// The protocol versions this server serves: the HTTP+SSE transport's
@@ -44,11 +46,12 @@ then get_complaint_document for one complaint's full record by complaint_id.";
 #[derive(Clone)]
 pub struct CfpbMcp {
     source: DataSource,
+    metrics: Arc<Metrics>,
 }
 
 impl CfpbMcp {
-    pub fn new(source: DataSource) -> Self {
-        Self { source }
+    pub fn new(source: DataSource, metrics: Arc<Metrics>) -> Self {
+        Self { source, metrics }
     }
 }
 
@@ -78,9 +81,18 @@ impl ServerHandler for CfpbMcp {
         request: CallToolRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        tools::call(&self.source, &request.name, request.arguments)
-            .await
-            .map(Into::into)
+        let result = tools::call(&self.source, &request.name, request.arguments).await;
+        // Only the server's own names become a label (METRICS-3); an
+        // unknown tool is a JSON-RPC error, not a tool call.
+        if let (Ok(result), Some(tool)) = (&result, tools::known_name(&request.name)) {
+            let outcome = if result.is_error == Some(true) {
+                ToolOutcome::ToolError
+            } else {
+                ToolOutcome::Ok
+            };
+            self.metrics.tool_call(tool, outcome);
+        }
+        result.map(Into::into)
     }
 }
 

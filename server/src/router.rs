@@ -17,6 +17,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
+use crate::metrics::Open;
 
 use crate::audit::{
     Arguments, AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis,
@@ -174,6 +175,14 @@ impl App {
             streams_closed: ended,
         });
         Ok(count)
+    }
+
+    /// What is open now, for the metrics' gauges.
+    pub fn open_now(&self) -> Open {
+        Open {
+            streams: self.legacy.len(),
+            sessions: self.streamable.len(),
+        }
     }
 
     /// Live MCP sessions, both transports.

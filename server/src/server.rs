@@ -25,6 +25,7 @@ use crate::audit::{AuditLog, AuditTarget, Event};
 use crate::config::Config;
 use crate::data::{DataError, DataMode, DataSource};
 use crate::guard::{Guard, GuardError, ReloadError};
+use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::router::App;
 use crate::transport::context::Context;
 use crate::transport::legacy::Legacy;
@@ -47,6 +48,11 @@ pub enum StartError {
     },
     #[error("could not start the audit writer: {0}")]
     Audit(std::io::Error),
+    #[error("CFPB_MCP_METRICS_BIND: could not listen on {addr}: {source}")]
+    Metrics {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Entry point: `Server::bind(config)`.
@@ -94,13 +100,25 @@ impl Server {
             addr: config.bind,
             source,
         })?;
+        let metrics_endpoint = match config.metrics_bind {
+            Some(addr) => Some(
+                MetricsEndpoint::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Metrics { addr, source })?,
+            ),
+            None => None,
+        };
+        let metrics = Arc::new(Metrics::new());
         let target = std::mem::replace(&mut config.audit, AuditTarget::Stderr);
-        let audit = AuditLog::start(target).map_err(StartError::Audit)?;
+        let audit = AuditLog::start(target, metrics.clone()).map_err(StartError::Audit)?;
 
         audit.write(&Event::ServerStart {
             listen: addr.to_string(),
             data: config.data.as_str(),
             keys: guard.keys().len(),
+            metrics: metrics_endpoint
+                .as_ref()
+                .map(|m| m.local_addr().to_string()),
         });
         if guard.is_keyless() {
             audit.write(&Event::ServerWarning {
@@ -117,6 +135,7 @@ impl Server {
             shutdown.clone(),
             tasks.clone(),
             audit.clone(),
+            metrics.clone(),
         );
         let app = Arc::new(App::new(
             guard,
@@ -124,6 +143,16 @@ impl Server {
             Streamable::new(cx),
             audit.clone(),
         ));
+        let metrics_addr = metrics_endpoint.as_ref().map(MetricsEndpoint::local_addr);
+        if let Some(endpoint) = metrics_endpoint {
+            let open_app = app.clone();
+            tasks.spawn(endpoint.serve(
+                metrics,
+                Arc::new(move || open_app.open_now()),
+                shutdown.clone(),
+                tasks.clone(),
+            ));
+        }
         let accept = tokio::spawn(accept_loop(
             listener,
             app.clone(),
@@ -137,6 +166,7 @@ impl Server {
         ));
         Ok(RunningServer {
             addr,
+            metrics_addr,
             app,
             audit,
             shutdown,
@@ -207,6 +237,7 @@ async fn accept_loop(listener: TcpListener, app: Arc<App>, connections: Connecti
 /// [`RunningServer::shutdown`].
 pub struct RunningServer {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     app: Arc<App>,
     audit: AuditLog,
     /// Cancelled once, at shutdown; every session's token is a child of it.
@@ -221,6 +252,11 @@ impl RunningServer {
     /// The address actually bound (the real port when port 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The metrics listener's address, when `metrics_bind` was set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Number of live MCP sessions (both transports).

@@ -98,16 +98,18 @@ impl ServerProcess {
         let sink = lines.clone();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["event"] == "server_start"
-                {
-                    let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
-                }
                 if let Some(file) = file.as_mut() {
                     use std::io::Write;
                     let _ = file.write_all(format!("{line}\n").as_bytes());
                 }
+                let start = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .filter(|v| v["event"] == "server_start");
+                // Kept before `start` returns, so `lines()` has it.
                 sink.lock().unwrap().push(line);
+                if let Some(v) = start {
+                    let _ = port_tx.send(v["listen"].as_str().unwrap_or_default().to_owned());
+                }
             }
         });
         let listen = port_rx

@@ -79,7 +79,11 @@ fn fixture() -> Fixture {
         keys: KeySet::new(keys),
         limiter: KeyLimiter::new(1e9, burst).expect("rate"),
         auth_fail: AuthFailLimiter::new(1e9, 1 << 31).expect("rate"),
-        audit: AuditLog::start(AuditTarget::Writer(Box::new(sink))).expect("writer"),
+        audit: AuditLog::start(
+            AuditTarget::Writer(Box::new(sink)),
+            std::sync::Arc::new(cfpb_mcp_server::metrics::Metrics::new()),
+        )
+        .expect("writer"),
         peer: IpAddr::from([127, 0, 0, 1]),
         message: serde_json::from_str(r#"{"jsonrpc":"2.0","id":12345,"result":{}}"#)
             .expect("a ping response"),

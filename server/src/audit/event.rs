@@ -26,6 +26,9 @@ pub enum Event {
         listen: String,
         data: &'static str,
         keys: usize,
+        /// The metrics listener (METRICS-4), when one is configured.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        metrics: Option<String>,
     },
     /// `server_warning`: a setting an operator must not miss.
     ServerWarning { message: &'static str },
@@ -161,6 +164,21 @@ pub enum Reason {
     DuplicateId,
 }
 
+impl Reason {
+    /// The word logged (and the metrics' `reason` label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Origin => "origin",
+            Reason::Auth => "auth",
+            Reason::RateLimit => "rate_limit",
+            Reason::StreamCap => "stream_cap",
+            Reason::InvalidJsonrpc => "invalid_jsonrpc",
+            Reason::Overloaded => "overloaded",
+            Reason::DuplicateId => "duplicate_id",
+        }
+    }
+}
+
 /// Why a stream ended (SSE-5), the `reason` of `mcp_stream_end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -277,6 +295,7 @@ pub(crate) mod tests {
             listen: "127.0.0.1:8000".into(),
             data: "fixtures",
             keys: 2,
+            metrics: None,
         };
         insta::assert_snapshot!(render(&start.stamped(EPOCH)).trim_end(), @r#"{"ts":"1970-01-01T00:00:00.000Z","event":"server_start","listen":"127.0.0.1:8000","data":"fixtures","keys":2}"#);
         let end = Event::StreamEnd(StreamEnd {

@@ -4,15 +4,20 @@
 //! behind, lines are counted as dropped and the count is reported in the next
 //! line written, never silently. [`AuditLog::close`] drains the queue and
 //! flushes, which graceful shutdown awaits.
+//!
+//! Every event is also counted in the [`Metrics`] as it is written (requests,
+//! refusals, stream ends, reloads, drops), so the two never disagree.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::audit::event::{Event, Timestamp};
+use crate::metrics::{Metrics, Route};
 
 /// Lines queued for the writer before new ones are counted as dropped.
 const QUEUE_CAPACITY: usize = 65_536;
@@ -66,6 +71,7 @@ enum AuditMsg {
 pub struct AuditLog {
     tx: mpsc::Sender<AuditMsg>,
     dropped: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -75,8 +81,8 @@ impl std::fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// Start the writer thread.
-    pub fn start(target: AuditTarget) -> std::io::Result<AuditLog> {
+    /// Start the writer thread; every event written is counted in `metrics`.
+    pub fn start(target: AuditTarget, metrics: Arc<Metrics>) -> std::io::Result<AuditLog> {
         let (tx, mut rx) = mpsc::channel::<AuditMsg>(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -107,11 +113,13 @@ impl AuditLog {
         Ok(AuditLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            metrics,
         })
     }
 
     /// Stamp `event` with the time now and queue its line. Never blocks.
     pub fn write(&self, event: &Event) {
+        tally(&self.metrics, event);
         self.write_line(render(&event.stamped(Timestamp::now())));
     }
 
@@ -127,6 +135,7 @@ impl AuditLog {
         }
         if self.tx.try_send(AuditMsg::Line(line)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.metrics.audit_lines_dropped(1);
         }
     }
 
@@ -137,6 +146,28 @@ impl AuditLog {
         if self.tx.send(AuditMsg::Close(ack_tx)).await.is_ok() {
             let _ = tokio::task::spawn_blocking(move || ack_rx.recv()).await;
         }
+    }
+}
+
+/// Count `event` in the metrics (METRICS-2).
+fn tally(metrics: &Metrics, event: &Event) {
+    match event {
+        Event::Request(line) => {
+            metrics.request(
+                Route::of_logged_path(&line.path),
+                line.status,
+                Duration::from_millis(line.duration_ms),
+            );
+            if let Some(reason) = line.error {
+                metrics.refusal(reason.as_str());
+            }
+        }
+        Event::StreamEnd(end) => metrics.stream_end(end.reason.as_str(), end.unanswered),
+        Event::KeysReloaded { .. } => metrics.key_reload(true),
+        Event::KeysReloadFailed { .. } => metrics.key_reload(false),
+        // Counted where they are dropped, one by one.
+        Event::AuditLinesDropped { .. } => {}
+        Event::ServerStart { .. } | Event::ServerWarning { .. } | Event::ServerStop { .. } => {}
     }
 }
 
@@ -160,7 +191,11 @@ mod tests {
     #[test]
     fn log_3_every_line_is_written_when_the_log_closes() {
         let sink = Shared::default();
-        let log = AuditLog::start(AuditTarget::Writer(Box::new(sink.clone()))).unwrap();
+        let log = AuditLog::start(
+            AuditTarget::Writer(Box::new(sink.clone())),
+            Arc::new(Metrics::new()),
+        )
+        .unwrap();
         for _ in 0..1000 {
             log.write(&record());
         }

@@ -27,6 +27,14 @@ pub fn list() -> Vec<Tool> {
         .clone()
 }
 
+/// Every tool's name, as `list` gives them.
+pub const NAMES: &[&str] = &[search::NAME, document::NAME];
+
+/// The server's own `&'static` name for `name`, if it is one of its tools.
+pub fn known_name(name: &str) -> Option<&'static str> {
+    NAMES.iter().copied().find(|known| *known == name)
+}
+
 /// Runs tool `name` with `arguments` against `source`.
 ///
 /// `Err` only for an unknown tool (JSON-RPC -32602, as the MCP spec asks);
@@ -57,6 +65,9 @@ mod tests {
         let tools = list();
         let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
         assert_eq!(names, vec!["search_complaints", "get_complaint_document"]);
+        assert_eq!(names, NAMES, "NAMES lists every tool, in order");
+        assert_eq!(known_name("search_complaints"), Some("search_complaints"));
+        assert_eq!(known_name("search_complaints "), None);
         for tool in &tools {
             assert_eq!(
                 tool.input_schema.get("type"),

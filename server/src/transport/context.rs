@@ -2,6 +2,7 @@
 //! (MSG-3, MSG-6, SSE-4, RATE-7 in docs/contract.md) and the runtime handles
 //! its tasks need. Read-only after start; each transport keeps its own copy.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ use crate::data::DataSource;
 use crate::guard::Guard;
 use crate::http::body::{BodySlot, read_body};
 use crate::http::response::Body;
+use crate::metrics::Metrics;
 
 /// Settings and runtime handles shared by a transport's handlers.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct Context {
     pub tasks: TaskTracker,
     /// For lines that belong to no request (`mcp_stream_end`).
     pub audit: AuditLog,
+    /// Where tool outcomes are counted (METRICS-2).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -47,6 +51,7 @@ impl Context {
         shutdown: CancellationToken,
         tasks: TaskTracker,
         audit: AuditLog,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             source,
@@ -58,6 +63,7 @@ impl Context {
             shutdown,
             tasks,
             audit,
+            metrics,
         }
     }
 

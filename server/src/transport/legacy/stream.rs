@@ -79,7 +79,7 @@ pub fn open(
     log.session = Some(session.id.log_prefix());
 
     // The MCP service of this session.
-    let handler = CfpbMcp::new(cx.source.clone());
+    let handler = CfpbMcp::new(cx.source.clone(), cx.metrics.clone());
     let transport = (
         PollSender::new(channels.outbound_tx),
         ReceiverStream::new(channels.inbound),

@@ -72,9 +72,9 @@ impl Streamable {
             .with_json_response(true)
             .with_max_request_body_bytes(cx.max_body_bytes)
             .with_cancellation_token(cx.shutdown.child_token());
-        let source = cx.source.clone();
+        let (source, metrics) = (cx.source.clone(), cx.metrics.clone());
         let service = StreamableHttpService::new(
-            move || Ok(CfpbMcp::new(source.clone())),
+            move || Ok(CfpbMcp::new(source.clone(), metrics.clone())),
             sessions.clone(),
             config,
         );
