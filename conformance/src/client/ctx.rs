@@ -1,6 +1,6 @@
 //! The run context every check gets: the target, the HTTP client, the pacer, and the
 //! facts learned once per run (measured limits, the stream cap, the `/mcp` offer, the
-//! session prerequisite, the LOG capture, the response scan). The operations on it live beside it in `client/` (sending, pacing, SSE and
+//! 2026-07-28 offer, the session prerequisite, the LOG capture, the response scan). The operations on it live beside it in `client/` (sending, pacing, SSE and
 //! `/mcp` sessions, limit discovery, the log). Must never print or return a key in an
 //! error message (errors describe what happened, not what was sent).
 
@@ -26,6 +26,9 @@ pub struct Ctx {
     pub(super) capture: tokio::sync::OnceCell<Result<Capture, ClientError>>,
     /// Whether the target offers Streamable HTTP on `/mcp`, detected once per run.
     pub(super) offer: tokio::sync::OnceCell<Offer>,
+    /// Whether the target speaks MCP 2026-07-28 on `/mcp` (`server/discover`), detected
+    /// once per run.
+    pub(super) stateless: tokio::sync::OnceCell<Offer>,
     /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
     /// one), tried once per run.
     pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
@@ -66,6 +69,7 @@ impl Ctx {
             log_start,
             capture: tokio::sync::OnceCell::new(),
             offer: tokio::sync::OnceCell::new(),
+            stateless: tokio::sync::OnceCell::new(),
             session_prereq: tokio::sync::OnceCell::new(),
             stream_cap: std::sync::OnceLock::new(),
             scan: Arc::new(ResponseScan::new(&target.keys)),
