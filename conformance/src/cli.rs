@@ -44,6 +44,12 @@ pub struct Args {
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
 
+    /// A PEM file of CA certificates to trust for an https target, beside the compiled-in
+    /// web roots and the system trust store (which honours SSL_CERT_FILE): a local TLS
+    /// front's test CA, or a corporate proxy's.
+    #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+
     /// Header that carries the key on ordinary requests.
     #[arg(long, value_enum, default_value = "x-api-key")]
     pub header_style: HeaderStyle,
@@ -355,6 +361,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
     };
 
     target.extra_headers = extra_headers;
+    target.ca_file = args.ca_file.clone();
     // The embedded server's limits are expected unless a flag says otherwise.
     let e = &mut target.expect;
     e.burst = args.expect_burst.or(e.burst);

@@ -147,6 +147,9 @@ pub struct Target {
     pub extra_headers: Vec<ExtraHeader>,
     /// The configured limits to verify (`--expect-*`).
     pub expect: Expected,
+    /// CA certificates (PEM) trusted beside the web roots and the system store
+    /// (`--ca-file`), e.g. a local TLS front's or a corporate proxy's.
+    pub ca_file: Option<PathBuf>,
     pub settings: Settings,
 }
 
@@ -161,6 +164,7 @@ impl Target {
             transport: None,
             extra_headers: Vec::new(),
             expect: Expected::default(),
+            ca_file: None,
             settings: Settings::default(),
         }
     }

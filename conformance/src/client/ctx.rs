@@ -19,6 +19,8 @@ use url::Url;
 pub struct Ctx {
     pub target: Target,
     pub(super) client: reqwest::Client,
+    /// The raw sender's TLS configuration (the same trust as `client`'s).
+    pub(super) tls: Arc<rustls::ClientConfig>,
     pub(super) pacer: Pacer,
     pub(super) limits: tokio::sync::OnceCell<Result<Limits, ClientError>>,
     pub(super) log_start: u64,
@@ -54,6 +56,14 @@ impl Ctx {
         {
             builder = builder.no_proxy();
         }
+        let extra = match &target.ca_file {
+            Some(path) => super::tls::load_ca_file(path)?,
+            None => Vec::new(),
+        };
+        for cert in super::tls::reqwest_roots(&extra)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let tls = super::tls::raw_tls_config(&extra)?;
         let client = builder
             .build()
             .map_err(|e| ClientError::Setup(e.to_string()))?;
@@ -64,6 +74,7 @@ impl Ctx {
         };
         Ok(Self {
             client,
+            tls,
             pacer,
             limits: tokio::sync::OnceCell::new(),
             log_start,

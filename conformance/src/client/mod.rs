@@ -20,6 +20,7 @@ mod send;
 pub mod stateless;
 mod stream;
 pub mod streamable;
+pub mod tls;
 
 pub use ctx::Ctx;
 pub use error::ClientError;

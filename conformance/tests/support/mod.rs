@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod stub;
+pub mod tls;
 
 use mcp_conformance::Ctx;
 use mcp_conformance::engine::{Selection, run, select};
