@@ -218,11 +218,23 @@ async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
     )
     .await;
     let elapsed = started.elapsed();
+    let mut slowest: Vec<_> = r
+        .results
+        .iter()
+        .map(|c| (c.duration, c.id.as_str()))
+        .collect();
+    slowest.sort();
     println!(
-        "broken-handshake run: {} checks in {:.1}s",
+        "broken-handshake run: {} checks in {:.1}s; slowest: {:?}",
         r.results.len(),
-        elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        &slowest[slowest.len().saturating_sub(6)..]
     );
+    let mut by_family = std::collections::BTreeMap::<&str, f64>::new();
+    for c in &r.results {
+        *by_family.entry(c.family.as_str()).or_default() += c.duration.as_secs_f64();
+    }
+    println!("by family: {by_family:?}");
     assert_eq!(failed(&r), ["SSE-2"], "{}", describe(&r));
     let needs: BTreeSet<String> = mcp_conformance::checks::all()
         .into_iter()

@@ -19,7 +19,7 @@ pub fn checks() -> Vec<Check> {
         "HTTP-2026-11.origin", Strict, origin, needs(stateless),
             "server/discover (2026-07-28) with a valid key and Origin: https://evil.example -> exact 403 forbidden";
         "HTTP-2026-11.shared-limit", Strict, shared_limit, needs(limits, stateless),
-            "one per-key budget: with the key's burst spent on /mcp/messages, stateless POST /mcp gets the exact 429, and the other way round";
+            "one per-key budget: with the key's burst spent on /mcp/messages, stateless POST /mcp gets the exact 429 (the other way round is HTTP-6.shared-limit's, for /mcp)";
     }
 }
 
@@ -89,7 +89,7 @@ async fn shared_limit(ctx: &Ctx) -> CheckResult {
         .clone();
     let cheap = cheap_probe(ctx, 0).ok_or_else(|| Outcome::skip("no key"))?;
     let discover = ctx.stateless_post(&stateless_request(52, "server/discover", json!({})));
-    let outcome = shared_legs(ctx, &l, &cheap, &discover, "POST /mcp (2026-07-28)").await;
+    let outcome = shared_legs(ctx, &l, &cheap, &discover, "POST /mcp (2026-07-28)", false).await;
     ctx.wait_full(0).await;
     outcome
 }
