@@ -8,13 +8,18 @@
 //! `text/event-stream` (nginx ignores `Cache-Control: no-transform`), and one
 //! that ignores `X-Accel-Buffering` (the stream then stalls).
 //!
+//! A TLS variant puts nginx in front as the Cloudflare edge sits: TLS with a
+//! certificate of a test CA generated in the test, HTTP/2 to the client. The
+//! whole harness passes through it with `--ca-file`, and without it stops at
+//! once with a TLS trust error naming the fix.
+//!
 //! Skips, saying so on stderr, when nginx is not installed (`.ci/run` installs
 //! `nginx-light`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use e2e::nginx::{Nginx, ProxyConfig, nginx_binary, open_sse_with, run_harness};
+use e2e::nginx::{Nginx, ProxyConfig, TlsFiles, nginx_binary, open_sse_with, run_harness};
 use e2e::{SseItem, key_prefix, random_key};
 use serde_json::Value;
 
@@ -210,6 +215,128 @@ async fn conformance_passes_through_nginx() {
     }
     eprintln!(
         "conformance_passes_through_nginx: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_passes_through_a_tls_front_speaking_http2_with_ca_file() {
+    let Some(bin) = nginx_or_skip("proxy_nginx (TLS)") else {
+        return;
+    };
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let (key, other) = (random_key(), random_key());
+    let keys = format!("{key},{other}");
+    let server = e2e::ServerProcess::start_with_log(
+        SERVER_ARGS,
+        &[("CFPB_MCP_API_KEYS", keys.as_str())],
+        Some(&log_path),
+    );
+    let tls = TlsFiles::generate(dir.path(), "mcp-conformance test CA");
+    let proxy = Nginx::start(
+        &bin,
+        &server.listen,
+        &ProxyConfig::operator_tls(tls.clone()),
+    );
+    let base = proxy.base.clone();
+    assert!(base.starts_with("https://"), "{base}");
+    let (ca, log) = (
+        tls.ca.to_str().unwrap().to_owned(),
+        log_path.to_str().unwrap().to_owned(),
+    );
+
+    // Without the test CA: exit 2 at once, a TLS trust error that names the fix.
+    let (url, k1, k2, out) = (
+        base.clone(),
+        key.clone(),
+        other.clone(),
+        dir.path().to_owned(),
+    );
+    let untrusted = tokio::task::spawn_blocking(move || {
+        run_harness(&url, &[&k1, &k2], &out, "tls-untrusted", &[], HARNESS_LIMIT)
+    })
+    .await
+    .unwrap();
+    assert_eq!(untrusted.code, Some(2), "{}", untrusted.summary());
+    for needle in [
+        "cannot reach",
+        "not trusted",
+        "--ca-file PATH",
+        "SSL_CERT_FILE",
+    ] {
+        assert!(
+            untrusted.stderr.contains(needle),
+            "{needle} not in: {}",
+            untrusted.stderr
+        );
+    }
+
+    // With --ca-file: the whole contract passes through the TLS front.
+    let (url, k1, k2, out) = (
+        base.clone(),
+        key.clone(),
+        other.clone(),
+        dir.path().to_owned(),
+    );
+    let run = tokio::task::spawn_blocking(move || {
+        run_harness(
+            &url,
+            &[&k1, &k2],
+            &out,
+            "through-nginx-tls",
+            &[
+                "--ca-file",
+                &ca,
+                "--keepalive-wait",
+                "3",
+                "--log-file",
+                &log,
+            ],
+            HARNESS_LIMIT,
+        )
+    })
+    .await
+    .unwrap();
+    eprintln!(
+        "harness through nginx (TLS, HTTP/2): {} in {:.1}s",
+        run.report["summary"],
+        run.elapsed.as_secs_f64()
+    );
+    let summary = run.summary();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{summary}\nnginx error log:\n{}",
+        proxy.error_log()
+    );
+    assert_eq!(run.report["summary"]["failed"], 0, "{summary}");
+    for id in [
+        "SSE-1",
+        "SSE-4",
+        "AUTH-1.x-api-key",
+        "AUTH-3.near-miss",
+        "MSG-3.too-large",
+        "LOG-2",
+        "HTTP-4.get-stream",
+        "HTTP-2026-2",
+    ] {
+        assert_eq!(run.status(id), Some("pass"), "{id}\n{summary}");
+    }
+    // The harness spoke HTTP/2 to the front (its raw probes, HTTP/1.1 by design, too).
+    let access = proxy.access_log();
+    let h2 = access
+        .lines()
+        .filter(|l| l.starts_with("HTTP/2.0 "))
+        .count();
+    let h1 = access
+        .lines()
+        .filter(|l| l.starts_with("HTTP/1.1 "))
+        .count();
+    assert!(h2 > 100 && h2 > h1, "HTTP/2.0 {h2}, HTTP/1.1 {h1} requests");
+    eprintln!(
+        "conformance_passes_through_a_tls_front_speaking_http2_with_ca_file: {:.1}s ({h2} HTTP/2 and {h1} HTTP/1.1 requests)",
         started.elapsed().as_secs_f64()
     );
 }

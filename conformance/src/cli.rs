@@ -44,6 +44,12 @@ pub struct Args {
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
 
+    /// A PEM file of CA certificates to trust for an https target, beside the compiled-in
+    /// web roots and the system trust store (which honours SSL_CERT_FILE): a local TLS
+    /// front's test CA, or a corporate proxy's.
+    #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+
     /// Header that carries the key on ordinary requests.
     #[arg(long, value_enum, default_value = "x-api-key")]
     pub header_style: HeaderStyle,
@@ -60,10 +66,12 @@ pub struct Args {
     #[arg(long, value_name = "ORIGIN")]
     pub allowed_origin: Option<String>,
 
-    /// Which transports to check: sse = HTTP+SSE (/mcp/sse, every family but HTTP);
-    /// streamable = Streamable HTTP (/mcp, the HTTP checks); both. Default: both, the HTTP
-    /// checks skipping when the target doesn't offer /mcp. With streamable or both, a
-    /// target without /mcp fails the HTTP checks.
+    /// Which transports to check: sse = HTTP+SSE (/mcp/sse, every family but HTTP and
+    /// HTTP-2026); streamable = Streamable HTTP with sessions (/mcp, the HTTP checks);
+    /// mcp-2026 = MCP 2026-07-28, stateless, on /mcp (the HTTP-2026 checks); both = all of
+    /// them. Default: all, the HTTP checks skipping when the target doesn't offer /mcp and
+    /// the HTTP-2026 checks when it doesn't answer server/discover for 2026-07-28. Asked
+    /// for by name (or both), a missing transport fails its checks.
     #[arg(long, value_enum, value_name = "TRANSPORT")]
     pub transport: Option<Transport>,
 
@@ -231,7 +239,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
     let all = crate::checks::all();
     if args.list {
         for c in &all {
-            let _ = writeln!(io.out, "{:<22} {:<6} {}", c.id, c.profile, c.title);
+            let _ = writeln!(io.out, "{:<26} {:<6} {}", c.id, c.profile, c.title);
         }
         return 0;
     }
@@ -353,6 +361,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
     };
 
     target.extra_headers = extra_headers;
+    target.ca_file = args.ca_file.clone();
     // The embedded server's limits are expected unless a flag says otherwise.
     let e = &mut target.expect;
     e.burst = args.expect_burst.or(e.burst);

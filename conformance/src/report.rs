@@ -23,6 +23,7 @@ fn family_title(f: &str) -> &'static str {
         "RATE" => "rate limiting",
         "LOG" => "audit log",
         "HTTP" => "Streamable HTTP on /mcp",
+        "HTTP-2026" => "MCP 2026-07-28 on /mcp (stateless)",
         _ => "other",
     }
 }

@@ -53,11 +53,17 @@ impl std::io::Write for SharedBuf {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
-    /// HTTP+SSE (`/mcp/sse` + `/mcp/messages`): every check family but HTTP.
+    /// HTTP+SSE (`/mcp/sse` + `/mcp/messages`): every check family but HTTP and HTTP-2026.
     Sse,
-    /// Streamable HTTP (`/mcp`): the HTTP checks only; `/mcp` is required.
+    /// Streamable HTTP (`/mcp`), the session-based revisions: the HTTP checks only; `/mcp`
+    /// is required.
     Streamable,
-    /// Both groups; `/mcp` is required.
+    /// MCP 2026-07-28 on `/mcp`, the stateless revision: the HTTP-2026 checks only; the
+    /// revision is required.
+    #[value(name = "mcp-2026")]
+    #[serde(rename = "mcp-2026")]
+    Mcp2026,
+    /// Every group; `/mcp` and the 2026-07-28 revision are required.
     Both,
 }
 
@@ -65,8 +71,9 @@ impl Transport {
     /// Whether a check of `family` belongs to this transport's group.
     pub fn includes(self, family: &str) -> bool {
         match self {
-            Transport::Sse => family != "HTTP",
+            Transport::Sse => !matches!(family, "HTTP" | "HTTP-2026"),
             Transport::Streamable => family == "HTTP",
+            Transport::Mcp2026 => family == "HTTP-2026",
             Transport::Both => true,
         }
     }
@@ -140,6 +147,9 @@ pub struct Target {
     pub extra_headers: Vec<ExtraHeader>,
     /// The configured limits to verify (`--expect-*`).
     pub expect: Expected,
+    /// CA certificates (PEM) trusted beside the web roots and the system store
+    /// (`--ca-file`), e.g. a local TLS front's or a corporate proxy's.
+    pub ca_file: Option<PathBuf>,
     pub settings: Settings,
 }
 
@@ -154,6 +164,7 @@ impl Target {
             transport: None,
             extra_headers: Vec::new(),
             expect: Expected::default(),
+            ca_file: None,
             settings: Settings::default(),
         }
     }

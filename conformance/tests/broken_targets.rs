@@ -143,7 +143,37 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::HttpOwnBucket, "HTTP-6.shared-limit", &[]),
     (Fault::HttpLogNoTool, "HTTP-6.log", &[]),
     (Fault::HttpNoAllow, "HTTP-7", &[]),
+    (Fault::Http2026EraAnyVersion, "HTTP-2026-1", &[]),
+    (Fault::Http2026NoServerInfo, "HTTP-2026-2", &[]),
+    (Fault::Http2026MetaNotValidated, "HTTP-2026-3.meta", &[]),
+    (Fault::Http2026ToolCallError, "HTTP-2026-3.request", &[]),
+    (Fault::Http2026NameNotChecked, "HTTP-2026-4", &[]),
+    (Fault::Http2026UnsupportedNoList, "HTTP-2026-5", &[]),
+    (Fault::Http2026InitializeOpensSession, "HTTP-2026-6", &[]),
+    (
+        Fault::Http2026EchoSessionId,
+        "HTTP-2026-7",
+        &["HTTP-2026-8"],
+    ),
+    (Fault::Http2026GetAllowsAll, "HTTP-2026-8", &[]),
+    (Fault::Http2026NoCacheHints, "HTTP-2026-9", &[]),
+    (Fault::Http2026LogFromHeaders, "HTTP-2026-10", &[]),
+    (Fault::Http2026AuthPlainText, "HTTP-2026-11.auth", &[]),
+    (Fault::Http2026OriginIgnored, "HTTP-2026-11.origin", &[]),
+    (Fault::Http2026OwnBucket, "HTTP-2026-11.shared-limit", &[]),
 ];
+
+/// The family a check ID belongs to (`HTTP` of `HTTP-3.missing`, `HTTP-2026` of
+/// `HTTP-2026-4`), as `Check::family` says.
+fn family_of(id: &str) -> &'static str {
+    let all = mcp_conformance::checks::all();
+    let family = all
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.family().to_string())
+        .unwrap_or_else(|| panic!("no check {id}"));
+    Box::leak(family.into_boxed_str())
+}
 
 #[test]
 fn every_check_has_a_broken_target() {
@@ -188,11 +218,23 @@ async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
     )
     .await;
     let elapsed = started.elapsed();
+    let mut slowest: Vec<_> = r
+        .results
+        .iter()
+        .map(|c| (c.duration, c.id.as_str()))
+        .collect();
+    slowest.sort();
     println!(
-        "broken-handshake run: {} checks in {:.1}s",
+        "broken-handshake run: {} checks in {:.1}s; slowest: {:?}",
         r.results.len(),
-        elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        &slowest[slowest.len().saturating_sub(6)..]
     );
+    let mut by_family = std::collections::BTreeMap::<&str, f64>::new();
+    for c in &r.results {
+        *by_family.entry(c.family.as_str()).or_default() += c.duration.as_secs_f64();
+    }
+    println!("by family: {by_family:?}");
     assert_eq!(failed(&r), ["SSE-2"], "{}", describe(&r));
     let needs: BTreeSet<String> = mcp_conformance::checks::all()
         .into_iter()
@@ -295,7 +337,7 @@ async fn each_broken_target_fails_its_check() {
         let sem = sem.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await.unwrap();
-            let family = id.split('-').next().unwrap();
+            let family = family_of(id);
             let r = run_against(fault, &[family]).await;
             let fails = failed(&r);
             let mut problems = Vec::new();
@@ -322,11 +364,13 @@ async fn each_broken_target_fails_its_check() {
                 {
                     assert!(!expected.is_empty() && !observed.is_empty(), "{}", c.id);
                     // an HTTP failure reproduces with curl and the key's variable (the
-                    // log check points at the log instead; HTTP-6.auth sends no key)
-                    if c.family == "HTTP" && c.id != "HTTP-6.log" {
+                    // log checks point at the log instead; the auth checks send no key)
+                    let log = ["HTTP-6.log", "HTTP-2026-10"].contains(&c.id.as_str());
+                    let keyless = ["HTTP-6.auth", "HTTP-2026-11.auth"].contains(&c.id.as_str());
+                    if c.family.starts_with("HTTP") && !log {
                         assert!(
                             reproduce.contains("curl")
-                                && (reproduce.contains("$MCP_KEY") || c.id == "HTTP-6.auth"),
+                                && (reproduce.contains("$MCP_KEY") || keyless),
                             "{}: {reproduce}",
                             c.id
                         );
@@ -423,4 +467,57 @@ async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
     )
     .await;
     assert_eq!(r.exit_code(), 1);
+}
+
+/// A target whose `/mcp` doesn't speak 2026-07-28 (the stub's session-based `/mcp` alone,
+/// or no `/mcp` at all): every HTTP-2026 check skips by default with the reason, and fails
+/// with `--transport mcp-2026` or `both`; the HTTP-* group is untouched by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_2026_revision_its_checks_skip_by_default_and_fail_when_asked_for() {
+    use mcp_conformance::Transport;
+    use mcp_conformance::client::stateless::NOT_SPOKEN;
+    for fault in [Fault::NoStateless, Fault::NoStreamable] {
+        let r = support::run_with(fault, &["HTTP-2026"], None).await;
+        assert!(r.results.len() > 10, "{fault:?}");
+        for c in &r.results {
+            match &c.outcome {
+                Outcome::Skip { why } => assert!(why.starts_with(NOT_SPOKEN), "{}: {why}", c.id),
+                o => panic!("{fault:?} {}: {o:?}", c.id),
+            }
+        }
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("2026-07-28 on /mcp: not spoken")),
+            "{:?}",
+            r.notes
+        );
+    }
+    for t in [Transport::Mcp2026, Transport::Both] {
+        let r = support::run_with(Fault::NoStateless, &["HTTP-2026"], Some(t)).await;
+        assert!(!r.results.is_empty());
+        for c in &r.results {
+            match &c.outcome {
+                Outcome::Fail { reproduce, .. } => {
+                    assert!(reproduce.contains("server/discover"), "{reproduce}")
+                }
+                o => panic!("{t:?} {}: {o:?}", c.id),
+            }
+        }
+    }
+    // The session-based group still passes against it.
+    let r = support::run_with(Fault::NoStateless, &["HTTP"], Some(Transport::Streamable)).await;
+    assert_eq!(r.count(Verdict::Pass), r.results.len(), "{}", describe(&r));
+    // --transport mcp-2026 selects the HTTP-2026 group alone; `HTTP` is not `HTTP-2026`.
+    let r = support::run_with(
+        Fault::None,
+        &["HTTP", "HTTP-2026-2", "EP"],
+        Some(Transport::Mcp2026),
+    )
+    .await;
+    assert_eq!(
+        r.results.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["HTTP-2026-2"]
+    );
+    assert_eq!(r.count(Verdict::Pass), 1, "{}", describe(&r));
 }

@@ -169,7 +169,7 @@ fn curl_reproductions() {
 fn check_list() {
     let list: Vec<String> = mcp_conformance::checks::all()
         .iter()
-        .map(|c| format!("{:<22} {:<6} {}", c.id, c.profile, c.title))
+        .map(|c| format!("{:<26} {:<6} {}", c.id, c.profile, c.title))
         .collect();
     insta::assert_snapshot!(list.join("\n"));
 }

@@ -3,6 +3,9 @@
 //! the test on loopback with everything (pid, logs, temp paths) inside a
 //! tempdir, so it never touches /etc or /var. The server's log for the
 //! harness's `--log-file` comes from [`crate::ServerProcess::start_with_log`].
+//! A TLS variant terminates TLS with a certificate of a test CA generated here
+//! (rcgen) and speaks HTTP/2 to clients that offer it, as the Cloudflare edge
+//! does; the origin side stays HTTP/1.1.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -34,6 +37,55 @@ pub struct ProxyConfig {
     pub gzip_types: String,
     /// Extra directives in the proxying `location`.
     pub location_extra: String,
+    /// Terminate TLS with this certificate and speak HTTP/2 (ALPN `h2`, HTTP/1.1 for
+    /// clients that don't offer it); `None` = plain HTTP/1.1.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A test CA and a server certificate for `127.0.0.1` / `localhost` it signed, as
+/// PEM files in a directory.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The CA certificate (what the harness's `--ca-file` is given).
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Generates a CA named `name` and a server certificate into `dir`.
+    pub fn generate(dir: &Path, name: &str) -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        ca.distinguished_name.push(DnType::CommonName, name);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("CA key"))
+            .expect("self-signed CA");
+        let key = KeyPair::generate().expect("server key");
+        let mut leaf =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("server params");
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let cert = leaf.signed_by(&key, &ca).expect("server certificate");
+        let files = Self {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        };
+        std::fs::write(&files.ca, ca.pem()).expect("write CA");
+        std::fs::write(&files.cert, cert.pem()).expect("write certificate");
+        std::fs::write(&files.key, key.serialize_pem()).expect("write key");
+        files
+    }
 }
 
 impl ProxyConfig {
@@ -46,11 +98,31 @@ impl ProxyConfig {
         Self {
             gzip_types: "text/plain application/json".into(),
             location_extra: "proxy_pass_header X-Accel-Buffering;".into(),
+            tls: None,
+        }
+    }
+
+    /// The operator's proxy as a TLS front speaking HTTP/2, with `files`.
+    pub fn operator_tls(files: TlsFiles) -> Self {
+        Self {
+            tls: Some(files),
+            ..Self::operator()
         }
     }
 
     fn render(&self, dir: &Path, listen: u16, upstream: &str) -> String {
         let d = dir.display();
+        let (listen_flags, tls) = match &self.tls {
+            Some(t) => (
+                " ssl http2",
+                format!(
+                    "ssl_certificate {};\n        ssl_certificate_key {};",
+                    t.cert.display(),
+                    t.key.display()
+                ),
+            ),
+            None => ("", String::new()),
+        };
         format!(
             r#"daemon off;
 master_process off;
@@ -59,7 +131,9 @@ pid {d}/nginx.pid;
 error_log {d}/error.log info;
 events {{ worker_connections 256; }}
 http {{
-    access_log {d}/access.log;
+    # The protocol each request came in with (HTTP/2.0 through the TLS front).
+    log_format proto '$server_protocol $request_method $uri $status';
+    access_log {d}/access.log proto;
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -77,7 +151,8 @@ http {{
     client_max_body_size 2m;
 
     server {{
-        listen 127.0.0.1:{listen};
+        listen 127.0.0.1:{listen}{listen_flags};
+        {tls}
         location / {{
             proxy_pass http://{upstream};
             proxy_http_version 1.1;
@@ -135,9 +210,14 @@ impl Nginx {
                     break;
                 }
                 if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    let scheme = if config.tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    };
                     return Self {
                         child,
-                        base: format!("http://127.0.0.1:{port}"),
+                        base: format!("{scheme}://127.0.0.1:{port}"),
                         dir,
                     };
                 }
@@ -156,6 +236,11 @@ impl Nginx {
             }
         }
         panic!("nginx did not start: {last_error}");
+    }
+
+    /// nginx's access log so far: `PROTOCOL METHOD URI STATUS` per line.
+    pub fn access_log(&self) -> String {
+        read(self.dir.path().join("access.log"))
     }
 
     /// nginx's error log so far (for failure messages).

@@ -1,6 +1,6 @@
 //! The check families, one or more checks per externally observable clause of
 //! docs/contract.md, in run order: the HTTP+SSE families first (endpoints, AUTH, NET,
-//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, then AUTH-7.run, which
+//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, the MCP 2026-07-28 group `HTTP-2026-*`, then AUTH-7.run, which
 //! judges every response of the run (so it comes last). This file only lists
 //! them; shared helpers live in `prereq.rs` and `bodies.rs`.
 
@@ -9,6 +9,7 @@ mod bodies;
 mod echo;
 mod endpoints;
 mod http;
+mod http2026;
 mod log;
 mod msg;
 mod net;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<Check> {
         rate::checks(),
         log::checks(),
         http::checks(),
+        http2026::checks(),
         echo::checks(),
     ]
     .concat()
@@ -37,13 +39,17 @@ pub fn all() -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     /// The runner measures up front exactly what it measured when it chose by family:
-    /// the limits for RATE-* and HTTP-6.shared-limit, the `/mcp` offer for HTTP-*.
+    /// the limits for RATE-* and the shared-limit checks, the `/mcp` offer for HTTP-*, the
+    /// 2026-07-28 offer for HTTP-2026-*.
     #[test]
     fn needs_match_the_families_that_use_them() {
         for c in super::all() {
-            let limits = c.family() == "RATE" || c.id == "HTTP-6.shared-limit";
+            let limits = c.family() == "RATE"
+                || c.id == "HTTP-6.shared-limit"
+                || c.id == "HTTP-2026-11.shared-limit";
             assert_eq!(c.needs.limits, limits, "{}", c.id);
             assert_eq!(c.needs.offer, c.family() == "HTTP", "{}", c.id);
+            assert_eq!(c.needs.stateless, c.family() == "HTTP-2026", "{}", c.id);
         }
     }
 

@@ -1,6 +1,6 @@
 //! The run context every check gets: the target, the HTTP client, the pacer, and the
 //! facts learned once per run (measured limits, the stream cap, the `/mcp` offer, the
-//! session prerequisite, the LOG capture, the response scan). The operations on it live beside it in `client/` (sending, pacing, SSE and
+//! 2026-07-28 offer, the session prerequisite, the LOG capture, the response scan). The operations on it live beside it in `client/` (sending, pacing, SSE and
 //! `/mcp` sessions, limit discovery, the log). Must never print or return a key in an
 //! error message (errors describe what happened, not what was sent).
 
@@ -19,6 +19,8 @@ use url::Url;
 pub struct Ctx {
     pub target: Target,
     pub(super) client: reqwest::Client,
+    /// The raw sender's TLS configuration (the same trust as `client`'s).
+    pub(super) tls: Arc<rustls::ClientConfig>,
     pub(super) pacer: Pacer,
     pub(super) limits: tokio::sync::OnceCell<Result<Limits, ClientError>>,
     pub(super) log_start: u64,
@@ -26,6 +28,9 @@ pub struct Ctx {
     pub(super) capture: tokio::sync::OnceCell<Result<Capture, ClientError>>,
     /// Whether the target offers Streamable HTTP on `/mcp`, detected once per run.
     pub(super) offer: tokio::sync::OnceCell<Offer>,
+    /// Whether the target speaks MCP 2026-07-28 on `/mcp` (`server/discover`), detected
+    /// once per run.
+    pub(super) stateless: tokio::sync::OnceCell<Offer>,
     /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
     /// one), tried once per run.
     pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
@@ -51,6 +56,14 @@ impl Ctx {
         {
             builder = builder.no_proxy();
         }
+        let extra = match &target.ca_file {
+            Some(path) => super::tls::load_ca_file(path)?,
+            None => Vec::new(),
+        };
+        for cert in super::tls::reqwest_roots(&extra)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let tls = super::tls::raw_tls_config(&extra)?;
         let client = builder
             .build()
             .map_err(|e| ClientError::Setup(e.to_string()))?;
@@ -61,11 +74,13 @@ impl Ctx {
         };
         Ok(Self {
             client,
+            tls,
             pacer,
             limits: tokio::sync::OnceCell::new(),
             log_start,
             capture: tokio::sync::OnceCell::new(),
             offer: tokio::sync::OnceCell::new(),
+            stateless: tokio::sync::OnceCell::new(),
             session_prereq: tokio::sync::OnceCell::new(),
             stream_cap: std::sync::OnceLock::new(),
             scan: Arc::new(ResponseScan::new(&target.keys)),

@@ -1,6 +1,6 @@
 //! The harness's client side: the run context (`Ctx`), the pacer, sending probes (via
-//! `reqwest` or the raw sender), event streams, the legacy HTTP+SSE and the Streamable
-//! HTTP clients, RATE limit discovery, the log source and the run-wide response scan. Speaks HTTP to the target and
+//! `reqwest` or the raw sender), event streams, the legacy HTTP+SSE, the Streamable
+//! HTTP and the stateless 2026-07-28 clients, RATE limit discovery, the log source and the run-wide response scan. Speaks HTTP to the target and
 //! nothing else: never uses the server's code, never judges a clause (no `Outcome` here).
 
 mod ctx;
@@ -17,8 +17,10 @@ mod raw;
 mod rpc;
 mod scan;
 mod send;
+pub mod stateless;
 mod stream;
 pub mod streamable;
+pub mod tls;
 
 pub use ctx::Ctx;
 pub use error::ClientError;

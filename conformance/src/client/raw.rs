@@ -1,12 +1,13 @@
 //! A minimal raw HTTP/1.1 client over TCP (and TLS for https) for the probes ordinary
 //! clients refuse to send: duplicate or non-ASCII headers, a NUL byte, an oversize body that
 //! the server may cut off. Sends exactly the bytes given; never logs them (they may carry a
-//! key) and never follows redirects.
+//! key) and never follows redirects. Trusts what `tls.rs` says (the run's configuration).
 
 use super::error::ClientError;
 use super::probe::{BodySpec, Probe};
+use super::tls::with_trust_hint;
 use crate::wire::response::{Resp, parse_head, parse_response};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -16,22 +17,6 @@ const MAX_READ: usize = 1 << 20;
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, ClientError> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, ClientError>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
-                .map_err(|e| ClientError::Transport(format!("TLS setup: {e}")))
-        })
-        .clone()
-}
 
 /// The exact request bytes for a probe.
 pub fn request_bytes(probe: &Probe) -> Vec<u8> {
@@ -64,8 +49,12 @@ pub fn request_bytes(probe: &Probe) -> Vec<u8> {
 /// Sends a probe over a fresh connection and reads the response (bounded by `timeout`
 /// overall and `MAX_READ` bytes). Write errors after the head are ignored: a server may
 /// answer (e.g. 413) and close before reading a large body.
-pub async fn send(probe: &Probe, timeout: Duration) -> Result<Resp, ClientError> {
-    tokio::time::timeout(timeout, send_inner(probe))
+pub async fn send(
+    probe: &Probe,
+    timeout: Duration,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<Resp, ClientError> {
+    tokio::time::timeout(timeout, send_inner(probe, tls))
         .await
         .map_err(|_| ClientError::Timeout {
             what: "complete response",
@@ -73,7 +62,7 @@ pub async fn send(probe: &Probe, timeout: Duration) -> Result<Resp, ClientError>
         })?
 }
 
-async fn send_inner(probe: &Probe) -> Result<Resp, ClientError> {
+async fn send_inner(probe: &Probe, tls: &Arc<rustls::ClientConfig>) -> Result<Resp, ClientError> {
     let url = &probe.url;
     let host = url
         .host_str()
@@ -89,13 +78,10 @@ async fn send_inner(probe: &Probe) -> Result<Resp, ClientError> {
     let mut io: Box<dyn Io> = if url.scheme() == "https" {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|e| ClientError::Unsendable(format!("bad TLS server name {host}: {e}")))?;
-        let connector = tokio_rustls::TlsConnector::from(tls_config()?);
-        Box::new(
-            connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| ClientError::Transport(format!("TLS handshake with {host}: {e}")))?,
-        )
+        let connector = tokio_rustls::TlsConnector::from(tls.clone());
+        Box::new(connector.connect(name, tcp).await.map_err(|e| {
+            ClientError::Transport(with_trust_hint(format!("TLS handshake with {host}: {e}")))
+        })?)
     } else {
         Box::new(tcp)
     };

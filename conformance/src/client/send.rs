@@ -60,7 +60,8 @@ impl Ctx {
 
     async fn send_unscanned(&self, probe: &Probe) -> Result<Resp, ClientError> {
         if probe.raw || !reqwest_can_send(probe) {
-            return super::raw::send(&self.with_extra_headers(probe), self.timeout()).await;
+            return super::raw::send(&self.with_extra_headers(probe), self.timeout(), &self.tls)
+                .await;
         }
         let req = self.build(probe)?;
         let timeout = self.timeout();

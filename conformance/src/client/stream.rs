@@ -101,5 +101,5 @@ pub(super) fn describe_reqwest(e: reqwest::Error) -> String {
         s.push_str(&inner.to_string());
         src = inner.source();
     }
-    s
+    super::tls::with_trust_hint(s)
 }

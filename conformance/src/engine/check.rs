@@ -36,6 +36,8 @@ pub struct Needs {
     pub limits: bool,
     /// Whether the target offers Streamable HTTP on `/mcp`.
     pub offer: bool,
+    /// Whether the target speaks MCP 2026-07-28 on `/mcp` (`server/discover`).
+    pub stateless: bool,
     /// A prerequisite: an SSE session can be opened with the key (`GET /mcp/sse` answers
     /// 200 and its first event is `endpoint`). Established once per run; when it fails,
     /// the check skips at once naming it, instead of waiting out its own timeouts.
@@ -47,6 +49,7 @@ impl Needs {
     pub const NONE: Needs = Needs {
         limits: false,
         offer: false,
+        stateless: false,
         session: false,
     };
 
@@ -62,6 +65,14 @@ impl Needs {
     pub const fn offer(self) -> Self {
         Needs {
             offer: true,
+            ..self
+        }
+    }
+
+    /// Also the 2026-07-28 offer.
+    pub const fn stateless(self) -> Self {
+        Needs {
+            stateless: true,
             ..self
         }
     }
@@ -118,17 +129,25 @@ impl Check {
         self
     }
 
-    /// The clause family (`AUTH`, `RATE`, ...).
+    /// The clause family: the clause without its number (`AUTH` of `AUTH-3`,
+    /// `HTTP-2026` of `HTTP-2026-4`), or its first word when it has none (`EP` of
+    /// `EP-health`).
     pub fn family(&self) -> &str {
-        self.clause.split('-').next().unwrap_or(&self.clause)
+        match self.clause.rsplit_once('-') {
+            Some((family, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => family,
+            _ => self.clause.split('-').next().unwrap_or(&self.clause),
+        }
     }
 
     /// Whether `pattern` selects this check: an exact ID, a clause (`AUTH-3` selects
-    /// `AUTH-3.*`), or a family (`AUTH`). Case-insensitive.
+    /// `AUTH-3.*`), or a family (`AUTH`; `HTTP` is not `HTTP-2026`). Case-insensitive.
     pub fn matches(&self, pattern: &str) -> bool {
         let p = pattern.trim().to_ascii_uppercase();
         let id = self.id.to_ascii_uppercase();
         !p.is_empty()
-            && (id == p || id.starts_with(&format!("{p}.")) || id.starts_with(&format!("{p}-")))
+            && (id == p
+                || id.starts_with(&format!("{p}."))
+                || self.clause.eq_ignore_ascii_case(&p)
+                || self.family().eq_ignore_ascii_case(&p))
     }
 }

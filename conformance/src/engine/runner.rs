@@ -152,6 +152,13 @@ pub async fn run(
         progress(0, checks.len(), "detecting Streamable HTTP on /mcp");
         notes.push(ctx.offer().await.note());
     }
+    // Detect MCP 2026-07-28 once, up front, when a check needs it (the HTTP-2026-* group).
+    if checks.iter().any(|c| c.needs.stateless) && ctx.key(0).is_some() {
+        progress(0, checks.len(), "detecting MCP 2026-07-28 on /mcp");
+        notes.push(crate::client::stateless::stateless_note(
+            ctx.stateless_offer().await,
+        ));
+    }
     let mut prereq_noted = false;
     for (i, check) in checks.iter().enumerate() {
         progress(i, checks.len(), &check.id);

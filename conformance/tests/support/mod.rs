@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod stub;
+pub mod tls;
 
 use mcp_conformance::Ctx;
 use mcp_conformance::engine::{Selection, run, select};
@@ -22,6 +23,7 @@ pub async fn run_against(fault: Fault, only: &[&str]) -> Report {
 pub async fn run_with(fault: Fault, only: &[&str], transport: Option<Transport>) -> Report {
     // The HTTP group alone runs against a faster limiter (see `stub::FAST_RPS`).
     let http_only = !only.is_empty() && only.iter().all(|o| o.starts_with("HTTP"));
+    // (HTTP-2026 included: its shared-limit check measures the limits like HTTP-6's.)
     let rps = if http_only { stub::FAST_RPS } else { stub::RPS };
     run_with_settings(fault, only, transport, rps, settings(rps)).await
 }

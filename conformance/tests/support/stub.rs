@@ -134,6 +134,24 @@ pub enum Fault {
     HttpOwnBucket,
     HttpLogNoTool,
     HttpNoAllow,
+    /// `/mcp` without the stateless revision (2026-07-28 is an unsupported version).
+    NoStateless,
+    /// Any sessionless request with an `MCP-Protocol-Version` header is served statelessly.
+    Http2026EraAnyVersion,
+    Http2026NoServerInfo,
+    Http2026MetaNotValidated,
+    Http2026ToolCallError,
+    Http2026NameNotChecked,
+    Http2026UnsupportedNoList,
+    Http2026InitializeOpensSession,
+    Http2026EchoSessionId,
+    Http2026GetAllowsAll,
+    Http2026NoCacheHints,
+    /// `rpc_method` and `tool` logged from the mirrored headers, not the body.
+    Http2026LogFromHeaders,
+    Http2026AuthPlainText,
+    Http2026OriginIgnored,
+    Http2026OwnBucket,
 }
 
 struct Bucket {
@@ -507,6 +525,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let echo = req.headers().get("x-api-key").cloned();
     let guarded = path == "/mcp" || path.starts_with("/mcp/");
     let (mut resp, key_id, session, tool) = route(&state, req, &method, &path, &query).await;
+    let rpc_method = resp.extensions().get::<RpcMethod>().cloned();
     if state.fault == Fault::EchoKeyHeader
         && let Some(e) = echo
     {
@@ -522,6 +541,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
             "key": key_id,
             "session": session.as_ref().map(|s| if state.fault == Fault::LogFullSession { s.clone() } else { s[..8.min(s.len())].to_string() }),
         });
+        if let Some(RpcMethod(m)) = rpc_method {
+            line["rpc_method"] = json!(m);
+        }
         if state.fault == Fault::LogOmitsNullSession && session.is_none() {
             line.as_object_mut().unwrap().remove("session");
         }
@@ -616,6 +638,9 @@ async fn route(
         let reject = match f {
             Fault::OriginIgnored => false,
             Fault::HttpOriginIgnored if path == "/mcp" => false,
+            Fault::Http2026OriginIgnored if path == "/mcp" && stateless_header(req.headers()) => {
+                false
+            }
             Fault::AllOriginsRejected => true,
             _ => !ok,
         };
@@ -625,7 +650,12 @@ async fn route(
     }
     let key = match guard(state, &req) {
         Ok(k) => k,
-        Err((r, id)) if f == Fault::HttpAuthPlainText && path == "/mcp" && r.status() == 401 => {
+        Err((r, id))
+            if r.status() == 401
+                && path == "/mcp"
+                && (f == Fault::HttpAuthPlainText
+                    || (f == Fault::Http2026AuthPlainText && stateless_header(req.headers()))) =>
+        {
             let r = Response::builder()
                 .status(401)
                 .header("content-type", "text/plain")
@@ -640,6 +670,8 @@ async fn route(
     // the bucket this request draws from (HttpOwnBucket: /mcp has one of its own)
     let slot = if f == Fault::HttpOwnBucket && path == "/mcp" {
         key + 10
+    } else if f == Fault::Http2026OwnBucket && path == "/mcp" && stateless_header(req.headers()) {
+        key + 20
     } else {
         key
     };
@@ -1067,8 +1099,30 @@ async fn streamable(
     method: &str,
 ) -> Handled {
     let f = state.fault;
+    let (parts, body) = req.into_parts();
+    let body = if method == "POST" {
+        match http_body_util::Limited::new(body, 1 << 20).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return (
+                    json_resp(
+                        413,
+                        r#"{"error":{"type":"too_large","message":"Body over 1 MiB"}}"#,
+                    ),
+                    None,
+                    None,
+                );
+            }
+        }
+    } else {
+        Bytes::new()
+    };
+    if is_stateless(f, &parts.headers, &body) {
+        return stateless(f, &parts.headers, method, &body);
+    }
     let header = |name: &str| {
-        req.headers()
+        parts
+            .headers
             .get(name)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
@@ -1135,22 +1189,6 @@ async fn streamable(
             return (r, session, None);
         }
     }
-    let body = match http_body_util::Limited::new(req.into_body(), 1 << 20)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return (
-                json_resp(
-                    413,
-                    r#"{"error":{"type":"too_large","message":"Body over 1 MiB"}}"#,
-                ),
-                session,
-                None,
-            );
-        }
-    };
     let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
         return (bad_request("Body is not JSON"), session, None);
     };
@@ -1259,4 +1297,215 @@ fn http_stream(state: &Arc<State>) -> Response<Body> {
     }
     b.body(BodyExt::boxed(StreamBody::new(stream)))
         .unwrap_or_default()
+}
+
+/// The JSON-RPC method of a stateless request as the stub audits it (`rpc_method`).
+#[derive(Clone, Debug)]
+struct RpcMethod(String);
+
+const STATELESS_VERSION: &str = "2026-07-28";
+
+/// `MCP-Protocol-Version` names 2026-07-28 or a later date.
+fn stateless_header(h: &hyper::HeaderMap) -> bool {
+    h.get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.len() == 10
+                && v.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                })
+                && v >= STATELESS_VERSION
+        })
+}
+
+/// The era of a request (contract HTTP-2026-1): stateless when the header names
+/// 2026-07-28 or later, or the body carries a `_meta` protocol version (a mismatch).
+fn is_stateless(f: Fault, h: &hyper::HeaderMap, body: &[u8]) -> bool {
+    if f == Fault::NoStateless {
+        return false;
+    }
+    let meta = serde_json::from_slice::<Value>(body).is_ok_and(|m| {
+        m.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
+            .is_some_and(Value::is_string)
+    });
+    let any_version = f == Fault::Http2026EraAnyVersion
+        && h.contains_key("mcp-protocol-version")
+        && !h.contains_key("mcp-session-id");
+    stateless_header(h) || meta || any_version
+}
+
+fn rpc_error(
+    status: u16,
+    id: &Value,
+    code: i64,
+    message: &str,
+    data: Option<Value>,
+) -> Response<Body> {
+    let mut error = json!({"code": code, "message": message});
+    if let Some(d) = data {
+        error["data"] = d;
+    }
+    json_resp(
+        status,
+        &json!({"jsonrpc":"2.0","id":id,"error":error}).to_string(),
+    )
+}
+
+/// MCP 2026-07-28 on `/mcp` (contract HTTP-2026-2..9): no session, `_meta` and the
+/// mirrored headers checked, `server/discover`, cache hints on lists. Runs after the guard.
+fn stateless(f: Fault, headers: &hyper::HeaderMap, method: &str, body: &[u8]) -> Handled {
+    let echo = |mut r: Response<Body>| {
+        if f == Fault::Http2026EchoSessionId
+            && let Some(v) = headers.get("mcp-session-id")
+        {
+            r.headers_mut().insert("mcp-session-id", v.clone());
+        }
+        r
+    };
+    if method != "POST" {
+        let mut r = json_resp(
+            405,
+            r#"{"error":{"type":"method_not_allowed","message":"Use POST"}}"#,
+        );
+        let allow = if f == Fault::Http2026GetAllowsAll {
+            "GET, POST, DELETE"
+        } else {
+            "POST"
+        };
+        r.headers_mut().insert("allow", allow.parse().unwrap());
+        return (echo(r), None, None);
+    }
+    let Ok(msg) = serde_json::from_slice::<Value>(body) else {
+        return (
+            rpc_error(400, &Value::Null, -32700, "Parse error", None),
+            None,
+            None,
+        );
+    };
+    let id = msg.get("id").cloned().unwrap_or(Value::Null);
+    let rpc_method = msg
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let name = msg
+        .pointer("/params/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let all = |n: &str| -> Vec<String> {
+        headers
+            .get_all(n)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    };
+    let (versions, methods, names) = (
+        all("mcp-protocol-version"),
+        all("mcp-method"),
+        all("mcp-name"),
+    );
+    let (logged_method, logged_tool) = if f == Fault::Http2026LogFromHeaders {
+        (
+            methods.first().cloned().unwrap_or_default(),
+            names.first().cloned().unwrap_or_default(),
+        )
+    } else {
+        (rpc_method.clone(), name.clone())
+    };
+    let tool = (logged_method == "tools/call").then(|| {
+        (
+            logged_tool,
+            msg.pointer("/params/arguments")
+                .cloned()
+                .unwrap_or(Value::Null),
+        )
+    });
+    let done = |r: Response<Body>| {
+        let mut r = echo(r);
+        r.extensions_mut().insert(RpcMethod(logged_method.clone()));
+        (r, None, tool.clone())
+    };
+    let mut known: Vec<&str> = SUPPORTED_VERSIONS.to_vec();
+    known.push(STATELESS_VERSION);
+    let unsupported = |v: &str| {
+        let data = if f == Fault::Http2026UnsupportedNoList {
+            json!({"requested": v})
+        } else {
+            json!({"requested": v, "supported": known})
+        };
+        rpc_error(400, &id, -32022, "Unsupported protocol version", Some(data))
+    };
+    let meta = msg.pointer("/params/_meta");
+    let mv = meta
+        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+        .and_then(Value::as_str);
+    let mismatch = || rpc_error(400, &id, -32020, "Header mismatch", None);
+    match versions.as_slice() {
+        [v] if !known.contains(&v.as_str()) => return done(unsupported(v)),
+        [_] => {}
+        _ => return done(mismatch()),
+    }
+    if let Some(m) = mv
+        && !known.contains(&m)
+    {
+        return done(unsupported(m));
+    }
+    let caps = meta.is_some_and(|m| {
+        m.get("io.modelcontextprotocol/clientCapabilities")
+            .is_some()
+    });
+    if (mv.is_none() || !caps) && f != Fault::Http2026MetaNotValidated {
+        return done(rpc_error(400, &id, -32602, "Missing _meta", None));
+    }
+    if mv.is_some_and(|m| m != versions[0]) || methods != [rpc_method.clone()] {
+        return done(mismatch());
+    }
+    if rpc_method == "tools/call" && f != Fault::Http2026NameNotChecked && names != [name.clone()] {
+        return done(mismatch());
+    }
+    let ok = |result: Value| {
+        json_resp(
+            200,
+            &json!({"jsonrpc":"2.0","id":id,"result":result}).to_string(),
+        )
+    };
+    let r = match rpc_method.as_str() {
+        "server/discover" => {
+            let mut result = json!({"supportedVersions": known, "capabilities": {"tools": {}}});
+            if f != Fault::Http2026NoServerInfo {
+                result["_meta"] =
+                    json!({"io.modelcontextprotocol/serverInfo": {"name": "stub", "version": "0"}});
+            }
+            ok(result)
+        }
+        "tools/list" | "tools/call" => {
+            let mut reply = mcp(f, &msg).unwrap_or(Value::Null);
+            if rpc_method == "tools/list" && f != Fault::Http2026NoCacheHints {
+                reply["result"]["ttlMs"] = json!(0);
+                reply["result"]["cacheScope"] = json!("private");
+            }
+            if rpc_method == "tools/call" && f == Fault::Http2026ToolCallError {
+                reply["result"] =
+                    json!({"content":[{"type":"text","text":"upstream failed"}],"isError":true});
+            }
+            json_resp(200, &reply.to_string())
+        }
+        "initialize" if f == Fault::Http2026InitializeOpensSession => {
+            let mut r = ok(
+                json!({"protocolVersion": STATELESS_VERSION, "capabilities": {"tools": {}}, "serverInfo": {"name": "stub", "version": "0"}}),
+            );
+            r.headers_mut().insert(
+                "mcp-session-id",
+                hex::encode(rand::random::<[u8; 16]>()).parse().unwrap(),
+            );
+            r
+        }
+        _ => rpc_error(404, &id, -32601, "Method not found", None),
+    };
+    done(r)
 }

@@ -31,28 +31,39 @@ async fn shared_limit(ctx: &Ctx) -> CheckResult {
         .await
         .map_err(|e| Outcome::skip(format!("the per-key limit can't be measured: {e}")))?
         .clone();
+    let cheap = cheap_probe(ctx, 0).ok_or_else(|| Outcome::skip("no key"))?;
+    let s = session(ctx, 0).await?;
+    let ping = s.probe(ctx, PING);
+    let outcome = shared_legs(ctx, &l, &cheap, &ping, "POST /mcp", true).await;
+    ctx.wait_full(0).await;
+    let _ = s.close(ctx).await;
+    outcome
+}
+
+/// Spends key 1's budget on `/mcp/messages` (`cheap`), then sends `other` (named `name`)
+/// at once, and (`both_ways`) the other way round: a shared budget limits both (also
+/// HTTP-2026-11). Skips when the measured burst is too small to tell one budget from two.
+pub async fn shared_legs(
+    ctx: &Ctx,
+    l: &Limits,
+    cheap: &Probe,
+    other: &Probe,
+    name: &str,
+    both_ways: bool,
+) -> CheckResult {
     if l.burst < SHARED_PROBES {
         return Err(Outcome::skip(format!(
             "the measured burst ({}) is too small to tell one budget from two",
             l.burst
         )));
     }
-    let cheap = cheap_probe(ctx, 0).ok_or_else(|| Outcome::skip("no key"))?;
-    let s = session(ctx, 0).await?;
-    let ping = s.probe(ctx, PING);
-    let outcome = shared_legs(ctx, &l, &cheap, &ping).await;
-    ctx.wait_full(0).await;
-    let _ = s.close(ctx).await;
-    outcome
-}
-
-async fn shared_legs(ctx: &Ctx, l: &Limits, cheap: &Probe, ping: &Probe) -> CheckResult {
     let max = ctx.target.settings.max_burst_probe;
     let legs = [
-        ("POST /mcp/messages", cheap, "POST /mcp", ping),
-        ("POST /mcp", ping, "POST /mcp/messages", cheap),
+        ("POST /mcp/messages", cheap, name, other),
+        (name, other, "POST /mcp/messages", cheap),
     ];
-    for (spent_on, spend, other_name, other) in legs {
+    let legs = if both_ways { &legs[..] } else { &legs[..1] };
+    for &(spent_on, spend, other_name, other) in legs {
         ctx.wait_full(0).await;
         let drained = drain(ctx, spend, max).await;
         let t0 = Instant::now();
