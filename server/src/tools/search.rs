@@ -396,7 +396,8 @@ mod tests {
         let source = DataSource::fixtures().expect("fixtures load");
         let result = call(
             &source,
-            json!({"size": 100, "has_narrative": true})
+            // Long, timeline-style narratives say "Here is what happened".
+            json!({"size": 100, "has_narrative": true, "search_term": "here is what happened"})
                 .as_object()
                 .cloned(),
         )
