@@ -350,7 +350,8 @@ async fn http_2026_9_list_results_carry_ttl_ms_and_cache_scope() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["search_complaints", "get_complaint_document"]);
+    assert_eq!(names.len(), 9, "MSG-4: all nine tools");
+    assert_eq!(names[..2], ["search_complaints", "get_complaint_document"]);
 
     // A session-based tools/list keeps the older shape.
     let legacy = |body: Value, session: Option<&str>| {

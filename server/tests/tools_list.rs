@@ -1,4 +1,4 @@
-//! A snapshot of `tools/list` (MSG-4): both tools, their titles,
+//! A snapshot of `tools/list` (MSG-4): all nine tools, their titles,
 //! descriptions, annotations and JSON Schema `inputSchema`s. A change to the
 //! advertised interface shows up as a snapshot diff to review.
 
@@ -6,7 +6,7 @@ use cfpb_mcp_server::tools;
 
 #[test]
 fn tools_list_snapshot() {
-    // MSG-4: search_complaints and get_complaint_document, each with an inputSchema.
+    // MSG-4: all nine tools, each with an inputSchema (and an outputSchema where structured).
     insta::assert_json_snapshot!("tools_list", tools::list());
 }
 

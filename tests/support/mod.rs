@@ -13,6 +13,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 pub mod nginx;
+pub mod python;
 
 /// Path of a workspace binary, building it first if needed.
 pub fn binary(name: &str) -> PathBuf {

@@ -39,7 +39,7 @@ pub fn checks() -> Vec<Check> {
         "MSG-4.ping", Seed, ping, needs(session),
             "after the handshake, ping -> an empty result";
         "MSG-4.tools-list", Seed, tools_list, needs(session),
-            "tools/list -> search_complaints and get_complaint_document, each with an object inputSchema";
+            "tools/list -> the nine CFPB tools, each with an object inputSchema and a description; an outputSchema, when present, is an object";
         "MSG-4.tools-call", Seed, tools_call, needs(session),
             "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError";
         "MSG-5", Seed, tool_error, needs(session),
@@ -309,30 +309,51 @@ async fn ping(ctx: &Ctx) -> CheckResult {
     }
 }
 
+/// The tools MSG-4 names (issue 14: the full toolset of the server replaced).
+pub const TOOL_NAMES: [&str; 9] = [
+    "search_complaints",
+    "get_complaint_document",
+    "list_complaint_trends",
+    "get_state_aggregations",
+    "suggest_filter_values",
+    "generate_cfpb_dashboard_url",
+    "get_overall_trend_signals",
+    "rank_group_spikes",
+    "rank_company_spikes",
+];
+
 /// Problems with a tools/list result (empty when it is fine).
 pub fn tools_list_problems(v: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     let Some(tools) = v.pointer("/result/tools").and_then(Value::as_array) else {
         return vec!["no result.tools array".into()];
     };
-    for name in ["search_complaints", "get_complaint_document"] {
-        match tools.iter().find(|t| t.get("name") == Some(&json!(name))) {
-            None => problems.push(format!("no `{name}` tool")),
-            Some(t) => {
-                let schema = t.get("inputSchema");
-                if schema.and_then(|s| s.get("type")) != Some(&json!("object"))
-                    || !schema
-                        .and_then(|s| s.get("properties"))
-                        .is_some_and(Value::is_object)
-                {
-                    problems.push(format!(
-                        "`{name}` has no object inputSchema with properties"
-                    ));
-                }
-                if !t.get("description").is_some_and(Value::is_string) {
-                    problems.push(format!("`{name}` has no description"));
-                }
-            }
+    for name in TOOL_NAMES {
+        if !tools.iter().any(|t| t.get("name") == Some(&json!(name))) {
+            problems.push(format!("no `{name}` tool"));
+        }
+    }
+    for t in tools {
+        let name = t.get("name").and_then(Value::as_str).unwrap_or("?");
+        let schema = t.get("inputSchema");
+        if schema.and_then(|s| s.get("type")) != Some(&json!("object"))
+            || !schema
+                .and_then(|s| s.get("properties"))
+                .is_some_and(Value::is_object)
+        {
+            problems.push(format!(
+                "`{name}` has no object inputSchema with properties"
+            ));
+        }
+        if !t.get("description").is_some_and(Value::is_string) {
+            problems.push(format!("`{name}` has no description"));
+        }
+        if let Some(output) = t.get("outputSchema")
+            && output.get("type") != Some(&json!("object"))
+        {
+            problems.push(format!(
+                "`{name}` has an outputSchema that is not an object schema"
+            ));
         }
     }
     if let Some(props) = tools
@@ -356,7 +377,7 @@ async fn tools_list(ctx: &Ctx) -> CheckResult {
         Ok(())
     } else {
         Err(Outcome::fail(
-            "search_complaints and get_complaint_document with object inputSchemas",
+            "the nine CFPB tools with object inputSchemas",
             problems.join("; "),
             probe.curl(),
         ))

@@ -1044,6 +1044,17 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
             if f != Fault::MissingTool {
                 tools.push(json!({"name":"get_complaint_document","description":"get","inputSchema":{"type":"object","properties":{"complaint_id":{"type":"string"}}}}));
             }
+            for name in [
+                "list_complaint_trends",
+                "get_state_aggregations",
+                "suggest_filter_values",
+                "generate_cfpb_dashboard_url",
+                "get_overall_trend_signals",
+                "rank_group_spikes",
+                "rank_company_spikes",
+            ] {
+                tools.push(json!({"name":name,"description":"aggregate","inputSchema":{"type":"object","properties":{}},"outputSchema":{"type":"object"}}));
+            }
             ok(json!({"tools":tools}))
         }
         "tools/call" => {

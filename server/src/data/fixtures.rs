@@ -25,6 +25,8 @@ use crate::data::complaint::{Complaint, SearchPage};
 use crate::data::error::DataError;
 use crate::data::query::{CalendarDate, SearchField, SearchQuery, SortOrder};
 
+mod aggregate;
+
 /// The bundled dataset, compiled into the binary.
 pub static BUNDLED_JSON: &str = include_str!("../../../fixtures/complaints.json");
 
@@ -277,8 +279,9 @@ impl FixtureSource {
         self.entries.iter().map(|entry| &entry.complaint)
     }
 
-    /// One page of matches (DATA-1); `total` counts every match.
-    pub fn search(&self, q: &SearchQuery) -> SearchPage {
+    /// Every entry that `q`'s filters and `search_term` accept, with its
+    /// relevance score, in file order.
+    fn matching(&self, q: &SearchQuery) -> Vec<(u32, &Entry)> {
         let filters = Filters::new(q);
         let mut query_words: Vec<String> = q
             .search_term
@@ -287,8 +290,7 @@ impl FixtureSource {
             .unwrap_or_default();
         query_words.sort();
         query_words.dedup();
-        let mut matches: Vec<(u32, &Entry)> = self
-            .entries
+        self.entries
             .iter()
             .filter(|entry| filters.accepts(entry))
             .filter_map(|entry| {
@@ -300,7 +302,12 @@ impl FixtureSource {
                         .map(|score| (score, entry))
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// One page of matches (DATA-1); `total` counts every match.
+    pub fn search(&self, q: &SearchQuery) -> SearchPage {
+        let mut matches = self.matching(q);
         match q.sort {
             SortOrder::RelevanceDesc => matches
                 .sort_by_key(|(score, entry)| (Reverse(*score), entry.complaint.complaint_id)),
@@ -668,11 +675,16 @@ mod tests {
             })
             .total;
         assert_eq!(with + without, all);
+        let frm = source.len() - 50;
         let page = source.search(&SearchQuery {
             size: 100,
-            frm: 1150,
+            frm: u32::try_from(frm).expect("small"),
             ..SearchQuery::default()
         });
-        assert_eq!(page.complaints.len(), source.len() - 1150);
+        assert_eq!(page.complaints.len(), 50, "the last page is short");
+        assert!(
+            source.len() >= 10_000,
+            "issue 14: at least 10,000 complaints"
+        );
     }
 }

@@ -11,10 +11,11 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::data::ccdb5;
+use crate::data::aggregate::{StateCounts, SuggestQuery, Trends, TrendsQuery};
 use crate::data::complaint::{Complaint, SearchPage};
 use crate::data::error::DataError;
 use crate::data::query::SearchQuery;
+use crate::data::{ccdb5, ccdb5_aggs};
 
 /// The largest response body we read (a 100-result page with long narratives
 /// is well under 2 MiB).
@@ -94,36 +95,7 @@ impl LiveSource {
         let mut url = self.base.clone();
         {
             let mut pairs = url.query_pairs_mut();
-            if let Some(term) = &q.search_term {
-                pairs.append_pair("search_term", term);
-                pairs.append_pair("field", q.field.as_str());
-            }
-            let lists: [(&str, &Vec<String>); 7] = [
-                ("company", &q.company),
-                ("product", &q.product),
-                ("issue", &q.issue),
-                ("state", &q.state),
-                ("submitted_via", &q.submitted_via),
-                ("tags", &q.tags),
-                ("company_response", &q.company_response),
-            ];
-            for (name, values) in lists {
-                for value in values {
-                    pairs.append_pair(name, value);
-                }
-            }
-            if let Some(day) = q.date_received_min {
-                pairs.append_pair("date_received_min", &day.to_string());
-            }
-            if let Some(day) = q.date_received_max {
-                pairs.append_pair("date_received_max", &day.to_string());
-            }
-            if let Some(has_narrative) = q.has_narrative {
-                pairs.append_pair(
-                    "has_narrative",
-                    if has_narrative { "true" } else { "false" },
-                );
-            }
+            append_filters(&mut pairs, q);
             pairs.append_pair("size", &q.size.to_string());
             pairs.append_pair("frm", &q.frm.to_string());
             pairs.append_pair("sort", q.sort.as_str());
@@ -132,23 +104,92 @@ impl LiveSource {
         url
     }
 
-    /// The CCDB5 document URL: `<base><complaint_id>` (DATA-5).
-    pub fn document_url(&self, complaint_id: u64) -> Url {
+    /// `<base><path>` with no query.
+    fn endpoint(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         url.set_query(None);
         if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().push(&complaint_id.to_string());
+            segments.pop_if_empty();
+            for segment in path.split('/') {
+                segments.push(segment);
+            }
         }
         url
     }
 
+    /// The CCDB5 trends URL (DATA-6): `<base>trends` with the filters, `lens`,
+    /// `trend_interval`, `trend_depth`, and `sub_lens` / `sub_lens_depth` /
+    /// `focus` when given (CCDB5 rejects `sub_lens_depth` without `sub_lens`).
+    pub fn trends_url(&self, q: &TrendsQuery) -> Url {
+        let mut url = self.endpoint("trends");
+        {
+            let mut pairs = url.query_pairs_mut();
+            append_filters(&mut pairs, &q.filters);
+            pairs.append_pair("lens", q.lens.as_str());
+            pairs.append_pair("trend_interval", q.interval.as_str());
+            pairs.append_pair("trend_depth", &q.trend_depth.to_string());
+            if let Some(sub_lens) = q.sub_lens {
+                pairs.append_pair("sub_lens", sub_lens.as_str());
+                pairs.append_pair("sub_lens_depth", &q.sub_lens_depth.to_string());
+            }
+            if let Some(focus) = &q.focus {
+                pairs.append_pair("focus", focus);
+            }
+        }
+        url
+    }
+
+    /// The CCDB5 state aggregation URL (DATA-7): `<base>geo/states` with the filters.
+    pub fn states_url(&self, filters: &SearchQuery) -> Url {
+        let mut url = self.endpoint("geo/states");
+        append_filters(&mut url.query_pairs_mut(), filters);
+        url
+    }
+
+    /// The CCDB5 autocomplete URL (DATA-8): `<base>_suggest_company` or
+    /// `<base>_suggest_zip` with `text` and `size`.
+    pub fn suggest_url(&self, q: &SuggestQuery) -> Url {
+        let mut url = self.endpoint(q.field.endpoint());
+        url.query_pairs_mut()
+            .append_pair("text", &q.text)
+            .append_pair("size", &q.size.to_string());
+        url
+    }
+
+    /// The CCDB5 document URL: `<base><complaint_id>` (DATA-5).
+    pub fn document_url(&self, complaint_id: u64) -> Url {
+        self.endpoint(&complaint_id.to_string())
+    }
+
     /// One page of results (DATA-1, DATA-5).
     pub async fn search(&self, q: &SearchQuery) -> Result<SearchPage, DataError> {
-        let body = self
-            .fetch(self.search_url(q))
-            .await?
-            .ok_or(DataError::Status(StatusCode::NOT_FOUND.as_u16()))?;
+        let body = self.fetch_found(self.search_url(q)).await?;
         ccdb5::parse_search(&body)
+    }
+
+    /// Counts over time (DATA-6).
+    pub async fn trends(&self, q: &TrendsQuery) -> Result<Trends, DataError> {
+        let body = self.fetch_found(self.trends_url(q)).await?;
+        ccdb5_aggs::parse_trends(&body, q.lens.field().map(|_| q.lens.as_str()))
+    }
+
+    /// Counts by state (DATA-7).
+    pub async fn states(&self, filters: &SearchQuery) -> Result<StateCounts, DataError> {
+        let body = self.fetch_found(self.states_url(filters)).await?;
+        ccdb5_aggs::parse_states(&body)
+    }
+
+    /// Autocomplete values (DATA-8).
+    pub async fn suggest(&self, q: &SuggestQuery) -> Result<Vec<String>, DataError> {
+        let body = self.fetch_found(self.suggest_url(q)).await?;
+        ccdb5_aggs::parse_suggestions(&body, q.size as usize)
+    }
+
+    /// [`LiveSource::fetch`], a 404 being an error.
+    async fn fetch_found(&self, url: Url) -> Result<Vec<u8>, DataError> {
+        self.fetch(url)
+            .await?
+            .ok_or(DataError::Status(StatusCode::NOT_FOUND.as_u16()))
     }
 
     /// One complaint; `Ok(None)` on 404 or a response without it (DATA-2).
@@ -208,6 +249,44 @@ impl LiveSource {
         } else {
             DataError::Request(error_chain(error))
         }
+    }
+}
+
+/// The search filters of `q` as CCDB5 parameters (DATA-1), shared by the
+/// search, trends and states endpoints.
+fn append_filters(
+    pairs: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>,
+    q: &SearchQuery,
+) {
+    if let Some(term) = &q.search_term {
+        pairs.append_pair("search_term", term);
+        pairs.append_pair("field", q.field.as_str());
+    }
+    let lists: [(&str, &Vec<String>); 7] = [
+        ("company", &q.company),
+        ("product", &q.product),
+        ("issue", &q.issue),
+        ("state", &q.state),
+        ("submitted_via", &q.submitted_via),
+        ("tags", &q.tags),
+        ("company_response", &q.company_response),
+    ];
+    for (name, values) in lists {
+        for value in values {
+            pairs.append_pair(name, value);
+        }
+    }
+    if let Some(day) = q.date_received_min {
+        pairs.append_pair("date_received_min", &day.to_string());
+    }
+    if let Some(day) = q.date_received_max {
+        pairs.append_pair("date_received_max", &day.to_string());
+    }
+    if let Some(has_narrative) = q.has_narrative {
+        pairs.append_pair(
+            "has_narrative",
+            if has_narrative { "true" } else { "false" },
+        );
     }
 }
 
@@ -321,6 +400,39 @@ mod tests {
                 .as_str(),
             "https://example.test/api/v1/123",
             "a missing trailing slash is added"
+        );
+    }
+
+    #[test]
+    fn aggregation_urls_carry_their_parameters() {
+        // DATA-6 / DATA-7 / DATA-8: CCDB5 endpoint paths and parameter names.
+        use crate::data::aggregate::{GroupField, Lens, SuggestField, TrendInterval};
+        let live = source("https://example.test/api/v1/");
+        let filters = SearchQuery {
+            product: vec!["Mortgage".to_owned()],
+            ..SearchQuery::default()
+        };
+        let mut q = TrendsQuery::overview(filters.clone(), TrendInterval::Week);
+        q.lens = Lens::Product;
+        q.sub_lens = Some(GroupField::SubProduct);
+        q.focus = Some("Mortgage".to_owned());
+        assert_eq!(
+            live.trends_url(&q).as_str(),
+            "https://example.test/api/v1/trends?product=Mortgage&lens=product&trend_interval=week\
+             &trend_depth=5&sub_lens=sub_product&sub_lens_depth=5&focus=Mortgage"
+        );
+        assert_eq!(
+            live.states_url(&filters).as_str(),
+            "https://example.test/api/v1/geo/states?product=Mortgage"
+        );
+        let suggest = SuggestQuery {
+            field: SuggestField::ZipCode,
+            text: "94".to_owned(),
+            size: 3,
+        };
+        assert_eq!(
+            live.suggest_url(&suggest).as_str(),
+            "https://example.test/api/v1/_suggest_zip?text=94&size=3"
         );
     }
 

@@ -8,12 +8,17 @@
 //! `tools`), and a [`DataError`] never carries an upstream body or any secret:
 //! its messages are short and safe to show to an MCP client (MSG-5).
 //!
-//! Layout: [`source`] (the [`DataSource`] and its [`DataMode`]), [`live`]
-//! (reqwest over CCDB5), [`fixtures`] (in memory), `ccdb5` (the response
-//! shape both parse), `complaint` and `query` (the types that go in and come
-//! out), `error` ([`DataError`]). This file only lists them.
+//! Layout: [`source`] (the [`DataSource`] and its [`DataMode`]: one method
+//! per operation, search / document / trends / states / suggest), [`live`]
+//! (reqwest over CCDB5), [`fixtures`] (in memory, the same aggregations
+//! computed from the bundled data), `ccdb5` and `ccdb5_aggs` (the response
+//! shapes the live source parses), `complaint`, `query` and `aggregate` (the
+//! types that go in and come out), `error` ([`DataError`]). This file only
+//! lists them.
 
+mod aggregate;
 mod ccdb5;
+mod ccdb5_aggs;
 mod complaint;
 mod error;
 pub mod fixtures;
@@ -21,6 +26,10 @@ pub mod live;
 mod query;
 mod source;
 
+pub use aggregate::{
+    GroupField, Lens, StateCount, StateCounts, SuggestField, SuggestQuery, TrendGroup,
+    TrendInterval, TrendPoint, Trends, TrendsQuery,
+};
 pub use complaint::{COMPLAINT_DETAIL_BASE, Complaint, SearchPage, complaint_url};
 pub use error::DataError;
 pub use query::{CalendarDate, SearchField, SearchQuery, SortOrder};

@@ -80,6 +80,72 @@ impl CalendarDate {
     }
 }
 
+impl CalendarDate {
+    /// The year.
+    pub fn year(self) -> u16 {
+        self.year
+    }
+
+    /// The month, 1 to 12.
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    /// The day of the month.
+    pub fn day(self) -> u8 {
+        self.day
+    }
+
+    /// The first day of `month` in `year` (`month` 1 to 12, else `None`).
+    pub fn first_of(year: u16, month: u8) -> Option<Self> {
+        (year > 0 && (1..=12).contains(&month)).then_some(CalendarDate {
+            year,
+            month,
+            day: 1,
+        })
+    }
+
+    /// Days since 1970-01-01 (negative before), proleptic Gregorian.
+    pub fn days_since_epoch(self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let month = i64::from(self.month);
+        let year = i64::from(self.year) - i64::from(month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year - era * 400;
+        let mp = (month + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The day `days` after 1970-01-01; `None` outside years 1..=9999.
+    pub fn from_days_since_epoch(days: i64) -> Option<Self> {
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Some(CalendarDate {
+            year: u16::try_from(year)
+                .ok()
+                .filter(|y| (1..=9999).contains(y))?,
+            month: u8::try_from(month).ok()?,
+            day: u8::try_from(day).ok()?,
+        })
+    }
+
+    /// Monday = 0 ... Sunday = 6.
+    pub fn weekday_from_monday(self) -> i64 {
+        // 1970-01-01 was a Thursday (3).
+        (self.days_since_epoch() + 3).rem_euclid(7)
+    }
+}
+
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
@@ -197,6 +263,30 @@ mod tests {
             "1900 is not a leap year"
         );
         assert!(CalendarDate::parse("2000-02-29").is_some());
+    }
+
+    #[test]
+    fn day_numbers_round_trip() {
+        for text in [
+            "1970-01-01",
+            "2000-02-29",
+            "2016-06-01",
+            "2024-12-31",
+            "1969-12-31",
+        ] {
+            let day = CalendarDate::parse(text).expect("valid");
+            let back = CalendarDate::from_days_since_epoch(day.days_since_epoch());
+            assert_eq!(back, Some(day), "{text}");
+        }
+        assert_eq!(
+            CalendarDate::parse("1970-01-02").map(|d| d.days_since_epoch()),
+            Some(1)
+        );
+        // 2024-01-01 was a Monday.
+        assert_eq!(
+            CalendarDate::parse("2024-01-01").map(|d| d.weekday_from_monday()),
+            Some(0)
+        );
     }
 
     #[test]

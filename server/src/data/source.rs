@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::data::aggregate::{StateCounts, SuggestQuery, Trends, TrendsQuery};
 use crate::data::complaint::{Complaint, SearchPage};
 use crate::data::error::DataError;
 use crate::data::query::SearchQuery;
@@ -87,6 +88,30 @@ impl DataSource {
         match self {
             DataSource::Live(live) => live.search(q).await,
             DataSource::Fixtures(fixtures) => Ok(fixtures.search(q)),
+        }
+    }
+
+    /// Counts over time with the search filters (DATA-6).
+    pub async fn trends(&self, q: &TrendsQuery) -> Result<Trends, DataError> {
+        match self {
+            DataSource::Live(live) => live.trends(q).await,
+            DataSource::Fixtures(fixtures) => Ok(fixtures.trends(q)),
+        }
+    }
+
+    /// Counts by US state with the search filters (DATA-7).
+    pub async fn states(&self, filters: &SearchQuery) -> Result<StateCounts, DataError> {
+        match self {
+            DataSource::Live(live) => live.states(filters).await,
+            DataSource::Fixtures(fixtures) => Ok(fixtures.states(filters)),
+        }
+    }
+
+    /// Company or ZIP code values starting with the typed text (DATA-8).
+    pub async fn suggest(&self, q: &SuggestQuery) -> Result<Vec<String>, DataError> {
+        match self {
+            DataSource::Live(live) => live.suggest(q).await,
+            DataSource::Fixtures(fixtures) => Ok(fixtures.suggest(q)),
         }
     }
 

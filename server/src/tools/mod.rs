@@ -1,6 +1,15 @@
-//! The MCP tools (MSG-4, DATA-1, DATA-2, DATA-4): `search_complaints` and
-//! `get_complaint_document`, described for `tools/list` and run for
-//! `tools/call` against a [`DataSource`].
+//! The MCP tools (MSG-4, DATA-1, DATA-2, DATA-4, DATA-6 to DATA-10), described
+//! for `tools/list` and run for `tools/call` against a [`DataSource`]:
+//! `search_complaints`, `get_complaint_document`, `list_complaint_trends`,
+//! `get_state_aggregations`, `suggest_filter_values`,
+//! `generate_cfpb_dashboard_url`, `get_overall_trend_signals`,
+//! `rank_group_spikes`, `rank_company_spikes`. No tool knows which source
+//! it reads.
+//!
+//! Layout: `args` (reading arguments), `filters` (the search filters every
+//! aggregation tool shares), `trend_args`, `output` (result shapes),
+//! `dashboard` (links to the CFPB dashboard), `signals` (spike arithmetic),
+//! then one module per tool (`spikes` holds the three spike tools).
 //!
 //! Contract with the MCP layer: an unknown tool name is a JSON-RPC
 //! invalid-params error; everything else (bad arguments, upstream failures,
@@ -9,26 +18,56 @@
 //! upstream input.
 
 pub mod args;
+pub mod dashboard;
 pub mod document;
+pub mod filters;
 pub mod output;
 pub mod search;
+pub mod signals;
+pub mod spikes;
+pub mod states;
+pub mod suggest;
+pub mod trend_args;
+pub mod trends;
 
 use rmcp::ErrorData;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 
 use crate::data::DataSource;
 
-/// Both tools, with JSON Schema `inputSchema`s (MSG-4). The schemas are
-/// generated once per process; every `tools/list` gets a copy.
+/// Every tool, with JSON Schema `inputSchema`s and, where the result is
+/// structured, `outputSchema`s (MSG-4). The schemas are generated once per
+/// process; every `tools/list` gets a copy.
 pub fn list() -> Vec<Tool> {
     static TOOLS: std::sync::OnceLock<Vec<Tool>> = std::sync::OnceLock::new();
     TOOLS
-        .get_or_init(|| vec![search::tool(), document::tool()])
+        .get_or_init(|| {
+            let mut tools = vec![
+                search::tool(),
+                document::tool(),
+                trends::tool(),
+                states::tool(),
+                suggest::tool(),
+                dashboard::tool(),
+            ];
+            tools.extend(spikes::tools());
+            tools
+        })
         .clone()
 }
 
 /// Every tool's name, as `list` gives them.
-pub const NAMES: &[&str] = &[search::NAME, document::NAME];
+pub const NAMES: &[&str] = &[
+    search::NAME,
+    document::NAME,
+    trends::NAME,
+    states::NAME,
+    suggest::NAME,
+    dashboard::NAME,
+    spikes::OVERALL,
+    spikes::GROUPS,
+    spikes::COMPANIES,
+];
 
 /// The server's own `&'static` name for `name`, if it is one of its tools.
 pub fn known_name(name: &str) -> Option<&'static str> {
@@ -47,6 +86,13 @@ pub async fn call(
     match name {
         search::NAME => Ok(search::call(source, arguments).await),
         document::NAME => Ok(document::call(source, arguments).await),
+        trends::NAME => Ok(trends::call(source, arguments).await),
+        states::NAME => Ok(states::call(source, arguments).await),
+        suggest::NAME => Ok(suggest::call(source, arguments).await),
+        dashboard::NAME => Ok(dashboard::call(arguments)),
+        spikes::OVERALL | spikes::GROUPS | spikes::COMPANIES => {
+            Ok(spikes::call(source, name, arguments).await)
+        }
         _ => Err(ErrorData::invalid_params(
             format!("Unknown tool: {}", args::quote(name)),
             None,
@@ -60,14 +106,31 @@ mod tests {
     use rmcp::model::ErrorCode;
 
     #[test]
-    fn lists_both_tools_with_object_schemas() {
-        // MSG-4: both tools, each with a JSON Schema inputSchema.
+    fn lists_every_tool_with_object_schemas() {
+        // MSG-4: nine tools, each with a JSON Schema inputSchema.
         let tools = list();
         let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
-        assert_eq!(names, vec!["search_complaints", "get_complaint_document"]);
+        assert_eq!(
+            names,
+            vec![
+                "search_complaints",
+                "get_complaint_document",
+                "list_complaint_trends",
+                "get_state_aggregations",
+                "suggest_filter_values",
+                "generate_cfpb_dashboard_url",
+                "get_overall_trend_signals",
+                "rank_group_spikes",
+                "rank_company_spikes"
+            ]
+        );
         assert_eq!(names, NAMES, "NAMES lists every tool, in order");
-        assert_eq!(known_name("search_complaints"), Some("search_complaints"));
+        assert_eq!(known_name("rank_group_spikes"), Some("rank_group_spikes"));
         assert_eq!(known_name("search_complaints "), None);
+        for tool in &tools[2..] {
+            let output = tool.output_schema.clone().expect("an outputSchema");
+            assert_eq!(output.get("type"), Some(&serde_json::json!("object")));
+        }
         for tool in &tools {
             assert_eq!(
                 tool.input_schema.get("type"),

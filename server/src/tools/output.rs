@@ -50,6 +50,57 @@ pub fn complaint(complaint: &Complaint, preview_chars: Option<usize>) -> Value {
     value
 }
 
+/// A JSON Schema object with these `properties` and `required` names, for
+/// an `outputSchema` (MSG-4).
+pub fn object_schema(properties: Value, required: &[&str]) -> JsonObject {
+    let mut schema = JsonObject::new();
+    schema.insert("type".to_owned(), json!("object"));
+    schema.insert("properties".to_owned(), properties);
+    schema.insert("required".to_owned(), json!(required));
+    schema
+}
+
+/// [`object_schema`] with the [`envelope`] members (`source`, `synthetic`,
+/// `notice`) added: the `outputSchema` of a tool that reads a data source.
+pub fn data_schema(properties: Value, required: &[&str]) -> JsonObject {
+    let mut properties = properties;
+    if let Value::Object(object) = &mut properties {
+        object.insert(
+            "source".to_owned(),
+            json!({"type": "string", "enum": ["live", "fixtures"]}),
+        );
+        object.insert("synthetic".to_owned(), json!({"type": "boolean"}));
+        object.insert("notice".to_owned(), json!({"type": "string"}));
+    }
+    let mut names = vec!["source"];
+    names.extend_from_slice(required);
+    object_schema(properties, &names)
+}
+
+/// Schema of a `citations` array.
+pub fn citations_schema() -> Value {
+    json!({"type": "array", "items": {"type": "object", "properties": {
+        "type": {"type": "string"}, "url": {"type": "string"}, "description": {"type": "string"}
+    }, "required": ["type", "url"]}})
+}
+
+/// Schema of a series: `[{period: "YYYY-MM-DD", count}]`.
+pub fn series_schema() -> Value {
+    json!({"type": "array", "items": {"type": "object", "properties": {
+        "period": {"type": "string"}, "count": {"type": "integer", "minimum": 0}
+    }, "required": ["period", "count"]}})
+}
+
+/// A series as JSON: `[{period, count}]`.
+pub fn series(points: &[crate::data::TrendPoint]) -> Value {
+    Value::Array(
+        points
+            .iter()
+            .map(|point| json!({"period": point.period.to_string(), "count": point.count}))
+            .collect(),
+    )
+}
+
 /// A success: the JSON as text content and as structured content (DATA-4).
 pub fn success(object: JsonObject) -> CallToolResult {
     CallToolResult::structured(Value::Object(object))

@@ -131,7 +131,7 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgErro
     query_from_args(parsed)
 }
 
-fn query_from_args(parsed: SearchComplaintsArgs) -> Result<SearchQuery, ArgError> {
+pub(crate) fn query_from_args(parsed: SearchComplaintsArgs) -> Result<SearchQuery, ArgError> {
     let size = parsed.size.unwrap_or(SearchQuery::DEFAULT_SIZE);
     if !(1..=SearchQuery::MAX_SIZE).contains(&size) {
         return Err(ArgError::named(
@@ -396,7 +396,8 @@ mod tests {
         let source = DataSource::fixtures().expect("fixtures load");
         let result = call(
             &source,
-            json!({"size": 100, "has_narrative": true})
+            // Long, timeline-style narratives say "Here is what happened".
+            json!({"size": 100, "has_narrative": true, "search_term": "here is what happened"})
                 .as_object()
                 .cloned(),
         )

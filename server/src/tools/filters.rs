@@ -1,0 +1,170 @@
+//! The CCDB5 search filters every aggregation tool takes (DATA-1, DATA-6,
+//! DATA-7): their schema, merged into each tool's `inputSchema`, and their
+//! validation, the same as `search_complaints` (one rule set, one message
+//! style), before any upstream call.
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::args::{self, ArgError, StringList};
+use super::search::{self, FieldArg, SearchComplaintsArgs};
+use crate::data::SearchQuery;
+
+/// The filter argument names.
+pub const NAMES: &[&str] = &[
+    "search_term",
+    "field",
+    "company",
+    "product",
+    "issue",
+    "state",
+    "submitted_via",
+    "tags",
+    "company_response",
+    "date_received_min",
+    "date_received_max",
+    "has_narrative",
+];
+
+/// The search filters (all optional; list filters take a string or an array).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct FilterArgs {
+    /// Words to search for, in the field chosen by `field`.
+    #[schemars(length(max = 500))]
+    pub search_term: Option<String>,
+    /// Where `search_term` is searched: `complaint_what_happened` (default), `company` or `all`.
+    pub field: Option<FieldArg>,
+    /// Company names, exactly as the CFPB lists them (case-insensitive).
+    pub company: Option<StringList>,
+    /// Products, e.g. "Mortgage", "Debt collection" (or "Product•Sub-product").
+    pub product: Option<StringList>,
+    /// Issues, e.g. "Trouble during payment process" (or "Issue•Sub-issue").
+    pub issue: Option<StringList>,
+    /// Two-letter US state or territory codes, e.g. "CA".
+    pub state: Option<StringList>,
+    /// How complaints were submitted: "Web", "Referral", "Phone", ...
+    pub submitted_via: Option<StringList>,
+    /// Tags: "Older American", "Servicemember".
+    pub tags: Option<StringList>,
+    /// The company's response, e.g. "Closed with explanation".
+    pub company_response: Option<StringList>,
+    /// Received on or after this day (YYYY-MM-DD).
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub date_received_min: Option<String>,
+    /// Received on or before this day (YYYY-MM-DD).
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub date_received_max: Option<String>,
+    /// Only complaints whose narrative is published (true) or not (false).
+    /// The CFPB stopped publishing narratives in September 2026 (docs/tools.md).
+    pub has_narrative: Option<bool>,
+}
+
+impl FilterArgs {
+    /// The validated filters, as a [`SearchQuery`] with default paging.
+    pub fn into_query(self) -> Result<SearchQuery, ArgError> {
+        search::query_from_args(SearchComplaintsArgs {
+            search_term: self.search_term,
+            field: self.field,
+            company: self.company,
+            product: self.product,
+            issue: self.issue,
+            state: self.state,
+            submitted_via: self.submitted_via,
+            tags: self.tags,
+            company_response: self.company_response,
+            date_received_min: self.date_received_min,
+            date_received_max: self.date_received_max,
+            has_narrative: self.has_narrative,
+            ..SearchComplaintsArgs::default()
+        })
+    }
+}
+
+/// Parses `arguments` into a tool's own arguments `T` and the filters: any
+/// name outside `own` and [`NAMES`] is rejected first, by name.
+pub fn parse<T: serde::de::DeserializeOwned>(
+    arguments: Option<JsonObject>,
+    own: &[&str],
+) -> Result<(T, SearchQuery), ArgError> {
+    let allowed: Vec<&str> = own.iter().chain(NAMES).copied().collect();
+    let object = arguments.unwrap_or_default();
+    let filters: FilterArgs = args::parse(Some(object.clone()), &allowed)?;
+    let tool: T = args::parse(Some(object), &allowed)?;
+    Ok((tool, filters.into_query()?))
+}
+
+/// `T`'s schema with the filter properties appended; no other properties allowed.
+pub fn input_schema<T: JsonSchema>(with_filters: bool) -> JsonObject {
+    let mut schema = args::input_schema::<T>();
+    schema
+        .entry("properties".to_owned())
+        .or_insert_with(|| Value::Object(JsonObject::new()));
+    if with_filters {
+        let filters = args::input_schema::<FilterArgs>();
+        if let (Some(Value::Object(own)), Some(Value::Object(extra))) =
+            (schema.get_mut("properties"), filters.get("properties"))
+        {
+            for (name, property) in extra {
+                own.entry(name.clone()).or_insert(property.clone());
+            }
+        }
+    }
+    schema.insert("additionalProperties".to_owned(), Value::Bool(false));
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Own {
+        /// A tool argument.
+        depth: Option<u32>,
+    }
+
+    #[test]
+    fn filters_and_own_arguments_are_read_together() {
+        // DATA-1 rules for every tool's filters.
+        let arguments = json!({"depth": 3, "product": "Mortgage", "has_narrative": false});
+        let (own, query): (Own, SearchQuery) =
+            parse(arguments.as_object().cloned(), &["depth"]).expect("valid");
+        assert_eq!(own.depth, Some(3));
+        assert_eq!(query.product, vec!["Mortgage"]);
+        assert_eq!(query.has_narrative, Some(false));
+    }
+
+    #[test]
+    fn bad_filters_and_unknown_names_are_named() {
+        let cases = [
+            (json!({"size": 5}), "size"),
+            (
+                json!({"date_received_min": "2020-13-01"}),
+                "date_received_min",
+            ),
+            (json!({"depth": "x"}), "depth"),
+            (json!({"state": 7}), "state"),
+        ];
+        for (value, expected) in cases {
+            let error = parse::<Own>(value.as_object().cloned(), &["depth"]).expect_err("invalid");
+            assert_eq!(error.argument.as_deref(), Some(expected), "{value}");
+        }
+    }
+
+    #[test]
+    fn schema_has_both_sets_of_properties() {
+        let schema = input_schema::<Own>(true);
+        let properties = schema["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert!(properties.contains_key("depth"));
+        for name in NAMES {
+            assert!(properties.contains_key(*name), "{name}");
+        }
+        assert_eq!(schema["additionalProperties"], json!(false));
+    }
+}

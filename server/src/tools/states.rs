@@ -1,0 +1,89 @@
+//! The `get_state_aggregations` tool (DATA-7): complaint counts by US state
+//! with the search filters, from the CCDB5 `geo/states` endpoint (or the
+//! same computation offline).
+
+use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::args::ArgError;
+use super::dashboard::{self, Tab, View};
+use super::{filters, output};
+use crate::data::{DataSource, SearchQuery};
+
+/// The tool's name (MSG-4).
+pub const NAME: &str = "get_state_aggregations";
+
+/// Complaint counts by state (the filters are the only arguments).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StatesArgs {}
+
+/// Validates client arguments into the filters (DATA-7); no I/O.
+pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
+    let (_, query): (StatesArgs, SearchQuery) = filters::parse(arguments, &[])?;
+    Ok(query)
+}
+
+/// The tool's description for `tools/list`.
+pub fn tool() -> Tool {
+    Tool::new(
+        NAME,
+        "Complaint counts by US state or territory from the CFPB Consumer Complaint Database, \
+         with the same filters as search_complaints, largest first, plus a link to the same map \
+         on consumerfinance.gov.",
+        filters::input_schema::<StatesArgs>(true),
+    )
+    .with_title("CFPB complaints by state")
+    .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
+        json!({
+            "total": {"type": "integer", "minimum": 0},
+            "states": {"type": "array", "items": {"type": "object", "properties": {
+                "state": {"type": "string"}, "count": {"type": "integer", "minimum": 0}
+            }, "required": ["state", "count"]}},
+            "citations": output::citations_schema()
+        }),
+        &["total", "states", "citations"],
+    )))
+    .with_annotations(
+        ToolAnnotations::with_title("CFPB complaints by state")
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            .open_world(true),
+    )
+}
+
+/// Runs the tool (DATA-7, DATA-4, MSG-5).
+pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
+    let query = match parse_query(arguments) {
+        Ok(query) => query,
+        Err(error) => return output::error(error.to_string()),
+    };
+    match source.states(&query).await {
+        Ok(counts) => {
+            let mut result = output::envelope(source.mode());
+            result.insert("total".to_owned(), json!(counts.total));
+            result.insert(
+                "states".to_owned(),
+                Value::Array(
+                    counts
+                        .states
+                        .iter()
+                        .map(|s| json!({"state": s.state, "count": s.count}))
+                        .collect(),
+                ),
+            );
+            let view = View {
+                tab: Tab::Map,
+                ..View::default()
+            };
+            result.insert(
+                "citations".to_owned(),
+                dashboard::citations(&query, view, "This map on consumerfinance.gov"),
+            );
+            output::success(result)
+        }
+        Err(error) => output::upstream_error(source.mode(), &error),
+    }
+}

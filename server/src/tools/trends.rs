@@ -1,0 +1,236 @@
+//! The `list_complaint_trends` tool (DATA-6): complaint counts over time,
+//! overall and by product, issue or company, with the search filters, from
+//! the CCDB5 `trends` endpoint (or the same computation offline).
+
+use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::args::{self, ArgError};
+use super::dashboard::{self, Tab, View};
+use super::trend_args::{self, IntervalArg, LensArg, SubLensArg};
+use super::{filters, output};
+use crate::data::{DataSource, Lens, TrendGroup, TrendsQuery};
+
+/// The tool's name (MSG-4).
+pub const NAME: &str = "list_complaint_trends";
+
+const OWN: &[&str] = &[
+    "lens",
+    "trend_interval",
+    "trend_depth",
+    "sub_lens",
+    "sub_lens_depth",
+    "focus",
+];
+
+/// Complaint counts over time.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TrendsArgs {
+    /// What to break the counts down by: `overview` (default: one series of
+    /// all matches), `product`, `issue` or `company` (one series per value).
+    pub lens: Option<LensArg>,
+    /// Bucket width: `day`, `week` (from Monday), `month` (default), `quarter`, `year`.
+    pub trend_interval: Option<IntervalArg>,
+    /// How many lens values (the largest) get a series, 1 to 100 (default 5).
+    #[schemars(range(min = 1, max = 100))]
+    pub trend_depth: Option<u32>,
+    /// A second breakdown inside each lens value (needs a lens other than overview):
+    /// `product`, `sub_product`, `issue`, `sub_issue`, `company`.
+    pub sub_lens: Option<SubLensArg>,
+    /// How many sub-lens values per lens value, 1 to 100 (default 5).
+    #[schemars(range(min = 1, max = 100))]
+    pub sub_lens_depth: Option<u32>,
+    /// One value of the lens field to focus on, e.g. "Mortgage" with lens
+    /// `product` (needs a lens other than overview).
+    #[schemars(length(max = 500))]
+    pub focus: Option<String>,
+}
+
+/// Validates client arguments into a trends query (DATA-6); no I/O.
+pub fn parse_query(arguments: Option<JsonObject>) -> Result<TrendsQuery, ArgError> {
+    let (parsed, filters): (TrendsArgs, _) = filters::parse(arguments, OWN)?;
+    let lens: Lens = parsed.lens.map_or(Lens::Overview, Into::into);
+    let focus = args::text("focus", parsed.focus)?;
+    if lens == Lens::Overview && focus.is_some() {
+        return Err(ArgError::named("focus", "needs a lens other than overview"));
+    }
+    if lens == Lens::Overview && parsed.sub_lens.is_some() {
+        return Err(ArgError::named(
+            "sub_lens",
+            "needs a lens other than overview",
+        ));
+    }
+    Ok(TrendsQuery {
+        filters,
+        lens,
+        interval: parsed
+            .trend_interval
+            .map_or_else(Default::default, Into::into),
+        trend_depth: trend_args::bounded(
+            "trend_depth",
+            parsed.trend_depth,
+            TrendsQuery::DEFAULT_DEPTH,
+            1,
+            TrendsQuery::MAX_DEPTH,
+        )?,
+        sub_lens: parsed.sub_lens.map(Into::into),
+        sub_lens_depth: trend_args::bounded(
+            "sub_lens_depth",
+            parsed.sub_lens_depth,
+            TrendsQuery::DEFAULT_DEPTH,
+            1,
+            TrendsQuery::MAX_DEPTH,
+        )?,
+        focus,
+    })
+}
+
+fn group(group: &TrendGroup) -> Value {
+    json!({
+        "key": group.key,
+        "count": group.count,
+        "points": output::series(&group.points),
+        "sub_groups": group.sub_groups.iter().map(self::group).collect::<Vec<_>>(),
+    })
+}
+
+/// The tool's description for `tools/list`.
+pub fn tool() -> Tool {
+    let group_schema = json!({"type": "object", "properties": {
+        "key": {"type": "string"}, "count": {"type": "integer"},
+        "points": output::series_schema(), "sub_groups": {"type": "array"}
+    }, "required": ["key", "count", "points"]});
+    Tool::new(
+        NAME,
+        "Complaint counts over time from the CFPB Consumer Complaint Database: one series of all \
+         matches (lens overview) or one per product, issue or company, per day, week, month, \
+         quarter or year, with the same filters as search_complaints. Returns the buckets oldest \
+         first and a link to the same chart on consumerfinance.gov.",
+        filters::input_schema::<TrendsArgs>(true),
+    )
+    .with_title("CFPB complaint trends")
+    .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
+        json!({
+            "lens": {"type": "string"},
+            "trend_interval": {"type": "string"},
+            "total": {"type": "integer", "minimum": 0},
+            "overall": output::series_schema(),
+            "groups": {"type": "array", "items": group_schema},
+            "citations": output::citations_schema()
+        }),
+        &[
+            "lens",
+            "trend_interval",
+            "total",
+            "overall",
+            "groups",
+            "citations",
+        ],
+    )))
+    .with_annotations(
+        ToolAnnotations::with_title("CFPB complaint trends")
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            .open_world(true),
+    )
+}
+
+/// The dashboard view of a trends query.
+pub fn view(query: &TrendsQuery) -> View {
+    View {
+        tab: Tab::Trends,
+        lens: Some(query.lens),
+        sub_lens: query.sub_lens,
+        interval: Some(query.interval),
+    }
+}
+
+/// Runs the tool (DATA-6, DATA-4, MSG-5).
+pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
+    let query = match parse_query(arguments) {
+        Ok(query) => query,
+        Err(error) => return output::error(error.to_string()),
+    };
+    match source.trends(&query).await {
+        Ok(trends) => {
+            let mut result = output::envelope(source.mode());
+            result.insert("lens".to_owned(), json!(query.lens.as_str()));
+            result.insert("trend_interval".to_owned(), json!(query.interval.as_str()));
+            if let Some(focus) = &query.focus {
+                result.insert("focus".to_owned(), json!(focus));
+            }
+            result.insert("total".to_owned(), json!(trends.total));
+            result.insert("overall".to_owned(), output::series(&trends.overall));
+            result.insert(
+                "groups".to_owned(),
+                Value::Array(trends.groups.iter().map(group).collect()),
+            );
+            result.insert(
+                "citations".to_owned(),
+                dashboard::citations(
+                    &query.filters,
+                    view(&query),
+                    "This trends chart on consumerfinance.gov",
+                ),
+            );
+            output::success(result)
+        }
+        Err(error) => output::upstream_error(source.mode(), &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{GroupField, TrendInterval};
+
+    fn parse(value: Value) -> Result<TrendsQuery, ArgError> {
+        parse_query(value.as_object().cloned())
+    }
+
+    #[test]
+    fn defaults_and_every_argument() {
+        // DATA-6
+        let query = parse(json!({})).expect("valid");
+        assert_eq!(
+            (query.lens, query.interval, query.trend_depth),
+            (Lens::Overview, TrendInterval::Month, 5)
+        );
+        let query = parse(
+            json!({"lens": "product", "trend_interval": "week", "trend_depth": 3,
+            "sub_lens": "sub_product", "sub_lens_depth": 2, "focus": "Mortgage", "state": "CA"}),
+        )
+        .expect("valid");
+        assert_eq!(query.lens, Lens::Product);
+        assert_eq!(query.sub_lens, Some(GroupField::SubProduct));
+        assert_eq!((query.trend_depth, query.sub_lens_depth), (3, 2));
+        assert_eq!(query.focus.as_deref(), Some("Mortgage"));
+        assert_eq!(query.filters.state, vec!["CA"]);
+    }
+
+    #[test]
+    fn invalid_arguments_are_named() {
+        // DATA-6, DATA-1 style.
+        for (value, name) in [
+            (json!({"lens": "tags"}), "lens"),
+            (json!({"trend_interval": "hour"}), "trend_interval"),
+            (json!({"trend_depth": 0}), "trend_depth"),
+            (json!({"trend_depth": 101}), "trend_depth"),
+            (json!({"sub_lens_depth": -1}), "sub_lens_depth"),
+            (json!({"focus": "Mortgage"}), "focus"),
+            (json!({"sub_lens": "issue"}), "sub_lens"),
+            (json!({"lens": "issue", "sub_lens": "zip"}), "sub_lens"),
+            (
+                json!({"date_received_max": "yesterday"}),
+                "date_received_max",
+            ),
+            (json!({"interval": "month"}), "interval"),
+        ] {
+            let error = parse(value.clone()).expect_err("invalid");
+            assert_eq!(error.argument.as_deref(), Some(name), "{value}");
+        }
+    }
+}
