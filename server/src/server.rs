@@ -86,10 +86,13 @@ impl Server {
                 });
             }
         }
+
+        let metrics = Arc::new(Metrics::new());
         let source = match config.data {
             DataMode::Live => DataSource::live(config.api_base.clone(), config.upstream_timeout)?,
             DataMode::Fixtures => DataSource::fixtures()?,
         };
+        let source = source.with_metrics(metrics.clone());
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {
@@ -108,7 +111,6 @@ impl Server {
             ),
             None => None,
         };
-        let metrics = Arc::new(Metrics::new());
         let target = std::mem::replace(&mut config.audit, AuditTarget::Stderr);
         let audit = AuditLog::start(target, metrics.clone()).map_err(StartError::Audit)?;
 

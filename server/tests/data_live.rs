@@ -539,3 +539,49 @@ async fn invalid_arguments_never_reach_the_upstream() {
             .is_empty()
     );
 }
+
+/// METRICS-2: every upstream request is counted by outcome, and at most
+/// `MAX_IN_FLIGHT` are in flight at once, however many calls wait.
+#[tokio::test]
+async fn metrics_2_upstream_requests_are_counted_and_bounded_in_flight() {
+    use cfpb_mcp_server::data::live::MAX_IN_FLIGHT;
+    use cfpb_mcp_server::metrics::{Metrics, Open};
+    use std::sync::Arc;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_delay(Duration::from_millis(200)))
+        .mount(&server)
+        .await;
+    let metrics = Arc::new(Metrics::new());
+    let source = live(&server, Duration::from_secs(10))
+        .await
+        .with_metrics(metrics.clone());
+    let calls = MAX_IN_FLIGHT * 3;
+    let started = std::time::Instant::now();
+    let results = futures::future::join_all((0..calls).map(|_| {
+        tools::call(
+            &source,
+            "search_complaints",
+            args(json!({"search_term": "escrow"})),
+        )
+    }))
+    .await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.is_error == Some(true)))
+    );
+    let text = metrics.render(Open::default());
+    let line = format!(r#"cfpb_mcp_upstream_requests_total{{outcome="status"}} {calls}"#);
+    assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+    let received = server.received_requests().await.unwrap_or_default();
+    assert_eq!(received.len(), calls);
+    // At most MAX_IN_FLIGHT at once, each answered after 200 ms: the calls
+    // can't all be done in less than 3 waves (a lower bound, so load on the
+    // machine can only make it hold more easily).
+    assert!(
+        started.elapsed() >= Duration::from_millis(3 * 200),
+        "{calls} calls in {:?}: more than {MAX_IN_FLIGHT} were in flight",
+        started.elapsed()
+    );
+}

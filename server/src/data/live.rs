@@ -3,10 +3,15 @@
 //!
 //! It turns a validated [`SearchQuery`] into CCDB5 query parameters, bounds
 //! every response body before parsing it, and maps every failure to a short
-//! [`DataError`] that never carries the upstream body (MSG-5).
+//! [`DataError`] that never carries the upstream body (MSG-5). At most
+//! [`MAX_IN_FLIGHT`] requests are in flight at once (a request waits for a
+//! slot within its timeout), so what upstream bodies can cost in memory is
+//! bounded whatever the load: `MAX_IN_FLIGHT` x [`MAX_BODY_BYTES`]. Each
+//! request's outcome and time are counted in the metrics (METRICS-2).
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use url::Url;
@@ -16,10 +21,15 @@ use crate::data::complaint::{Complaint, SearchPage};
 use crate::data::error::DataError;
 use crate::data::query::SearchQuery;
 use crate::data::{ccdb5, ccdb5_aggs};
+use crate::metrics::{Metrics, UpstreamOutcome};
 
 /// The largest response body we read (a 100-result page with long narratives
 /// is well under 2 MiB).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Upstream requests in flight at once, across every session: bounds the
+/// memory bodies can take (8 x 8 MiB) and is gentle with the public API.
+pub const MAX_IN_FLIGHT: usize = 8;
 
 /// The longest we wait for a TCP/TLS connection, whatever the total timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +49,10 @@ pub struct LiveSource {
     base: Url,
     /// Total time allowed per request, reported in timeout errors.
     timeout: Duration,
+    /// One permit per request in flight ([`MAX_IN_FLIGHT`]).
+    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Where each request's outcome is counted.
+    metrics: Arc<Metrics>,
 }
 
 impl fmt::Debug for LiveSource {
@@ -81,6 +95,9 @@ impl LiveSource {
             client,
             base,
             timeout,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            // Counted nowhere until the server hands its own (`with_metrics`).
+            metrics: Arc::new(Metrics::new()),
         })
     }
 
@@ -200,9 +217,36 @@ impl LiveSource {
         }
     }
 
+    /// Count this source's requests in `metrics` (the server's).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// GET `url`: the body of a 2xx response (at most [`MAX_BODY_BYTES`]),
-    /// `None` for a 404, an error otherwise.
+    /// `None` for a 404, an error otherwise. Waits for one of the
+    /// [`MAX_IN_FLIGHT`] slots within the request timeout.
     async fn fetch(&self, url: Url) -> Result<Option<Vec<u8>>, DataError> {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, self.in_flight.acquire()).await {
+            Ok(Ok(_slot)) => self.fetch_now(url).await,
+            _ => Err(DataError::Timeout(self.timeout)),
+        };
+        let outcome = match &result {
+            Ok(Some(_)) => UpstreamOutcome::Ok,
+            Ok(None) => UpstreamOutcome::NotFound,
+            Err(DataError::Timeout(_)) => UpstreamOutcome::Timeout,
+            Err(DataError::Connect(_)) => UpstreamOutcome::Connect,
+            Err(DataError::Status(_)) => UpstreamOutcome::Status,
+            Err(DataError::TooLarge { .. }) => UpstreamOutcome::TooLarge,
+            Err(_) => UpstreamOutcome::Request,
+        };
+        self.metrics.upstream(outcome, started.elapsed());
+        result
+    }
+
+    /// [`LiveSource::fetch`] once a slot is held.
+    async fn fetch_now(&self, url: Url) -> Result<Option<Vec<u8>>, DataError> {
         let mut response = self
             .client
             .get(url)

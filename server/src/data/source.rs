@@ -69,6 +69,15 @@ impl DataSource {
         Ok(DataSource::Live(live::LiveSource::new(api_base, timeout)?))
     }
 
+    /// The same source, its upstream requests counted in `metrics` (only the
+    /// live source makes any).
+    pub fn with_metrics(self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        match self {
+            DataSource::Live(live) => DataSource::Live(live.with_metrics(metrics)),
+            fixtures => fixtures,
+        }
+    }
+
     /// The bundled dataset (`fixtures/complaints.json`, embedded in the
     /// binary), parsed and indexed once per process and shared afterwards.
     pub fn fixtures() -> Result<Self, DataError> {

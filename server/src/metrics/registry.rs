@@ -67,8 +67,6 @@ pub enum UpstreamOutcome {
     Status,
     /// A body past the size cap.
     TooLarge,
-    /// A body that is not the JSON expected.
-    BadBody,
     /// Any other transport error.
     Request,
 }
@@ -82,7 +80,6 @@ impl UpstreamOutcome {
             UpstreamOutcome::Connect => "connect",
             UpstreamOutcome::Status => "status",
             UpstreamOutcome::TooLarge => "too_large",
-            UpstreamOutcome::BadBody => "bad_body",
             UpstreamOutcome::Request => "request",
         }
     }
