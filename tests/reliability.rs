@@ -1085,6 +1085,14 @@ async fn msg_5_upstream_faults_are_tool_errors_never_5xx_and_memory_is_bounded()
             "{fault}: RSS grew by {} KiB",
             after - before
         );
+        // Even at the peak: 8 upstream requests in flight (data::live::
+        // MAX_IN_FLIGHT), each body at most 8 MiB in a buffer of at most
+        // 16 MiB, whatever the 16 calls ask for at once.
+        assert!(
+            peak.saturating_sub(peak_before) < (8 * 16 + 16) * 1024,
+            "{fault}: peak RSS grew by {} KiB",
+            peak - peak_before
+        );
         let health = client
             .get(format!("{}/health", server.base))
             .send()
