@@ -1,7 +1,8 @@
 //! A Python virtual environment with the official MCP Python SDK, for tests
 //! that drive the server with a real client: created once under
 //! `target/python/mcp-<version>/`, `pip install mcp==<version>`, and reused
-//! by later runs (a marker file records a finished install). Without
+//! by later runs (a marker file records a finished install; one test at a
+//! time sets it up). Without
 //! `python3`, or when PyPI can't be reached, the caller gets `None` and the
 //! test prints a clear SKIP; any other install failure fails the test.
 
@@ -28,6 +29,13 @@ fn pypi_reachable() -> bool {
 /// The venv's `python` with `mcp==MCP_SDK_VERSION` installed, or `None` (with
 /// the reason printed) when it can't be had on this machine.
 pub fn python_with_mcp() -> Option<PathBuf> {
+    // The tests of one binary run on parallel threads: one of them creates
+    // the venv, the others wait and reuse it (two `venv` runs into one
+    // folder at once fail).
+    static SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SETUP
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let venv = target_dir()
         .join("python")
         .join(format!("mcp-{MCP_SDK_VERSION}"));
