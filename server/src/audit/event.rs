@@ -321,5 +321,17 @@ pub(crate) mod tests {
             assert_eq!(EndReason::from_u8(reason as u8), reason);
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
+        // The metrics' `reason` label is the log's word (METRICS-2, LOG-1).
+        for reason in [
+            Reason::Origin,
+            Reason::Auth,
+            Reason::RateLimit,
+            Reason::StreamCap,
+            Reason::InvalidJsonrpc,
+            Reason::Overloaded,
+            Reason::DuplicateId,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
     }
 }
