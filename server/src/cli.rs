@@ -14,7 +14,18 @@ use url::Url;
 
 use crate::config::{Config, defaults};
 use crate::data::{DEFAULT_API_BASE, DataMode};
+use crate::cluster::{RedisUrl, RedisUrlError};
 use crate::guard::keys::{KeyListError, parse_key_list};
+
+/// A setting the command line could not turn into a [`Config`]. Neither
+/// variant quotes the value (it may be a secret).
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error(transparent)]
+    Keys(#[from] KeyListError),
+    #[error("CFPB_MCP_REDIS_URL: {0}")]
+    Redis(#[from] RedisUrlError),
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -145,11 +156,22 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (a loopback address; off when unset).
     #[arg(long, env = "CFPB_MCP_METRICS_BIND", value_name = "ADDR")]
     pub metrics_bind: Option<SocketAddr>,
+
+    /// Share rate limits, session owners and key reloads with other replicas
+    /// through this Redis (redis://HOST:PORT/DB); in-process when unset.
+    /// Parsed in `into_config`, not by clap, whose errors quote the value (a
+    /// Redis URL may hold a password).
+    #[arg(long, env = "CFPB_MCP_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 }
 
 impl ServeArgs {
     /// The validated configuration (audit to stderr).
-    pub fn into_config(self) -> Result<Config, KeyListError> {
+    pub fn into_config(self) -> Result<Config, ArgsError> {
+        let redis_url = match &self.redis_url {
+            Some(text) => Some(text.parse::<RedisUrl>()?),
+            None => None,
+        };
         let api_keys = match &self.api_keys {
             Some(list) => parse_key_list(list)?,
             None => Vec::new(),
@@ -179,6 +201,7 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             metrics_bind: self.metrics_bind,
+            redis_url,
             ..Config::default()
         })
     }

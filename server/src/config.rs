@@ -11,6 +11,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::audit::AuditTarget;
+use crate::cluster::RedisUrl;
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
 
@@ -64,6 +65,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Where `GET /metrics` listens (METRICS-4): off when `None`; loopback only.
     pub metrics_bind: Option<SocketAddr>,
+    /// Share limits, session owners and reloads with other replicas through
+    /// this Redis (CLUSTER-* in docs/contract.md); in-process when `None`.
+    pub redis_url: Option<RedisUrl>,
     pub audit: AuditTarget,
     /// An inline key list that failed to parse (reported by `Server::bind`).
     pub(crate) key_error: Option<KeyListError>,
@@ -130,6 +134,7 @@ impl Default for Config {
             overload_timeout: Duration::from_millis(OVERLOAD_TIMEOUT_MS),
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             metrics_bind: None,
+            redis_url: None,
             audit: AuditTarget::Stderr,
             key_error: None,
             #[cfg(feature = "bench-unguarded")]

@@ -18,6 +18,9 @@
 //!   `handle`.
 //! - `http`: the response body type, the contract's error bodies, the
 //!   event-stream head, bounded body reading.
+//! - [`cluster`]: state shared between replicas through Redis (the shared
+//!   limiter, legacy session owners and forwarding, reload broadcasts); only
+//!   with `CFPB_MCP_REDIS_URL`.
 //! - `sessions`: session ids and the key that owns each session (both
 //!   transports).
 //! - `mcp`: JSON-RPC framing and the rmcp `ServerHandler`.
@@ -32,6 +35,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod data;
 pub mod guard;

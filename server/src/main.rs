@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cfpb_mcp_server::cli::{Cli, Command, HealthArgs, ServeArgs};
+use cfpb_mcp_server::cli::{ArgsError, Cli, Command, HealthArgs, ServeArgs};
 use cfpb_mcp_server::guard::GuardError;
 use cfpb_mcp_server::guard::keys::ApiKey;
 use cfpb_mcp_server::{Server, StartError};
@@ -41,7 +41,8 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> ExitCode {
     let config = match args.into_config() {
         Ok(c) => c,
-        Err(e) => return fail(&StartError::from(GuardError::Keys(e)).to_string()),
+        Err(ArgsError::Keys(e)) => return fail(&StartError::from(GuardError::Keys(e)).to_string()),
+        Err(e) => return fail(&e.to_string()),
     };
     let runtime = match runtime() {
         Ok(r) => r,

@@ -11,13 +11,17 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
+use crate::cluster::{Cluster, Inbox};
 use crate::metrics::Open;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::audit::{
     Arguments, AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis,
@@ -65,15 +69,52 @@ pub struct App {
     legacy: Legacy,
     streamable: Streamable,
     audit: AuditLog,
+    /// The other replicas, with `CFPB_MCP_REDIS_URL`: told of each reload.
+    cluster: Option<Cluster>,
 }
 
 impl App {
-    pub fn new(guard: Guard, legacy: Legacy, streamable: Streamable, audit: AuditLog) -> Self {
+    pub fn new(
+        guard: Guard,
+        legacy: Legacy,
+        streamable: Streamable,
+        audit: AuditLog,
+        cluster: Option<Cluster>,
+    ) -> Self {
         Self {
             guard,
             legacy,
             streamable,
             audit,
+            cluster,
+        }
+    }
+
+    /// Serve what the other replicas send (CLUSTER-3, CLUSTER-4) until
+    /// `shutdown`: forwarded POSTs, each on its own task, and reloads.
+    pub async fn serve_inbox(
+        self: Arc<Self>,
+        mut inbox: Inbox,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                forwarded = inbox.forwarded.recv() => {
+                    let Some(forwarded) = forwarded else { return };
+                    let app = self.clone();
+                    tasks.spawn(async move {
+                        app.legacy.answer_forwarded(&app.guard, forwarded).await;
+                    });
+                }
+                reload = inbox.reloads.recv() => {
+                    if reload.is_none() {
+                        return;
+                    }
+                    let _ = self.reload_local().await;
+                }
+            }
         }
     }
 
@@ -130,7 +171,7 @@ impl App {
         if route == Route::NotFound {
             return not_found(messages_text::NOT_FOUND);
         }
-        let who = match self.guard.check(request.headers(), peer.ip()) {
+        let who = match self.guard.check(request.headers(), peer.ip()).await {
             Ok(who) => who,
             Err(refusal) => {
                 log.caller = refusal.caller;
@@ -155,8 +196,19 @@ impl App {
     /// Re-read the keys file (SIGHUP, AUTH-2/8): new keys work at once, removed
     /// keys fail at once and their open streams and sessions close. On error
     /// the previous keys stay in force. Returns the number of keys now
-    /// configured; the outcome is also logged.
+    /// configured; the outcome is also logged. With Redis, every other
+    /// replica re-reads its keys file too (CLUSTER-4).
     pub async fn reload_keys(&self) -> Result<usize, ReloadError> {
+        let outcome = self.reload_local().await;
+        if let Some(cluster) = &self.cluster
+            && outcome.is_ok()
+        {
+            cluster.broadcast_reload().await;
+        }
+        outcome
+    }
+
+    async fn reload_local(&self) -> Result<usize, ReloadError> {
         let keys = match self.guard.reread() {
             Ok(keys) => keys,
             Err(ReloadError::NoFile) => return Err(ReloadError::NoFile),

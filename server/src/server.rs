@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::audit::{AuditLog, AuditTarget, Event};
+use crate::cluster::{Cluster, Unreachable};
 use crate::config::Config;
 use crate::data::{DataError, DataMode, DataSource};
 use crate::guard::{Guard, GuardError, ReloadError};
@@ -48,6 +49,9 @@ pub enum StartError {
     },
     #[error("could not start the audit writer: {0}")]
     Audit(std::io::Error),
+    /// `CFPB_MCP_REDIS_URL` given but Redis unreachable (named without credentials).
+    #[error(transparent)]
+    Redis(#[from] Unreachable),
     #[error("CFPB_MCP_METRICS_BIND: could not listen on {addr}: {source}")]
     Metrics {
         addr: SocketAddr,
@@ -114,6 +118,31 @@ impl Server {
         let target = std::mem::replace(&mut config.audit, AuditTarget::Stderr);
         let audit = AuditLog::start(target, metrics.clone()).map_err(StartError::Audit)?;
 
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let (guard, cluster, inbox) = match config.redis_url.clone() {
+            None => (guard, None, None),
+            Some(url) => {
+                let (cluster, inbox) =
+                    match Cluster::connect(url.clone(), audit.clone(), shutdown.clone(), &tasks)
+                        .await
+                    {
+                        Ok(connected) => connected,
+                        Err(e) => {
+                            audit.close().await;
+                            return Err(e.into());
+                        }
+                    };
+                audit.write(&Event::RedisState {
+                    state: "up",
+                    url: url.to_string(),
+                    error: None,
+                });
+                let guard = Guard::with_cluster(&config, Some(cluster.clone()))?;
+                (guard, Some(cluster), Some(inbox))
+            }
+        };
+
         audit.write(&Event::ServerStart {
             listen: addr.to_string(),
             data: config.data.as_str(),
@@ -129,8 +158,6 @@ impl Server {
             });
         }
 
-        let shutdown = CancellationToken::new();
-        let tasks = TaskTracker::new();
         let cx = Context::new(
             &config,
             source,
@@ -138,13 +165,18 @@ impl Server {
             tasks.clone(),
             audit.clone(),
             metrics.clone(),
+            cluster.clone(),
         );
         let app = Arc::new(App::new(
             guard,
             Legacy::new(cx.clone()),
             Streamable::new(cx),
             audit.clone(),
+            cluster,
         ));
+        if let Some(inbox) = inbox {
+            tasks.spawn(app.clone().serve_inbox(inbox, shutdown.clone(), tasks.clone()));
+        }
         let metrics_addr = metrics_endpoint.as_ref().map(MetricsEndpoint::local_addr);
         if let Some(endpoint) = metrics_endpoint {
             let open_app = app.clone();

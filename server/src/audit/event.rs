@@ -40,6 +40,14 @@ pub enum Event {
     KeysReloadFailed { error: String },
     /// `audit_lines_dropped`: the writer fell behind (LOG-3); never silent.
     AuditLinesDropped { count: u64 },
+    /// `redis_state`: the link to Redis went `up` or `down` (CLUSTER-5); one
+    /// line per change. `url` is shown without credentials.
+    RedisState {
+        state: &'static str,
+        url: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 impl Event {
@@ -54,6 +62,7 @@ impl Event {
             Event::KeysReloaded { .. } => "keys_reloaded",
             Event::KeysReloadFailed { .. } => "keys_reload_failed",
             Event::AuditLinesDropped { .. } => "audit_lines_dropped",
+            Event::RedisState { .. } => "redis_state",
         }
     }
 

@@ -167,6 +167,7 @@ fn tally(metrics: &Metrics, event: &Event) {
         Event::KeysReloadFailed { .. } => metrics.key_reload(false),
         // Counted where they are dropped, one by one.
         Event::AuditLinesDropped { .. } => {}
+        Event::RedisState { state, .. } => metrics.redis_state(*state == "up"),
         Event::ServerStart { .. } | Event::ServerWarning { .. } | Event::ServerStop { .. } => {}
     }
 }

@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -22,7 +23,8 @@ use crate::audit::event::{Caller, Reason};
 use crate::config::Config;
 use crate::guard::extract::{Presented, extract_from_headers};
 use crate::guard::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
-use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict};
+use crate::cluster::{Cluster, Gcra, Spend, wire};
+use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
 use crate::guard::origin::{normalize_origin, origin_allowed};
 use crate::http::response::{
     Body, ErrorKind, error_response, messages_text, too_many_requests, unauthorized,
@@ -102,6 +104,15 @@ impl Refusal {
     }
 }
 
+/// The limiters' quotas in the shared store. The local limiters still see
+/// every request, so when Redis is lost (CLUSTER-5) the fallback starts from
+/// this replica's own recent traffic, not from a fresh burst.
+struct SharedLimits {
+    cluster: Cluster,
+    key: Gcra,
+    auth_fail: Option<Gcra>,
+}
+
 /// The guard of every guarded route.
 pub struct Guard {
     /// Verified against on every guarded request; swapped whole on reload.
@@ -116,6 +127,8 @@ pub struct Guard {
     unguarded: bool,
     limiter: KeyLimiter,
     auth_fail: AuthFailLimiter,
+    /// With Redis: the same quotas, shared by every replica (CLUSTER-1).
+    shared: Option<SharedLimits>,
     /// Normalized allowed origins (NET-2).
     allowed_origins: Vec<String>,
 }
@@ -155,6 +168,11 @@ impl Guard {
     /// refusing a configuration without authentication (AUTH-6) or with a
     /// rate that is not a number.
     pub fn new(config: &Config) -> Result<Self, GuardError> {
+        Self::with_cluster(config, None)
+    }
+
+    /// As [`Guard::new`], the limiters shared through `cluster` when given.
+    pub fn with_cluster(config: &Config, cluster: Option<Cluster>) -> Result<Self, GuardError> {
         if let Some(e) = &config.key_error {
             return Err(GuardError::Keys(e.clone()));
         }
@@ -179,7 +197,24 @@ impl Guard {
         }
         let auth_fail = AuthFailLimiter::new(config.auth_fail_rps, config.auth_fail_burst)
             .map_err(setting("CFPB_MCP_AUTH_FAIL_RPS"))?;
+        let quota = |rps: f64, burst: NonZeroU32, name| {
+            Gcra::new(rps, burst).ok_or_else(|| setting(name)(BadRate(rps)))
+        };
+        let shared = match cluster {
+            Some(cluster) => Some(SharedLimits {
+                cluster,
+                key: quota(config.rate_limit_rps, burst, "CFPB_MCP_RATE_LIMIT_RPS")?,
+                auth_fail: match NonZeroU32::new(config.auth_fail_burst) {
+                    Some(b) if config.auth_fail_rps != 0.0 => {
+                        Some(quota(config.auth_fail_rps, b, "CFPB_MCP_AUTH_FAIL_RPS")?)
+                    }
+                    _ => None,
+                },
+            }),
+            None => None,
+        };
         Ok(Self {
+            shared,
             keys: ArcSwap::from_pointee(keys),
             inline_keys: config.api_keys.clone(),
             keys_file: config.api_keys_file.clone(),
@@ -197,7 +232,7 @@ impl Guard {
     }
 
     /// The guard (NET-2, AUTH-1..5, RATE-1..6) for one request from `peer`.
-    pub fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Admitted, Refusal> {
+    pub async fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Admitted, Refusal> {
         #[cfg(feature = "bench-unguarded")]
         if self.unguarded {
             return Ok(Admitted {
@@ -225,7 +260,16 @@ impl Guard {
             }
         };
         let Some(key) = verified else {
-            let answer = match self.auth_fail.check(peer) {
+            let local = self.auth_fail.check(peer);
+            let shared = match &self.shared {
+                Some(SharedLimits {
+                    cluster,
+                    auth_fail: Some(quota),
+                    ..
+                }) => cluster.spend(&wire::auth_fail_bucket(peer), *quota).await,
+                _ => None,
+            };
+            let answer = match shared.map_or(local, verdict) {
                 Verdict::Allow => Answer::Unauthorized,
                 Verdict::Deny { retry_after_secs } => Answer::Throttled { retry_after_secs },
             };
@@ -235,7 +279,15 @@ impl Guard {
                 answer,
             });
         };
-        match self.limiter.check(&key) {
+        let local = self.limiter.check(&key);
+        let shared = match &self.shared {
+            Some(shared) => {
+                let bucket = wire::key_bucket(&hex::encode(key.as_bytes()));
+                shared.cluster.spend(&bucket, shared.key).await
+            }
+            None => None,
+        };
+        match shared.map_or(local, verdict) {
             Verdict::Allow => Ok(Admitted {
                 key,
                 caller: caller.unwrap_or(Caller::None),
@@ -284,6 +336,16 @@ impl Guard {
     /// request on (AUTH-8).
     pub fn install(&self, keys: KeySet) {
         self.keys.store(Arc::new(keys));
+    }
+}
+
+/// The shared limiter's answer as the local limiter's.
+fn verdict(spend: Spend) -> Verdict {
+    match spend {
+        Spend::Allowed { .. } => Verdict::Allow,
+        Spend::Denied { wait_us } => Verdict::Deny {
+            retry_after_secs: retry_after_secs(Duration::from_micros(wait_us)),
+        },
     }
 }
 

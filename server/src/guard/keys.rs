@@ -156,6 +156,19 @@ impl KeyDigest {
         KeyId([self.0[0], self.0[1], self.0[2], self.0[3]])
     }
 
+    /// The 32 bytes (the shared limiter's bucket and a forwarded POST's owner
+    /// check name a key by them; they are not the key).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The digest from its 64 hex characters (a forwarded POST's). Pure.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(Self(bytes))
+    }
+
     /// The digest of the one anonymous caller of a `--allow-no-auth` server.
     pub fn anonymous() -> Self {
         Self([0; 32])

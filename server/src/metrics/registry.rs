@@ -121,6 +121,11 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
 /// Latency buckets, in seconds: 1 ms to 10 s.
 const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -145,6 +150,8 @@ pub struct Metrics {
     upstream_duration: Histogram,
     open_streams: Gauge<i64, AtomicI64>,
     open_sessions: Gauge<i64, AtomicI64>,
+    redis_up: Gauge<i64, AtomicI64>,
+    redis_state_changes: Family<StateLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -239,6 +246,18 @@ impl Metrics {
             "Streamable HTTP sessions open now",
             open_sessions.clone(),
         );
+        let redis_up = Gauge::default();
+        registry.register(
+            "redis_up",
+            "1 while the link to Redis (CFPB_MCP_REDIS_URL) works, 0 when it is down or not configured",
+            redis_up.clone(),
+        );
+        let redis_state_changes = Family::<StateLabels, Counter>::default();
+        registry.register(
+            "redis_state_changes",
+            "Changes of the Redis link's state, by the new state (redis_state lines)",
+            redis_state_changes.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -253,7 +272,19 @@ impl Metrics {
             upstream_duration,
             open_streams,
             open_sessions,
+            redis_up,
+            redis_state_changes,
         }
+    }
+
+    /// Redis is configured and reachable (`true`) or lost (`false`).
+    pub fn redis_state(&self, up: bool) {
+        self.redis_up.set(i64::from(up));
+        self.redis_state_changes
+            .get_or_create(&StateLabels {
+                state: if up { "up" } else { "down" },
+            })
+            .inc();
     }
 
     /// A request was answered (its audit line was written).

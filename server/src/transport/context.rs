@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use crate::audit::AuditLog;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::data::DataSource;
 use crate::guard::Guard;
@@ -42,6 +43,8 @@ pub struct Context {
     pub audit: AuditLog,
     /// Where tool outcomes are counted (METRICS-2).
     pub metrics: Arc<Metrics>,
+    /// The other replicas, with `CFPB_MCP_REDIS_URL` (CLUSTER-3).
+    pub cluster: Option<Cluster>,
 }
 
 impl Context {
@@ -52,6 +55,7 @@ impl Context {
         tasks: TaskTracker,
         audit: AuditLog,
         metrics: Arc<Metrics>,
+        cluster: Option<Cluster>,
     ) -> Self {
         Self {
             source,
@@ -64,6 +68,7 @@ impl Context {
             tasks,
             audit,
             metrics,
+            cluster,
         }
     }
 

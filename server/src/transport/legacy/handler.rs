@@ -11,6 +11,7 @@ use crate::http::body::BodySlot;
 use http::{Method, Request, Response};
 
 use crate::audit::RequestLog;
+use crate::cluster::Forwarded;
 use crate::guard::keys::KeySet;
 use crate::guard::{Admitted, Guard};
 use crate::http::response::{Body, method_not_allowed};
@@ -58,6 +59,24 @@ impl Legacy {
             }
             (Endpoint::Messages, _) => method_not_allowed("POST"),
         }
+    }
+
+    /// Answer a POST another replica received for a session of ours
+    /// (CLUSTER-3): the same checks and outcome as a POST made here.
+    pub async fn answer_forwarded(&self, guard: &Guard, forwarded: Forwarded) {
+        let Some(cluster) = &self.cx.cluster else {
+            return;
+        };
+        let (status, body, error) = post::answer_forwarded(
+            &self.registry,
+            &self.cx,
+            guard,
+            &forwarded.session,
+            &forwarded.key,
+            forwarded.body.as_bytes(),
+        )
+        .await;
+        cluster.reply(&forwarded, status, body, error).await;
     }
 
     /// End every session whose key is no longer in `keys` (AUTH-8).

@@ -17,9 +17,14 @@ use rmcp::model::ClientJsonRpcMessage;
 use crate::audit::{AuditFields, Reason, RequestLog};
 use crate::guard::{Admitted, Guard};
 use crate::http::body::is_json_content_type;
+use crate::cluster::{Cluster, Forward};
+use crate::guard::keys::KeyDigest;
 use crate::http::response::{
-    Body, ErrorKind, accepted, bad_request, error_response, messages_text, not_found,
+    Body, ErrorKind, accepted, bad_request, error_response, json_response, messages_text,
+    not_found,
 };
+use bytes::Bytes;
+use http_body_util::BodyExt;
 use crate::mcp::{self, Framed};
 use crate::sessions::SessionId;
 use crate::transport::context::Context;
@@ -78,24 +83,153 @@ pub async fn post(
         Err(e) => return bad_request(&e.to_string()),
     };
     let Some(session) = registry.get(&id, &who.key) else {
-        return not_found(messages_text::UNKNOWN_SESSION);
+        return match &cx.cluster {
+            Some(cluster) => forward(cluster, cx, guard, who, id, request, log).await,
+            None => not_found(messages_text::UNKNOWN_SESSION),
+        };
     };
     // Only a session this server issued is logged: an id the client made up
     // could carry anything, a fragment of a key included (LOG-2).
     log.session = Some(id.log_prefix());
-    if !is_json_content_type(request.headers()) {
-        return error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorKind::UnsupportedMediaType,
-            "Content-Type must be application/json",
-        );
-    }
-    let (parts, body) = request.into_parts();
-    let body = match cx.read_message(guard, &parts.headers, body).await {
+    let body = match read_json(cx, guard, request).await {
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };
-    match mcp::frame(&body) {
+    accept(cx, guard, &session, &body, log).await
+}
+
+/// The body of a POST: JSON (415 otherwise), within the bounds, scrubbed.
+async fn read_json(
+    cx: &Context,
+    guard: &Guard,
+    request: Request<BodySlot>,
+) -> Result<Bytes, Response<Body>> {
+    if !is_json_content_type(request.headers()) {
+        return Err(error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::UnsupportedMediaType,
+            "Content-Type must be application/json",
+        ));
+    }
+    let (parts, body) = request.into_parts();
+    cx.read_message(guard, &parts.headers, body).await
+}
+
+/// CLUSTER-3: a POST for a session this replica does not hold goes to the
+/// replica that does, and its answer is this response: 202 only once the
+/// owner took the message in (MSG-6); 404 when no live replica owns it, or
+/// Redis is down (the session can't be found); 503 when the owner is silent.
+async fn forward(
+    cluster: &Cluster,
+    cx: &Context,
+    guard: &Guard,
+    who: Admitted,
+    id: SessionId,
+    request: Request<BodySlot>,
+    log: &mut RequestLog,
+) -> Response<Body> {
+    let body = match read_json(cx, guard, request).await {
+        Ok(bytes) => bytes,
+        Err(refusal) => return refusal,
+    };
+    let Ok(text) = String::from_utf8(body.to_vec()) else {
+        return match mcp::frame(&body) {
+            Err(e) => bad_request(&e.to_string()),
+            Ok(_) => bad_request("Invalid JSON"),
+        };
+    };
+    if let Ok(Framed::Message(message)) = mcp::frame(&body) {
+        log.note(AuditFields::of(&message, guard.keys().redactor()));
+    }
+    let key = hex::encode(who.key.as_bytes());
+    let wait = cx.overload_timeout + FORWARD_MARGIN;
+    match cluster.forward(&id.to_string(), &key, text, wait).await {
+        Forward::Answered {
+            status,
+            body,
+            error,
+        } => {
+            if status != StatusCode::NOT_FOUND.as_u16() {
+                log.session = Some(id.log_prefix());
+            }
+            log.error = error.as_deref().and_then(forwarded_reason).or(log.error);
+            forwarded_response(status, body)
+        }
+        Forward::NoOwner | Forward::Unavailable { redis_down: true } => {
+            not_found(messages_text::UNKNOWN_SESSION)
+        }
+        Forward::Unavailable { redis_down: false } => {
+            log.session = Some(id.log_prefix());
+            log.error = Some(Reason::Overloaded);
+            overloaded()
+        }
+    }
+}
+
+/// Beyond the owner's own overload timeout, how long a forwarded POST waits.
+const FORWARD_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The reasons an owner can report for a forwarded POST.
+fn forwarded_reason(word: &str) -> Option<Reason> {
+    [
+        Reason::InvalidJsonrpc,
+        Reason::DuplicateId,
+        Reason::Overloaded,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == word)
+}
+
+/// The owner's answer as this replica's response.
+fn forwarded_response(status: u16, body: String) -> Response<Body> {
+    match StatusCode::from_u16(status) {
+        Ok(StatusCode::ACCEPTED) => accepted(),
+        Ok(StatusCode::SERVICE_UNAVAILABLE) if body.is_empty() => overloaded(),
+        Ok(status) if !body.is_empty() => json_response(status, body),
+        _ => overloaded(),
+    }
+}
+
+/// Answer a POST another replica forwarded for `session` (CLUSTER-3): the
+/// status, the body and the audit reason to send back.
+pub async fn answer_forwarded(
+    registry: &Registry,
+    cx: &Context,
+    guard: &Guard,
+    session: &str,
+    key: &str,
+    body: &[u8],
+) -> (u16, String, Option<&'static str>) {
+    let found = SessionId::parse(session)
+        .zip(KeyDigest::from_hex(key))
+        .and_then(|(id, key)| registry.get(&id, &key));
+    let Some(session) = found else {
+        return (
+            StatusCode::NOT_FOUND.as_u16(),
+            crate::http::response::ErrorBody::new(ErrorKind::NotFound, messages_text::UNKNOWN_SESSION)
+                .to_json(),
+            None,
+        );
+    };
+    let mut log = RequestLog::default();
+    let response = accept(cx, guard, &session, body, &mut log).await;
+    let status = response.status().as_u16();
+    let body = match response.into_body().collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Err(never) => match never {},
+    };
+    (status, body, log.error.map(Reason::as_str))
+}
+
+/// Take one scrubbed, bounded message into `session` (MSG-1, MSG-6).
+async fn accept(
+    cx: &Context,
+    guard: &Guard,
+    session: &Session,
+    body: &[u8],
+    log: &mut RequestLog,
+) -> Response<Body> {
+    match mcp::frame(body) {
         Err(e) => bad_request(&e.to_string()),
         Ok(Framed::Ignore) => accepted(),
         Ok(Framed::Reply(reply)) => {
@@ -107,7 +241,7 @@ pub async fn post(
                 Err(_) => overloaded(),
             }
         }
-        Ok(Framed::Message(message)) => deliver(cx, guard, &session, *message, log).await,
+        Ok(Framed::Message(message)) => deliver(cx, guard, session, *message, log).await,
     }
 }
 

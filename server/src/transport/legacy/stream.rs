@@ -25,6 +25,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::PollSender;
 
+use crate::cluster::Cluster;
 use crate::audit::{AuditLog, Caller, EndReason, Event, Reason, RequestLog, StreamEnd, millis};
 use crate::guard::Admitted;
 use crate::http::response::{Body, event_stream, too_many_requests};
@@ -105,6 +106,7 @@ pub fn open(
         cx.keepalive,
         cx.audit.clone(),
         who.caller,
+        cx.cluster.clone(),
     ));
 
     let body = StreamBody::new(ReceiverStream::new(body_rx).map(move |frame| {
@@ -121,15 +123,24 @@ async fn stream_task(
     keepalive: Duration,
     audit: AuditLog,
     caller: Caller,
+    cluster: Option<Cluster>,
 ) {
     let opened = Instant::now();
     let session = guard.session.clone();
+    let id = session.id.to_string();
+    if let Some(cluster) = &cluster {
+        // Before the `endpoint` event: a POST to any replica finds the owner.
+        cluster.claim(&id).await;
+    }
     let mut sent = 0u64;
     let reason = pump(&session, outbound, body, keepalive, &mut sent).await;
     session.end(reason);
     let session_prefix = session.id.log_prefix();
     let unanswered = u64::try_from(session.unanswered()).unwrap_or(u64::MAX);
     drop(guard); // unregister now (SSE-5)
+    if let Some(cluster) = &cluster {
+        cluster.release(&id).await;
+    }
     audit.write(&Event::StreamEnd(StreamEnd {
         key: caller,
         session: session_prefix,

@@ -1,0 +1,388 @@
+//! State shared between replicas through Redis (CLUSTER-* in
+//! docs/contract.md), on only when `CFPB_MCP_REDIS_URL` is set; without it
+//! nothing here runs and every limit and session is in-process as before.
+//!
+//! [`Cluster`] is its one door: [`Cluster::spend`] (the shared GCRA limiter,
+//! CLUSTER-1), [`Cluster::claim`] / [`Cluster::release`] (which replica owns
+//! a legacy session), [`Cluster::forward`] and [`Cluster::reply`] (a POST
+//! that landed on the wrong replica, CLUSTER-3), [`Cluster::broadcast_reload`]
+//! (AUTH-8 everywhere, CLUSTER-4). What other replicas send arrives in the
+//! [`Inbox`], which the server hands to the router. Every call is bounded in
+//! time and answers `None`/[`Forward::Unavailable`] while Redis is down, so
+//! callers fall back to local state (CLUSTER-5): [`link`] owns that state.
+//!
+//! This module knows no transport and no guard: sessions and keys are hex
+//! strings here.
+
+mod gcra;
+mod link;
+mod url;
+pub mod wire;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use dashmap::{DashMap, DashSet};
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use gcra::{Gcra, SCRIPT as GCRA_SCRIPT, Spend};
+pub use link::{COMMAND_TIMEOUT, Unreachable};
+pub use url::{RedisUrl, RedisUrlError};
+
+use crate::audit::AuditLog;
+use link::Link;
+use wire::{ForwardReply, ForwardRequest, Reload};
+
+/// How long an owner entry lives without a heartbeat: a replica that died
+/// stops owning its sessions after this.
+pub const OWNER_TTL: Duration = Duration::from_secs(30);
+/// How often the owner entries of live sessions are renewed.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Forwarded requests waiting for this replica's transport, at most.
+const INBOX_DEPTH: usize = 256;
+
+/// Deletes KEYS[1] only while it still names this replica (ARGV[1]).
+const RELEASE_SCRIPT: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
+/// The link to the other replicas. Cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cluster({}, replica {})", self.inner.link.url(), self.inner.replica)
+    }
+}
+
+struct Inner {
+    link: Link,
+    /// This process's id among the replicas: random, fresh at each start.
+    replica: String,
+    gcra: redis::Script,
+    release: redis::Script,
+    /// Legacy sessions this replica owns: re-announced by the heartbeat.
+    owned: DashSet<String>,
+    /// Forwarded requests waiting for their owner's reply, by number.
+    pending: DashMap<u64, oneshot::Sender<ForwardReply>>,
+    next_id: AtomicU64,
+}
+
+/// What other replicas sent this one.
+pub struct Inbox {
+    /// POSTs for legacy sessions this replica owns; answer each with
+    /// [`Cluster::reply`].
+    pub forwarded: mpsc::Receiver<Forwarded>,
+    /// Another replica re-read its keys: re-read ours.
+    pub reloads: mpsc::Receiver<()>,
+}
+
+/// A POST another replica received for a session this one owns.
+#[derive(Debug)]
+pub struct Forwarded {
+    pub session: String,
+    pub key: String,
+    pub body: String,
+    from: String,
+    id: u64,
+}
+
+/// How a forwarded POST went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forward {
+    /// The owner answered: give this response.
+    Answered {
+        status: u16,
+        body: String,
+        error: Option<String>,
+    },
+    /// No live replica owns the session: it is unknown (404).
+    NoOwner,
+    /// The owner did not answer in time (503), or Redis is down (then the
+    /// session can't be found: 404 as for any unknown session).
+    Unavailable { redis_down: bool },
+}
+
+impl Cluster {
+    /// Connect (refusing to start if Redis can't be reached) and start the
+    /// heartbeat and the subscriber on `tasks`, until `shutdown`.
+    pub async fn connect(
+        url: RedisUrl,
+        audit: AuditLog,
+        shutdown: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Result<(Self, Inbox), Unreachable> {
+        let link = Link::connect(url.clone(), audit).await?;
+        let cluster = Self {
+            inner: Arc::new(Inner {
+                link,
+                replica: hex::encode(rand::random::<[u8; 8]>()),
+                gcra: redis::Script::new(GCRA_SCRIPT),
+                release: redis::Script::new(RELEASE_SCRIPT),
+                owned: DashSet::new(),
+                pending: DashMap::new(),
+                next_id: AtomicU64::new(1),
+            }),
+        };
+        let (forwarded_tx, forwarded) = mpsc::channel(INBOX_DEPTH);
+        let (reloads_tx, reloads) = mpsc::channel(4);
+        tasks.spawn(cluster.clone().heartbeat(shutdown.clone()));
+        tasks.spawn(
+            cluster
+                .clone()
+                .subscribe(url, forwarded_tx, reloads_tx, shutdown),
+        );
+        Ok((cluster, Inbox { forwarded, reloads }))
+    }
+
+    /// This replica's id.
+    pub fn replica(&self) -> &str {
+        &self.inner.replica
+    }
+
+    /// Is Redis reachable now?
+    pub fn is_up(&self) -> bool {
+        self.inner.link.is_up()
+    }
+
+    /// Spend one cell of the shared bucket `bucket` (CLUSTER-1): `None` when
+    /// Redis is down, and the caller decides locally.
+    pub async fn spend(&self, bucket: &str, quota: Gcra) -> Option<Spend> {
+        let mut invocation = self.inner.gcra.prepare_invoke();
+        invocation
+            .key(bucket)
+            .arg(quota.interval_us)
+            .arg(quota.tau_us);
+        let (allowed, wait_us): (u8, u64) = self.inner.link.eval(&invocation).await?;
+        Some(if allowed == 1 {
+            Spend::Allowed { tat_us: 0 }
+        } else {
+            Spend::Denied { wait_us }
+        })
+    }
+
+    /// A legacy session opened here: this replica owns it (CLUSTER-3).
+    pub async fn claim(&self, session: &str) {
+        self.inner.owned.insert(session.to_owned());
+        let mut set = redis::cmd("SET");
+        set.arg(wire::legacy_owner_key(session))
+            .arg(&self.inner.replica)
+            .arg("EX")
+            .arg(OWNER_TTL.as_secs());
+        let _: Option<()> = self.inner.link.run(set).await;
+    }
+
+    /// A legacy session ended here.
+    pub async fn release(&self, session: &str) {
+        self.inner.owned.remove(session);
+        let mut invocation = self.inner.release.prepare_invoke();
+        invocation
+            .key(wire::legacy_owner_key(session))
+            .arg(&self.inner.replica);
+        let _: Option<i64> = self.inner.link.eval(&invocation).await;
+    }
+
+    /// Send a POST for `session` to the replica that owns it and wait (at
+    /// most `wait`) for its answer.
+    pub async fn forward(&self, session: &str, key: &str, body: String, wait: Duration) -> Forward {
+        let owner_key = wire::legacy_owner_key(session);
+        let mut get = redis::cmd("GET");
+        get.arg(&owner_key);
+        let owner: Option<String> = match self.inner.link.run(get).await {
+            Some(owner) => owner,
+            None => return Forward::Unavailable { redis_down: true },
+        };
+        let Some(owner) = owner.filter(|o| *o != self.inner.replica) else {
+            return Forward::NoOwner;
+        };
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let request = ForwardRequest {
+            from: self.inner.replica.clone(),
+            id,
+            session: session.to_owned(),
+            key: key.to_owned(),
+            body,
+        };
+        let Ok(payload) = serde_json::to_string(&request) else {
+            return Forward::NoOwner;
+        };
+        let (tx, rx) = oneshot::channel();
+        self.inner.pending.insert(id, tx);
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(wire::forward_channel(&owner)).arg(payload);
+        let heard: Option<u64> = self.inner.link.run(publish).await;
+        let outcome = match heard {
+            None => Forward::Unavailable { redis_down: true },
+            // No one listens on the owner's channel: it died; its entry is stale.
+            Some(0) => {
+                let mut invocation = self.inner.release.prepare_invoke();
+                invocation.key(&owner_key).arg(&owner);
+                let _: Option<i64> = self.inner.link.eval(&invocation).await;
+                Forward::NoOwner
+            }
+            Some(_) => match tokio::time::timeout(wait, rx).await {
+                Ok(Ok(reply)) => Forward::Answered {
+                    status: reply.status,
+                    body: reply.body,
+                    error: reply.error,
+                },
+                _ => Forward::Unavailable { redis_down: false },
+            },
+        };
+        self.inner.pending.remove(&id);
+        outcome
+    }
+
+    /// Answer a forwarded POST.
+    pub async fn reply(&self, to: &Forwarded, status: u16, body: String, error: Option<&str>) {
+        let reply = ForwardReply {
+            id: to.id,
+            status,
+            body,
+            error: error.map(str::to_owned),
+        };
+        let Ok(payload) = serde_json::to_string(&reply) else {
+            return;
+        };
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(wire::reply_channel(&to.from)).arg(payload);
+        let _: Option<u64> = self.inner.link.run(publish).await;
+    }
+
+    /// Tell every other replica to re-read its keys (CLUSTER-4).
+    pub async fn broadcast_reload(&self) {
+        let Ok(payload) = serde_json::to_string(&Reload {
+            from: self.inner.replica.clone(),
+        }) else {
+            return;
+        };
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(wire::reload_channel()).arg(payload);
+        let _: Option<u64> = self.inner.link.run(publish).await;
+    }
+
+    /// Once a second: probe Redis while it is down; every [`HEARTBEAT`],
+    /// renew the owner entries of this replica's sessions (after an outage
+    /// this re-creates them).
+    async fn heartbeat(self, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let beats_per_renewal = HEARTBEAT.as_secs().max(1);
+        let mut ticks = 0u64;
+        let mut was_up = true;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            ticks += 1;
+            self.inner.link.probe().await;
+            let up = self.inner.link.is_up();
+            let came_back = up && !was_up;
+            was_up = up;
+            if up && (came_back || ticks.is_multiple_of(beats_per_renewal)) {
+                self.renew().await;
+            }
+        }
+    }
+
+    async fn renew(&self) {
+        let sessions: Vec<String> = self.inner.owned.iter().map(|s| s.clone()).collect();
+        if sessions.is_empty() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for session in &sessions {
+            pipe.cmd("SET")
+                .arg(wire::legacy_owner_key(session))
+                .arg(&self.inner.replica)
+                .arg("EX")
+                .arg(OWNER_TTL.as_secs())
+                .ignore();
+        }
+        let _: Option<()> = self.inner.link.run_pipe(&pipe).await;
+    }
+
+    /// Listen on this replica's channels until shutdown, reconnecting (once
+    /// a second at most) whenever the subscription drops.
+    async fn subscribe(
+        self,
+        url: RedisUrl,
+        forwarded: mpsc::Sender<Forwarded>,
+        reloads: mpsc::Sender<()>,
+        shutdown: CancellationToken,
+    ) {
+        let Ok(client) = redis::Client::open(url.expose()) else {
+            return;
+        };
+        let (fwd, reply, reload) = (
+            wire::forward_channel(&self.inner.replica),
+            wire::reply_channel(&self.inner.replica),
+            wire::reload_channel(),
+        );
+        loop {
+            let connected = tokio::time::timeout(link::CONNECT_TIMEOUT, async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&[&fwd, &reply, &reload]).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            })
+            .await;
+            if let Ok(Ok(pubsub)) = connected {
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    let message = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        message = messages.next() => message,
+                    };
+                    let Some(message) = message else { break };
+                    let payload = message.get_payload_bytes();
+                    let channel = message.get_channel_name();
+                    if channel == fwd {
+                        self.take_forwarded(payload, &forwarded).await;
+                    } else if channel == reply {
+                        if let Ok(reply) = serde_json::from_slice::<ForwardReply>(payload)
+                            && let Some((_, waiter)) = self.inner.pending.remove(&reply.id)
+                        {
+                            let _ = waiter.send(reply);
+                        }
+                    } else if channel == reload
+                        && let Ok(r) = serde_json::from_slice::<Reload>(payload)
+                        && r.from != self.inner.replica
+                    {
+                        let _ = reloads.try_send(());
+                    }
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn take_forwarded(&self, payload: &[u8], inbox: &mpsc::Sender<Forwarded>) {
+        let Ok(request) = serde_json::from_slice::<ForwardRequest>(payload) else {
+            return;
+        };
+        let forwarded = Forwarded {
+            session: request.session,
+            key: request.key,
+            body: request.body,
+            from: request.from,
+            id: request.id,
+        };
+        if let Err(mpsc::error::TrySendError::Full(forwarded)) = inbox.try_send(forwarded) {
+            // The transport is behind: the same answer a busy session gives.
+            self.reply(&forwarded, 503, String::new(), Some("overloaded"))
+                .await;
+        }
+    }
+}

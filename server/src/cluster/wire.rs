@@ -1,0 +1,105 @@
+//! What replicas say to each other over Redis pub/sub, and the names of the
+//! keys and channels they use. Pure: serde types and name builders.
+//!
+//! A forwarded POST (CLUSTER-3) carries the full session id, because the
+//! owner looks its session up by it; it travels only between replicas, and
+//! Redis's keys hold a hash of it instead ([`legacy_owner_key`]), so listing
+//! Redis's keys yields no usable session id.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Every key and channel starts with this.
+pub const PREFIX: &str = "cfpb-mcp";
+
+/// A POST for a session another replica owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardRequest {
+    /// The sender's replica id: where the reply goes.
+    pub from: String,
+    /// The sender's correlation number.
+    pub id: u64,
+    /// The session id (32 hex characters).
+    pub session: String,
+    /// The caller's key digest (64 hex characters): the owner checks that
+    /// the session is this key's (MSG-2).
+    pub key: String,
+    /// The posted JSON-RPC message, already scrubbed of keys (AUTH-7).
+    pub body: String,
+}
+
+/// The owner's answer to a [`ForwardRequest`]: the response to give.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardReply {
+    pub id: u64,
+    pub status: u16,
+    /// The response body (a contract error JSON, or empty for 202).
+    pub body: String,
+    /// The audit line's `error` the owner found (`duplicate_id`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A broadcast: re-read the keys file (AUTH-8 on every replica).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reload {
+    pub from: String,
+}
+
+/// Which replica holds the legacy session `session` (value: its replica id).
+pub fn legacy_owner_key(session: &str) -> String {
+    let digest = Sha256::digest(session.as_bytes());
+    format!("{PREFIX}:legacy:{}", hex::encode(&digest[..16]))
+}
+
+/// The per-key limiter's bucket.
+pub fn key_bucket(key_hex: &str) -> String {
+    format!("{PREFIX}:rate:{key_hex}")
+}
+
+/// The failed-auth limiter's bucket for one client address.
+pub fn auth_fail_bucket(addr: std::net::IpAddr) -> String {
+    format!("{PREFIX}:authfail:{addr}")
+}
+
+/// Where a replica hears forwarded requests.
+pub fn forward_channel(replica: &str) -> String {
+    format!("{PREFIX}:fwd:{replica}")
+}
+
+/// Where a replica hears replies to what it forwarded.
+pub fn reply_channel(replica: &str) -> String {
+    format!("{PREFIX}:reply:{replica}")
+}
+
+/// Where every replica hears reload broadcasts.
+pub fn reload_channel() -> String {
+    format!("{PREFIX}:reload")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_keys_hold_no_session_id() {
+        let session = "0123456789abcdef0123456789abcdef";
+        let key = legacy_owner_key(session);
+        assert!(key.starts_with("cfpb-mcp:legacy:"));
+        assert!(!key.contains(session) && !key.contains(&session[..8]));
+        assert_eq!(key, legacy_owner_key(session), "stable across replicas");
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let request = ForwardRequest {
+            from: "r1".into(),
+            id: 7,
+            session: "s".into(),
+            key: "k".into(),
+            body: r#"{"jsonrpc":"2.0"}"#.into(),
+        };
+        let text = serde_json::to_string(&request).unwrap();
+        assert_eq!(serde_json::from_str::<ForwardRequest>(&text).unwrap(), request);
+    }
+}
