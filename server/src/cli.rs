@@ -12,9 +12,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::cluster::{RedisUrl, RedisUrlError};
 use crate::config::{Config, defaults};
 use crate::data::{DEFAULT_API_BASE, DataMode};
-use crate::cluster::{RedisUrl, RedisUrlError};
 use crate::guard::keys::{KeyListError, parse_key_list};
 
 /// A setting the command line could not turn into a [`Config`]. Neither
@@ -161,7 +161,12 @@ pub struct ServeArgs {
     /// through this Redis (redis://HOST:PORT/DB); in-process when unset.
     /// Parsed in `into_config`, not by clap, whose errors quote the value (a
     /// Redis URL may hold a password).
-    #[arg(long, env = "CFPB_MCP_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CFPB_MCP_REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub redis_url: Option<String>,
 }
 

@@ -17,8 +17,8 @@ use std::time::Instant;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
 use crate::cluster::{Cluster, Inbox};
+use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
 use crate::metrics::Open;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;

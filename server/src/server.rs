@@ -175,7 +175,10 @@ impl Server {
             cluster,
         ));
         if let Some(inbox) = inbox {
-            tasks.spawn(app.clone().serve_inbox(inbox, shutdown.clone(), tasks.clone()));
+            tasks.spawn(
+                app.clone()
+                    .serve_inbox(inbox, shutdown.clone(), tasks.clone()),
+            );
         }
         let metrics_addr = metrics_endpoint.as_ref().map(MetricsEndpoint::local_addr);
         if let Some(endpoint) = metrics_endpoint {

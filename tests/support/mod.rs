@@ -14,6 +14,7 @@ use serde_json::Value;
 
 pub mod nginx;
 pub mod python;
+pub mod redis;
 
 /// Path of a workspace binary, building it first if needed.
 pub fn binary(name: &str) -> PathBuf {

@@ -40,6 +40,9 @@ pub struct ProxyConfig {
     /// Terminate TLS with this certificate and speak HTTP/2 (ALPN `h2`, HTTP/1.1 for
     /// clients that don't offer it); `None` = plain HTTP/1.1.
     pub tls: Option<TlsFiles>,
+    /// Spread requests round-robin (no affinity) over these `HOST:PORT`s
+    /// instead of the one upstream `Nginx::start` is given.
+    pub round_robin: Vec<String>,
 }
 
 /// A test CA and a server certificate for `127.0.0.1` / `localhost` it signed, as
@@ -99,6 +102,7 @@ impl ProxyConfig {
             gzip_types: "text/plain application/json".into(),
             location_extra: "proxy_pass_header X-Accel-Buffering;".into(),
             tls: None,
+            round_robin: Vec::new(),
         }
     }
 
@@ -122,6 +126,19 @@ impl ProxyConfig {
                 ),
             ),
             None => ("", String::new()),
+        };
+        let (upstream_block, upstream) = if self.round_robin.is_empty() {
+            (String::new(), upstream.to_owned())
+        } else {
+            let servers: String = self
+                .round_robin
+                .iter()
+                .map(|s| format!("server {s};\n        "))
+                .collect();
+            (
+                format!("upstream replicas {{\n        {servers}}}"),
+                "replicas".to_owned(),
+            )
         };
         format!(
             r#"daemon off;
@@ -149,6 +166,8 @@ http {{
     # nginx's default (1m) would answer the server's own 1 MiB + 1 byte check
     # (MSG-3) with an HTML 413 before the request reaches the server.
     client_max_body_size 2m;
+
+    {upstream_block}
 
     server {{
         listen 127.0.0.1:{listen}{listen_flags};

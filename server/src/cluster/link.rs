@@ -88,25 +88,6 @@ impl Link {
         }
     }
 
-    /// Run a pipeline if the link is up (as [`Link::run`]).
-    pub async fn run_pipe<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> Option<T> {
-        if !self.is_up() {
-            return None;
-        }
-        let mut conn = self.conn.clone();
-        match tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async(&mut conn)).await {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(e)) => {
-                self.mark(false, Some(scrub(&self.url, e.to_string())));
-                None
-            }
-            Err(_) => {
-                self.mark(false, Some("timed out".into()));
-                None
-            }
-        }
-    }
-
     /// Run a script invocation if the link is up (as [`Link::run`]).
     pub async fn eval<T: redis::FromRedisValue>(
         &self,
@@ -116,7 +97,8 @@ impl Link {
             return None;
         }
         let mut conn = self.conn.clone();
-        let result = tokio::time::timeout(COMMAND_TIMEOUT, invocation.invoke_async(&mut conn)).await;
+        let result =
+            tokio::time::timeout(COMMAND_TIMEOUT, invocation.invoke_async(&mut conn)).await;
         match result {
             Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {

@@ -3,8 +3,8 @@
 //! nothing here runs and every limit and session is in-process as before.
 //!
 //! [`Cluster`] is its one door: [`Cluster::spend`] (the shared GCRA limiter,
-//! CLUSTER-1), [`Cluster::claim`] / [`Cluster::release`] (which replica owns
-//! a legacy session), [`Cluster::forward`] and [`Cluster::reply`] (a POST
+//! CLUSTER-1), [`Cluster::claim`] / [`Cluster::release`] (a key's session
+//! slots cluster-wide, CLUSTER-2, and which replica owns a legacy session), [`Cluster::forward`] and [`Cluster::reply`] (a POST
 //! that landed on the wrong replica, CLUSTER-3), [`Cluster::broadcast_reload`]
 //! (AUTH-8 everywhere, CLUSTER-4). What other replicas send arrives in the
 //! [`Inbox`], which the server hands to the router. Every call is bounded in
@@ -16,6 +16,7 @@
 
 mod gcra;
 mod link;
+mod slots;
 mod url;
 pub mod wire;
 
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use dashmap::{DashMap, DashSet};
+use dashmap::DashMap;
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -45,11 +46,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Forwarded requests waiting for this replica's transport, at most.
 const INBOX_DEPTH: usize = 256;
 
-/// Deletes KEYS[1] only while it still names this replica (ARGV[1]).
-const RELEASE_SCRIPT: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"#;
+/// Sessions renewed per script call.
+const RENEW_BATCH: usize = 256;
 
 /// The link to the other replicas. Cheap to clone.
 #[derive(Clone)]
@@ -59,7 +57,12 @@ pub struct Cluster {
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Cluster({}, replica {})", self.inner.link.url(), self.inner.replica)
+        write!(
+            f,
+            "Cluster({}, replica {})",
+            self.inner.link.url(),
+            self.inner.replica
+        )
     }
 }
 
@@ -68,9 +71,13 @@ struct Inner {
     /// This process's id among the replicas: random, fresh at each start.
     replica: String,
     gcra: redis::Script,
+    claim: redis::Script,
     release: redis::Script,
-    /// Legacy sessions this replica owns: re-announced by the heartbeat.
-    owned: DashSet<String>,
+    renew: redis::Script,
+    forget_owner: redis::Script,
+    /// Legacy sessions this replica owns (id -> key digest hex): renewed by
+    /// the heartbeat.
+    owned: DashMap<String, String>,
     /// Forwarded requests waiting for their owner's reply, by number.
     pending: DashMap<u64, oneshot::Sender<ForwardReply>>,
     next_id: AtomicU64,
@@ -126,8 +133,11 @@ impl Cluster {
                 link,
                 replica: hex::encode(rand::random::<[u8; 8]>()),
                 gcra: redis::Script::new(GCRA_SCRIPT),
-                release: redis::Script::new(RELEASE_SCRIPT),
-                owned: DashSet::new(),
+                claim: redis::Script::new(slots::CLAIM),
+                release: redis::Script::new(slots::RELEASE),
+                renew: redis::Script::new(slots::RENEW),
+                forget_owner: redis::Script::new(slots::FORGET_OWNER),
+                owned: DashMap::new(),
                 pending: DashMap::new(),
                 next_id: AtomicU64::new(1),
             }),
@@ -169,23 +179,38 @@ impl Cluster {
         })
     }
 
-    /// A legacy session opened here: this replica owns it (CLUSTER-3).
-    pub async fn claim(&self, session: &str) {
-        self.inner.owned.insert(session.to_owned());
-        let mut set = redis::cmd("SET");
-        set.arg(wire::legacy_owner_key(session))
-            .arg(&self.inner.replica)
-            .arg("EX")
-            .arg(OWNER_TTL.as_secs());
-        let _: Option<()> = self.inner.link.run(set).await;
+    /// A legacy session of the key `key` (digest hex) opens here: take one
+    /// of the key's `max` slots cluster-wide (CLUSTER-2) and own the session
+    /// (CLUSTER-3). `Some(false)`: the key is at its cap on the cluster;
+    /// `None`: Redis is down, the local cap alone decides (and the next
+    /// heartbeat after Redis returns records the session).
+    pub async fn claim(&self, session: &str, key: &str, max: u32) -> Option<bool> {
+        self.inner.owned.insert(session.to_owned(), key.to_owned());
+        let mut invocation = self.inner.claim.prepare_invoke();
+        invocation
+            .key(wire::slots_key(key))
+            .key(wire::legacy_owner_key(session))
+            .arg(OWNER_TTL.as_millis() as u64)
+            .arg(max)
+            .arg(wire::session_member(session))
+            .arg(&self.inner.replica);
+        let taken: u8 = self.inner.link.eval(&invocation).await?;
+        if taken == 0 {
+            self.inner.owned.remove(session);
+        }
+        Some(taken == 1)
     }
 
-    /// A legacy session ended here.
+    /// A legacy session claimed here ended: free its slot and ownership.
     pub async fn release(&self, session: &str) {
-        self.inner.owned.remove(session);
+        let Some((_, key)) = self.inner.owned.remove(session) else {
+            return;
+        };
         let mut invocation = self.inner.release.prepare_invoke();
         invocation
+            .key(wire::slots_key(&key))
             .key(wire::legacy_owner_key(session))
+            .arg(wire::session_member(session))
             .arg(&self.inner.replica);
         let _: Option<i64> = self.inner.link.eval(&invocation).await;
     }
@@ -223,7 +248,7 @@ impl Cluster {
             None => Forward::Unavailable { redis_down: true },
             // No one listens on the owner's channel: it died; its entry is stale.
             Some(0) => {
-                let mut invocation = self.inner.release.prepare_invoke();
+                let mut invocation = self.inner.forget_owner.prepare_invoke();
                 invocation.key(&owner_key).arg(&owner);
                 let _: Option<i64> = self.inner.link.eval(&invocation).await;
                 Forward::NoOwner
@@ -295,20 +320,26 @@ impl Cluster {
     }
 
     async fn renew(&self) {
-        let sessions: Vec<String> = self.inner.owned.iter().map(|s| s.clone()).collect();
-        if sessions.is_empty() {
-            return;
+        let owned: Vec<(String, String)> = self
+            .inner
+            .owned
+            .iter()
+            .map(|e| (e.key().clone(), e.value().clone()))
+            .collect();
+        // Bounded script size: at most RENEW_BATCH sessions per call.
+        for batch in owned.chunks(RENEW_BATCH) {
+            let mut invocation = self.inner.renew.prepare_invoke();
+            invocation
+                .arg(OWNER_TTL.as_millis() as u64)
+                .arg(&self.inner.replica);
+            for (session, key) in batch {
+                invocation
+                    .key(wire::slots_key(key))
+                    .key(wire::legacy_owner_key(session))
+                    .arg(wire::session_member(session));
+            }
+            let _: Option<i64> = self.inner.link.eval(&invocation).await;
         }
-        let mut pipe = redis::pipe();
-        for session in &sessions {
-            pipe.cmd("SET")
-                .arg(wire::legacy_owner_key(session))
-                .arg(&self.inner.replica)
-                .arg("EX")
-                .arg(OWNER_TTL.as_secs())
-                .ignore();
-        }
-        let _: Option<()> = self.inner.link.run_pipe(&pipe).await;
     }
 
     /// Listen on this replica's channels until shutdown, reconnecting (once

@@ -77,10 +77,18 @@ mod tests {
 
     #[test]
     fn cluster_6_credentials_are_never_shown() {
-        let url: RedisUrl = "redis://user:s3cret-pass@redis.internal:6380/2".parse().unwrap();
+        let url: RedisUrl = "redis://user:s3cret-pass@redis.internal:6380/2"
+            .parse()
+            .unwrap();
         for shown in [url.to_string(), format!("{url:?}")] {
-            assert!(!shown.contains("s3cret-pass") && !shown.contains("user"), "{shown}");
-            assert!(shown.contains("redis://***@redis.internal:6380/2"), "{shown}");
+            assert!(
+                !shown.contains("s3cret-pass") && !shown.contains("user"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("redis://***@redis.internal:6380/2"),
+                "{shown}"
+            );
         }
         assert_eq!(url.password(), Some("s3cret-pass"));
         let plain: RedisUrl = "redis://127.0.0.1:6379".parse().unwrap();

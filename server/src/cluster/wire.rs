@@ -52,6 +52,17 @@ pub fn legacy_owner_key(session: &str) -> String {
     format!("{PREFIX}:legacy:{}", hex::encode(&digest[..16]))
 }
 
+/// A session as a member of its key's slot set: the same hash, never the id.
+pub fn session_member(session: &str) -> String {
+    let digest = Sha256::digest(session.as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// The open legacy sessions of one key, cluster-wide (CLUSTER-2).
+pub fn slots_key(key_hex: &str) -> String {
+    format!("{PREFIX}:slots:{key_hex}")
+}
+
 /// The per-key limiter's bucket.
 pub fn key_bucket(key_hex: &str) -> String {
     format!("{PREFIX}:rate:{key_hex}")
@@ -100,6 +111,9 @@ mod tests {
             body: r#"{"jsonrpc":"2.0"}"#.into(),
         };
         let text = serde_json::to_string(&request).unwrap();
-        assert_eq!(serde_json::from_str::<ForwardRequest>(&text).unwrap(), request);
+        assert_eq!(
+            serde_json::from_str::<ForwardRequest>(&text).unwrap(),
+            request
+        );
     }
 }

@@ -20,10 +20,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::audit::event::{Caller, Reason};
+use crate::cluster::{Cluster, Gcra, Spend, wire};
 use crate::config::Config;
 use crate::guard::extract::{Presented, extract_from_headers};
 use crate::guard::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
-use crate::cluster::{Cluster, Gcra, Spend, wire};
 use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
 use crate::guard::origin::{normalize_origin, origin_allowed};
 use crate::http::response::{

@@ -52,7 +52,7 @@ impl Legacy {
         log: &mut RequestLog,
     ) -> Response<Body> {
         match (endpoint, request.method()) {
-            (Endpoint::Sse, &Method::GET) => stream::open(&self.registry, &self.cx, who, log),
+            (Endpoint::Sse, &Method::GET) => stream::open(&self.registry, &self.cx, who, log).await,
             (Endpoint::Sse, _) => method_not_allowed("GET"),
             (Endpoint::Messages, &Method::POST) => {
                 post::post(&self.registry, &self.cx, guard, who, request, log).await

@@ -15,20 +15,19 @@ use http::{Request, Response, StatusCode};
 use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::{AuditFields, Reason, RequestLog};
-use crate::guard::{Admitted, Guard};
-use crate::http::body::is_json_content_type;
 use crate::cluster::{Cluster, Forward};
 use crate::guard::keys::KeyDigest;
+use crate::guard::{Admitted, Guard};
+use crate::http::body::is_json_content_type;
 use crate::http::response::{
-    Body, ErrorKind, accepted, bad_request, error_response, json_response, messages_text,
-    not_found,
+    Body, ErrorKind, accepted, bad_request, error_response, json_response, messages_text, not_found,
 };
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use crate::mcp::{self, Framed};
 use crate::sessions::SessionId;
 use crate::transport::context::Context;
 use crate::transport::legacy::session::{Admission, Registry, Session};
+use bytes::Bytes;
+use http_body_util::BodyExt;
 
 /// Why the `session_id` query was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -206,8 +205,11 @@ pub async fn answer_forwarded(
     let Some(session) = found else {
         return (
             StatusCode::NOT_FOUND.as_u16(),
-            crate::http::response::ErrorBody::new(ErrorKind::NotFound, messages_text::UNKNOWN_SESSION)
-                .to_json(),
+            crate::http::response::ErrorBody::new(
+                ErrorKind::NotFound,
+                messages_text::UNKNOWN_SESSION,
+            )
+            .to_json(),
             None,
         );
     };

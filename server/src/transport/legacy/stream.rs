@@ -25,8 +25,8 @@ use tokio::time::MissedTickBehavior;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::PollSender;
 
-use crate::cluster::Cluster;
 use crate::audit::{AuditLog, Caller, EndReason, Event, Reason, RequestLog, StreamEnd, millis};
+use crate::cluster::Cluster;
 use crate::guard::Admitted;
 use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
@@ -66,7 +66,7 @@ fn answered_request(message: &ServerJsonRpcMessage) -> Option<&rmcp::model::Requ
 pub const KEEPALIVE: &[u8] = b": ping\n\n";
 
 /// Open a session for `who` and answer with its event stream.
-pub fn open(
+pub async fn open(
     registry: &Arc<Registry>,
     cx: &Context,
     who: Admitted,
@@ -77,6 +77,17 @@ pub fn open(
         return too_many_requests(cx.cap_retry_after_secs());
     };
     let session = guard.session.clone();
+    // With Redis, the cap counts on every replica (CLUSTER-2), and the claim
+    // lands before the `endpoint` event: a POST to any replica finds the owner.
+    if let Some(cluster) = &cx.cluster {
+        let key = hex::encode(who.key.as_bytes());
+        let id = session.id.to_string();
+        if cluster.claim(&id, &key, cx.max_sessions_per_key).await == Some(false) {
+            drop(guard);
+            log.error = Some(Reason::StreamCap);
+            return too_many_requests(cx.cap_retry_after_secs());
+        }
+    }
     log.session = Some(session.id.log_prefix());
 
     // The MCP service of this session.
@@ -128,10 +139,6 @@ async fn stream_task(
     let opened = Instant::now();
     let session = guard.session.clone();
     let id = session.id.to_string();
-    if let Some(cluster) = &cluster {
-        // Before the `endpoint` event: a POST to any replica finds the owner.
-        cluster.claim(&id).await;
-    }
     let mut sent = 0u64;
     let reason = pump(&session, outbound, body, keepalive, &mut sent).await;
     session.end(reason);

@@ -1,0 +1,452 @@
+//! Several replicas sharing state through a real Redis (CLUSTER-1..6 in
+//! docs/contract.md): `redis-server` from Debian and the `cfpb-mcp` binary,
+//! all on loopback ports picked here, with nginx round-robin (no affinity)
+//! in front where a test needs one entry point.
+//!
+//! Run with `cargo build --bins` first (as `cargo test --workspace` does).
+//! Every loop is bounded in count and time; the tests run one at a time (a
+//! static lock) so each has the machine's two cores.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cfpb_mcp_server::cluster::{GCRA_SCRIPT, Gcra, Spend};
+use e2e::nginx::{Nginx, ProxyConfig, nginx_binary, run_harness};
+use e2e::redis::{Redis, redis_binary};
+use e2e::{ServerProcess, SseItem, SseStream, free_port, post, random_key};
+use serde_json::{Value, json};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const WAIT: Duration = Duration::from_secs(10);
+const BURST: u32 = 10;
+
+/// redis-server, or skip (only where CI is not running: CI installs it).
+fn redis_or_skip() -> Option<Redis> {
+    match redis_binary() {
+        Some(bin) => Some(Redis::start(bin)),
+        None if std::env::var_os("CI").is_some() => panic!("redis-server is not installed"),
+        None => {
+            eprintln!("skipped: redis-server is not installed (apt-get install redis-server)");
+            None
+        }
+    }
+}
+
+/// Start `n` replicas on one Redis, in parallel (each loads the dataset).
+fn replicas(
+    n: usize,
+    redis: &Redis,
+    env: &[(&str, &str)],
+    log: Option<&std::path::Path>,
+) -> Vec<ServerProcess> {
+    let url = redis.url();
+    let burst = BURST.to_string();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (url, burst) = (&url, &burst);
+                scope.spawn(move || {
+                    ServerProcess::start_with_log(
+                        &[
+                            "--data",
+                            "fixtures",
+                            "--redis-url",
+                            url,
+                            "--rate-limit-rps",
+                            "2",
+                            "--rate-limit-burst",
+                            burst,
+                            "--sse-keepalive-secs",
+                            "1",
+                        ],
+                        env,
+                        log,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("replica start"))
+            .collect()
+    })
+}
+
+/// A guarded request that reaches no session: `400` once the guard let it
+/// through, `429` when the key's bucket is empty.
+async fn spend_one(client: &reqwest::Client, base: &str, key: &str) -> u16 {
+    client
+        .post(format!("{base}/mcp/messages"))
+        .header("X-API-Key", key)
+        .header("Content-Type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// `count` guarded requests spread round-robin over `bases`: how many got
+/// through, and every status seen.
+async fn spend_round_robin(
+    client: &reqwest::Client,
+    bases: &[String],
+    key: &str,
+    count: usize,
+) -> (u32, Vec<u16>) {
+    let mut statuses = Vec::new();
+    for i in 0..count {
+        statuses.push(spend_one(client, &bases[i % bases.len()], key).await);
+    }
+    let through = statuses.iter().filter(|s| **s == 400).count() as u32;
+    (through, statuses)
+}
+
+/// Open an HTTP+SSE session at `base` and return its stream and messages URL.
+async fn open_session(client: &reqwest::Client, base: &str, key: &str) -> (SseStream, String) {
+    let mut sse = SseStream::open(client, &format!("{base}/mcp/sse"), key).await;
+    let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
+        panic!("no endpoint event from {base}");
+    };
+    (sse, endpoint)
+}
+
+/// The answer with `id` among the next messages of `sse` (bounded).
+async fn answer(sse: &mut SseStream, id: u64) -> Option<Value> {
+    for _ in 0..64 {
+        let message = sse.next_message(WAIT).await?;
+        if message["id"] == id {
+            return Some(message);
+        }
+    }
+    None
+}
+
+fn ping(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "ping"})
+}
+
+/// Lines of `server` with `"event":"redis_state"` and `state`.
+fn redis_states(server: &ServerProcess, state: &str) -> usize {
+    server
+        .lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == "redis_state" && v["state"] == state)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_three_replicas_behind_round_robin_nginx() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(redis) = redis_or_skip() else { return };
+    let nginx = nginx_binary().expect("nginx is installed (.ci/run installs nginx-light)");
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("replicas.log");
+    let (k1, k2, k3) = (random_key(), random_key(), random_key());
+    let keys = format!("{k1},{k2},{k3}");
+    let mut servers = replicas(3, &redis, &[("CFPB_MCP_API_KEYS", &keys)], Some(&log_path));
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let proxy = Nginx::start(
+        &nginx,
+        &servers[0].listen,
+        &ProxyConfig {
+            round_robin: servers.iter().map(|s| s.listen.clone()).collect(),
+            ..ProxyConfig::operator()
+        },
+    );
+    let client = reqwest::Client::new();
+
+    // CLUSTER-1: one bucket per key across replicas. 30 requests over the 3
+    // replicas within a second or two: about BURST get through (plus what
+    // 2 rps refills meanwhile), not 3 x BURST; every replica refuses some.
+    let started = Instant::now();
+    let (through, statuses) = spend_round_robin(&client, &bases, &k3, 30).await;
+    let refill = (2.0 * started.elapsed().as_secs_f64()).ceil() as u32;
+    assert!(
+        (BURST..=BURST + refill + 1).contains(&through),
+        "{through} of 30 through 3 replicas (burst {BURST}, refill {refill}): {statuses:?}"
+    );
+    for (i, base) in bases.iter().enumerate() {
+        let refused = statuses
+            .iter()
+            .skip(i)
+            .step_by(3)
+            .filter(|s| **s == 429)
+            .count();
+        assert!(refused > 0, "replica {base} refused none: {statuses:?}");
+    }
+
+    // CLUSTER-3: a session opened through nginx (on some replica); POSTs
+    // made to every replica are each answered on its stream, 202 first
+    // (1 + 9 requests: within k1's burst of 10, shared by the replicas).
+    let (mut sse, endpoint) = open_session(&client, &proxy.base, &k1).await;
+    let mut id = 0;
+    for base in &bases {
+        for _ in 0..3 {
+            id += 1;
+            let (status, body) = post(&client, &format!("{base}{endpoint}"), &k1, &ping(id)).await;
+            assert_eq!(status, 202, "POST {id} to {base}: {body}");
+            let pong = answer(&mut sse, id).await;
+            assert!(pong.is_some(), "POST {id} to {base} was never answered");
+        }
+    }
+    // MSG-2 across replicas: another key's session is unknown everywhere.
+    for base in &bases {
+        let (status, _) = post(&client, &format!("{base}{endpoint}"), &k2, &ping(999)).await;
+        assert_eq!(status, 404, "a foreign key's POST to {base}");
+        let unknown = format!("{base}/mcp/messages?session_id={}", "0".repeat(32));
+        assert_eq!(post(&client, &unknown, &k2, &ping(998)).await.0, 404);
+    }
+    drop(sse);
+
+    // The harness through nginx, the HTTP+SSE transport and the stateless
+    // 2026-07-28 one: RATE-5 counted across all replicas, RATE-7 (the stream
+    // cap) cluster-wide, every POST answered on its stream wherever it landed.
+    tokio::time::sleep(Duration::from_secs(6)).await; // k1's bucket refills (burst / 2 rps)
+    for transport in ["sse", "mcp-2026"] {
+        let (url, log) = (proxy.base.clone(), log_path.to_str().unwrap().to_owned());
+        let (a, b, out) = (k1.clone(), k2.clone(), dir.path().to_owned());
+        let name = format!("replicas-{transport}");
+        let run = tokio::task::spawn_blocking(move || {
+            run_harness(
+                &url,
+                &[&a, &b],
+                &out,
+                &name,
+                &[
+                    "--transport",
+                    transport,
+                    "--keepalive-wait",
+                    "3",
+                    "--log-file",
+                    &log,
+                    "--expect-burst",
+                    "10",
+                    "--expect-rps",
+                    "2",
+                    "--expect-keepalive",
+                    "1",
+                    "--expect-max-streams",
+                    "8",
+                ],
+                Duration::from_secs(240),
+            )
+        })
+        .await
+        .unwrap();
+        eprintln!(
+            "harness ({transport}) through nginx over 3 replicas: {} in {:.1}s",
+            run.report["summary"],
+            run.elapsed.as_secs_f64()
+        );
+        let summary = run.summary();
+        assert_eq!(run.code, Some(0), "{summary}\nnginx: {}", proxy.error_log());
+        assert_eq!(run.report["summary"]["failed"], 0, "{summary}");
+    }
+    for id in [
+        "RATE-5",
+        "RATE-1.expect-burst",
+        "RATE-7",
+        "RATE-7.expect-max-streams",
+        "MSG-1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join("replicas-sse.json")).unwrap();
+        let report: Value = serde_json::from_str(&text).unwrap();
+        let status = report["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == id))
+            .map(|c| c["status"].clone());
+        assert_eq!(status, Some(json!("pass")), "{id}");
+    }
+
+    // One replica killed mid-run loses only its own streams (CLUSTER-3).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (mut kept, kept_endpoint) = open_session(&client, &bases[1], &k2).await;
+    let (_doomed, doomed_endpoint) = open_session(&client, &bases[0], &k2).await;
+    drop(servers.remove(0)); // SIGKILL: no goodbye to Redis
+    let survivor = &bases[2];
+    let (status, body) = post(
+        &client,
+        &format!("{survivor}{kept_endpoint}"),
+        &k2,
+        &ping(500),
+    )
+    .await;
+    assert_eq!(
+        status, 202,
+        "the live replica's session, via another: {body}"
+    );
+    assert!(
+        answer(&mut kept, 500).await.is_some(),
+        "answered after the kill"
+    );
+    let (status, _) = post(
+        &client,
+        &format!("{survivor}{doomed_endpoint}"),
+        &k2,
+        &ping(501),
+    )
+    .await;
+    assert_eq!(status, 404, "the dead replica's session is gone");
+
+    for server in &servers {
+        for line in server.lines() {
+            assert!(
+                ![&k1, &k2, &k3].iter().any(|k| line.contains(k.as_str())),
+                "key in a log line"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_4_reload_everywhere_and_cluster_5_redis_lost_then_back() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut redis) = redis_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let keys_file = dir.path().join("keys");
+    let keys: Vec<String> = (0..5).map(|_| random_key()).collect();
+    std::fs::write(&keys_file, keys.join("\n") + "\n").unwrap();
+    let file = keys_file.to_str().unwrap().to_owned();
+    let servers = replicas(2, &redis, &[("CFPB_MCP_API_KEYS_FILE", &file)], None);
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let client = reqwest::Client::new();
+
+    // The Lua script decides as the pure model (and so as governor) does,
+    // in a real Redis, for a fixed timeline.
+    lua_matches_the_model(&redis.url());
+
+    // Shared while Redis is up.
+    let (through, statuses) = spend_round_robin(&client, &bases, &keys[0], 24).await;
+    assert!(
+        through <= BURST + 3,
+        "shared: {through} of 24 through: {statuses:?}"
+    );
+
+    // CLUSTER-4: a SIGHUP on one replica revokes on every replica.
+    let revoked = keys[4].clone();
+    let (mut doomed, _) = open_session(&client, &bases[1], &revoked).await;
+    std::fs::write(&keys_file, keys[..4].join("\n") + "\n").unwrap();
+    servers[0].signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if spend_one(&client, &bases[1], &revoked).await == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replica 1 still accepts the revoked key"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut ended = false;
+    for _ in 0..32 {
+        match doomed.next(WAIT).await {
+            None => {
+                ended = true;
+                break;
+            }
+            Some(_) => continue,
+        }
+    }
+    assert!(
+        ended,
+        "the revoked key's stream on the other replica closed"
+    );
+
+    // Redis lost: no 5xx, limits fall back to each replica's own, one
+    // `redis_state down` line per replica.
+    redis.stop();
+    let (through, statuses) = spend_round_robin(&client, &bases, &keys[1], 40).await;
+    assert!(
+        statuses.iter().all(|s| *s == 400 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        through >= 2 * BURST,
+        "each replica serves its own burst while Redis is down: {through} of 40: {statuses:?}"
+    );
+    let (sse, _) = open_session(&client, &bases[0], &keys[2]).await;
+    drop(sse);
+    for server in &servers {
+        assert_eq!(redis_states(server, "down"), 1, "{:?}", server.lines());
+    }
+
+    // Redis back (empty): each replica's probe finds it within seconds.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while servers.iter().any(|s| redis_states(s, "up") < 2) {
+        assert!(
+            Instant::now() < deadline,
+            "no redis_state up after Redis returned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (through, statuses) = spend_round_robin(&client, &bases, &keys[3], 24).await;
+    assert!(
+        through <= BURST + 3,
+        "shared again: {through} of 24: {statuses:?}"
+    );
+}
+
+#[test]
+fn cluster_6_an_unreachable_redis_refuses_to_start_without_naming_the_password() {
+    let port = free_port();
+    let url = format!("redis://:hunter2-not-a-key@127.0.0.1:{port}/0");
+    let output = std::process::Command::new(e2e::binary("cfpb-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data", "fixtures"])
+        .env("CFPB_MCP_API_KEYS", random_key())
+        .env("CFPB_MCP_REDIS_URL", &url)
+        .env_remove("CFPB_MCP_API_KEYS_FILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run cfpb-mcp");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach Redis at redis://***@127.0.0.1:{port}/0"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!stderr.contains("server_start"), "{stderr}");
+}
+
+/// The GCRA script with `now` given (ARGV[3]) against [`Gcra::spend`].
+fn lua_matches_the_model(url: &str) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let script = redis::Script::new(GCRA_SCRIPT);
+    let quota = Gcra::new(3.0, NonZeroU32::new(4).unwrap()).unwrap();
+    let base = 1_800_000_000_000_000u64; // microseconds, near today's epoch
+    let (mut now, mut tat) = (base, None);
+    for (step, gap_ms) in [
+        0u64, 0, 0, 0, 0, 100, 250, 333, 334, 0, 0, 1000, 5, 2000, 0, 0, 0, 0, 0,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        now += gap_ms * 1000;
+        let (allowed, wait): (u8, u64) = script
+            .key("cfpb-mcp:test:lua")
+            .arg(quota.interval_us)
+            .arg(quota.tau_us)
+            .arg(now)
+            .invoke(&mut conn)
+            .unwrap();
+        let model = quota.spend(tat, now);
+        match model {
+            Spend::Allowed { tat_us } => {
+                assert_eq!((allowed, wait), (1, 0), "step {step}");
+                tat = Some(tat_us);
+            }
+            Spend::Denied { wait_us } => assert_eq!((allowed, wait), (0, wait_us), "step {step}"),
+        }
+    }
+}
