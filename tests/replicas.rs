@@ -8,7 +8,6 @@
 //! static lock) so each has the machine's two cores.
 
 use std::num::NonZeroU32;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cfpb_mcp_server::cluster::{GCRA_SCRIPT, Gcra, Spend};
@@ -17,7 +16,7 @@ use e2e::redis::{Redis, redis_binary};
 use e2e::{ServerProcess, SseItem, SseStream, free_port, post, random_key};
 use serde_json::{Value, json};
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const WAIT: Duration = Duration::from_secs(10);
 const BURST: u32 = 10;
@@ -140,7 +139,7 @@ fn redis_states(server: &ServerProcess, state: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_three_replicas_behind_round_robin_nginx() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(redis) = redis_or_skip() else { return };
     let nginx = nginx_binary().expect("nginx is installed (.ci/run installs nginx-light)");
     let dir = tempfile::tempdir().unwrap();
@@ -304,7 +303,7 @@ async fn cluster_three_replicas_behind_round_robin_nginx() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_4_reload_everywhere_and_cluster_5_redis_lost_then_back() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(mut redis) = redis_or_skip() else {
         return;
     };
