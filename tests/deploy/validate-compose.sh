@@ -65,6 +65,33 @@ for tool in "${tools[@]}"; do
   expect "$cfd"    "cloudflared restart unless-stopped"         "restart: unless-stopped"
   if grep -q TUNNEL_TOKEN <<<"$server"; then fail "[$tool] the server receives TUNNEL_TOKEN"; else ok "[$tool] TUNNEL_TOKEN reaches cloudflared only"; fi
   if grep -qE '^\s+(env_file|volumes):' <<<"$cfd"; then fail "[$tool] cloudflared has env_file/volumes (file-managed mode?)"; else ok "[$tool] cloudflared is token-based only"; fi
+
+  # The optional `replicas` profile: redis + a second server and connector,
+  # still no host port; off unless asked for.
+  # (docker-compose 1.29's `config` lists profiled services too: check each
+  # one carries the profile, so a plain `up` leaves it out.)
+  for svc in redis server-2 cloudflared-2; do
+    block=$(awk -v s="  $svc:" '$0==s{f=1;print;next} /^  [a-z]/{f=0} f' "$c")
+    if [ -z "$block" ] || tr '\n' ' ' <<<"$block" | grep -qE 'profiles: *(- *)?\[?replicas'; then
+      ok "[$tool] $svc only with --profile replicas"
+    else
+      fail "[$tool] $svc runs without --profile replicas"
+    fi
+  done
+  if run --env-file .env.example --profile replicas config > "$tmp/replicas.yml" 2> "$tmp/err"; then
+    r="$tmp/replicas.yml"
+    if grep -qE '^  redis:' "$r" && grep -qE '^  server-2:' "$r" && grep -qE '^  cloudflared-2:' "$r"; then
+      ok "[$tool] --profile replicas adds redis, server-2, cloudflared-2"
+    else
+      fail "[$tool] --profile replicas lacks a service"
+    fi
+    if grep -qE '^\s+(ports|published):' "$r"; then fail "[$tool] replicas profile publishes a host port"; else ok "[$tool] replicas profile publishes no host port"; fi
+    s2=$(awk '/^  server-2:/{f=1;print;next} /^  [a-z]/{f=0} f' "$r")
+    expect "$s2" "server-2 passes CFPB_MCP_REDIS_URL through" "CFPB_MCP_REDIS_URL"
+    expect "$s2" "server-2 read_only" "read_only: true"
+  else
+    fail "[$tool] config --profile replicas:"; sed 's/^/     /' "$tmp/err"
+  fi
 done
 
 echo "validate-compose: $passed passed, $failed failed"
