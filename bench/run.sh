@@ -2,6 +2,7 @@
 # The load bench of issue 7, in one command (see docs/performance.md):
 #
 #   bench/run.sh [--quick] [--no-pin] [--only rejected,accepted,closed,streams]
+#   bench/run.sh --replicas [--quick] [--no-pin]   # the shared (Redis) limiter's cost
 #
 # Builds the bench workspace once (release), then `loadgen` spawns a guarded
 # and an unguarded `bench-server` (separate processes, loopback only), runs
@@ -16,10 +17,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 pin=1
+replicas=0
 args=()
 for arg in "$@"; do
   case "$arg" in
     --no-pin) pin=0 ;;
+    --replicas) replicas=1 ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -35,8 +38,25 @@ fi
 
 mkdir -p target/bench
 loadgen=(target/release/loadgen --out target/bench/report.md)
+if [ "$replicas" = 1 ]; then
+  # A throwaway redis-server on a free loopback port, no persistence, on the
+  # load generator's CPU (its time is not the server's).
+  command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)" >&2; exit 2; }
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  redis_dir=$(mktemp -d)
+  redis_cmd=(redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir")
+  if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    redis_cmd=(taskset -c 1 "${redis_cmd[@]}")
+  fi
+  "${redis_cmd[@]}" >/dev/null 2>&1 &
+  redis_pid=$!
+  trap 'kill $redis_pid 2>/dev/null; rm -rf "$redis_dir"' EXIT
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  loadgen=(target/release/loadgen --out target/bench/replicas.md --replicas "redis://127.0.0.1:$port/0")
+fi
 if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   loadgen=(taskset -c 1 "${loadgen[@]}" --server-cpus 0)
 fi
 # Bounded: the whole run is killed if it ever takes more than 15 minutes.
+[ "$replicas" = 1 ] && { timeout --kill-after=10 900 "${loadgen[@]}" ${args[@]+"${args[@]}"}; exit; }
 exec timeout --kill-after=10 900 "${loadgen[@]}" ${args[@]+"${args[@]}"}

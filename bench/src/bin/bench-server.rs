@@ -1,6 +1,6 @@
 //! `bench-server`: the embedded cfpb-mcp server, configured for load benches.
 //!
-//! `bench-server [--unguarded] [--workers N] [--keepalive-secs S]`
+//! `bench-server [--unguarded] [--workers N] [--keepalive-secs S] [--redis-url URL]`
 //!
 //! Binds `127.0.0.1:0`, prints `PORT <port>` on stdout, and serves until its
 //! standard input closes (the load generator that spawned it exits or closes
@@ -14,6 +14,9 @@
 //! - 20,000 streams per key and 20,000 connections (the idle-stream bench);
 //! - fixtures data; audit lines rendered and written to `/dev/null` by the
 //!   real writer thread (real `write(2)` calls, no terminal in the way).
+//!
+//! `--redis-url` shares the limiters and stream slots through that Redis
+//! (CLUSTER-*), for the replicas scenario of `loadgen --replicas`.
 //!
 //! `--unguarded` sets `Config::bench_unguarded` (cargo feature
 //! `bench-unguarded`, enabled only in this bench workspace): the guard returns
@@ -35,12 +38,14 @@ fn main() {
     let mut unguarded = false;
     let mut workers = 0usize;
     let mut keepalive = 2u64;
+    let mut redis_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--unguarded" => unguarded = true,
             "--workers" => workers = args.next().and_then(|v| v.parse().ok()).unwrap_or(0),
             "--keepalive-secs" => keepalive = args.next().and_then(|v| v.parse().ok()).unwrap_or(2),
+            "--redis-url" => redis_url = args.next().and_then(|v| v.parse().ok()),
             other => {
                 eprintln!("bench-server: unknown argument {other}");
                 std::process::exit(2);
@@ -63,6 +68,7 @@ fn main() {
         config.max_connections = 20_000;
         config.sse_keepalive = Duration::from_secs(keepalive);
         config.bench_unguarded = unguarded;
+        config.redis_url = redis_url;
         let sink = std::fs::OpenOptions::new()
             .write(true)
             .open("/dev/null")

@@ -83,6 +83,16 @@ struct BenchServer {
 
 impl BenchServer {
     fn spawn(path: &str, name: &'static str, unguarded: bool, cpus: Option<&str>) -> Result<Self> {
+        Self::spawn_with(path, name, unguarded, cpus, &[])
+    }
+
+    fn spawn_with(
+        path: &str,
+        name: &'static str,
+        unguarded: bool,
+        cpus: Option<&str>,
+        extra: &[&str],
+    ) -> Result<Self> {
         let mut command = match cpus {
             Some(cpus) => {
                 let mut c = Command::new("taskset");
@@ -98,6 +108,7 @@ impl BenchServer {
         if unguarded {
             command.arg("--unguarded");
         }
+        command.args(extra);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -885,6 +896,77 @@ fn machine() -> String {
     format!("{model}, {cpus} CPUs, {mem} GiB, load average {load} at start")
 }
 
+// ---------------------------------------------------------------- replicas
+
+/// `--replicas URL`: what sharing the limiter through Redis costs per
+/// accepted request. Two guarded servers, one in-process and one with
+/// `--redis-url` (each accepted POST then runs the GCRA script in Redis),
+/// through the `accepted` scenario, alternating which goes first; the
+/// throughput ratio is the inverse of the cost ratio (the servers are pinned
+/// to one CPU; Redis's own CPU time is not the server's and is not counted).
+fn replicas(path: &str, cpus: Option<&str>, url: &str, plan: &Plan) -> Result<String> {
+    let local = BenchServer::spawn(path, "in-process", false, cpus)?;
+    let shared = BenchServer::spawn_with(path, "redis", false, cpus, &["--redis-url", url])?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let (mut l, mut s) = (Throughput::default(), Throughput::default());
+        for round in 0..plan.rounds {
+            let order: [(&BenchServer, bool); 2] = if round % 2 == 0 {
+                [(&local, false), (&shared, true)]
+            } else {
+                [(&shared, true), (&local, false)]
+            };
+            for (server, is_shared) in order {
+                let out = if is_shared { &mut s } else { &mut l };
+                accepted(server.addr, plan, out).await?;
+                eprintln!(
+                    "round {round} replicas  {:<10} {:>8.0}/s",
+                    server.name,
+                    out.rates.last().unwrap_or(&0.0)
+                );
+            }
+        }
+        Ok::<_, Error>((l, s))
+    });
+    drop(runtime);
+    local.stop();
+    shared.stop();
+    let (l, s) = result?;
+    let mut t = String::from(
+        "| accepted POST (ping, 202) | in-process limiter | Redis limiter | Redis / in-process |\n|---|---|---|---|\n",
+    );
+    t.push_str(&format!(
+        "| req/s (median of {} rounds) | {:.0} | {:.0} | {} |\n",
+        plan.rounds,
+        l.rate(),
+        s.rate(),
+        ratio(s.rate(), l.rate())
+    ));
+    for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+        t.push_str(&format!(
+            "| {name} | {:.2} ms | {:.2} ms | {} |\n",
+            l.pct(q),
+            s.pct(q),
+            ratio(s.pct(q), l.pct(q))
+        ));
+    }
+    if l.rate() > 0.0 && s.rate() > 0.0 {
+        t.push_str(&format!(
+            "| CPU per accepted request (1 / req/s) | {:.1} µs | {:.1} µs | {} |\n",
+            1e6 / l.rate(),
+            1e6 / s.rate(),
+            ratio(l.rate(), s.rate())
+        ));
+    }
+    t.push_str(&format!(
+        "| unexpected statuses | {} | {} | |\n",
+        l.unexpected, s.unexpected
+    ));
+    Ok(t)
+}
+
 // ---------------------------------------------------------------- main
 
 fn main() -> Result<()> {
@@ -896,6 +978,7 @@ fn main() -> Result<()> {
     let mut server_cpus: Option<String> = None;
     let mut out_file: Option<String> = None;
     let mut only: Option<String> = None;
+    let mut replicas_url: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -904,8 +987,17 @@ fn main() -> Result<()> {
             "--server-cpus" => server_cpus = args.next(),
             "--out" => out_file = args.next(),
             "--only" => only = args.next(),
+            "--replicas" => replicas_url = Some(args.next().ok_or("--replicas REDIS_URL")?),
             other => return Err(format!("unknown argument {other}").into()),
         }
+    }
+    if let Some(url) = replicas_url {
+        let table = replicas(&server_path, server_cpus.as_deref(), &url, &plan)?;
+        println!("{table}");
+        if let Some(path) = out_file {
+            std::fs::write(path, &table)?;
+        }
+        return Ok(());
     }
     let runs = |name: &str| {
         only.as_deref()
