@@ -1,4 +1,4 @@
-//! Several replicas sharing state through a real Redis (CLUSTER-1..6 in
+//! Several replicas sharing state through a real Redis (CLUSTER-1..7 in
 //! docs/contract.md): `redis-server` from Debian and the `cfpb-mcp` binary,
 //! all on loopback ports picked here, with nginx round-robin (no affinity)
 //! in front where a test needs one entry point.
@@ -123,6 +123,79 @@ async fn answer(sse: &mut SseStream, id: u64) -> Option<Value> {
     None
 }
 
+const MCP_VERSION: &str = "2025-11-25";
+
+fn initialize(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
+        "protocolVersion": MCP_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "replicas-test", "version": "1"}
+    }})
+}
+
+/// A POST to `/mcp` at `base` (in `session` when given): status, headers, body.
+async fn mcp_post(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    session: Option<&str>,
+    message: &Value,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = client
+        .post(format!("{base}/mcp"))
+        .header("X-API-Key", key)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", MCP_VERSION)
+        .json(message);
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    let response = tokio::time::timeout(WAIT, request.send())
+        .await
+        .expect("a /mcp answer in time")
+        .expect("a /mcp response");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    let body = tokio::time::timeout(WAIT, response.text())
+        .await
+        .expect("the whole body in time")
+        .unwrap_or_default();
+    (status, headers, body)
+}
+
+/// The JSON-RPC answer with `id` in a `/mcp` response body (JSON or SSE).
+fn answer_in(headers: &reqwest::header::HeaderMap, body: &str, id: u64) -> Value {
+    let sse = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let mut messages: Vec<Value> = if sse {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str(d.trim()).ok())
+            .collect()
+    } else {
+        serde_json::from_str(body).into_iter().collect()
+    };
+    messages.retain(|m| m["id"] == id);
+    messages.pop().unwrap_or(Value::Null)
+}
+
+/// The status of `GET /mcp` for `session` at `base` (the stream is dropped).
+async fn mcp_get(client: &reqwest::Client, base: &str, key: &str, session: &str) -> u16 {
+    let request = client
+        .get(format!("{base}/mcp"))
+        .header("X-API-Key", key)
+        .header("Accept", "text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", MCP_VERSION)
+        .send();
+    match tokio::time::timeout(WAIT, request).await {
+        Ok(Ok(response)) => response.status().as_u16(),
+        _ => 0,
+    }
+}
+
 fn ping(id: u64) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "ping"})
 }
@@ -144,8 +217,8 @@ async fn cluster_three_replicas_behind_round_robin_nginx() {
     let nginx = nginx_binary().expect("nginx is installed (.ci/run installs nginx-light)");
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("replicas.log");
-    let (k1, k2, k3) = (random_key(), random_key(), random_key());
-    let keys = format!("{k1},{k2},{k3}");
+    let (k1, k2, k3, k4) = (random_key(), random_key(), random_key(), random_key());
+    let keys = format!("{k1},{k2},{k3},{k4}");
     let mut servers = replicas(3, &redis, &[("CFPB_MCP_API_KEYS", &keys)], Some(&log_path));
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     let proxy = Nginx::start(
@@ -201,36 +274,84 @@ async fn cluster_three_replicas_behind_round_robin_nginx() {
     }
     drop(sse);
 
+    // CLUSTER-7: a 2025-era /mcp session opened on one replica is served by
+    // all: POSTs answered wherever they land, GET streams only where the
+    // session lives (405 elsewhere), DELETE from anywhere ends it everywhere.
+    // (k4: 10 requests, its burst.)
+    let (status, headers, _) = mcp_post(&client, &bases[0], &k4, None, &initialize(1)).await;
+    assert_eq!(status, 200, "initialize on replica 0");
+    let session = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session id")
+        .to_owned();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let (status, _, body) = mcp_post(&client, &bases[1], &k4, Some(&session), &initialized).await;
+    assert_eq!(status, 202, "initialized, via replica 1: {body}");
+    for (i, base) in bases.iter().enumerate() {
+        let id = 10 + i as u64;
+        let list = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"});
+        let (status, headers, body) = mcp_post(&client, base, &k4, Some(&session), &list).await;
+        assert_eq!(status, 200, "tools/list via {base}: {body}");
+        let answer = answer_in(&headers, &body, id);
+        let tools = answer["result"]["tools"].as_array().map(Vec::len);
+        assert_eq!(tools, Some(9), "tools/list via {base}: {body}");
+        let get = mcp_get(&client, base, &k4, &session).await;
+        assert_eq!(get, if i == 0 { 200 } else { 405 }, "GET /mcp via {base}");
+    }
+    // MSG-2 across replicas: another key gets the unknown session's 404.
+    let (status, _, _) = mcp_post(&client, &bases[2], &k2, Some(&session), &ping(7)).await;
+    assert_eq!(status, 404, "a foreign key's /mcp POST via another replica");
+    let deleted = client
+        .delete(format!("{}/mcp", bases[2]))
+        .header("X-API-Key", &k4)
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", MCP_VERSION)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(deleted, 200, "DELETE via replica 2");
+    let (status, _, _) = mcp_post(&client, &bases[0], &k4, Some(&session), &ping(8)).await;
+    assert_eq!(status, 404, "the session is gone on its own replica too");
+
     // The harness through nginx, the HTTP+SSE transport and the stateless
     // 2026-07-28 one: RATE-5 counted across all replicas, RATE-7 (the stream
     // cap) cluster-wide, every POST answered on its stream wherever it landed.
     tokio::time::sleep(Duration::from_secs(6)).await; // k1's bucket refills (burst / 2 rps)
-    for transport in ["sse", "mcp-2026"] {
+    // `streamable`: the 2025-era sessions across replicas (CLUSTER-7), bar
+    // HTTP-4.get-stream: a GET landing on a replica other than the
+    // session's is the 405 checked above.
+    for transport in ["sse", "mcp-2026", "streamable"] {
         let (url, log) = (proxy.base.clone(), log_path.to_str().unwrap().to_owned());
         let (a, b, out) = (k1.clone(), k2.clone(), dir.path().to_owned());
         let name = format!("replicas-{transport}");
         let run = tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "--transport",
+                transport,
+                "--keepalive-wait",
+                "3",
+                "--log-file",
+                &log,
+                "--expect-burst",
+                "10",
+                "--expect-rps",
+                "2",
+                "--expect-keepalive",
+                "1",
+                "--expect-max-streams",
+                "8",
+            ];
+            if transport == "streamable" {
+                args.extend(["--skip", "HTTP-4.get-stream"]);
+            }
             run_harness(
                 &url,
                 &[&a, &b],
                 &out,
                 &name,
-                &[
-                    "--transport",
-                    transport,
-                    "--keepalive-wait",
-                    "3",
-                    "--log-file",
-                    &log,
-                    "--expect-burst",
-                    "10",
-                    "--expect-rps",
-                    "2",
-                    "--expect-keepalive",
-                    "1",
-                    "--expect-max-streams",
-                    "8",
-                ],
+                &args,
                 Duration::from_secs(240),
             )
         })

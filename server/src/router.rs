@@ -17,7 +17,7 @@ use std::time::Instant;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::cluster::{Cluster, Inbox};
+use crate::cluster::{Cluster, ForwardKind, Inbox};
 use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
 use crate::metrics::Open;
 use tokio_util::sync::CancellationToken;
@@ -90,22 +90,32 @@ impl App {
         }
     }
 
-    /// Serve what the other replicas send (CLUSTER-3, CLUSTER-4) until
-    /// `shutdown`: forwarded POSTs, each on its own task, and reloads.
+    /// Serve what the other replicas send (CLUSTER-3, CLUSTER-4, CLUSTER-7)
+    /// until `shutdown`: forwarded requests, each on its own task, and
+    /// reloads; and every heartbeat, free the slots of `/mcp` sessions rmcp
+    /// ended on its own (idle), so the cluster's count stays true.
     pub async fn serve_inbox(
         self: Arc<Self>,
         mut inbox: Inbox,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) {
+        let mut sweep = tokio::time::interval(crate::cluster::HEARTBEAT);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
+                _ = sweep.tick() => self.streamable.sweep().await,
                 forwarded = inbox.forwarded.recv() => {
                     let Some(forwarded) = forwarded else { return };
                     let app = self.clone();
                     tasks.spawn(async move {
-                        app.legacy.answer_forwarded(&app.guard, forwarded).await;
+                        match forwarded.kind {
+                            ForwardKind::Legacy => {
+                                app.legacy.answer_forwarded(&app.guard, forwarded).await;
+                            }
+                            _ => app.streamable.answer_forwarded(&app.guard, forwarded).await,
+                        }
                     });
                 }
                 reload = inbox.reloads.recv() => {

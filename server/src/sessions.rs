@@ -168,6 +168,11 @@ impl Owners {
             .collect()
     }
 
+    /// Every live session.
+    pub fn ids(&self) -> Vec<SessionId> {
+        self.owners.iter().map(|e| *e.key()).collect()
+    }
+
     /// Slots `key` holds now.
     pub fn held_by(&self, key: &KeyDigest) -> u32 {
         self.per_key.get(key).map_or(0, |n| *n)

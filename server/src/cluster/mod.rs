@@ -4,8 +4,9 @@
 //!
 //! [`Cluster`] is its one door: [`Cluster::spend`] (the shared GCRA limiter,
 //! CLUSTER-1), [`Cluster::claim`] / [`Cluster::release`] (a key's session
-//! slots cluster-wide, CLUSTER-2, and which replica owns a legacy session), [`Cluster::forward`] and [`Cluster::reply`] (a POST
-//! that landed on the wrong replica, CLUSTER-3), [`Cluster::broadcast_reload`]
+//! slots cluster-wide, CLUSTER-2, and which replica owns a session),
+//! [`Cluster::forward`] and [`Cluster::reply`] (a request that landed on
+//! the wrong replica, CLUSTER-3 and CLUSTER-7), [`Cluster::broadcast_reload`]
 //! (AUTH-8 everywhere, CLUSTER-4). What other replicas send arrives in the
 //! [`Inbox`], which the server hands to the router. Every call is bounded in
 //! time and answers `None`/[`Forward::Unavailable`] while Redis is down, so
@@ -36,6 +37,7 @@ pub use url::{RedisUrl, RedisUrlError};
 
 use crate::audit::AuditLog;
 use link::Link;
+pub use wire::{ForwardKind, Scope};
 use wire::{ForwardReply, ForwardRequest, Reload};
 
 /// How long an owner entry lives without a heartbeat: a replica that died
@@ -75,9 +77,9 @@ struct Inner {
     release: redis::Script,
     renew: redis::Script,
     forget_owner: redis::Script,
-    /// Legacy sessions this replica owns (id -> key digest hex): renewed by
-    /// the heartbeat.
-    owned: DashMap<String, String>,
+    /// Sessions this replica owns (id -> transport and key digest hex):
+    /// renewed by the heartbeat.
+    owned: DashMap<String, (Scope, String)>,
     /// Forwarded requests waiting for their owner's reply, by number.
     pending: DashMap<u64, oneshot::Sender<ForwardReply>>,
     next_id: AtomicU64,
@@ -92,12 +94,13 @@ pub struct Inbox {
     pub reloads: mpsc::Receiver<()>,
 }
 
-/// A POST another replica received for a session this one owns.
+/// A request another replica received for a session this one owns.
 #[derive(Debug)]
 pub struct Forwarded {
     pub session: String,
     pub key: String,
     pub body: String,
+    pub kind: ForwardKind,
     from: String,
     id: u64,
 }
@@ -110,6 +113,8 @@ pub enum Forward {
         status: u16,
         body: String,
         error: Option<String>,
+        /// Set when the body is not the contract's JSON (an event stream).
+        content_type: Option<String>,
     },
     /// No live replica owns the session: it is unknown (404).
     NoOwner,
@@ -179,17 +184,20 @@ impl Cluster {
         })
     }
 
-    /// A legacy session of the key `key` (digest hex) opens here: take one
-    /// of the key's `max` slots cluster-wide (CLUSTER-2) and own the session
-    /// (CLUSTER-3). `Some(false)`: the key is at its cap on the cluster;
-    /// `None`: Redis is down, the local cap alone decides (and the next
-    /// heartbeat after Redis returns records the session).
-    pub async fn claim(&self, session: &str, key: &str, max: u32) -> Option<bool> {
-        self.inner.owned.insert(session.to_owned(), key.to_owned());
+    /// A session of `scope` of the key `key` (digest hex) opens here: take
+    /// one of the key's `max` slots of that transport cluster-wide
+    /// (CLUSTER-2) and own the session (CLUSTER-3, CLUSTER-7).
+    /// `Some(false)`: the key is at its cap on the cluster; `None`: Redis is
+    /// down, the local cap alone decides (and the next heartbeat after Redis
+    /// returns records the session).
+    pub async fn claim(&self, scope: Scope, session: &str, key: &str, max: u32) -> Option<bool> {
+        self.inner
+            .owned
+            .insert(session.to_owned(), (scope, key.to_owned()));
         let mut invocation = self.inner.claim.prepare_invoke();
         invocation
-            .key(wire::slots_key(key))
-            .key(wire::legacy_owner_key(session))
+            .key(wire::slots_key(scope, key))
+            .key(wire::owner_key(scope, session))
             .arg(OWNER_TTL.as_millis() as u64)
             .arg(max)
             .arg(wire::session_member(session))
@@ -201,31 +209,50 @@ impl Cluster {
         Some(taken == 1)
     }
 
-    /// A legacy session claimed here ended: free its slot and ownership.
+    /// A session claimed here ended: free its slot and ownership.
     pub async fn release(&self, session: &str) {
-        let Some((_, key)) = self.inner.owned.remove(session) else {
+        let Some((_, (scope, key))) = self.inner.owned.remove(session) else {
             return;
         };
         let mut invocation = self.inner.release.prepare_invoke();
         invocation
-            .key(wire::slots_key(&key))
-            .key(wire::legacy_owner_key(session))
+            .key(wire::slots_key(scope, &key))
+            .key(wire::owner_key(scope, session))
             .arg(wire::session_member(session))
             .arg(&self.inner.replica);
         let _: Option<i64> = self.inner.link.eval(&invocation).await;
     }
 
-    /// Send a POST for `session` to the replica that owns it and wait (at
-    /// most `wait`) for its answer.
-    pub async fn forward(&self, session: &str, key: &str, body: String, wait: Duration) -> Forward {
-        let owner_key = wire::legacy_owner_key(session);
+    /// Which other replica owns the session `session` of `scope`:
+    /// `Some(None)` when none does, `None` when Redis is down.
+    pub async fn owner(&self, scope: Scope, session: &str) -> Option<Option<String>> {
         let mut get = redis::cmd("GET");
-        get.arg(&owner_key);
-        let owner: Option<String> = match self.inner.link.run(get).await {
-            Some(owner) => owner,
-            None => return Forward::Unavailable { redis_down: true },
+        get.arg(wire::owner_key(scope, session));
+        let owner: Option<String> = self.inner.link.run(get).await?;
+        Some(owner.filter(|o| *o != self.inner.replica))
+    }
+
+    /// Send a request for `session` to the replica that owns it and wait (at
+    /// most `wait`) for its answer.
+    pub async fn forward(
+        &self,
+        kind: ForwardKind,
+        session: &str,
+        key: &str,
+        body: String,
+        wait: Duration,
+    ) -> Forward {
+        let scope = match kind {
+            ForwardKind::Legacy => Scope::Legacy,
+            ForwardKind::McpPost { .. } | ForwardKind::McpDelete | ForwardKind::McpGet => {
+                Scope::Streamable
+            }
         };
-        let Some(owner) = owner.filter(|o| *o != self.inner.replica) else {
+        let owner_key = wire::owner_key(scope, session);
+        let Some(owner) = self.owner(scope, session).await else {
+            return Forward::Unavailable { redis_down: true };
+        };
+        let Some(owner) = owner else {
             return Forward::NoOwner;
         };
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
@@ -235,6 +262,7 @@ impl Cluster {
             session: session.to_owned(),
             key: key.to_owned(),
             body,
+            kind,
         };
         let Ok(payload) = serde_json::to_string(&request) else {
             return Forward::NoOwner;
@@ -258,6 +286,7 @@ impl Cluster {
                     status: reply.status,
                     body: reply.body,
                     error: reply.error,
+                    content_type: reply.content_type,
                 },
                 _ => Forward::Unavailable { redis_down: false },
             },
@@ -266,13 +295,22 @@ impl Cluster {
         outcome
     }
 
-    /// Answer a forwarded POST.
-    pub async fn reply(&self, to: &Forwarded, status: u16, body: String, error: Option<&str>) {
+    /// Answer a forwarded request; `content_type` only when the body is not
+    /// the contract's JSON.
+    pub async fn reply(
+        &self,
+        to: &Forwarded,
+        status: u16,
+        body: String,
+        error: Option<&str>,
+        content_type: Option<String>,
+    ) {
         let reply = ForwardReply {
             id: to.id,
             status,
             body,
             error: error.map(str::to_owned),
+            content_type,
         };
         let Ok(payload) = serde_json::to_string(&reply) else {
             return;
@@ -320,7 +358,7 @@ impl Cluster {
     }
 
     async fn renew(&self) {
-        let owned: Vec<(String, String)> = self
+        let owned: Vec<(String, (Scope, String))> = self
             .inner
             .owned
             .iter()
@@ -332,10 +370,10 @@ impl Cluster {
             invocation
                 .arg(OWNER_TTL.as_millis() as u64)
                 .arg(&self.inner.replica);
-            for (session, key) in batch {
+            for (session, (scope, key)) in batch {
                 invocation
-                    .key(wire::slots_key(key))
-                    .key(wire::legacy_owner_key(session))
+                    .key(wire::slots_key(*scope, key))
+                    .key(wire::owner_key(*scope, session))
                     .arg(wire::session_member(session));
             }
             let _: Option<i64> = self.inner.link.eval(&invocation).await;
@@ -407,12 +445,13 @@ impl Cluster {
             session: request.session,
             key: request.key,
             body: request.body,
+            kind: request.kind,
             from: request.from,
             id: request.id,
         };
         if let Err(mpsc::error::TrySendError::Full(forwarded)) = inbox.try_send(forwarded) {
             // The transport is behind: the same answer a busy session gives.
-            self.reply(&forwarded, 503, String::new(), Some("overloaded"))
+            self.reply(&forwarded, 503, String::new(), Some("overloaded"), None)
                 .await;
         }
     }

@@ -26,6 +26,45 @@ pub struct ForwardRequest {
     pub key: String,
     /// The posted JSON-RPC message, already scrubbed of keys (AUTH-7).
     pub body: String,
+    /// Which transport's session, and what to do with it.
+    #[serde(default)]
+    pub kind: ForwardKind,
+}
+
+/// What a forwarded request asks of the owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ForwardKind {
+    /// A POST to `/mcp/messages` (CLUSTER-3).
+    #[default]
+    Legacy,
+    /// A POST to a 2025-era `/mcp` session (CLUSTER-7), with the
+    /// `MCP-Protocol-Version` header the client sent.
+    McpPost { protocol_version: Option<String> },
+    /// A DELETE of a 2025-era `/mcp` session (CLUSTER-7).
+    McpDelete,
+    /// A GET of a 2025-era `/mcp` session's stream (CLUSTER-7): the owner
+    /// says whether the session is the caller's (405) or unknown (404).
+    McpGet,
+}
+
+/// Which transport a session belongs to: its slots and its owner entry are
+/// kept apart, as each transport has its own cap (RATE-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// `/mcp/sse` streams.
+    Legacy,
+    /// 2025-era `/mcp` sessions.
+    Streamable,
+}
+
+impl Scope {
+    fn word(self) -> &'static str {
+        match self {
+            Scope::Legacy => "legacy",
+            Scope::Streamable => "mcp",
+        }
+    }
 }
 
 /// The owner's answer to a [`ForwardRequest`]: the response to give.
@@ -38,6 +77,10 @@ pub struct ForwardReply {
     /// The audit line's `error` the owner found (`duplicate_id`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The body's `Content-Type` when it is not the contract's JSON
+    /// (a `/mcp` answer may be an event stream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
 
 /// A broadcast: re-read the keys file (AUTH-8 on every replica).
@@ -46,10 +89,10 @@ pub struct Reload {
     pub from: String,
 }
 
-/// Which replica holds the legacy session `session` (value: its replica id).
-pub fn legacy_owner_key(session: &str) -> String {
-    let digest = Sha256::digest(session.as_bytes());
-    format!("{PREFIX}:legacy:{}", hex::encode(&digest[..16]))
+/// Which replica holds the session `session` of `scope` (value: its
+/// replica id).
+pub fn owner_key(scope: Scope, session: &str) -> String {
+    format!("{PREFIX}:{}:{}", scope.word(), session_member(session))
 }
 
 /// A session as a member of its key's slot set: the same hash, never the id.
@@ -58,9 +101,12 @@ pub fn session_member(session: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-/// The open legacy sessions of one key, cluster-wide (CLUSTER-2).
-pub fn slots_key(key_hex: &str) -> String {
-    format!("{PREFIX}:slots:{key_hex}")
+/// The open sessions of `scope` of one key, cluster-wide (CLUSTER-2).
+pub fn slots_key(scope: Scope, key_hex: &str) -> String {
+    match scope {
+        Scope::Legacy => format!("{PREFIX}:slots:{key_hex}"),
+        Scope::Streamable => format!("{PREFIX}:mcp-slots:{key_hex}"),
+    }
 }
 
 /// The per-key limiter's bucket.
@@ -95,10 +141,20 @@ mod tests {
     #[test]
     fn owner_keys_hold_no_session_id() {
         let session = "0123456789abcdef0123456789abcdef";
-        let key = legacy_owner_key(session);
-        assert!(key.starts_with("cfpb-mcp:legacy:"));
-        assert!(!key.contains(session) && !key.contains(&session[..8]));
-        assert_eq!(key, legacy_owner_key(session), "stable across replicas");
+        for (scope, prefix) in [
+            (Scope::Legacy, "cfpb-mcp:legacy:"),
+            (Scope::Streamable, "cfpb-mcp:mcp:"),
+        ] {
+            let key = owner_key(scope, session);
+            assert!(key.starts_with(prefix), "{key}");
+            assert!(!key.contains(session) && !key.contains(&session[..8]));
+            assert_eq!(key, owner_key(scope, session), "stable across replicas");
+        }
+        assert_ne!(
+            slots_key(Scope::Legacy, "k"),
+            slots_key(Scope::Streamable, "k"),
+            "each transport has its own cap"
+        );
     }
 
     #[test]
@@ -109,11 +165,18 @@ mod tests {
             session: "s".into(),
             key: "k".into(),
             body: r#"{"jsonrpc":"2.0"}"#.into(),
+            kind: ForwardKind::McpPost {
+                protocol_version: Some("2025-11-25".into()),
+            },
         };
         let text = serde_json::to_string(&request).unwrap();
         assert_eq!(
             serde_json::from_str::<ForwardRequest>(&text).unwrap(),
             request
         );
+        // A request from a replica that predates `kind` is a legacy POST.
+        let old = r#"{"from":"r1","id":1,"session":"s","key":"k","body":"{}"}"#;
+        let old: ForwardRequest = serde_json::from_str(old).unwrap();
+        assert_eq!(old.kind, ForwardKind::Legacy);
     }
 }

@@ -31,6 +31,8 @@ pub struct Context {
     pub max_body_bytes: usize,
     /// How long a body may take to arrive (NET-3).
     pub body_read_timeout: Duration,
+    /// How long one upstream fetch may take (a tool call makes a few).
+    pub upstream_timeout: Duration,
     /// How long a post may wait for room in a busy session before 503 (MSG-6).
     pub overload_timeout: Duration,
     /// Open streams / sessions per key (RATE-7).
@@ -62,6 +64,7 @@ impl Context {
             keepalive: config.sse_keepalive,
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: config.body_read_timeout,
+            upstream_timeout: config.upstream_timeout,
             overload_timeout: config.overload_timeout,
             max_sessions_per_key: config.max_streams_per_key,
             shutdown,

@@ -76,7 +76,7 @@ impl Legacy {
             forwarded.body.as_bytes(),
         )
         .await;
-        cluster.reply(&forwarded, status, body, error).await;
+        cluster.reply(&forwarded, status, body, error, None).await;
     }
 
     /// End every session whose key is no longer in `keys` (AUTH-8).

@@ -15,7 +15,7 @@ use http::{Request, Response, StatusCode};
 use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::{AuditFields, Reason, RequestLog};
-use crate::cluster::{Cluster, Forward};
+use crate::cluster::{Cluster, Forward, ForwardKind};
 use crate::guard::keys::KeyDigest;
 use crate::guard::{Admitted, Guard};
 use crate::http::body::is_json_content_type;
@@ -142,11 +142,15 @@ async fn forward(
     }
     let key = hex::encode(who.key.as_bytes());
     let wait = cx.overload_timeout + FORWARD_MARGIN;
-    match cluster.forward(&id.to_string(), &key, text, wait).await {
+    match cluster
+        .forward(ForwardKind::Legacy, &id.to_string(), &key, text, wait)
+        .await
+    {
         Forward::Answered {
             status,
             body,
             error,
+            ..
         } => {
             if status != StatusCode::NOT_FOUND.as_u16() {
                 log.session = Some(id.log_prefix());

@@ -26,7 +26,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::PollSender;
 
 use crate::audit::{AuditLog, Caller, EndReason, Event, Reason, RequestLog, StreamEnd, millis};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Scope};
 use crate::guard::Admitted;
 use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
@@ -82,7 +82,11 @@ pub async fn open(
     if let Some(cluster) = &cx.cluster {
         let key = hex::encode(who.key.as_bytes());
         let id = session.id.to_string();
-        if cluster.claim(&id, &key, cx.max_sessions_per_key).await == Some(false) {
+        if cluster
+            .claim(Scope::Legacy, &id, &key, cx.max_sessions_per_key)
+            .await
+            == Some(false)
+        {
             drop(guard);
             log.error = Some(Reason::StreamCap);
             return too_many_requests(cx.cap_retry_after_secs());

@@ -17,6 +17,9 @@ use crate::mcp::PROTOCOL_VERSIONS;
 /// The protocol version header.
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
 
+/// The session header of the session-based era (HTTP-3).
+pub const SESSION_HEADER: &str = "mcp-session-id";
+
 /// The era a request is served in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Era {

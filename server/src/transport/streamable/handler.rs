@@ -20,6 +20,7 @@
 //!   its answer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::http::body::BodySlot;
 use bytes::Bytes;
@@ -32,6 +33,7 @@ use rmcp::transport::streamable_http_server::{
 };
 
 use crate::audit::{AuditFields, Reason, RequestLog};
+use crate::cluster::{Cluster, Forward, ForwardKind, Forwarded, Scope};
 use crate::guard::keys::{KeyDigest, KeySet};
 use crate::guard::{Admitted, Guard};
 use crate::http::response::{
@@ -41,12 +43,10 @@ use crate::http::response::{
 use crate::mcp::{self, CfpbMcp, Framed};
 use crate::sessions::{Owners, SessionId};
 use crate::transport::context::Context;
-use crate::transport::streamable::era::{self, Era};
+use crate::transport::streamable::era::{self, Era, SESSION_HEADER};
+use crate::transport::streamable::forward::{self, Answer, MAX_FORWARDED_ANSWER};
 use crate::transport::streamable::in_flight::{DUPLICATE_ID, InFlight};
 use crate::transport::streamable::manager::CfpbSessions;
-
-/// The session header of the Streamable HTTP transport.
-pub const SESSION_HEADER: &str = "mcp-session-id";
 
 /// The `/mcp` endpoint: rmcp's service plus the session-to-key binding.
 pub struct Streamable {
@@ -96,8 +96,7 @@ impl Streamable {
     pub async fn revoke_missing(&self, keys: &KeySet) -> usize {
         let revoked = self.owners.revoked(keys);
         for id in &revoked {
-            self.owners.release(id);
-            let _ = self.sessions.close_session(&rmcp_id(id)).await;
+            self.forget(id).await;
         }
         revoked.len()
     }
@@ -113,7 +112,7 @@ impl Streamable {
             .await
             .unwrap_or(false);
         if !live {
-            self.owners.release(id); // expired inside rmcp (idle timeout)
+            self.forget(id).await; // expired inside rmcp (idle timeout)
         }
         live
     }
@@ -128,7 +127,7 @@ impl Streamable {
                     .await
                     .unwrap_or(false)
                 {
-                    self.owners.release(&id);
+                    self.forget(&id).await;
                 }
             }
         }
@@ -155,7 +154,6 @@ impl Streamable {
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
-        let streamable = self;
         let caller = who.key;
         if Era::of(request.headers()) == Era::Stateless {
             return self.stateless(guard, request, log).await;
@@ -165,108 +163,297 @@ impl Streamable {
             // A malformed id can't be one we issued: the same 404 as unknown.
             Some(Err(())) => return not_found(messages_text::UNKNOWN_SESSION),
             Some(Ok(id)) => {
-                if !streamable.owns(&id, &caller).await {
-                    return not_found(messages_text::UNKNOWN_SESSION);
+                if !self.owns(&id, &caller).await {
+                    return match &self.cx.cluster {
+                        Some(cluster) => {
+                            self.elsewhere(cluster, guard, &caller, id, request, log)
+                                .await
+                        }
+                        None => not_found(messages_text::UNKNOWN_SESSION),
+                    };
                 }
                 // Logged only once known to be ours (a made-up id could hold anything).
                 log.session = Some(id.log_prefix());
                 Some(id)
             }
         };
-        let method = request.method().clone();
-        let response = match method {
+        match *request.method() {
             Method::POST => {
                 let (parts, body) = request.into_parts();
                 let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
                     Ok(bytes) => bytes,
                     Err(refusal) => return refusal,
                 };
-                let mut request_id = None;
-                let initialize = match mcp::frame(&bytes) {
-                    Ok(Framed::Message(message)) => {
-                        log.note(AuditFields::of(&message, guard.keys().redactor()));
-                        if let ClientJsonRpcMessage::Request(r) = message.as_ref() {
-                            request_id = Some(r.id.clone());
-                        }
-                        mcp::is_initialize(&message)
-                    }
-                    Ok(Framed::Ignore) => false, // an invalid notification: rmcp answers 202
-                    // Not JSON, or JSON that is no JSON-RPC message (batches included):
-                    // a 400 as on /mcp/messages (MSG-3), not rmcp's 415.
-                    Err(e) => return bad_request(&e.to_string()),
-                    Ok(Framed::Reply(_)) => return bad_request("Not a JSON-RPC message"),
-                };
-                let reservation = if initialize && session.is_none() {
-                    let Some(reservation) = streamable.reserve(&caller).await else {
-                        log.error = Some(Reason::StreamCap);
-                        return too_many_requests(self.cx.cap_retry_after_secs());
-                    };
-                    Some(reservation)
-                } else {
-                    None
-                };
-                // MSG-6 on /mcp: an id already in flight in this session is
-                // refused, so every 200 carries its own answer.
-                let in_flight = match (session, request_id) {
-                    (Some(session), Some(id)) => match self.in_flight.enter(session, id) {
-                        Some(entry) => Some(entry),
-                        None => {
-                            log.error = Some(Reason::DuplicateId);
-                            return bad_request(DUPLICATE_ID);
-                        }
-                    },
-                    _ => None,
-                };
-                let request = Request::from_parts(parts, Full::new(bytes));
-                let response = streamable.service.handle(request).await;
-                if let Some(entry) = in_flight {
-                    return finish(response).await.map(|body| entry.hold(body));
-                }
-                if let Some(reservation) = reservation
-                    && let Some(id) = response
-                        .headers()
-                        .get(SESSION_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(SessionId::parse)
-                {
-                    log.session = Some(id.log_prefix());
-                    reservation.bind(id);
-                }
-                response
+                self.post(guard, &caller, session, parts, bytes, log).await
             }
             Method::GET => {
                 if session.is_none() {
                     return bad_request("Missing Mcp-Session-Id");
                 }
-                streamable
+                let response = self
                     .service
-                    .handle(request.map(|_| Full::new(Bytes::new())))
-                    .await
+                    .handle(request.map(|_| forward::no_body()))
+                    .await;
+                finish(response).await
             }
             Method::DELETE => {
                 let Some(id) = session else {
                     return bad_request("Missing Mcp-Session-Id");
                 };
-                let response = streamable
-                    .service
-                    .handle(request.map(|_| Full::new(Bytes::new())))
-                    .await;
-                if response.status().is_success() {
-                    streamable.owners.release(&id);
-                }
-                // HTTP-4: 200, as the MCP SDKs' servers answer (rmcp says 202,
-                // which the Python SDK logs as a failed termination).
-                if response.status() == StatusCode::ACCEPTED {
-                    let mut ended = Response::new(Empty::new().boxed_unsync());
-                    *ended.status_mut() = StatusCode::OK;
-                    return ended;
-                }
-                response
+                let (parts, _) = request.into_parts();
+                self.delete(&id, parts).await
             }
-            _ => return method_not_allowed("GET, POST, DELETE"),
+            _ => method_not_allowed("GET, POST, DELETE"),
+        }
+    }
+
+    /// One posted message (`bytes`, read and scrubbed) in `session`, or an
+    /// `initialize` that opens one.
+    async fn post(
+        &self,
+        guard: &Guard,
+        caller: &KeyDigest,
+        session: Option<SessionId>,
+        parts: http::request::Parts,
+        bytes: Bytes,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        let mut request_id = None;
+        let initialize = match mcp::frame(&bytes) {
+            Ok(Framed::Message(message)) => {
+                log.note(AuditFields::of(&message, guard.keys().redactor()));
+                if let ClientJsonRpcMessage::Request(r) = message.as_ref() {
+                    request_id = Some(r.id.clone());
+                }
+                mcp::is_initialize(&message)
+            }
+            Ok(Framed::Ignore) => false, // an invalid notification: rmcp answers 202
+            // Not JSON, or JSON that is no JSON-RPC message (batches included):
+            // a 400 as on /mcp/messages (MSG-3), not rmcp's 415.
+            Err(e) => return bad_request(&e.to_string()),
+            Ok(Framed::Reply(_)) => return bad_request("Not a JSON-RPC message"),
         };
+        let reservation = if initialize && session.is_none() {
+            let Some(reservation) = self.reserve(caller).await else {
+                log.error = Some(Reason::StreamCap);
+                return too_many_requests(self.cx.cap_retry_after_secs());
+            };
+            Some(reservation)
+        } else {
+            None
+        };
+        // MSG-6 on /mcp: an id already in flight in this session is
+        // refused, so every 200 carries its own answer.
+        let in_flight = match (session, request_id) {
+            (Some(session), Some(id)) => match self.in_flight.enter(session, id) {
+                Some(entry) => Some(entry),
+                None => {
+                    log.error = Some(Reason::DuplicateId);
+                    return bad_request(DUPLICATE_ID);
+                }
+            },
+            _ => None,
+        };
+        let request = Request::from_parts(parts, Full::new(bytes));
+        let response = self.service.handle(request).await;
+        if let Some(entry) = in_flight {
+            return finish(response).await.map(|body| entry.hold(body));
+        }
+        if let Some(reservation) = reservation
+            && let Some(id) = response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(SessionId::parse)
+        {
+            log.session = Some(id.log_prefix());
+            reservation.bind(id);
+            if !self.claim(&id, caller).await {
+                log.error = Some(Reason::StreamCap);
+                return too_many_requests(self.cx.cap_retry_after_secs());
+            }
+        }
         finish(response).await
     }
+
+    /// With Redis, a new session takes one of its key's slots cluster-wide
+    /// (CLUSTER-2) and names this replica its owner (CLUSTER-7). `false`:
+    /// the key is at its cap on the cluster, and the session is closed again.
+    async fn claim(&self, id: &SessionId, caller: &KeyDigest) -> bool {
+        let Some(cluster) = &self.cx.cluster else {
+            return true;
+        };
+        let key = hex::encode(caller.as_bytes());
+        let max = self.owners.max_per_key();
+        if cluster
+            .claim(Scope::Streamable, &id.to_string(), &key, max)
+            .await
+            == Some(false)
+        {
+            self.forget(id).await;
+            return false;
+        }
+        true
+    }
+
+    /// End session `id` (DELETE): HTTP-4's 200.
+    async fn delete(&self, id: &SessionId, parts: http::request::Parts) -> Response<Body> {
+        let request = Request::from_parts(parts, forward::no_body());
+        let response = self.service.handle(request).await;
+        if response.status().is_success() {
+            self.forget(id).await;
+        }
+        // HTTP-4: 200, as the MCP SDKs' servers answer (rmcp says 202,
+        // which the Python SDK logs as a failed termination).
+        if response.status() == StatusCode::ACCEPTED {
+            let mut ended = Response::new(Empty::new().boxed_unsync());
+            *ended.status_mut() = StatusCode::OK;
+            return ended;
+        }
+        finish(response).await
+    }
+
+    /// How long a request forwarded to the owner may take: a tool call's
+    /// upstream fetches (each within the upstream timeout, a queue wait
+    /// included) plus a margin.
+    fn forward_wait(&self) -> Duration {
+        self.cx.upstream_timeout * 4 + FORWARD_MARGIN
+    }
+
+    /// CLUSTER-7: a request for a session this replica does not hold goes
+    /// to the replica that does (POST, DELETE; a GET learns there whether to
+    /// answer 405), and its answer is this response. No live owner, a
+    /// foreign key, or Redis down: 404, as for any unknown session.
+    async fn elsewhere(
+        &self,
+        cluster: &Cluster,
+        guard: &Guard,
+        caller: &KeyDigest,
+        id: SessionId,
+        request: Request<BodySlot>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        let kind = match *request.method() {
+            Method::POST => ForwardKind::McpPost {
+                protocol_version: forward::protocol_version(&request),
+            },
+            Method::DELETE => ForwardKind::McpDelete,
+            Method::GET => ForwardKind::McpGet,
+            _ => return method_not_allowed("GET, POST, DELETE"),
+        };
+        let body = if matches!(kind, ForwardKind::McpPost { .. }) {
+            let (parts, body) = request.into_parts();
+            let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+                Ok(bytes) => bytes,
+                Err(refusal) => return refusal,
+            };
+            match mcp::frame(&bytes) {
+                Ok(Framed::Message(message)) => {
+                    log.note(AuditFields::of(&message, guard.keys().redactor()));
+                }
+                Err(e) => return bad_request(&e.to_string()),
+                Ok(Framed::Reply(_)) => return bad_request("Not a JSON-RPC message"),
+                Ok(Framed::Ignore) => {}
+            }
+            match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => text,
+                Err(_) => return bad_request("Invalid JSON"),
+            }
+        } else {
+            String::new()
+        };
+        let key = hex::encode(caller.as_bytes());
+        let outcome = cluster
+            .forward(kind, &id.to_string(), &key, body, self.forward_wait())
+            .await;
+        if let Forward::Answered { status, error, .. } = &outcome {
+            if *status != StatusCode::NOT_FOUND.as_u16() {
+                log.session = Some(id.log_prefix());
+            }
+            log.error = error.as_deref().and_then(forwarded_reason).or(log.error);
+        }
+        forward::response(outcome).unwrap_or_else(|| not_found(messages_text::UNKNOWN_SESSION))
+    }
+
+    /// Answer a request another replica received for a session of ours
+    /// (CLUSTER-7): the same checks and outcome as the request made here.
+    pub async fn answer_forwarded(&self, guard: &Guard, forwarded: Forwarded) {
+        let Some(cluster) = &self.cx.cluster else {
+            return;
+        };
+        let mut log = RequestLog::default();
+        let answer = self.answer(guard, &forwarded, &mut log).await;
+        let error = log.error.map(Reason::as_str);
+        cluster
+            .reply(
+                &forwarded,
+                answer.status,
+                answer.body,
+                error,
+                answer.content_type,
+            )
+            .await;
+    }
+
+    async fn answer(&self, guard: &Guard, forwarded: &Forwarded, log: &mut RequestLog) -> Answer {
+        let Some((id, caller)) =
+            SessionId::parse(&forwarded.session).zip(KeyDigest::from_hex(&forwarded.key))
+        else {
+            return Answer::unknown_session();
+        };
+        if !self.owns(&id, &caller).await {
+            return Answer::unknown_session();
+        }
+        let response = match &forwarded.kind {
+            ForwardKind::McpPost { protocol_version } => {
+                let parts = forward::owner_request(&id, protocol_version.as_deref());
+                let bytes = Bytes::from(forwarded.body.clone());
+                self.post(guard, &caller, Some(id), parts, bytes, log).await
+            }
+            ForwardKind::McpDelete => {
+                let parts = forward::owner_request_for(&forwarded.kind, &id);
+                self.delete(&id, parts).await
+            }
+            ForwardKind::McpGet => forward::no_stream_here(),
+            ForwardKind::Legacy => return Answer::unknown_session(),
+        };
+        forward::collect(response, MAX_FORWARDED_ANSWER, self.forward_wait()).await
+    }
+
+    /// Close every session rmcp already ended (its idle timeout) and free
+    /// their slots, here and on the cluster.
+    pub async fn sweep(&self) {
+        for id in self.owners.ids() {
+            let live = self
+                .sessions
+                .has_session(&rmcp_id(&id))
+                .await
+                .unwrap_or(false);
+            if !live {
+                self.forget(&id).await;
+            }
+        }
+    }
+
+    /// Session `id` is over: forget its owner and slot (here and on the
+    /// cluster) and close it in rmcp if it is still open.
+    async fn forget(&self, id: &SessionId) {
+        self.owners.release(id);
+        let _ = self.sessions.close_session(&rmcp_id(id)).await;
+        if let Some(cluster) = &self.cx.cluster {
+            cluster.release(&id.to_string()).await;
+        }
+    }
+}
+
+/// Beyond the forwarded request's own bound, how long its sender waits.
+const FORWARD_MARGIN: Duration = Duration::from_secs(1);
+
+/// The reasons an owner can report for a forwarded request.
+fn forwarded_reason(word: &str) -> Option<Reason> {
+    [Reason::DuplicateId, Reason::StreamCap, Reason::Overloaded]
+        .into_iter()
+        .find(|r| r.as_str() == word)
 }
 
 impl Streamable {

@@ -1,10 +1,12 @@
 //! The Streamable HTTP transport on `/mcp` (HTTP-* in docs/contract.md):
 //! rmcp's service behind our guard. [`Streamable`] (in `handler`) is its one
-//! door; `manager` gives rmcp our session ids; `in_flight` is MSG-6; `era` tells a session-based
-//! request from a stateless 2026-07-28 one (HTTP-2026-*). This file only
-//! lists them.
+//! door; `manager` gives rmcp our session ids; `in_flight` is MSG-6; `era`
+//! tells a session-based request from a stateless 2026-07-28 one
+//! (HTTP-2026-*); `forward` carries a session's requests to the replica
+//! holding it (CLUSTER-7). This file only lists them.
 
 mod era;
+mod forward;
 mod handler;
 mod in_flight;
 mod manager;
