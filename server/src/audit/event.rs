@@ -174,6 +174,23 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 7] = [
+        Reason::Origin,
+        Reason::Auth,
+        Reason::RateLimit,
+        Reason::StreamCap,
+        Reason::InvalidJsonrpc,
+        Reason::Overloaded,
+        Reason::DuplicateId,
+    ];
+
+    /// The reason [`Reason::as_str`] names (the word another replica
+    /// reports for a forwarded request, CLUSTER-3/7).
+    pub fn from_word(word: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == word)
+    }
+
     /// The word logged (and the metrics' `reason` label).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -331,16 +348,10 @@ pub(crate) mod tests {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
         // The metrics' `reason` label is the log's word (METRICS-2, LOG-1).
-        for reason in [
-            Reason::Origin,
-            Reason::Auth,
-            Reason::RateLimit,
-            Reason::StreamCap,
-            Reason::InvalidJsonrpc,
-            Reason::Overloaded,
-            Reason::DuplicateId,
-        ] {
+        for reason in Reason::ALL {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+            assert_eq!(Reason::from_word(reason.as_str()), Some(reason));
         }
+        assert_eq!(Reason::from_word("no_such_reason"), None);
     }
 }

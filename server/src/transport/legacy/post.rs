@@ -155,7 +155,7 @@ async fn forward(
             if status != StatusCode::NOT_FOUND.as_u16() {
                 log.session = Some(id.log_prefix());
             }
-            log.error = error.as_deref().and_then(forwarded_reason).or(log.error);
+            log.error = error.as_deref().and_then(Reason::from_word).or(log.error);
             forwarded_response(status, body)
         }
         Forward::NoOwner | Forward::Unavailable { redis_down: true } => {
@@ -171,17 +171,6 @@ async fn forward(
 
 /// Beyond the owner's own overload timeout, how long a forwarded POST waits.
 const FORWARD_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The reasons an owner can report for a forwarded POST.
-fn forwarded_reason(word: &str) -> Option<Reason> {
-    [
-        Reason::InvalidJsonrpc,
-        Reason::DuplicateId,
-        Reason::Overloaded,
-    ]
-    .into_iter()
-    .find(|r| r.as_str() == word)
-}
 
 /// The owner's answer as this replica's response.
 fn forwarded_response(status: u16, body: String) -> Response<Body> {

@@ -370,7 +370,7 @@ impl Streamable {
             if *status != StatusCode::NOT_FOUND.as_u16() {
                 log.session = Some(id.log_prefix());
             }
-            log.error = error.as_deref().and_then(forwarded_reason).or(log.error);
+            log.error = error.as_deref().and_then(Reason::from_word).or(log.error);
         }
         forward::response(outcome).unwrap_or_else(|| not_found(messages_text::UNKNOWN_SESSION))
     }
@@ -448,13 +448,6 @@ impl Streamable {
 
 /// Beyond the forwarded request's own bound, how long its sender waits.
 const FORWARD_MARGIN: Duration = Duration::from_secs(1);
-
-/// The reasons an owner can report for a forwarded request.
-fn forwarded_reason(word: &str) -> Option<Reason> {
-    [Reason::DuplicateId, Reason::StreamCap, Reason::Overloaded]
-        .into_iter()
-        .find(|r| r.as_str() == word)
-}
 
 impl Streamable {
     /// HTTP-2026-*: one self-contained 2026-07-28 request. rmcp serves it
