@@ -3,7 +3,7 @@
 // the way the SDK's README shows (one transport + McpServer per session, kept in a map by
 // session id), behind a tiny API-key check: X-API-Key or Authorization: Bearer must be one
 // of $SDK_KEYS (comma-separated), else 401 with WWW-Authenticate. Everything else is the
-// SDK's defaults. Never prints a key. Loaded with NODE_PATH pointing at the SDK install.
+// SDK's defaults. Writes one access-log line per request to stderr; never a key. Loaded with NODE_PATH pointing at the SDK install.
 'use strict';
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -60,6 +60,10 @@ function json(res, status, body, headers = {}) {
 }
 
 http.createServer(async (req, res) => {
+  // an access log on stderr (method, path, status), like a proxy in front would write
+  res.on('finish', () => {
+    console.error(JSON.stringify({ method: req.method, path: req.url.split('?')[0], status: res.statusCode }));
+  });
   try {
     if (!authorized(req)) {
       json(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="sdk"' });

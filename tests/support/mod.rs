@@ -13,6 +13,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 pub mod nginx;
+pub mod npm;
 pub mod python;
 pub mod redis;
 
