@@ -4,24 +4,14 @@
 //! reached, the caller gets `None` and prints a loud SKIP; any other install failure
 //! fails the test.
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 /// `target/<name>` of the workspace.
 pub fn target_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../target")
         .join(name)
-}
-
-fn registry_reachable() -> bool {
-    ("registry.npmjs.org", 443)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok())
 }
 
 /// `packages` installed under `prefix` (once; later runs reuse it), or `None` without
@@ -52,7 +42,7 @@ pub fn install(prefix: &Path, packages: &[&str]) -> Option<()> {
         .status()
         .ok()?;
     if !status.success() {
-        if !registry_reachable() {
+        if !crate::reachable("registry.npmjs.org", 443) {
             eprintln!(
                 "SKIP: the npm registry (registry.npmjs.org:443) is unreachable, cannot install {packages:?}"
             );

@@ -615,18 +615,10 @@ async fn route(
             };
             return (r, "none".into(), None, None);
         }
-        (_, "/mcp") if f == Fault::NoStreamable => {
-            return (
-                json_resp(
-                    404,
-                    r#"{"error":{"type":"not_found","message":"Not found"}}"#,
-                ),
-                "none".into(),
-                None,
-                None,
-            );
-        }
-        (_, "/mcp/sse") if f == Fault::NoLegacySse => {
+        (_, p)
+            if (p == "/mcp" && f == Fault::NoStreamable)
+                || (p == "/mcp/sse" && f == Fault::NoLegacySse) =>
+        {
             return (
                 json_resp(
                     404,
