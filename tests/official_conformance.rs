@@ -29,6 +29,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use e2e::npm::{install, target_dir};
 use e2e::{ServerProcess, free_port};
 
 const PACKAGE: &str = "@modelcontextprotocol/conformance@0.1.13";
@@ -83,43 +84,6 @@ const BASELINE_2026: &str = "server:
   - caching:sep-2549-resources-list-caching-hints
   - caching:sep-2549-resources-templates-list-caching-hints
 ";
-
-/// `packages` installed under `prefix` (once; later runs reuse it), or `None`
-/// without npm.
-fn install(prefix: &Path, packages: &[&str]) -> Option<()> {
-    let marker = prefix.join(format!(
-        "installed-{}",
-        packages.join("+").replace('/', "_")
-    ));
-    if marker.exists() {
-        return Some(());
-    }
-    if Command::new("npm").arg("--version").output().is_err() {
-        return None;
-    }
-    std::fs::create_dir_all(prefix).ok()?;
-    let status = Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            "--prefix",
-        ])
-        .arg(prefix)
-        .args(packages)
-        .status()
-        .ok()?;
-    assert!(status.success(), "npm install {packages:?} failed");
-    std::fs::write(&marker, b"").ok()?;
-    Some(())
-}
-
-fn target_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target")
-        .join(name)
-}
 
 fn suite() -> Option<PathBuf> {
     let prefix = std::env::var_os("MCP_OFFICIAL_CONFORMANCE_PREFIX")

@@ -9,7 +9,7 @@ use crate::client::{Ctx, Pace, Probe};
 use crate::engine::{Profile, Selection, Verdict, parse_baseline, select, unknown_patterns};
 use crate::key::{ApiKey, ExtraHeader, HeaderStyle, parse_key_list};
 use crate::report::Format;
-use crate::target::{LogSource, Settings, Target, Transport};
+use crate::target::{DEFAULT_MCP_PATH, DEFAULT_SSE_PATH, LogSource, Settings, Target, Transport};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -75,9 +75,19 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "TRANSPORT")]
     pub transport: Option<Transport>,
 
-    /// seed = the contract's MUST clauses; strict = seed plus the (strict) clauses.
+    /// seed = the contract's MUST clauses; strict = seed plus the (strict) clauses; mcp =
+    /// a separate set: what the MCP spec and common sense require of any auth-gated MCP
+    /// endpoint (no exact bodies; paths from --mcp-path and --sse-path).
     #[arg(long, value_enum, default_value = "strict")]
     pub profile: Profile,
+
+    /// The target's Streamable HTTP endpoint path (the mcp profile, and the HTTP checks).
+    #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_MCP_PATH", default_value = DEFAULT_MCP_PATH)]
+    pub mcp_path: String,
+
+    /// The target's legacy HTTP+SSE stream path (the mcp profile; the seed/strict SSE checks).
+    #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_SSE_PATH", default_value = DEFAULT_SSE_PATH)]
+    pub sse_path: String,
 
     /// Run only these checks: IDs, clauses or families, comma-separated (AUTH-3.missing, AUTH-3, AUTH).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
@@ -280,6 +290,15 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         skip: args.skip.clone(),
         transport: args.transport,
     };
+    if [&args.mcp_path, &args.sse_path]
+        .iter()
+        .any(|p| !p.starts_with('/') || p.bytes().any(|b| !(0x21..0x7f).contains(&b)))
+    {
+        return fail2(
+            &mut io,
+            "--mcp-path and --sse-path must start with / and be visible ASCII",
+        );
+    }
     let checks = select(all, &sel);
     if args.expect_rps.is_some_and(|r| !(r > 0.0 && r < 1e6))
         || args
@@ -362,6 +381,8 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
 
     target.extra_headers = extra_headers;
     target.ca_file = args.ca_file.clone();
+    target.mcp_path = args.mcp_path.clone();
+    target.sse_path = args.sse_path.clone();
     // The embedded server's limits are expected unless a flag says otherwise.
     let e = &mut target.expect;
     e.burst = args.expect_burst.or(e.burst);

@@ -24,6 +24,12 @@ fn family_title(f: &str) -> &'static str {
         "LOG" => "audit log",
         "HTTP" => "Streamable HTTP on /mcp",
         "HTTP-2026" => "MCP 2026-07-28 on /mcp (stateless)",
+        "MCP-INIT" => "mcp profile: the Streamable HTTP round trip",
+        "MCP-AUTH" => "mcp profile: credentials",
+        "MCP-ORIGIN" => "mcp profile: Origin validation",
+        "MCP-SESSION" => "mcp profile: sessions",
+        "MCP-RATE" => "mcp profile: rate limiting",
+        "MCP-LOG" => "mcp profile: the server's log",
         _ => "other",
     }
 }

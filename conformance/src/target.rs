@@ -150,8 +150,18 @@ pub struct Target {
     /// CA certificates (PEM) trusted beside the web roots and the system store
     /// (`--ca-file`), e.g. a local TLS front's or a corporate proxy's.
     pub ca_file: Option<PathBuf>,
+    /// The legacy HTTP+SSE stream's path (`--sse-path`), for the `mcp` profile.
+    pub sse_path: String,
+    /// The Streamable HTTP endpoint's path (`--mcp-path`), for the `mcp` profile and the
+    /// Streamable HTTP client.
+    pub mcp_path: String,
     pub settings: Settings,
 }
+
+/// The default `--sse-path`.
+pub const DEFAULT_SSE_PATH: &str = "/mcp/sse";
+/// The default `--mcp-path`.
+pub const DEFAULT_MCP_PATH: &str = "/mcp";
 
 impl Target {
     pub fn new(base: Url, keys: Vec<ApiKey>) -> Self {
@@ -165,6 +175,8 @@ impl Target {
             extra_headers: Vec::new(),
             expect: Expected::default(),
             ca_file: None,
+            sse_path: DEFAULT_SSE_PATH.into(),
+            mcp_path: DEFAULT_MCP_PATH.into(),
             settings: Settings::default(),
         }
     }

@@ -161,6 +161,26 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::Http2026AuthPlainText, "HTTP-2026-11.auth", &[]),
     (Fault::Http2026OriginIgnored, "HTTP-2026-11.origin", &[]),
     (Fault::Http2026OwnBucket, "HTTP-2026-11.shared-limit", &[]),
+    (Fault::HttpToolsListError, "MCP-INIT-1", &[]),
+    (
+        Fault::MissingKeyOtherBody,
+        "MCP-AUTH-1.missing",
+        &["MCP-AUTH-1.sse"],
+    ),
+    (Fault::WrongKey403, "MCP-AUTH-1.wrong", &[]),
+    (
+        Fault::NoWwwAuthenticate,
+        "MCP-AUTH-1.sse",
+        &["MCP-AUTH-1.missing", "MCP-AUTH-1.wrong"],
+    ),
+    (Fault::CaseInsensitiveKey, "MCP-AUTH-2", &[]),
+    (Fault::EchoKeyHeader, "MCP-AUTH-3", &[]),
+    (Fault::ToolErrorEchoesKey, "MCP-AUTH-3", &[]),
+    (Fault::HttpOriginIgnored, "MCP-ORIGIN-1", &[]),
+    (Fault::HttpSessionNotBoundToKey, "MCP-SESSION-1", &[]),
+    (Fault::HttpSessionIdEncodesState, "MCP-SESSION-2", &[]),
+    (Fault::NoRetryAfter, "MCP-RATE-1", &[]),
+    (Fault::LogAuthBase64, "MCP-LOG-1", &[]),
 ];
 
 /// The family a check ID belongs to (`HTTP` of `HTTP-3.missing`, `HTTP-2026` of
@@ -427,6 +447,69 @@ async fn without_mcp_the_http_checks_skip_by_default_and_fail_when_asked_for() {
         ["HTTP-7"]
     );
     assert_eq!(r.count(Verdict::Pass), 1, "{}", describe(&r));
+}
+
+/// The `mcp` profile against the unbroken stub: every MCP-* check passes, none skips; on a
+/// stub without the legacy SSE transport, MCP-AUTH-1.sse skips with the reason and the
+/// rest still pass; and `--profile mcp` selects exactly the MCP-* checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unbroken_stub_passes_the_mcp_profile() {
+    use mcp_conformance::engine::{Selection, select};
+    let all = mcp_conformance::checks::all();
+    let mcp = select(
+        all.clone(),
+        &Selection {
+            profile: mcp_conformance::Profile::Mcp,
+            ..Selection::default()
+        },
+    );
+    assert!(mcp.len() >= 10 && mcp.iter().all(|c| c.id.starts_with("MCP-")));
+    let strict = select(all, &Selection::default());
+    assert!(strict.iter().all(|c| !c.id.starts_with("MCP-")));
+    let families = [
+        "MCP-INIT",
+        "MCP-AUTH",
+        "MCP-ORIGIN",
+        "MCP-SESSION",
+        "MCP-RATE",
+        "MCP-LOG",
+    ];
+    let r = run_against(Fault::None, &families).await;
+    assert_eq!(r.results.len(), mcp.len());
+    assert_eq!(r.count(Verdict::Pass), r.results.len(), "{}", describe(&r));
+    let r = run_against(Fault::NoLegacySse, &families).await;
+    for c in &r.results {
+        match (&c.outcome, c.id.as_str()) {
+            (Outcome::Skip { why }, "MCP-AUTH-1.sse") => assert!(
+                why.starts_with("target does not offer the legacy HTTP+SSE transport on /mcp/sse"),
+                "{why}"
+            ),
+            (Outcome::Pass, id) => assert_ne!(id, "MCP-AUTH-1.sse"),
+            (o, id) => panic!("{id}: {o:?}"),
+        }
+    }
+}
+
+/// A broken round trip (MCP-INIT-1) skips every check that needs it at once, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_mcp_round_trip_skips_its_dependents() {
+    let r = run_against(
+        Fault::HttpToolsListError,
+        &["MCP-INIT", "MCP-SESSION", "MCP-LOG"],
+    )
+    .await;
+    assert_eq!(failed(&r), ["MCP-INIT-1"], "{}", describe(&r));
+    assert!(r.results.len() >= 4);
+    for c in r.results.iter().filter(|c| c.id != "MCP-INIT-1") {
+        match &c.outcome {
+            Outcome::Skip { why } => assert!(
+                why.starts_with(mcp_conformance::engine::MCP_PREREQ_FAILED),
+                "{}: {why}",
+                c.id
+            ),
+            o => panic!("{}: {o:?}", c.id),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,10 +46,13 @@ async fn run_embedded(profile: Profile, style: HeaderStyle) {
         .map(|r| format!("{} {:?}: {:?}", r.id, r.verdict, r.outcome))
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
-    if profile == Profile::Seed {
-        assert!(report.results.iter().all(|r| r.profile == Profile::Seed));
-    } else {
-        assert!(report.results.iter().any(|r| r.profile == Profile::Strict));
+    match profile {
+        Profile::Seed | Profile::Mcp => {
+            assert!(report.results.iter().all(|r| r.profile == profile))
+        }
+        Profile::Strict => {
+            assert!(report.results.iter().any(|r| r.profile == Profile::Strict))
+        }
     }
     assert!(elapsed < Duration::from_secs(90), "took {elapsed:?}");
 }
@@ -62,6 +65,13 @@ async fn every_check_passes_against_the_embedded_server_strict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_passes_against_the_embedded_server_seed_with_bearer() {
     run_embedded(Profile::Seed, HeaderStyle::Bearer).await;
+}
+
+/// `--profile mcp` (Bearer): the embedded server passes every MCP-* check, none skipped
+/// (two keys, its log, its configured burst).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_passes_against_the_embedded_server_mcp_profile() {
+    run_embedded(Profile::Mcp, HeaderStyle::Bearer).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

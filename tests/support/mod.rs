@@ -13,6 +13,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 pub mod nginx;
+pub mod npm;
 pub mod python;
 pub mod redis;
 
@@ -40,6 +41,16 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// Whether `host:port` accepts a TCP connection within 5 s (is a package registry there?).
+pub fn reachable(host: &str, port: u16) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok())
 }
 
 /// A fresh random key, the way `cfpb-mcp keygen` makes them.

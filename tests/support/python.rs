@@ -6,24 +6,14 @@
 //! `python3`, or when PyPI can't be reached, the caller gets `None` and the
 //! test prints a clear SKIP; any other install failure fails the test.
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 /// The SDK pin: the newest 2.3.x release on PyPI when this was written.
 pub const MCP_SDK_VERSION: &str = "2.3.0";
 
 fn target_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target")
-}
-
-fn pypi_reachable() -> bool {
-    ("pypi.org", 443)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok())
 }
 
 /// The venv's `python` with `mcp==MCP_SDK_VERSION` installed, or `None` (with
@@ -62,7 +52,7 @@ pub fn python_with_mcp() -> Option<PathBuf> {
     }
     let installed = pip_install(&python);
     if !installed {
-        if !pypi_reachable() {
+        if !crate::reachable("pypi.org", 443) {
             eprintln!(
                 "SKIP: PyPI (pypi.org:443) is unreachable, cannot install mcp=={MCP_SDK_VERSION}"
             );

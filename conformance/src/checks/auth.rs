@@ -8,6 +8,7 @@ use super::prereq::{guarded_endpoints, need_key};
 use crate::client::{Ctx, HeaderSpec, Pace, Probe};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, send_any};
+use crate::key::{ApiKey, HeaderStyle};
 use crate::wire::leak::find_key_leaks_bytes;
 use crate::wire::nearmiss::{NearMissKind, near_misses};
 
@@ -72,7 +73,7 @@ enum Bad {
 }
 
 /// A wrong key: same length and alphabet as the real one, random.
-fn wrong_key(len: usize) -> String {
+pub(super) fn wrong_key(len: usize) -> String {
     use rand::Rng;
     const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
@@ -188,34 +189,61 @@ async fn rejected(ctx: &Ctx, bad: Bad) -> CheckResult {
 
 async fn near_miss(ctx: &Ctx) -> CheckResult {
     let key = need_key(ctx, 0)?;
+    let endpoints = guarded_endpoints(ctx)
+        .into_iter()
+        .map(|(l, p)| (l.to_string(), p))
+        .collect::<Vec<_>>();
+    let steps = near_miss_steps(
+        key,
+        &endpoints,
+        HeaderStyle::XApiKey,
+        REJECT,
+        Expect::StatusIn(&[400, 401]),
+    );
+    expect_steps(ctx, steps).await
+}
+
+/// The near misses of `key` on each of `endpoints`, carried the way `style` carries a key
+/// (`X-API-Key: <near miss>` or `Authorization: Bearer <near miss>`): `reject` expected of
+/// each; of the trailing NUL, which can't go through an HTTP client and is sent raw (a
+/// 400 from the HTTP layer is "not accepted" too), `reject_raw`.
+pub(super) fn near_miss_steps(
+    key: &ApiKey,
+    endpoints: &[(String, Probe)],
+    style: HeaderStyle,
+    reject: Expect,
+    reject_raw: Expect,
+) -> Vec<Step> {
+    let (name, prefix) = match style {
+        HeaderStyle::XApiKey => ("X-API-Key", ""),
+        HeaderStyle::Bearer => ("Authorization", "Bearer "),
+    };
+    let header = |value: &[u8], shell: String| {
+        let mut v = prefix.as_bytes().to_vec();
+        v.extend_from_slice(value);
+        HeaderSpec::secret(name, v, format!("{prefix}{shell}"))
+    };
     let mut steps = Vec::new();
     for v in near_misses(key.expose(), key.var()) {
-        for (label, p) in guarded_endpoints(ctx) {
+        for (label, p) in endpoints {
             let label = format!("{label} with the {} near miss", v.kind.name());
             let (p, expect) = match &v.shell {
                 Some(shell) => (
-                    p.header(HeaderSpec::secret(
-                        "X-API-Key",
-                        v.value.clone(),
-                        shell.clone(),
-                    )),
-                    REJECT,
+                    p.clone().header(header(&v.value, shell.clone())),
+                    reject.clone(),
                 ),
                 None => {
-                    let mut h =
-                        HeaderSpec::secret("X-API-Key", v.value.clone(), format!("${}", key.var()));
+                    let mut h = header(&v.value, format!("${}", key.var()));
                     if v.kind == NearMissKind::TrailingNul {
                         h.raw_suffix = "\\000";
                     }
-                    // The NUL can't go through an HTTP client: raw, and a 400 from the
-                    // HTTP layer counts as "not accepted" too.
-                    (p.header(h).raw(), Expect::StatusIn(&[400, 401]))
+                    (p.clone().header(h).raw(), reject_raw.clone())
                 }
             };
             steps.push(Step::new(label, p, Pace::AuthFail, expect));
         }
     }
-    expect_steps(ctx, steps).await
+    steps
 }
 
 async fn www_authenticate(ctx: &Ctx) -> CheckResult {

@@ -26,6 +26,12 @@ async fn whole_run(ctx: &Ctx) -> CheckResult {
         let marker = format!("conformance-{}", &random_session_id()[..12]);
         s.tool_calls_with_keys(ctx, &marker).await;
     }
+    judge_scan(ctx)
+}
+
+/// Judges the run-wide response scan so far: a failure naming where a key was found and
+/// in which encoding (never the text around it); a skip when no response was seen.
+pub(super) fn judge_scan(ctx: &Ctx) -> CheckResult {
     let f = ctx.response_scan();
     let Some(first) = f.leaks.first() else {
         if f.scanned == 0 {

@@ -234,8 +234,13 @@ async fn stream_end(ctx: &Ctx) -> CheckResult {
 
 async fn no_key(ctx: &Ctx) -> CheckResult {
     let cap = capture(ctx).await?;
+    key_in_log(ctx, &cap.log)
+}
+
+/// A failure naming the first log line (by number) holding a key, and the encoding.
+pub(super) fn key_in_log(ctx: &Ctx, log: &str) -> CheckResult {
     for key in &ctx.target.keys {
-        for (n, line) in cap.log.lines().enumerate() {
+        for (n, line) in log.lines().enumerate() {
             if let Some(leak) = find_key_leaks(line, key.expose()).first() {
                 return Err(Outcome::fail(
                     "no key in any encoding in any log line",

@@ -1,6 +1,6 @@
 //! The check families, one or more checks per externally observable clause of
 //! docs/contract.md, in run order: the HTTP+SSE families first (endpoints, AUTH, NET,
-//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, the MCP 2026-07-28 group `HTTP-2026-*`, then AUTH-7.run, which
+//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, the MCP 2026-07-28 group `HTTP-2026-*`, the `mcp` profile's `MCP-*` (selected alone), then AUTH-7.run, which
 //! judges every response of the run (so it comes last). This file only lists
 //! them; shared helpers live in `prereq.rs` and `bodies.rs`.
 
@@ -11,6 +11,7 @@ mod endpoints;
 mod http;
 mod http2026;
 mod log;
+mod mcp;
 mod msg;
 mod net;
 mod prereq;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<Check> {
         log::checks(),
         http::checks(),
         http2026::checks(),
+        mcp::checks(),
         echo::checks(),
     ]
     .concat()

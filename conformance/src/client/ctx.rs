@@ -34,6 +34,9 @@ pub struct Ctx {
     /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
     /// one), tried once per run.
     pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
+    /// Whether `initialize` + `tools/list` over Streamable HTTP work with key 1 (the
+    /// `mcp` profile's prerequisite), tried once per run.
+    pub(super) mcp_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
     /// The per-key stream cap as RATE-7 counted it (streams open when the 429 came), for
     /// RATE-7.expect-max-streams.
     pub(super) stream_cap: std::sync::OnceLock<u32>,
@@ -82,6 +85,7 @@ impl Ctx {
             offer: tokio::sync::OnceCell::new(),
             stateless: tokio::sync::OnceCell::new(),
             session_prereq: tokio::sync::OnceCell::new(),
+            mcp_prereq: tokio::sync::OnceCell::new(),
             stream_cap: std::sync::OnceLock::new(),
             scan: Arc::new(ResponseScan::new(&target.keys)),
             target,

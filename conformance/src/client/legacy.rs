@@ -18,7 +18,7 @@ use url::Url;
 impl Ctx {
     /// The SSE probe for key `slot` in the configured header style.
     pub fn sse_probe(&self, slot: usize) -> Probe {
-        let mut p = Probe::new("GET", self.url("/mcp/sse")).stream();
+        let mut p = Probe::new("GET", self.url(&self.target.sse_path)).stream();
         if let Some(h) = self.auth(slot) {
             p = p.header(h);
         }

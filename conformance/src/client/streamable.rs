@@ -84,7 +84,7 @@ impl Ctx {
     /// `POST /mcp` with key `slot` (none when `None`), the JSON body and the Accept header
     /// the transport requires.
     pub fn mcp_post(&self, slot: Option<usize>, body: &str) -> Probe {
-        let mut p = Probe::new("POST", self.url("/mcp"));
+        let mut p = Probe::new("POST", self.url(&self.target.mcp_path));
         if let Some(h) = slot.and_then(|s| self.auth(s)) {
             p = p.header(h);
         }
@@ -125,7 +125,7 @@ impl Ctx {
 
     /// The `DELETE /mcp` probe of a live session.
     pub fn http_delete_probe(&self, slot: usize, id: &str) -> Probe {
-        let mut p = Probe::new("DELETE", self.url("/mcp")).in_http_session();
+        let mut p = Probe::new("DELETE", self.url(&self.target.mcp_path)).in_http_session();
         if let Some(h) = self.auth(slot) {
             p = p.header(h);
         }

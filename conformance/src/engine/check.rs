@@ -8,12 +8,27 @@ use crate::client::Ctx;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
-/// `seed` = the contract's MUST clauses; `strict` adds the (strict) clauses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+/// `seed` = the contract's MUST clauses; `strict` adds the (strict) clauses; `mcp` is a
+/// separate set (not above or below `strict`): what the MCP specification and common
+/// sense require of any auth-gated MCP endpoint, without this contract's bodies or paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     Seed,
     Strict,
+    Mcp,
+}
+
+impl Profile {
+    /// Whether running this profile runs a check of profile `check`: `seed` its own,
+    /// `strict` seed and strict, `mcp` only its own.
+    pub fn selects(self, check: Profile) -> bool {
+        match self {
+            Profile::Seed => check == Profile::Seed,
+            Profile::Strict => matches!(check, Profile::Seed | Profile::Strict),
+            Profile::Mcp => check == Profile::Mcp,
+        }
+    }
 }
 
 impl std::fmt::Display for Profile {
@@ -21,6 +36,7 @@ impl std::fmt::Display for Profile {
         f.pad(match self {
             Profile::Seed => "seed",
             Profile::Strict => "strict",
+            Profile::Mcp => "mcp",
         })
     }
 }
@@ -42,6 +58,10 @@ pub struct Needs {
     /// 200 and its first event is `endpoint`). Established once per run; when it fails,
     /// the check skips at once naming it, instead of waiting out its own timeouts.
     pub session: bool,
+    /// A prerequisite of the `mcp` profile: `initialize` + `tools/list` over Streamable
+    /// HTTP at the target's MCP path work with the key. Established once per run, like
+    /// `session`.
+    pub mcp: bool,
 }
 
 impl Needs {
@@ -51,6 +71,7 @@ impl Needs {
         offer: false,
         stateless: false,
         session: false,
+        mcp: false,
     };
 
     /// Also the measured rate limits.
@@ -75,6 +96,11 @@ impl Needs {
             stateless: true,
             ..self
         }
+    }
+
+    /// Also the Streamable HTTP round-trip prerequisite (`mcp` profile).
+    pub const fn mcp(self) -> Self {
+        Needs { mcp: true, ..self }
     }
 
     /// Also the SSE session prerequisite.

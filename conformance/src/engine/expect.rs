@@ -1,6 +1,6 @@
 //! Expectations on one response, as data: an exact error body (docs/contract.md "Error
 //! bodies": AUTH-3, RATE-2, MSG-2, NET-2, ...), the error shape `{"error":{"type":T,
-//! "message":M}}`, a set of statuses, or "accepted". `meets` says how a response differs;
+//! "message":M}}`, a set of statuses, "accepted", or a 401 challenge. `meets` says how a response differs;
 //! it never looks at anything but the response.
 
 use crate::wire::response::Resp;
@@ -16,6 +16,9 @@ pub enum Expect {
     StatusIn(&'static [u16]),
     /// Not rejected as unauthenticated: anything but 401/403/429/5xx.
     Accepted,
+    /// `401` with a non-empty `WWW-Authenticate` header, any scheme, any body (the `mcp`
+    /// profile: RFC 9110 §15.5.2, the MCP authorization spec).
+    Challenge,
 }
 
 impl std::fmt::Display for Expect {
@@ -35,6 +38,7 @@ impl std::fmt::Display for Expect {
                     .join(" or ")
             ),
             Expect::Accepted => f.write_str("accepted (not 401/403/429/5xx)"),
+            Expect::Challenge => f.write_str("401 with a WWW-Authenticate header (any scheme)"),
         }
     }
 }
@@ -83,6 +87,15 @@ pub fn meets(resp: &Resp, expect: &Expect) -> Result<(), String> {
                 Err(format!("status {}", resp.status))
             } else {
                 Ok(())
+            }
+        }
+        Expect::Challenge => {
+            if resp.status != 401 {
+                return Err(format!("status {}", resp.status));
+            }
+            match resp.header("www-authenticate") {
+                Some(v) if !v.trim().is_empty() => Ok(()),
+                _ => Err("no WWW-Authenticate header".into()),
             }
         }
     }

@@ -14,6 +14,6 @@ mod verdict;
 pub use check::{Check, Needs, Profile, RunFn};
 pub(crate) use expect::{Expect, error_shape, is_json, meets};
 pub use outcome::{CheckResult, Outcome};
-pub use runner::{Selection, parse_baseline, run, select, unknown_patterns};
+pub use runner::{MCP_PREREQ_FAILED, Selection, parse_baseline, run, select, unknown_patterns};
 pub(crate) use steps::{Step, expect_steps, send_any};
 pub use verdict::{CheckReport, Report, Verdict};

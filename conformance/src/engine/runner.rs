@@ -14,6 +14,10 @@ use futures::FutureExt;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+/// How a skip for a failed `mcp` prerequisite starts (MCP-INIT-1 reports the failure).
+pub const MCP_PREREQ_FAILED: &str =
+    "prerequisite failed (MCP-INIT-1): initialize + tools/list over Streamable HTTP did not work";
+
 /// Which checks to run.
 #[derive(Clone, Debug)]
 pub struct Selection {
@@ -39,7 +43,7 @@ impl Default for Selection {
 pub fn select(checks: Vec<Check>, sel: &Selection) -> Vec<Check> {
     checks
         .into_iter()
-        .filter(|c| c.profile <= sel.profile)
+        .filter(|c| sel.profile.selects(c.profile))
         .filter(|c| sel.transport.is_none_or(|t| t.includes(c.family())))
         .filter(|c| sel.only.is_empty() || sel.only.iter().any(|p| c.matches(p)))
         .filter(|c| !sel.skip.iter().any(|p| c.matches(p)))
@@ -96,6 +100,12 @@ async fn failed_prerequisite(ctx: &Ctx, check: &Check) -> Option<String> {
         return Some(format!(
             "prerequisite failed: the SSE session could not be opened: {e}"
         ));
+    }
+    if check.needs.mcp
+        && ctx.key(0).is_some()
+        && let Err(e) = ctx.mcp_round_trip().await
+    {
+        return Some(format!("{MCP_PREREQ_FAILED}: {e}"));
     }
     None
 }

@@ -8,6 +8,7 @@ pub mod access;
 pub mod leak;
 pub mod nearmiss;
 pub mod response;
+pub mod session_id;
 pub mod sse;
 
 pub use response::{Resp, ResponseError};

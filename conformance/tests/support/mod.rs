@@ -80,8 +80,14 @@ pub async fn run_configured(
     };
     configure(&mut t);
     let ctx = Ctx::new(t).unwrap();
+    // The MCP-* families alone run the `mcp` profile.
+    let profile = if !only.is_empty() && only.iter().all(|o| o.starts_with("MCP")) {
+        Profile::Mcp
+    } else {
+        Profile::Strict
+    };
     let sel = Selection {
-        profile: Profile::Strict,
+        profile,
         only: only.iter().map(|s| s.to_string()).collect(),
         skip: vec![],
         transport,
@@ -92,7 +98,7 @@ pub async fn run_configured(
         &checks,
         &BTreeSet::new(),
         "stub",
-        Profile::Strict,
+        profile,
         &mut |_, _, _| {},
     )
     .await;

@@ -152,6 +152,12 @@ pub enum Fault {
     Http2026AuthPlainText,
     Http2026OriginIgnored,
     Http2026OwnBucket,
+    /// `/mcp` session ids are base64url of JSON state (`{"key":0,"n":counter,...}`).
+    HttpSessionIdEncodesState,
+    /// `/mcp` `tools/list` answers a JSON-RPC error (the round trip of MCP-INIT-1 breaks).
+    HttpToolsListError,
+    /// No legacy HTTP+SSE on `/mcp/sse` (404), like a Streamable-HTTP-only SDK server.
+    NoLegacySse,
 }
 
 struct Bucket {
@@ -609,7 +615,10 @@ async fn route(
             };
             return (r, "none".into(), None, None);
         }
-        (_, "/mcp") if f == Fault::NoStreamable => {
+        (_, p)
+            if (p == "/mcp" && f == Fault::NoStreamable)
+                || (p == "/mcp/sse" && f == Fault::NoLegacySse) =>
+        {
             return (
                 json_resp(
                     404,
@@ -1200,6 +1209,12 @@ async fn streamable(
             return (r, session, None);
         }
     }
+    // As on /mcp/messages: keys scrubbed from the body before it is parsed.
+    let body = if f == Fault::ToolErrorEchoesKey {
+        body.to_vec()
+    } else {
+        scrub(&body)
+    };
     let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
         return (bad_request("Body is not JSON"), session, None);
     };
@@ -1221,7 +1236,13 @@ async fn streamable(
     });
     if rpc_method == "initialize" && session.is_none() {
         let raw = hex::encode(rand::random::<[u8; 16]>());
-        let id = if f == Fault::HttpSessionIdUuid {
+        let id = if f == Fault::HttpSessionIdEncodesState {
+            use base64::Engine;
+            static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!("{{\"key\":{key},\"n\":{n},\"nonce\":\"{raw}\"}}"))
+        } else if f == Fault::HttpSessionIdUuid {
             format!(
                 "{}-{}-{}-{}-{}",
                 &raw[..8],
@@ -1268,6 +1289,10 @@ async fn streamable(
         return (r, Some(session), tool);
     }
     let mut reply = mcp(f, &msg).unwrap_or(Value::Null);
+    if rpc_method == "tools/list" && f == Fault::HttpToolsListError {
+        reply =
+            json!({"jsonrpc":"2.0","id":msg["id"],"error":{"code":-32603,"message":"internal"}});
+    }
     if rpc_method == "tools/call" && f == Fault::HttpToolCallError {
         reply["result"] =
             json!({"content":[{"type":"text","text":"upstream failed"}],"isError":true});

@@ -4,7 +4,7 @@
 //! sessions are always deleted at the end (the target caps open `/mcp` sessions per key),
 //! and every probe is paced.
 
-mod common;
+pub(crate) mod common;
 mod guard;
 mod initialize;
 mod log;
