@@ -1,7 +1,11 @@
 //! The aggregation tools on the live source against a mock CCDB5 API
 //! (`wiremock`): each tool's upstream path and query string, its result, and
 //! 5xx / timeout as `isError` results; argument errors send nothing
-//! (DATA-6, DATA-7, DATA-8, DATA-10, MSG-5).
+//! (DATA-6, DATA-7, DATA-8, DATA-10, MSG-5). Every success is also checked
+//! against its tool's `outputSchema` (MSG-4).
+
+#[path = "support/schema.rs"]
+mod schema;
 
 use std::time::Duration;
 
@@ -24,9 +28,13 @@ fn args(value: Value) -> Option<JsonObject> {
 }
 
 async fn call(source: &DataSource, name: &str, arguments: Value) -> CallToolResult {
-    tools::call(source, name, args(arguments))
+    let result = tools::call(source, name, args(arguments))
         .await
-        .expect("a known tool")
+        .expect("a known tool");
+    if result.is_error == Some(false) {
+        schema::assert_conforms(name, &result);
+    }
+    result
 }
 
 fn text_of(result: &CallToolResult) -> String {

@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::args::{self, ArgError};
-use super::output;
-use crate::data::DataSource;
+use super::{dashboard, output};
+use crate::data::{DataSource, complaint_url};
 
 /// The tool's name (MSG-4).
 pub const NAME: &str = "get_complaint_document";
@@ -53,6 +53,13 @@ pub fn tool() -> Tool {
         args::input_schema::<GetComplaintDocumentArgs>(),
     )
     .with_title("Get a CFPB consumer complaint")
+    .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
+        json!({
+            "complaint": output::complaint_schema(false),
+            "citations": output::citations_schema()
+        }),
+        &["complaint", "citations"],
+    )))
     .with_annotations(
         ToolAnnotations::with_title("Get a CFPB consumer complaint")
             .read_only(true)
@@ -97,6 +104,14 @@ pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToo
         Ok(Some(complaint)) => {
             let mut result = output::envelope(source.mode());
             result.insert("complaint".to_owned(), output::complaint(&complaint, None));
+            result.insert(
+                "citations".to_owned(),
+                json!([dashboard::citation(
+                    "complaint",
+                    complaint_url(complaint.complaint_id),
+                    "This complaint on consumerfinance.gov"
+                )]),
+            );
             output::success(result)
         }
         Ok(None) => output::error(format!("No complaint with id {complaint_id}")),

@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(names, NAMES, "NAMES lists every tool, in order");
         assert_eq!(known_name("rank_group_spikes"), Some("rank_group_spikes"));
         assert_eq!(known_name("search_complaints "), None);
-        for tool in &tools[2..] {
+        for tool in &tools {
             let output = tool.output_schema.clone().expect("an outputSchema");
             assert_eq!(output.get("type"), Some(&serde_json::json!("object")));
         }

@@ -77,6 +77,55 @@ pub fn data_schema(properties: Value, required: &[&str]) -> JsonObject {
     object_schema(properties, &names)
 }
 
+/// Schema of one complaint as [`complaint`] writes it: the CCDB fields
+/// (text or null), `tags`, `has_narrative`, the CFPB `url`, and, in search
+/// previews, `narrative_truncated` (MSG-4).
+pub fn complaint_schema(preview: bool) -> Value {
+    const TEXT_FIELDS: [&str; 17] = [
+        "date_received",
+        "product",
+        "sub_product",
+        "issue",
+        "sub_issue",
+        "complaint_what_happened",
+        "company_public_response",
+        "company",
+        "state",
+        "zip_code",
+        "consumer_consent_provided",
+        "submitted_via",
+        "date_sent_to_company",
+        "company_response",
+        "timely",
+        "consumer_disputed",
+        "has_narrative",
+    ];
+    let mut properties = JsonObject::new();
+    for name in TEXT_FIELDS {
+        let kind = if name == "has_narrative" {
+            "boolean"
+        } else {
+            "string"
+        };
+        properties.insert(name.to_owned(), json!({"type": [kind, "null"]}));
+    }
+    properties.insert(
+        "complaint_id".to_owned(),
+        json!({"type": "string", "pattern": "^[0-9]+$"}),
+    );
+    properties.insert(
+        "tags".to_owned(),
+        json!({"type": "array", "items": {"type": "string"}}),
+    );
+    properties.insert("url".to_owned(), json!({"type": "string", "format": "uri"}));
+    let mut required = vec!["complaint_id", "url"];
+    if preview {
+        properties.insert("narrative_truncated".to_owned(), json!({"type": "boolean"}));
+        required.push("narrative_truncated");
+    }
+    Value::Object(object_schema(Value::Object(properties), &required))
+}
+
 /// Schema of a `citations` array.
 pub fn citations_schema() -> Value {
     json!({"type": "array", "items": {"type": "object", "properties": {

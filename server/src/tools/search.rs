@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::args::{self, ArgError, StringList};
+use super::dashboard::{self, View};
 use super::output;
 use crate::data::{CalendarDate, DataSource, SearchField, SearchQuery, SortOrder};
 
@@ -116,6 +117,28 @@ pub fn tool() -> Tool {
         args::input_schema::<SearchComplaintsArgs>(),
     )
     .with_title("Search CFPB consumer complaints")
+    .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
+        json!({
+            "total": {"type": "integer", "minimum": 0},
+            "total_relation": {"type": "string", "enum": ["eq", "gte"]},
+            "frm": {"type": "integer", "minimum": 0},
+            "size": {"type": "integer", "minimum": 1},
+            "returned": {"type": "integer", "minimum": 0},
+            "next_frm": {"type": ["integer", "null"], "minimum": 0},
+            "complaints": {"type": "array", "items": output::complaint_schema(true)},
+            "citations": output::citations_schema()
+        }),
+        &[
+            "total",
+            "total_relation",
+            "frm",
+            "size",
+            "returned",
+            "next_frm",
+            "complaints",
+            "citations",
+        ],
+    )))
     .with_annotations(
         ToolAnnotations::with_title("Search CFPB consumer complaints")
             .read_only(true)
@@ -225,6 +248,14 @@ pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToo
                 },
             );
             result.insert("complaints".to_owned(), Value::Array(complaints));
+            result.insert(
+                "citations".to_owned(),
+                dashboard::citations(
+                    &query,
+                    View::default(),
+                    "These search results on consumerfinance.gov",
+                ),
+            );
             output::success(result)
         }
         Err(error) => output::upstream_error(source.mode(), &error),
@@ -389,6 +420,24 @@ mod tests {
             .unwrap_or_default();
         let from_text: Value = serde_json::from_str(&text).expect("text is JSON");
         assert_eq!(from_text, structured);
+    }
+
+    #[tokio::test]
+    async fn results_cite_the_same_search_on_the_dashboard() {
+        // Issue 14: a citation link to the CFPB dashboard for the same filters.
+        let source = DataSource::fixtures().expect("fixtures load");
+        let arguments = json!({"search_term": "forbearance", "product": "Mortgage", "size": 1});
+        let result = call(&source, arguments.as_object().cloned()).await;
+        let structured = result.structured_content.expect("structured");
+        assert_eq!(
+            structured["citations"],
+            json!([{
+                "type": "search_results",
+                "url": "https://www.consumerfinance.gov/data-research/consumer-complaints/search/\
+                        ?searchText=forbearance&searchField=complaint_what_happened&product=Mortgage&tab=List",
+                "description": "These search results on consumerfinance.gov"
+            }])
+        );
     }
 
     #[tokio::test]
