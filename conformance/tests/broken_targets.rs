@@ -100,6 +100,7 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::NewerVersionError, "MSG-4.newer-version", &[]),
     (Fault::PingError, "MSG-4.ping", &["MSG-5"]),
     (Fault::MissingTool, "MSG-4.tools-list", &[]),
+    (Fault::StructuredMismatch, "MSG-4.structured", &[]),
     (Fault::ToolCallError, "MSG-4.tools-call", &[]),
     (Fault::ToolErrorAsRpcError, "MSG-5", &[]),
     (Fault::SseFree, "RATE-1", &[]),

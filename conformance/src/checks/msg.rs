@@ -10,6 +10,7 @@ use crate::client::{
 };
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
+use crate::wire::tool_schema;
 use serde_json::{Value, json};
 
 pub fn checks() -> Vec<Check> {
@@ -42,6 +43,8 @@ pub fn checks() -> Vec<Check> {
             "tools/list -> the nine CFPB tools, each with an object inputSchema and a description; an outputSchema, when present, is an object";
         "MSG-4.tools-call", Seed, tools_call, needs(session),
             "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError";
+        "MSG-4.structured", Seed, structured, needs(session),
+            "every tool's inputSchema and outputSchema is valid JSON Schema; search_complaints and generate_cfpb_dashboard_url results carry structuredContent conforming to their outputSchema";
         "MSG-5", Seed, tool_error, needs(session),
             "a failing tool call (search_complaints with size 1000) -> a tool result with isError: true and a message; the server stays healthy (/health 200, ping answered)";
     }
@@ -401,6 +404,53 @@ async fn tools_call(ctx: &Ctx) -> CheckResult {
         Err(Outcome::fail(
             "result.content non-empty, isError absent or false",
             s,
+            probe.curl(),
+        ))
+    }
+}
+
+/// The calls MSG-4.structured makes: a search (upstream data) and the pure
+/// dashboard link (no upstream).
+const STRUCTURED_CALLS: [(&str, &str); 2] = [
+    (
+        "search_complaints",
+        r#"{"search_term":"credit card","size":1}"#,
+    ),
+    (
+        "generate_cfpb_dashboard_url",
+        r#"{"tab":"trends","product":"Mortgage"}"#,
+    ),
+];
+
+async fn structured(ctx: &Ctx) -> CheckResult {
+    let (v, probe, mut s) = call(ctx, "tools/list", json!({})).await?;
+    let Some(tools) = v.pointer("/result/tools").and_then(Value::as_array) else {
+        return Err(Outcome::fail("result.tools", v.to_string(), probe.curl()));
+    };
+    let mut problems: Vec<String> = tools
+        .iter()
+        .flat_map(tool_schema::schema_problems)
+        .collect();
+    for (name, arguments) in STRUCTURED_CALLS {
+        let Some(tool) = tools.iter().find(|t| t.get("name") == Some(&json!(name))) else {
+            continue; // MSG-4.tools-list reports a missing tool
+        };
+        let arguments: Value = serde_json::from_str(arguments).unwrap_or_default();
+        let params = json!({"name": name, "arguments": arguments});
+        let response = s.request(ctx, "tools/call", params).await.map_err(|e| {
+            Outcome::fail(format!("a response to tools/call {name}"), e, probe.curl())
+        })?;
+        match response.get("result") {
+            Some(result) => problems.extend(tool_schema::result_problems(tool, result)),
+            None => problems.push(format!("tools/call {name}: no result")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Outcome::fail(
+            "valid schemas; structuredContent conforming to each outputSchema",
+            problems.join("; "),
             probe.curl(),
         ))
     }

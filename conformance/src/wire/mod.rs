@@ -1,7 +1,7 @@
 //! Pure parsers and generators over bytes and strings, no I/O: the SSE parser, the
 //! HTTP/1.1 response (`Resp`) and its parser, the key-leak scanner (docs/contract.md
-//! AUTH-7, LOG-2), the near-miss key generator (AUTH-3) and the recognizer of Cloudflare
-//! Access answers. The fuzz target and the
+//! AUTH-7, LOG-2), the near-miss key generator (AUTH-3), the recognizer of Cloudflare
+//! Access answers, and tool schema validation (MSG-4). The fuzz target and the
 //! property tests exercise these.
 
 pub mod access;
@@ -10,5 +10,6 @@ pub mod nearmiss;
 pub mod response;
 pub mod session_id;
 pub mod sse;
+pub mod tool_schema;
 
 pub use response::{Resp, ResponseError};

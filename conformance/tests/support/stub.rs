@@ -77,6 +77,8 @@ pub enum Fault {
     NewerVersionError,
     PingError,
     MissingTool,
+    /// search_complaints' structuredContent breaks its outputSchema (MSG-4.structured).
+    StructuredMismatch,
     ToolCallError,
     ToolErrorAsRpcError,
     SseFree,
@@ -1047,8 +1049,9 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
         "ping" => ok(json!({})),
         "tools/list" => {
             let schema = json!({"type":"object","properties":{"search_term":{"type":"string"},"size":{"type":"integer"}}});
+            let output = json!({"type":"object","required":["total"],"properties":{"total":{"type":"integer","minimum":0}}});
             let mut tools = vec![
-                json!({"name":"search_complaints","description":"search","inputSchema":schema}),
+                json!({"name":"search_complaints","description":"search","inputSchema":schema,"outputSchema":output}),
             ];
             if f != Fault::MissingTool {
                 tools.push(json!({"name":"get_complaint_document","description":"get","inputSchema":{"type":"object","properties":{"complaint_id":{"type":"string"}}}}));
@@ -1093,7 +1096,15 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
                     json!({"content":[{"type":"text","text":"upstream failed"}],"isError":true}),
                 );
             }
-            ok(json!({"content":[{"type":"text","text":"[]"}],"isError":false}))
+            let total = if f == Fault::StructuredMismatch {
+                json!("none")
+            } else {
+                json!(0)
+            };
+            let structured = json!({"total": total});
+            ok(
+                json!({"content":[{"type":"text","text":structured.to_string()}],"structuredContent":structured,"isError":false}),
+            )
         }
         _ => err(-32601, "Method not found"),
     }
