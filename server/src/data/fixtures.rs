@@ -26,6 +26,9 @@ use crate::data::error::DataError;
 use crate::data::query::{CalendarDate, SearchField, SearchQuery, SortOrder};
 
 mod aggregate;
+mod terms;
+
+use terms::{Terms, Vocabulary, WordId};
 
 /// The bundled dataset, compiled into the binary.
 pub static BUNDLED_JSON: &str = include_str!("../../../fixtures/complaints.json");
@@ -33,8 +36,6 @@ pub static BUNDLED_JSON: &str = include_str!("../../../fixtures/complaints.json"
 /// CCDB5 separates a product from its sub-product (and an issue from its
 /// sub-issue) with a bullet in filter values.
 const HIERARCHY_SEPARATOR: char = '•';
-
-type Terms = HashMap<Box<str>, u32>;
 
 /// One complaint with everything search needs, computed at load.
 struct Entry {
@@ -57,10 +58,9 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(complaint: Complaint) -> Self {
+    fn new(complaint: Complaint, vocabulary: &mut Vocabulary) -> Self {
         let lower = |field: &Option<String>| field.as_deref().unwrap_or("").trim().to_lowercase();
-        let mut other_terms = Terms::new();
-        for text in [
+        let others = [
             &complaint.product,
             &complaint.sub_product,
             &complaint.issue,
@@ -70,16 +70,13 @@ impl Entry {
         ]
         .into_iter()
         .flatten()
-        {
-            count_terms(text, &mut other_terms);
-        }
-        for tag in &complaint.tags {
-            count_terms(tag, &mut other_terms);
-        }
+        .map(String::as_str)
+        .chain(complaint.tags.iter().map(String::as_str));
+        let other_terms = vocabulary.terms(others);
         Entry {
             day: complaint.date_received_day().and_then(CalendarDate::parse),
-            narrative: terms(complaint.complaint_what_happened.as_deref().unwrap_or("")),
-            company_terms: terms(complaint.company.as_deref().unwrap_or("")),
+            narrative: vocabulary.terms(complaint.complaint_what_happened.as_deref()),
+            company_terms: vocabulary.terms(complaint.company.as_deref()),
             other_terms,
             product: lower(&complaint.product),
             sub_product: lower(&complaint.sub_product),
@@ -100,15 +97,16 @@ impl Entry {
     }
 
     /// The relevance of `words` in `field`: `None` unless every word occurs.
-    fn score(&self, words: &[String], field: SearchField) -> Option<u32> {
+    fn score(&self, words: &[WordId], field: SearchField) -> Option<u32> {
         let mut total = 0u32;
-        for word in words {
-            let count = |terms: &Terms| terms.get(word.as_str()).copied().unwrap_or(0);
+        for word in words.iter().copied() {
             let found = match field {
-                SearchField::ComplaintWhatHappened => count(&self.narrative),
-                SearchField::Company => count(&self.company_terms),
+                SearchField::ComplaintWhatHappened => self.narrative.count(word),
+                SearchField::Company => self.company_terms.count(word),
                 SearchField::All => {
-                    count(&self.narrative) + count(&self.company_terms) + count(&self.other_terms)
+                    self.narrative.count(word)
+                        + self.company_terms.count(word)
+                        + self.other_terms.count(word)
                 }
             };
             if found == 0 {
@@ -118,25 +116,6 @@ impl Entry {
         }
         Some(total)
     }
-}
-
-/// Lower-cased words of `text`: runs of letters and digits.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-}
-
-fn count_terms(text: &str, terms: &mut Terms) {
-    for word in words(text) {
-        *terms.entry(word.into_boxed_str()).or_insert(0) += 1;
-    }
-}
-
-fn terms(text: &str) -> Terms {
-    let mut terms = Terms::new();
-    count_terms(text, &mut terms);
-    terms
 }
 
 /// A list filter, lower-cased once per query.
@@ -231,6 +210,7 @@ impl Filters {
 pub struct FixtureSource {
     entries: Vec<Entry>,
     by_id: HashMap<u64, usize>,
+    vocabulary: Vocabulary,
 }
 
 impl FixtureSource {
@@ -256,12 +236,20 @@ impl FixtureSource {
 
     /// A dataset from complaints; the first of duplicate ids wins lookups.
     pub fn from_complaints(complaints: Vec<Complaint>) -> Self {
-        let entries: Vec<Entry> = complaints.into_iter().map(Entry::new).collect();
+        let mut vocabulary = Vocabulary::default();
+        let entries: Vec<Entry> = complaints
+            .into_iter()
+            .map(|complaint| Entry::new(complaint, &mut vocabulary))
+            .collect();
         let mut by_id = HashMap::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             by_id.entry(entry.complaint.complaint_id).or_insert(index);
         }
-        FixtureSource { entries, by_id }
+        FixtureSource {
+            entries,
+            by_id,
+            vocabulary,
+        }
     }
 
     /// How many complaints the dataset holds.
@@ -283,13 +271,13 @@ impl FixtureSource {
     /// relevance score, in file order.
     fn matching(&self, q: &SearchQuery) -> Vec<(u32, &Entry)> {
         let filters = Filters::new(q);
-        let mut query_words: Vec<String> = q
-            .search_term
-            .as_deref()
-            .map(|term| words(term).collect())
-            .unwrap_or_default();
-        query_words.sort();
-        query_words.dedup();
+        let query_words = match q.search_term.as_deref() {
+            None => Vec::new(),
+            Some(term) => match self.vocabulary.lookup(term) {
+                Some(ids) => ids,
+                None => return Vec::new(), // a word no complaint has
+            },
+        };
         self.entries
             .iter()
             .filter(|entry| filters.accepts(entry))

@@ -1,7 +1,7 @@
-//! The CCDB5 search filters every aggregation tool takes (DATA-1, DATA-6,
-//! DATA-7): their schema, merged into each tool's `inputSchema`, and their
-//! validation, the same as `search_complaints` (one rule set, one message
-//! style), before any upstream call.
+//! The CCDB5 search filters that `search_complaints` and every aggregation
+//! tool take (DATA-1, DATA-6, DATA-7): their schema, merged into each tool's
+//! `inputSchema`, and their validation (one rule set, one message style),
+//! before any upstream call.
 
 use rmcp::model::JsonObject;
 use schemars::JsonSchema;
@@ -9,8 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::args::{self, ArgError, StringList};
-use super::search::{self, FieldArg, SearchComplaintsArgs};
-use crate::data::SearchQuery;
+use crate::data::{CalendarDate, SearchField, SearchQuery};
 
 /// The filter argument names.
 pub const NAMES: &[&str] = &[
@@ -28,27 +27,35 @@ pub const NAMES: &[&str] = &[
     "has_narrative",
 ];
 
-/// The search filters (all optional; list filters take a string or an array).
+/// The search filters (all optional; list filters take one string or an
+/// array of strings, any value matches; different filters combine with AND).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct FilterArgs {
     /// Words to search for, in the field chosen by `field`.
     #[schemars(length(max = 500))]
     pub search_term: Option<String>,
-    /// Where `search_term` is searched: `complaint_what_happened` (default), `company` or `all`.
+    /// Where `search_term` is searched: the consumer's narrative
+    /// (`complaint_what_happened`, the default), the `company` name, or `all` fields.
     pub field: Option<FieldArg>,
-    /// Company names, exactly as the CFPB lists them (case-insensitive).
+    /// Company names, exactly as the CFPB lists them (case-insensitive),
+    /// e.g. "Acme Fictional Bank, N.A.".
     pub company: Option<StringList>,
-    /// Products, e.g. "Mortgage", "Debt collection" (or "Product•Sub-product").
+    /// Products, e.g. "Debt collection", "Mortgage", "Credit card",
+    /// "Checking or savings account", "Student loan", "Vehicle loan or lease",
+    /// "Credit reporting, credit repair services, or other personal consumer reports"
+    /// (or "Product•Sub-product").
     pub product: Option<StringList>,
-    /// Issues, e.g. "Trouble during payment process" (or "Issue•Sub-issue").
+    /// Issues, e.g. "Attempts to collect debt not owed", "Incorrect information on your report"
+    /// (or "Issue•Sub-issue").
     pub issue: Option<StringList>,
     /// Two-letter US state or territory codes, e.g. "CA".
     pub state: Option<StringList>,
-    /// How complaints were submitted: "Web", "Referral", "Phone", ...
+    /// How complaints were submitted: "Web", "Referral", "Phone", "Postal mail", "Fax", "Email".
     pub submitted_via: Option<StringList>,
     /// Tags: "Older American", "Servicemember".
     pub tags: Option<StringList>,
-    /// The company's response, e.g. "Closed with explanation".
+    /// The company's response, e.g. "Closed with explanation",
+    /// "Closed with monetary relief", "Closed with non-monetary relief", "In progress".
     pub company_response: Option<StringList>,
     /// Received on or after this day (YYYY-MM-DD).
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
@@ -61,24 +68,56 @@ pub struct FilterArgs {
     pub has_narrative: Option<bool>,
 }
 
+/// `field` values.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldArg {
+    ComplaintWhatHappened,
+    Company,
+    All,
+}
+
 impl FilterArgs {
-    /// The validated filters, as a [`SearchQuery`] with default paging.
+    /// The validated filters, as a [`SearchQuery`] with default paging and order.
     pub fn into_query(self) -> Result<SearchQuery, ArgError> {
-        search::query_from_args(SearchComplaintsArgs {
-            search_term: self.search_term,
-            field: self.field,
-            company: self.company,
-            product: self.product,
-            issue: self.issue,
-            state: self.state,
-            submitted_via: self.submitted_via,
-            tags: self.tags,
-            company_response: self.company_response,
-            date_received_min: self.date_received_min,
-            date_received_max: self.date_received_max,
+        let date_received_min = date("date_received_min", self.date_received_min)?;
+        let date_received_max = date("date_received_max", self.date_received_max)?;
+        if let (Some(min), Some(max)) = (date_received_min, date_received_max)
+            && min > max
+        {
+            return Err(ArgError::named(
+                "date_received_min",
+                "must not be after date_received_max",
+            ));
+        }
+        Ok(SearchQuery {
+            search_term: args::text("search_term", self.search_term)?,
+            field: match self.field {
+                None | Some(FieldArg::ComplaintWhatHappened) => SearchField::ComplaintWhatHappened,
+                Some(FieldArg::Company) => SearchField::Company,
+                Some(FieldArg::All) => SearchField::All,
+            },
+            company: args::list("company", self.company)?,
+            product: args::list("product", self.product)?,
+            issue: args::list("issue", self.issue)?,
+            state: args::list("state", self.state)?,
+            submitted_via: args::list("submitted_via", self.submitted_via)?,
+            tags: args::list("tags", self.tags)?,
+            company_response: args::list("company_response", self.company_response)?,
+            date_received_min,
+            date_received_max,
             has_narrative: self.has_narrative,
-            ..SearchComplaintsArgs::default()
+            ..SearchQuery::default()
         })
+    }
+}
+
+fn date(name: &str, value: Option<String>) -> Result<Option<CalendarDate>, ArgError> {
+    match args::text(name, value)? {
+        None => Ok(None),
+        Some(text) => CalendarDate::parse(&text)
+            .map(Some)
+            .ok_or_else(|| ArgError::named(name, "must be a calendar date written YYYY-MM-DD")),
     }
 }
 

@@ -9,10 +9,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::{self, ArgError, StringList};
+use super::args::ArgError;
 use super::dashboard::{self, View};
-use super::output;
-use crate::data::{CalendarDate, DataSource, SearchField, SearchQuery, SortOrder};
+use super::{filters, output};
+use crate::data::{DataSource, SearchQuery, SortOrder};
 
 /// The tool's name (MSG-4).
 pub const NAME: &str = "search_complaints";
@@ -21,62 +21,14 @@ pub const NAME: &str = "search_complaints";
 /// text comes from `get_complaint_document`.
 pub const NARRATIVE_PREVIEW_CHARS: usize = 1000;
 
-const ALLOWED: &[&str] = &[
-    "search_term",
-    "field",
-    "company",
-    "product",
-    "issue",
-    "state",
-    "submitted_via",
-    "tags",
-    "company_response",
-    "date_received_min",
-    "date_received_max",
-    "has_narrative",
-    "size",
-    "frm",
-    "sort",
-];
+/// The tool's own arguments, beside the filters.
+const OWN: &[&str] = &["size", "frm", "sort"];
 
 /// Search the CFPB Consumer Complaint Database. Every argument is optional;
 /// list filters take one string or an array of strings (any value matches),
 /// and different filters combine with AND.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SearchComplaintsArgs {
-    /// Words to search for, in the field chosen by `field`.
-    #[schemars(length(max = 500))]
-    pub search_term: Option<String>,
-    /// Where `search_term` is searched: the consumer's narrative
-    /// (`complaint_what_happened`, the default), the `company` name, or `all` fields.
-    pub field: Option<FieldArg>,
-    /// Company names, exactly as the CFPB lists them (case-insensitive),
-    /// e.g. "Acme Fictional Bank, N.A.".
-    pub company: Option<StringList>,
-    /// Products, e.g. "Debt collection", "Mortgage", "Credit card",
-    /// "Checking or savings account", "Student loan", "Vehicle loan or lease",
-    /// "Credit reporting, credit repair services, or other personal consumer reports".
-    pub product: Option<StringList>,
-    /// Issues, e.g. "Attempts to collect debt not owed", "Incorrect information on your report".
-    pub issue: Option<StringList>,
-    /// Two-letter US state or territory codes, e.g. "CA".
-    pub state: Option<StringList>,
-    /// How complaints were submitted: "Web", "Referral", "Phone", "Postal mail", "Fax", "Email".
-    pub submitted_via: Option<StringList>,
-    /// Tags: "Older American", "Servicemember".
-    pub tags: Option<StringList>,
-    /// The company's response, e.g. "Closed with explanation",
-    /// "Closed with monetary relief", "Closed with non-monetary relief", "In progress".
-    pub company_response: Option<StringList>,
-    /// Received on or after this day (YYYY-MM-DD).
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
-    pub date_received_min: Option<String>,
-    /// Received on or before this day (YYYY-MM-DD).
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
-    pub date_received_max: Option<String>,
-    /// Only complaints whose narrative is published (true) or not (false).
-    pub has_narrative: Option<bool>,
     /// Results per page, 1 to 100 (default 10).
     #[schemars(range(min = 1, max = 100))]
     pub size: Option<u32>,
@@ -85,15 +37,6 @@ pub struct SearchComplaintsArgs {
     pub frm: Option<u32>,
     /// Result order: `relevance_desc` (default) or `created_date_desc` (newest first).
     pub sort: Option<SortArg>,
-}
-
-/// `field` values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldArg {
-    ComplaintWhatHappened,
-    Company,
-    All,
 }
 
 /// `sort` values.
@@ -114,7 +57,7 @@ pub fn tool() -> Tool {
          complaints, each with a link to its page on consumerfinance.gov. Narratives are \
          shortened to 1,000 characters; use get_complaint_document for the full text. \
          Results marked \"source\": \"fixtures\" come from a synthetic offline dataset, not real complaints.",
-        args::input_schema::<SearchComplaintsArgs>(),
+        filters::input_schema::<SearchComplaintsArgs>(true),
     )
     .with_title("Search CFPB consumer complaints")
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
@@ -150,68 +93,26 @@ pub fn tool() -> Tool {
 
 /// Validates client arguments into a query (DATA-1); no I/O.
 pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
-    let parsed: SearchComplaintsArgs = args::parse(arguments, ALLOWED)?;
-    query_from_args(parsed)
-}
-
-pub(crate) fn query_from_args(parsed: SearchComplaintsArgs) -> Result<SearchQuery, ArgError> {
-    let size = parsed.size.unwrap_or(SearchQuery::DEFAULT_SIZE);
-    if !(1..=SearchQuery::MAX_SIZE).contains(&size) {
+    let (own, mut query): (SearchComplaintsArgs, SearchQuery) = filters::parse(arguments, OWN)?;
+    query.size = own.size.unwrap_or(SearchQuery::DEFAULT_SIZE);
+    if !(1..=SearchQuery::MAX_SIZE).contains(&query.size) {
         return Err(ArgError::named(
             "size",
             format!("must be between 1 and {}", SearchQuery::MAX_SIZE),
         ));
     }
-    let frm = parsed.frm.unwrap_or(0);
-    if frm > SearchQuery::MAX_FRM {
+    query.frm = own.frm.unwrap_or(0);
+    if query.frm > SearchQuery::MAX_FRM {
         return Err(ArgError::named(
             "frm",
             format!("must be between 0 and {}", SearchQuery::MAX_FRM),
         ));
     }
-    let date_received_min = date("date_received_min", parsed.date_received_min)?;
-    let date_received_max = date("date_received_max", parsed.date_received_max)?;
-    if let (Some(min), Some(max)) = (date_received_min, date_received_max)
-        && min > max
-    {
-        return Err(ArgError::named(
-            "date_received_min",
-            "must not be after date_received_max",
-        ));
-    }
-    Ok(SearchQuery {
-        search_term: args::text("search_term", parsed.search_term)?,
-        field: match parsed.field {
-            None | Some(FieldArg::ComplaintWhatHappened) => SearchField::ComplaintWhatHappened,
-            Some(FieldArg::Company) => SearchField::Company,
-            Some(FieldArg::All) => SearchField::All,
-        },
-        company: args::list("company", parsed.company)?,
-        product: args::list("product", parsed.product)?,
-        issue: args::list("issue", parsed.issue)?,
-        state: args::list("state", parsed.state)?,
-        submitted_via: args::list("submitted_via", parsed.submitted_via)?,
-        tags: args::list("tags", parsed.tags)?,
-        company_response: args::list("company_response", parsed.company_response)?,
-        date_received_min,
-        date_received_max,
-        has_narrative: parsed.has_narrative,
-        size,
-        frm,
-        sort: match parsed.sort {
-            None | Some(SortArg::RelevanceDesc) => SortOrder::RelevanceDesc,
-            Some(SortArg::CreatedDateDesc) => SortOrder::CreatedDateDesc,
-        },
-    })
-}
-
-fn date(name: &str, value: Option<String>) -> Result<Option<CalendarDate>, ArgError> {
-    match args::text(name, value)? {
-        None => Ok(None),
-        Some(text) => CalendarDate::parse(&text)
-            .map(Some)
-            .ok_or_else(|| ArgError::named(name, "must be a calendar date written YYYY-MM-DD")),
-    }
+    query.sort = match own.sort {
+        None | Some(SortArg::RelevanceDesc) => SortOrder::RelevanceDesc,
+        Some(SortArg::CreatedDateDesc) => SortOrder::CreatedDateDesc,
+    };
+    Ok(query)
 }
 
 /// Runs the tool: an argument error or upstream failure is an `isError`
@@ -265,6 +166,7 @@ pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::SearchField;
     use serde_json::json;
 
     fn parse(value: Value) -> Result<SearchQuery, ArgError> {
