@@ -72,6 +72,29 @@ pub struct Complaint {
 }
 
 impl Complaint {
+    /// The CCDB field names, in the order the struct (and its JSON) has them.
+    pub const FIELDS: [&'static str; 19] = [
+        "complaint_id",
+        "date_received",
+        "product",
+        "sub_product",
+        "issue",
+        "sub_issue",
+        "complaint_what_happened",
+        "company_public_response",
+        "company",
+        "state",
+        "zip_code",
+        "tags",
+        "consumer_consent_provided",
+        "submitted_via",
+        "date_sent_to_company",
+        "company_response",
+        "timely",
+        "consumer_disputed",
+        "has_narrative",
+    ];
+
     /// Fills what the upstream may leave out: the id from the hit's `_id`,
     /// and `has_narrative` from the narrative.
     pub(crate) fn normalize(mut self, hit_id: Option<u64>) -> Self {
@@ -203,6 +226,16 @@ pub fn complaint_url(complaint_id: u64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn fields_name_every_serialized_member_in_order() {
+        let value = serde_json::to_value(Complaint::default()).unwrap_or_default();
+        let names: Vec<&str> = value
+            .as_object()
+            .map(|object| object.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(names, Complaint::FIELDS);
+    }
 
     #[test]
     fn reads_ccdb5_source_with_string_fields() {

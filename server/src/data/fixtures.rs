@@ -433,27 +433,7 @@ mod tests {
             .lines()
             .find(|line| line.contains("\"_source\""))
             .unwrap_or("");
-        for field in [
-            "complaint_id",
-            "date_received",
-            "product",
-            "sub_product",
-            "issue",
-            "sub_issue",
-            "complaint_what_happened",
-            "company_public_response",
-            "company",
-            "state",
-            "zip_code",
-            "tags",
-            "consumer_consent_provided",
-            "submitted_via",
-            "date_sent_to_company",
-            "company_response",
-            "timely",
-            "consumer_disputed",
-            "has_narrative",
-        ] {
+        for field in Complaint::FIELDS {
             assert!(
                 first_hit.contains(&format!("\"{field}\":")),
                 "missing {field}"

@@ -8,7 +8,7 @@
 //! `chartType`. The dashboard can only filter `has_narrative=true`; a `false`
 //! filter is left out of the link and said so. Never calls a data source.
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -160,14 +160,13 @@ pub struct DashboardArgs {
 
 /// The tool's description for `tools/list`.
 pub fn tool() -> Tool {
-    Tool::new(
+    let tool = Tool::new(
         NAME,
         "Build a link to the official CFPB Consumer Complaint Database dashboard on \
          consumerfinance.gov with the given search filters, opening the list, trends or map \
          tab. No data is fetched; share the link so people can explore the official charts.",
         filters::input_schema::<DashboardArgs>(true),
     )
-    .with_title("Link to the CFPB complaint dashboard")
     .with_raw_output_schema(std::sync::Arc::new(output::object_schema(
         json!({
             "url": {"type": "string"},
@@ -175,14 +174,8 @@ pub fn tool() -> Tool {
             "notes": {"type": "array", "items": {"type": "string"}}
         }),
         &["url", "tab"],
-    )))
-    .with_annotations(
-        ToolAnnotations::with_title("Link to the CFPB complaint dashboard")
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(false),
-    )
+    )));
+    output::titled(tool, "Link to the CFPB complaint dashboard", false)
 }
 
 /// Runs the tool: pure, no data source (DATA-9).

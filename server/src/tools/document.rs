@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -43,7 +43,7 @@ fn complaint_id_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 /// The tool's description for `tools/list`.
 pub fn tool() -> Tool {
-    Tool::new(
+    let tool = Tool::new(
         NAME,
         Cow::Borrowed(
             "Get one complaint from the CFPB Consumer Complaint Database by its complaint id \
@@ -52,21 +52,14 @@ pub fn tool() -> Tool {
         ),
         args::input_schema::<GetComplaintDocumentArgs>(),
     )
-    .with_title("Get a CFPB consumer complaint")
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
             "complaint": output::complaint_schema(false),
             "citations": output::citations_schema()
         }),
         &["complaint", "citations"],
-    )))
-    .with_annotations(
-        ToolAnnotations::with_title("Get a CFPB consumer complaint")
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(true),
-    )
+    )));
+    output::titled(tool, "Get a CFPB consumer complaint", true)
 }
 
 /// Validates client arguments into a complaint id (DATA-2); no I/O.

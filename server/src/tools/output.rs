@@ -5,7 +5,7 @@
 //! bundled dataset also carry a notice that they are synthetic. Error texts
 //! are short and never embed an upstream body.
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
 use crate::data::{Complaint, DataError, DataMode, complaint_url};
@@ -50,6 +50,19 @@ pub fn complaint(complaint: &Complaint, preview_chars: Option<usize>) -> Value {
     value
 }
 
+/// `tool` with its `title`, on the tool and in its annotations, and the
+/// hints every tool here shares: read-only, not destructive, idempotent;
+/// `open_world` when it reads the CFPB data (the pure link builder does not).
+pub fn titled(tool: Tool, title: &'static str, open_world: bool) -> Tool {
+    tool.with_title(title).with_annotations(
+        ToolAnnotations::with_title(title)
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            .open_world(open_world),
+    )
+}
+
 /// A JSON Schema object with these `properties` and `required` names, for
 /// an `outputSchema` (MSG-4).
 pub fn object_schema(properties: Value, required: &[&str]) -> JsonObject {
@@ -77,48 +90,23 @@ pub fn data_schema(properties: Value, required: &[&str]) -> JsonObject {
     object_schema(properties, &names)
 }
 
-/// Schema of one complaint as [`complaint`] writes it: the CCDB fields
-/// (text or null), `tags`, `has_narrative`, the CFPB `url`, and, in search
-/// previews, `narrative_truncated` (MSG-4).
+/// Schema of one complaint as [`complaint`] writes it: every CCDB field
+/// (text or null; `tags` a list), the CFPB `url`, and, in search previews,
+/// `narrative_truncated` (MSG-4).
 pub fn complaint_schema(preview: bool) -> Value {
-    const TEXT_FIELDS: [&str; 17] = [
-        "date_received",
-        "product",
-        "sub_product",
-        "issue",
-        "sub_issue",
-        "complaint_what_happened",
-        "company_public_response",
-        "company",
-        "state",
-        "zip_code",
-        "consumer_consent_provided",
-        "submitted_via",
-        "date_sent_to_company",
-        "company_response",
-        "timely",
-        "consumer_disputed",
-        "has_narrative",
-    ];
     let mut properties = JsonObject::new();
-    for name in TEXT_FIELDS {
-        let kind = if name == "has_narrative" {
-            "boolean"
-        } else {
-            "string"
+    for name in Complaint::FIELDS {
+        let schema = match name {
+            "complaint_id" => json!({"type": "string", "pattern": "^[0-9]+$"}),
+            "tags" => json!({"type": "array", "items": {"type": "string"}}),
+            "has_narrative" => json!({"type": ["boolean", "null"]}),
+            _ => json!({"type": ["string", "null"]}),
         };
-        properties.insert(name.to_owned(), json!({"type": [kind, "null"]}));
+        properties.insert(name.to_owned(), schema);
     }
-    properties.insert(
-        "complaint_id".to_owned(),
-        json!({"type": "string", "pattern": "^[0-9]+$"}),
-    );
-    properties.insert(
-        "tags".to_owned(),
-        json!({"type": "array", "items": {"type": "string"}}),
-    );
     properties.insert("url".to_owned(), json!({"type": "string", "format": "uri"}));
-    let mut required = vec!["complaint_id", "url"];
+    let mut required: Vec<&str> = Complaint::FIELDS.to_vec();
+    required.push("url");
     if preview {
         properties.insert("narrative_truncated".to_owned(), json!({"type": "boolean"}));
         required.push("narrative_truncated");

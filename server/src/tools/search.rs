@@ -4,7 +4,7 @@
 //! Arguments are validated completely before the data source is asked
 //! anything; each rejection names its argument.
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ pub enum SortArg {
 
 /// The tool's description for `tools/list`.
 pub fn tool() -> Tool {
-    Tool::new(
+    let tool = Tool::new(
         NAME,
         "Search the CFPB Consumer Complaint Database (consumer complaints about financial \
          products and companies). Filter by company, product, issue, state, dates and more; \
@@ -59,7 +59,6 @@ pub fn tool() -> Tool {
          Results marked \"source\": \"fixtures\" come from a synthetic offline dataset, not real complaints.",
         filters::input_schema::<SearchComplaintsArgs>(true),
     )
-    .with_title("Search CFPB consumer complaints")
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
             "total": {"type": "integer", "minimum": 0},
@@ -81,14 +80,8 @@ pub fn tool() -> Tool {
             "complaints",
             "citations",
         ],
-    )))
-    .with_annotations(
-        ToolAnnotations::with_title("Search CFPB consumer complaints")
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(true),
-    )
+    )));
+    output::titled(tool, "Search CFPB consumer complaints", true)
 }
 
 /// Validates client arguments into a query (DATA-1); no I/O.

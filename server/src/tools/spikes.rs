@@ -6,7 +6,7 @@
 //! the range (`date_received_max`) on the last complete period, or the
 //! current, partial period looks like a drop (docs/tools.md).
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -177,14 +177,6 @@ fn common_schema(extra: Value) -> Value {
     properties
 }
 
-fn annotations(title: &str) -> ToolAnnotations {
-    ToolAnnotations::with_title(title)
-        .read_only(true)
-        .destructive(false)
-        .idempotent(true)
-        .open_world(true)
-}
-
 /// The three tools' descriptions for `tools/list`.
 pub fn tools() -> Vec<Tool> {
     let signals_schema = json!({"type": ["object", "null"]});
@@ -198,47 +190,44 @@ pub fn tools() -> Vec<Tool> {
             "results": schema,
         }))
     };
+    let overall = Tool::new(
+        OVERALL,
+        "Spike and velocity signals for all complaints matching the filters in the CFPB \
+         Consumer Complaint Database: the latest trend bucket against a baseline of the \
+         buckets before it (change from the previous bucket, ratio to the baseline mean, \
+         z-score), with a minimum baseline mean so that small series never look like spikes.",
+        filters::input_schema::<SignalArgs>(true),
+    )
+    .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
+        common_schema(json!({"signals": signals_schema})),
+        &["trend_interval", "total", "signals", "citations"],
+    )));
+    let groups = Tool::new(
+        GROUPS,
+        "Rank products or issues of the CFPB Consumer Complaint Database by how much their \
+         latest trend bucket spikes above their own baseline (z-score, then ratio), with the \
+         same filters as search_complaints.",
+        filters::input_schema::<MergedGroupArgs>(true),
+    )
+    .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
+        with_rank(ranked.clone()),
+        &["lens", "trend_interval", "total", "results", "citations"],
+    )));
+    let companies = Tool::new(
+        COMPANIES,
+        "Rank the companies with the most complaints in the CFPB Consumer Complaint Database \
+         by how much their latest trend bucket spikes above their own baseline (z-score, then \
+         ratio), with the same filters as search_complaints.",
+        filters::input_schema::<MergedRankArgs>(true),
+    )
+    .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
+        with_rank(ranked),
+        &["lens", "trend_interval", "total", "results", "citations"],
+    )));
     vec![
-        Tool::new(
-            OVERALL,
-            "Spike and velocity signals for all complaints matching the filters in the CFPB \
-             Consumer Complaint Database: the latest trend bucket against a baseline of the \
-             buckets before it (change from the previous bucket, ratio to the baseline mean, \
-             z-score), with a minimum baseline mean so that small series never look like spikes.",
-            filters::input_schema::<SignalArgs>(true),
-        )
-        .with_title("CFPB complaint trend signals")
-        .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
-            common_schema(json!({"signals": signals_schema})),
-            &["trend_interval", "total", "signals", "citations"],
-        )))
-        .with_annotations(annotations("CFPB complaint trend signals")),
-        Tool::new(
-            GROUPS,
-            "Rank products or issues of the CFPB Consumer Complaint Database by how much their \
-             latest trend bucket spikes above their own baseline (z-score, then ratio), with the \
-             same filters as search_complaints.",
-            filters::input_schema::<MergedGroupArgs>(true),
-        )
-        .with_title("Rank CFPB product or issue spikes")
-        .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
-            with_rank(ranked.clone()),
-            &["lens", "trend_interval", "total", "results", "citations"],
-        )))
-        .with_annotations(annotations("Rank CFPB product or issue spikes")),
-        Tool::new(
-            COMPANIES,
-            "Rank the companies with the most complaints in the CFPB Consumer Complaint Database \
-             by how much their latest trend bucket spikes above their own baseline (z-score, then \
-             ratio), with the same filters as search_complaints.",
-            filters::input_schema::<MergedRankArgs>(true),
-        )
-        .with_title("Rank CFPB company spikes")
-        .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
-            with_rank(ranked),
-            &["lens", "trend_interval", "total", "results", "citations"],
-        )))
-        .with_annotations(annotations("Rank CFPB company spikes")),
+        output::titled(overall, "CFPB complaint trend signals", true),
+        output::titled(groups, "Rank CFPB product or issue spikes", true),
+        output::titled(companies, "Rank CFPB company spikes", true),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! with the search filters, from the CCDB5 `geo/states` endpoint (or the
 //! same computation offline).
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,14 +27,13 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgErro
 
 /// The tool's description for `tools/list`.
 pub fn tool() -> Tool {
-    Tool::new(
+    let tool = Tool::new(
         NAME,
         "Complaint counts by US state or territory from the CFPB Consumer Complaint Database, \
          with the same filters as search_complaints, largest first, plus a link to the same map \
          on consumerfinance.gov.",
         filters::input_schema::<StatesArgs>(true),
     )
-    .with_title("CFPB complaints by state")
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
             "total": {"type": "integer", "minimum": 0},
@@ -44,14 +43,8 @@ pub fn tool() -> Tool {
             "citations": output::citations_schema()
         }),
         &["total", "states", "citations"],
-    )))
-    .with_annotations(
-        ToolAnnotations::with_title("CFPB complaints by state")
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(true),
-    )
+    )));
+    output::titled(tool, "CFPB complaints by state", true)
 }
 
 /// Runs the tool (DATA-7, DATA-4, MSG-5).

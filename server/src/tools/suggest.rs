@@ -2,7 +2,7 @@
 //! `zip_code` filter values from the CCDB5 `_suggest_company` /
 //! `_suggest_zip` endpoints (or the bundled data's values offline).
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -70,14 +70,13 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SuggestQuery, ArgErr
 
 /// The tool's description for `tools/list`.
 pub fn tool() -> Tool {
-    Tool::new(
+    let tool = Tool::new(
         NAME,
         "Autocomplete values for the company or zip_code filter of the CFPB Consumer Complaint \
          Database: give the first letters or digits, get the values as the CFPB spells them, to \
          use in search_complaints and the other tools.",
         super::filters::input_schema::<SuggestArgs>(false),
     )
-    .with_title("Suggest CFPB filter values")
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
             "field": {"type": "string"},
@@ -85,14 +84,8 @@ pub fn tool() -> Tool {
             "suggestions": {"type": "array", "items": {"type": "string"}}
         }),
         &["field", "text", "suggestions"],
-    )))
-    .with_annotations(
-        ToolAnnotations::with_title("Suggest CFPB filter values")
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(true),
-    )
+    )));
+    output::titled(tool, "Suggest CFPB filter values", true)
 }
 
 /// Runs the tool (DATA-8, MSG-5).

@@ -2,7 +2,7 @@
 //! overall and by product, issue or company, with the search filters, from
 //! the CCDB5 `trends` endpoint (or the same computation offline).
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -102,7 +102,7 @@ pub fn tool() -> Tool {
         "key": {"type": "string"}, "count": {"type": "integer"},
         "points": output::series_schema(), "sub_groups": {"type": "array"}
     }, "required": ["key", "count", "points"]});
-    Tool::new(
+    let tool = Tool::new(
         NAME,
         "Complaint counts over time from the CFPB Consumer Complaint Database: one series of all \
          matches (lens overview) or one per product, issue or company, per day, week, month, \
@@ -110,7 +110,6 @@ pub fn tool() -> Tool {
          first and a link to the same chart on consumerfinance.gov.",
         filters::input_schema::<TrendsArgs>(true),
     )
-    .with_title("CFPB complaint trends")
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
             "lens": {"type": "string"},
@@ -128,14 +127,8 @@ pub fn tool() -> Tool {
             "groups",
             "citations",
         ],
-    )))
-    .with_annotations(
-        ToolAnnotations::with_title("CFPB complaint trends")
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(true),
-    )
+    )));
+    output::titled(tool, "CFPB complaint trends", true)
 }
 
 /// The dashboard view of a trends query.
