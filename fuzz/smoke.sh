@@ -38,8 +38,9 @@ declare -A dict=(
     [session_query]=headers.dict
     [audit_record]=jsonrpc.dict
     [sse_reader]=sse.dict
+    [tool_schema]=schema.dict
 )
-targets=(auth_headers key_list jsonrpc_message session_query audit_record sse_reader)
+targets=(auth_headers key_list jsonrpc_message session_query audit_record sse_reader tool_schema)
 
 cargo "${toolchain[@]}" fuzz build -O
 

@@ -1,6 +1,6 @@
 //! Property checks for the harness's own parsers of bytes a target sends, shared
-//! by the cargo-fuzz target `sse_reader` (`fuzz/`) and the stable replay test
-//! (`conformance/tests/fuzz_corpus_replay.rs`). Each check panics on a violated
+//! by the cargo-fuzz targets `sse_reader` and `tool_schema` (`fuzz/`) and the
+//! stable replay test (`conformance/tests/fuzz_corpus_replay.rs`). Each check panics on a violated
 //! property; nothing else calls them. Compiled only with the `fuzzing` feature.
 //!
 //! [`check_sse_reader`] asserts, for any bytes: [`SseParser`] never panics; the
@@ -11,6 +11,7 @@
 //! than `MAX_LINE` is cut and flagged, never kept whole.
 
 use crate::wire::sse::{MAX_LINE, SseItem, SseParser};
+use crate::wire::tool_schema::{self, MAX_PROBLEMS, MAX_QUOTED};
 
 fn feed_in_chunks(data: &[u8], sizes: impl Iterator<Item = usize>) -> Vec<SseItem> {
     let mut parser = SseParser::new();
@@ -56,5 +57,36 @@ pub fn check_sse_reader(data: &[u8]) {
                 }
             }
         }
+    }
+}
+
+/// The tool schema checks (MSG-4.structured) over any JSON a target could
+/// send: input `[tool, result]` (anything else is used as both). Never
+/// panics, fetches nothing, reports at most [`MAX_PROBLEMS`] problems for a
+/// result and two for a tool's schemas, and every problem line stays short
+/// whatever the target's names, paths and messages are.
+pub fn check_tool_schema(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let (tool, result) = match &value {
+        serde_json::Value::Array(pair) if pair.len() == 2 => (&pair[0], &pair[1]),
+        other => (other, other),
+    };
+    let line_limit = 3 * MAX_QUOTED + 120;
+    let schemas = tool_schema::schema_problems(tool);
+    assert!(schemas.len() <= 2, "{} schema problems", schemas.len());
+    let results = tool_schema::result_problems(tool, result);
+    assert!(
+        results.len() <= MAX_PROBLEMS,
+        "{} result problems",
+        results.len()
+    );
+    for line in schemas.iter().chain(&results) {
+        assert!(
+            line.chars().count() <= line_limit,
+            "a problem line of {} characters",
+            line.chars().count()
+        );
     }
 }

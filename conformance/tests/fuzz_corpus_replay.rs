@@ -1,6 +1,6 @@
-//! Replays every committed `sse_reader` fuzz corpus file
-//! (`fixtures/fuzz/sse_reader/*`) through `mcp_conformance::fuzzing::check_sse_reader`,
-//! the check the cargo-fuzz target calls, on stable as part of `cargo test`: a crash
+//! Replays every committed `sse_reader` and `tool_schema` fuzz corpus file
+//! (`fixtures/fuzz/<target>/*`) through the `mcp_conformance::fuzzing` check the
+//! cargo-fuzz target calls, on stable as part of `cargo test`: a crash
 //! found once stays a regression test. Asserts the corpus exists and is non-empty
 //! (a missing corpus fails) and that no file makes the check panic.
 
@@ -9,7 +9,18 @@ use std::path::Path;
 
 #[test]
 fn sse_reader_corpus() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/fuzz/sse_reader");
+    replay("sse_reader", mcp_conformance::fuzzing::check_sse_reader);
+}
+
+#[test]
+fn tool_schema_corpus() {
+    replay("tool_schema", mcp_conformance::fuzzing::check_tool_schema);
+}
+
+fn replay(target: &str, check: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/fuzz")
+        .join(target);
     let entries = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus {} is missing: {e}", dir.display()));
     let mut files: Vec<_> = entries
@@ -22,15 +33,12 @@ fn sse_reader_corpus() {
         .iter()
         .filter(|path| {
             let data = std::fs::read(path).expect("readable corpus file");
-            catch_unwind(AssertUnwindSafe(|| {
-                mcp_conformance::fuzzing::check_sse_reader(&data)
-            }))
-            .is_err()
+            catch_unwind(AssertUnwindSafe(|| check(&data))).is_err()
         })
         .map(|path| path.display().to_string())
         .collect();
     assert!(
         failures.is_empty(),
-        "sse_reader: corpus file(s) fail their check: {failures:#?}"
+        "{target}: corpus file(s) fail their check: {failures:#?}"
     );
 }

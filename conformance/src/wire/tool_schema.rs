@@ -55,7 +55,11 @@ pub fn result_problems(tool: &Value, result: &Value) -> Vec<String> {
         .take(MAX_PROBLEMS)
         .map(|error| {
             let at = error.instance_path().to_string();
-            let at = if at.is_empty() { "/".to_owned() } else { at };
+            let at = if at.is_empty() {
+                "/".to_owned()
+            } else {
+                bounded(&at)
+            };
             format!(
                 "`{name}` structuredContent at {at}: {}",
                 bounded(&error.masked().to_string())
@@ -76,9 +80,13 @@ fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
     jsonschema::validator_for(schema).map_err(|error| bounded(&error.masked().to_string()))
 }
 
-/// `text` cut to 160 characters.
+/// The longest piece of target-controlled text (a name, a path, a
+/// validator message) a problem line quotes, in characters.
+pub const MAX_QUOTED: usize = 160;
+
+/// `text` cut to [`MAX_QUOTED`] characters.
 fn bounded(text: &str) -> String {
-    match text.char_indices().nth(160) {
+    match text.char_indices().nth(MAX_QUOTED) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }
