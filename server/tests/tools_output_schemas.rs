@@ -12,9 +12,17 @@ use std::time::Duration;
 
 use cfpb_mcp_server::data::DataSource;
 use cfpb_mcp_server::tools;
+use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Runs tool `name` with `arguments` (a JSON object).
+async fn call(source: &DataSource, name: &str, arguments: Value) -> CallToolResult {
+    tools::call(source, name, arguments.as_object().cloned())
+        .await
+        .expect("a known tool")
+}
 
 /// Argument sets per tool: defaults, filters, and each tool's own options.
 fn cases() -> Vec<(&'static str, Value)> {
@@ -93,9 +101,7 @@ async fn every_tool_result_on_fixtures_matches_its_output_schema() {
     for (name, arguments) in cases {
         let problems = schema::input_violations(name, &arguments);
         assert!(problems.is_empty(), "{name} {arguments}: {problems:?}");
-        let result = tools::call(&source, name, arguments.as_object().cloned())
-            .await
-            .expect("a known tool");
+        let result = call(&source, name, arguments).await;
         schema::assert_conforms(name, &result);
     }
 }
@@ -105,13 +111,7 @@ async fn a_result_that_breaks_the_schema_is_caught() {
     // The check itself: a search result without `source`, with a string
     // count, or with a numeric complaint id must not pass.
     let source = DataSource::fixtures().expect("fixtures load");
-    let result = tools::call(
-        &source,
-        "search_complaints",
-        json!({"size": 1}).as_object().cloned(),
-    )
-    .await
-    .expect("a known tool");
+    let result = call(&source, "search_complaints", json!({"size": 1})).await;
     let good = result.structured_content.expect("structured");
     assert!(schema::output_violations("search_complaints", &good).is_empty());
 
@@ -164,13 +164,7 @@ async fn sparse_live_records_match_the_output_schemas() {
     let base = url::Url::parse(&format!("{}{API_PATH}", server.uri())).expect("valid base");
     let source = DataSource::live(base, Duration::from_secs(5)).expect("client builds");
 
-    let search = tools::call(
-        &source,
-        "search_complaints",
-        json!({"size": 1}).as_object().cloned(),
-    )
-    .await
-    .expect("a known tool");
+    let search = call(&source, "search_complaints", json!({"size": 1})).await;
     schema::assert_conforms("search_complaints", &search);
     let structured = search.structured_content.expect("structured");
     assert_eq!(structured["total_relation"], "gte");
@@ -180,13 +174,12 @@ async fn sparse_live_records_match_the_output_schemas() {
     );
     assert_eq!(structured["complaints"][0]["has_narrative"], false);
 
-    let document = tools::call(
+    let document = call(
         &source,
         "get_complaint_document",
-        json!({"complaint_id": "11000001"}).as_object().cloned(),
+        json!({"complaint_id": "11000001"}),
     )
-    .await
-    .expect("a known tool");
+    .await;
     schema::assert_conforms("get_complaint_document", &document);
     let structured = document.structured_content.expect("structured");
     assert_eq!(structured["complaint"]["complaint_id"], "11000001");

@@ -375,15 +375,19 @@ pub fn tools_list_problems(v: &Value) -> Vec<String> {
 
 async fn tools_list(ctx: &Ctx) -> CheckResult {
     let (v, probe, _s) = call(ctx, "tools/list", json!({})).await?;
-    let problems = tools_list_problems(&v);
+    no_problems(
+        "the nine CFPB tools with object inputSchemas",
+        tools_list_problems(&v),
+        &probe,
+    )
+}
+
+/// Pass when `problems` is empty, else a failure listing them all.
+fn no_problems(expected: &str, problems: Vec<String>, probe: &Probe) -> CheckResult {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Outcome::fail(
-            "the nine CFPB tools with object inputSchemas",
-            problems.join("; "),
-            probe.curl(),
-        ))
+        Err(Outcome::fail(expected, problems.join("; "), probe.curl()))
     }
 }
 
@@ -409,19 +413,6 @@ async fn tools_call(ctx: &Ctx) -> CheckResult {
     }
 }
 
-/// The calls MSG-4.structured makes: a search (upstream data) and the pure
-/// dashboard link (no upstream).
-const STRUCTURED_CALLS: [(&str, &str); 2] = [
-    (
-        "search_complaints",
-        r#"{"search_term":"credit card","size":1}"#,
-    ),
-    (
-        "generate_cfpb_dashboard_url",
-        r#"{"tab":"trends","product":"Mortgage"}"#,
-    ),
-];
-
 async fn structured(ctx: &Ctx) -> CheckResult {
     let (v, probe, mut s) = call(ctx, "tools/list", json!({})).await?;
     let Some(tools) = v.pointer("/result/tools").and_then(Value::as_array) else {
@@ -431,11 +422,21 @@ async fn structured(ctx: &Ctx) -> CheckResult {
         .iter()
         .flat_map(tool_schema::schema_problems)
         .collect();
-    for (name, arguments) in STRUCTURED_CALLS {
+    // A search (upstream data) and the pure dashboard link (no upstream).
+    let calls = [
+        (
+            "search_complaints",
+            json!({"search_term": "credit card", "size": 1}),
+        ),
+        (
+            "generate_cfpb_dashboard_url",
+            json!({"tab": "trends", "product": "Mortgage"}),
+        ),
+    ];
+    for (name, arguments) in calls {
         let Some(tool) = tools.iter().find(|t| t.get("name") == Some(&json!(name))) else {
             continue; // MSG-4.tools-list reports a missing tool
         };
-        let arguments: Value = serde_json::from_str(arguments).unwrap_or_default();
         let params = json!({"name": name, "arguments": arguments});
         let response = s.request(ctx, "tools/call", params).await.map_err(|e| {
             Outcome::fail(format!("a response to tools/call {name}"), e, probe.curl())
@@ -445,15 +446,11 @@ async fn structured(ctx: &Ctx) -> CheckResult {
             None => problems.push(format!("tools/call {name}: no result")),
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Outcome::fail(
-            "valid schemas; structuredContent conforming to each outputSchema",
-            problems.join("; "),
-            probe.curl(),
-        ))
-    }
+    no_problems(
+        "valid schemas; structuredContent conforming to each outputSchema",
+        problems,
+        &probe,
+    )
 }
 
 async fn tool_error(ctx: &Ctx) -> CheckResult {

@@ -27,7 +27,7 @@ const OWN: &[&str] = &["size", "frm", "sort"];
 /// Search the CFPB Consumer Complaint Database. Every argument is optional;
 /// list filters take one string or an array of strings (any value matches),
 /// and different filters combine with AND.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchComplaintsArgs {
     /// Results per page, 1 to 100 (default 10).
     #[schemars(range(min = 1, max = 100))]
