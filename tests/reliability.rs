@@ -812,6 +812,61 @@ async fn msg_6_clients_that_never_read_get_503_and_memory_stays_flat() {
     server.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msg_6_bad_json_from_clients_that_never_read_leaves_memory_flat() {
+    // Issue 23 finding 1: JSON that is no JSON-RPC message gets its -32600
+    // on the stream; that reply used to skip the byte budget and echo an id
+    // of any size, so a client that never read grew the server without
+    // bound (+231 MiB in 120 s from one key).
+    let _serial = SERIAL.lock().await;
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let before = server.rss_kib();
+    let id = "x".repeat(200 * 1024);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, base, key, id) = (client.clone(), base.clone(), key.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let (sse, messages) = open_session(&client, &base, &key).await;
+            // Never read again. Each post: an object with a 200 KiB id and
+            // no method (not JSON-RPC).
+            let bad = json!({"id": id});
+            let mut statuses = Vec::new();
+            for _ in 0..60 {
+                statuses.push(post(&client, &messages, &key, &bad).await.0);
+            }
+            (statuses, sse)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("client"));
+    }
+    let after = server.rss_kib();
+    println!(
+        "finding 1 figure: 8 never-reading sessions x 60 posts of a 200 KiB id that is no \
+         JSON-RPC: RSS {before} -> {after} KiB"
+    );
+    for (statuses, _) in &results {
+        assert!(
+            statuses.iter().all(|s| *s == 202 || *s == 503),
+            "{statuses:?}"
+        );
+    }
+    // Before: every reply echoed its 200 KiB id into an unbounded backlog,
+    // 8 x 60 x 200 KiB = 94 MiB held. Now the id is not echoed (MSG-3's
+    // bound) and the reply waits for the byte budget like any answer.
+    assert!(
+        after.saturating_sub(before) < 32 * 1024,
+        "RSS grew by {} KiB",
+        after.saturating_sub(before)
+    );
+    drop(results);
+    server.stop();
+}
+
 /// Dribble `prefix` and then one byte of `drip` every `every`, until the
 /// server closes the connection or `limit` passes. Returns how long the
 /// server held it open (None: still open at the limit).
