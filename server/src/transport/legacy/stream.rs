@@ -72,6 +72,12 @@ pub async fn open(
     who: Admitted,
     log: &mut RequestLog,
 ) -> Response<Body> {
+    // One budget of streams per caller across both transports (RATE-7),
+    // and a total below the connection cap (NET-3).
+    let Ok(slot) = cx.streams.open(who.key) else {
+        log.error = Some(Reason::StreamCap);
+        return too_many_requests(cx.cap_retry_after_secs());
+    };
     let Ok((guard, channels)) = registry.open(who.key, &cx.shutdown) else {
         log.error = Some(Reason::StreamCap);
         return too_many_requests(cx.cap_retry_after_secs());
@@ -128,7 +134,7 @@ pub async fn open(
         reader.taken(frame.len());
         Ok(Frame::data(frame))
     }));
-    event_stream(BodyExt::boxed_unsync(body))
+    event_stream(slot.hold(BodyExt::boxed_unsync(body)))
 }
 
 async fn stream_task(
