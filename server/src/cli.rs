@@ -5,7 +5,9 @@
 //! `--rate-limit-rps`); deployment files rely on these names. `--help` is the
 //! reference. Values are read and validated once, into a [`Config`].
 
+use crate::config::AuthSettings;
 use crate::guard::proxy::{BadProxy, TrustedProxies};
+use crate::identity::AuthMethod;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +30,24 @@ pub enum ArgsError {
     Redis(#[from] RedisUrlError),
     #[error("CFPB_MCP_TRUSTED_PROXIES: {0}")]
     TrustedProxies(#[from] BadProxy),
+    #[error("CFPB_MCP_AUTH: {0:?} is no method (keys, oauth, access), or the list is empty")]
+    AuthMethod(String),
+}
+
+/// `CFPB_MCP_AUTH`: a comma list of methods, at least one, each once.
+fn parse_methods(list: &str) -> Result<Vec<AuthMethod>, ArgsError> {
+    let mut methods = Vec::new();
+    for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let method =
+            AuthMethod::from_word(word).ok_or_else(|| ArgsError::AuthMethod(word.to_owned()))?;
+        if !methods.contains(&method) {
+            methods.push(method);
+        }
+    }
+    if methods.is_empty() {
+        return Err(ArgsError::AuthMethod(list.to_owned()));
+    }
+    Ok(methods)
 }
 
 #[derive(Debug, Parser)]
@@ -184,6 +204,39 @@ pub struct ServeArgs {
     /// the TCP peer is the client and the header is ignored.
     #[arg(long, env = "CFPB_MCP_TRUSTED_PROXIES", value_name = "LIST")]
     pub trusted_proxies: Option<String>,
+
+    /// How callers authenticate, a comma list of: keys (API keys, the
+    /// default), oauth (bearer JWTs from --oauth-issuer), access (the
+    /// Cf-Access-Jwt-Assertion of a Cloudflare Access application).
+    #[arg(
+        long,
+        env = "CFPB_MCP_AUTH",
+        value_name = "LIST",
+        default_value = "keys"
+    )]
+    pub auth: String,
+
+    /// oauth: the authorization server's issuer URL, exactly as its metadata
+    /// says (https; http only on loopback).
+    #[arg(long, env = "CFPB_MCP_OAUTH_ISSUER", value_name = "URL")]
+    pub oauth_issuer: Option<String>,
+
+    /// oauth: this server's public MCP URL (e.g. https://host/mcp); tokens
+    /// must name it in `aud`.
+    #[arg(long, env = "CFPB_MCP_OAUTH_RESOURCE", value_name = "URL")]
+    pub oauth_resource: Option<String>,
+
+    /// oauth: scopes every token must carry (space or comma separated).
+    #[arg(long, env = "CFPB_MCP_OAUTH_SCOPES", value_name = "LIST")]
+    pub oauth_scopes: Option<String>,
+
+    /// access: the Cloudflare Access team domain (<team>.cloudflareaccess.com).
+    #[arg(long, env = "CFPB_MCP_ACCESS_TEAM_DOMAIN", value_name = "DOMAIN")]
+    pub access_team_domain: Option<String>,
+
+    /// access: the Access application's AUD tag.
+    #[arg(long, env = "CFPB_MCP_ACCESS_AUD", value_name = "TAG")]
+    pub access_aud: Option<String>,
 }
 
 impl ServeArgs {
@@ -224,6 +277,21 @@ impl ServeArgs {
             metrics_bind: self.metrics_bind,
             redis_url,
             strict_protocol: self.strict_protocol,
+            auth: AuthSettings {
+                methods: parse_methods(&self.auth)?,
+                oauth_issuer: self.oauth_issuer,
+                oauth_resource: self.oauth_resource,
+                oauth_scopes: self
+                    .oauth_scopes
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split([' ', ','])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                access_team_domain: self.access_team_domain,
+                access_aud: self.access_aud,
+            },
             trusted_proxies: match &self.trusted_proxies {
                 Some(list) => TrustedProxies::parse(list)?,
                 None => TrustedProxies::default(),

@@ -15,6 +15,7 @@ use crate::cluster::RedisUrl;
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
 use crate::guard::proxy::TrustedProxies;
+use crate::identity::AuthMethod;
 
 /// Defaults, as docs/contract.md's Configuration table states them.
 pub mod defaults {
@@ -69,6 +70,9 @@ pub struct Config {
     /// Share limits, session owners and reloads with other replicas through
     /// this Redis (CLUSTER-* in docs/contract.md); in-process when `None`.
     pub redis_url: Option<RedisUrl>,
+    /// How callers authenticate (AUTH-9..13): API keys, OAuth access
+    /// tokens, Cloudflare Access assertions.
+    pub auth: AuthSettings,
     /// Proxies whose `CF-Connecting-IP` names the client for the failed-auth
     /// limiter (RATE-6); empty: the TCP peer is the client.
     pub trusted_proxies: TrustedProxies,
@@ -82,6 +86,46 @@ pub struct Config {
     /// measure what it costs. Never compiled into the shipped binary.
     #[cfg(feature = "bench-unguarded")]
     pub bench_unguarded: bool,
+}
+
+/// `CFPB_MCP_AUTH` and the settings of each method (AUTH-9..13), as given;
+/// the guard validates them at start and names what is missing or
+/// contradictory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// The methods in force (default: keys only).
+    pub methods: Vec<AuthMethod>,
+    /// `CFPB_MCP_OAUTH_ISSUER`: the authorization server, exactly as its
+    /// metadata's `issuer` says it.
+    pub oauth_issuer: Option<String>,
+    /// `CFPB_MCP_OAUTH_RESOURCE`: this server's public MCP URL, which
+    /// tokens must name in `aud` (RFC 8707).
+    pub oauth_resource: Option<String>,
+    /// `CFPB_MCP_OAUTH_SCOPES`: scopes every token must carry.
+    pub oauth_scopes: Vec<String>,
+    /// `CFPB_MCP_ACCESS_TEAM_DOMAIN`: `<team>.cloudflareaccess.com`.
+    pub access_team_domain: Option<String>,
+    /// `CFPB_MCP_ACCESS_AUD`: the Access application's AUD tag.
+    pub access_aud: Option<String>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            methods: vec![AuthMethod::Keys],
+            oauth_issuer: None,
+            oauth_resource: None,
+            oauth_scopes: Vec::new(),
+            access_team_domain: None,
+            access_aud: None,
+        }
+    }
+}
+
+impl AuthSettings {
+    pub fn has(&self, method: AuthMethod) -> bool {
+        self.methods.contains(&method)
+    }
 }
 
 impl Config {
@@ -142,6 +186,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             metrics_bind: None,
             redis_url: None,
+            auth: AuthSettings::default(),
             trusted_proxies: TrustedProxies::default(),
             strict_protocol: false,
             audit: AuditTarget::Stderr,

@@ -27,6 +27,8 @@
 //! - `mcp`: JSON-RPC framing and the rmcp `ServerHandler`.
 //! - [`tools`], [`data`]: the MCP tools and the live CCDB5 / bundled fixtures
 //!   data sources.
+//! - [`identity`]: the verifiers of OAuth access tokens and Cloudflare
+//!   Access assertions, and the caller identity they come down to; a leaf.
 //! - [`audit`]: the audit schema (one `Event` enum) and its non-blocking writer.
 //! - [`metrics`]: the Prometheus metrics (counted from the audit events, the
 //!   tools and the data source) and their loopback listener.
@@ -41,6 +43,7 @@ pub mod config;
 pub mod data;
 pub mod guard;
 mod http;
+pub mod identity;
 mod mcp;
 pub mod metrics;
 mod router;

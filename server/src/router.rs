@@ -5,9 +5,10 @@
 //! the request's one `mcp_request` line (LOG-1 in docs/contract.md).
 //!
 //! Routes: `/health` (unguarded, unlogged), `/mcp/sse` and `/mcp/messages`
-//! (HTTP+SSE), `/mcp` (Streamable HTTP), anything else 404, including
-//! `/.well-known/oauth-*`: serving OAuth metadata would make Claude insist on
-//! OAuth.
+//! (HTTP+SSE), `/mcp` (Streamable HTTP), with OAuth on the Protected
+//! Resource Metadata under `/.well-known/oauth-protected-resource`
+//! (unguarded, AUTH-10), anything else 404, including `/.well-known/oauth-*`
+//! with keys alone: serving OAuth metadata would make Claude insist on OAuth.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,7 +29,10 @@ use crate::audit::{
     scrub_and_truncate,
 };
 use crate::guard::{Guard, ReloadError};
-use crate::http::response::{Body, json_response, messages_text, method_not_allowed, not_found};
+use crate::http::response::{
+    Body, bad_request, json_response, messages_text, method_not_allowed, not_found,
+};
+use crate::identity::AuthMethod;
 use crate::transport::legacy::{Endpoint, Legacy};
 use crate::transport::streamable::Streamable;
 
@@ -37,16 +41,19 @@ enum Route {
     Health,
     Legacy(Endpoint),
     Streamable,
+    /// RFC 9728 metadata, with OAuth on (AUTH-10).
+    ResourceMetadata,
     NotFound,
 }
 
 impl Route {
-    fn of(path: &str) -> Self {
+    fn of(path: &str, guard: &Guard) -> Self {
         match path {
             "/health" => Route::Health,
             "/mcp/sse" => Route::Legacy(Endpoint::Sse),
             "/mcp/messages" => Route::Legacy(Endpoint::Messages),
             "/mcp" => Route::Streamable,
+            _ if guard.resource_metadata(path).is_some() => Route::ResourceMetadata,
             _ => Route::NotFound,
         }
     }
@@ -58,6 +65,7 @@ impl Route {
             Route::Legacy(Endpoint::Sse) => Some("/mcp/sse"),
             Route::Legacy(Endpoint::Messages) => Some("/mcp/messages"),
             Route::Streamable => Some("/mcp"),
+            Route::ResourceMetadata => Some("/.well-known/oauth-protected-resource"),
             Route::Health | Route::NotFound => None,
         }
     }
@@ -138,7 +146,7 @@ impl App {
         let (parts, body) = request.into_parts();
         let unread = BodySlot::new(body);
         let request = Request::from_parts(parts, unread.clone());
-        let route = Route::of(request.uri().path());
+        let route = Route::of(request.uri().path(), &self.guard);
         if route == Route::Health {
             let response = health(request.method());
             return Ok(finish(response, &unread).await);
@@ -167,6 +175,7 @@ impl App {
             arguments_truncated: log.arguments.as_ref().and_then(Arguments::truncated),
             arguments: log.arguments,
             error: log.error,
+            auth_method: log.auth_method,
             client_quirk: log.quirks,
         }));
         Ok(response)
@@ -182,6 +191,24 @@ impl App {
         if route == Route::NotFound {
             return not_found(messages_text::NOT_FOUND);
         }
+        if route == Route::ResourceMetadata {
+            return match (
+                request.method(),
+                self.guard.resource_metadata(request.uri().path()),
+            ) {
+                (&Method::GET | &Method::HEAD, Some(document)) => {
+                    json_response(StatusCode::OK, document)
+                }
+                (&Method::GET | &Method::HEAD, None) => not_found(messages_text::NOT_FOUND),
+                _ => method_not_allowed("GET, HEAD"),
+            };
+        }
+        // AUTH-11: a token travels in the Authorization header only (RFC
+        // 6750's query form puts it in every log on its way).
+        if self.guard.oauth_enabled() && has_query_token(request.uri().query()) {
+            log.error = Some(crate::audit::Reason::Auth);
+            return bad_request(QUERY_TOKEN);
+        }
         let who = match self.guard.check(request.headers(), peer.ip()).await {
             Ok(who) => who,
             Err(refusal) => {
@@ -193,6 +220,9 @@ impl App {
         if let Caller::Key(_) = who.caller {
             log.caller = Some(who.caller);
         }
+        if who.method != AuthMethod::Keys {
+            log.auth_method = Some(who.method.as_str());
+        }
         let response = match route {
             Route::Legacy(endpoint) => {
                 self.legacy
@@ -200,7 +230,9 @@ impl App {
                     .await
             }
             Route::Streamable => self.streamable.handle(&self.guard, who, request, log).await,
-            Route::Health | Route::NotFound => not_found(messages_text::NOT_FOUND),
+            Route::Health | Route::NotFound | Route::ResourceMetadata => {
+                not_found(messages_text::NOT_FOUND)
+            }
         };
         // AUTH-7: nothing that leaves holds a configured key.
         self.guard.scrub_response(response).await
@@ -273,6 +305,16 @@ async fn finish(mut response: Response<Body>, unread: &BodySlot) -> Response<Bod
         close_after(&mut response);
     }
     response
+}
+
+/// The refusal of an access token in a URL's query (AUTH-11).
+const QUERY_TOKEN: &str = "Access tokens are accepted in the Authorization header only";
+
+/// Does `query` carry an `access_token` parameter (RFC 6750 section 2.3)?
+fn has_query_token(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
+    })
 }
 
 /// `GET /health`: `200 {"status":"ok"}`, and nothing else.

@@ -106,6 +106,10 @@ pub struct RequestLine {
     pub arguments_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Reason>,
+    /// AUTH-9: `oauth` or `access` (absent for API keys, so a keys-only
+    /// deployment's lines are as before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<&'static str>,
     /// COMPAT-6: the tolerances this request needed, in the order applied;
     /// absent when it needed none.
     #[serde(skip_serializing_if = "Quirks::is_empty")]
@@ -377,6 +381,7 @@ pub(crate) mod tests {
             arguments: Some(Arguments::Json(serde_json::json!({"size": 1}))),
             arguments_truncated: None,
             error: None,
+            auth_method: None,
             client_quirk: Quirks::default(),
         })
     }

@@ -26,6 +26,8 @@ pub struct RequestLog {
     pub error: Option<Reason>,
     /// COMPAT-6: the tolerances applied to this request.
     pub quirks: Quirks,
+    /// AUTH-9: how the caller authenticated, when not with an API key.
+    pub auth_method: Option<&'static str>,
 }
 
 impl RequestLog {

@@ -28,11 +28,13 @@ use crate::config::Config;
 use crate::guard::extract::{Presented, extract_from_headers};
 use crate::guard::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
 use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
+use crate::guard::methods::{ACCESS_HEADER, Methods, looks_like_jwt};
 use crate::guard::origin::{normalize_origin, origin_allowed};
 use crate::guard::proxy::TrustedProxies;
 use crate::http::response::{
     Body, ErrorKind, error_response, messages_text, too_many_requests, unauthorized,
 };
+use crate::identity::{AuthMethod, TokenError};
 
 /// Why the guard could not be built from the configuration. Messages name
 /// the setting, never a key.
@@ -70,6 +72,8 @@ pub enum ReloadError {
 /// A request the guard let through.
 #[derive(Debug, Clone, Copy)]
 pub struct Admitted {
+    /// How it authenticated (AUTH-9).
+    pub method: AuthMethod,
     /// Whose request it is: sessions and limits are keyed by it.
     pub key: KeyDigest,
     /// How the audit log names it (`none` when running without keys).
@@ -80,13 +84,15 @@ pub struct Admitted {
 }
 
 /// A request the guard refused: its response and its audit fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// The `error` of the audit line.
     pub reason: Reason,
     /// The presented key's id, when a key was presented (even a wrong one).
     pub caller: Option<Caller>,
     answer: Answer,
+    /// The `WWW-Authenticate` of a 401 or 403 (AUTH-4, AUTH-10).
+    challenge: Option<http::HeaderValue>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +104,16 @@ enum Answer {
     },
     /// A configured key outside the credential headers (AUTH-7).
     Misplaced,
+    /// A valid token without a required scope (AUTH-10): 403.
+    InsufficientScope,
+    /// The issuer's keys can't be fetched (AUTH-11: fail closed): 503.
+    KeysUnavailable,
 }
+
+/// The 403 of a token without a required scope.
+pub const INSUFFICIENT_SCOPE: &str = "The token lacks a required scope";
+/// The 503 while the issuer's keys can't be fetched.
+pub const KEYS_UNAVAILABLE: &str = "Token signing keys unavailable; retry later";
 
 /// The refusal of a request that carries a configured key outside the
 /// credential headers (AUTH-7).
@@ -114,13 +129,44 @@ impl Refusal {
                 ErrorKind::Forbidden,
                 messages_text::FORBIDDEN_ORIGIN,
             ),
-            Answer::Unauthorized => unauthorized(),
+            Answer::Unauthorized => {
+                let mut r = unauthorized();
+                if let Some(challenge) = &self.challenge {
+                    r.headers_mut()
+                        .insert(http::header::WWW_AUTHENTICATE, challenge.clone());
+                }
+                r
+            }
             Answer::Throttled { retry_after_secs } => too_many_requests(retry_after_secs),
             Answer::Misplaced => error_response(
                 StatusCode::BAD_REQUEST,
                 ErrorKind::BadRequest,
                 MISPLACED_KEY,
             ),
+            Answer::InsufficientScope => {
+                let mut r = error_response(
+                    StatusCode::FORBIDDEN,
+                    ErrorKind::Forbidden,
+                    INSUFFICIENT_SCOPE,
+                );
+                if let Some(challenge) = &self.challenge {
+                    r.headers_mut()
+                        .insert(http::header::WWW_AUTHENTICATE, challenge.clone());
+                }
+                r
+            }
+            Answer::KeysUnavailable => {
+                let mut r = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorKind::Overloaded,
+                    KEYS_UNAVAILABLE,
+                );
+                r.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("5"),
+                );
+                r
+            }
         }
     }
 }
@@ -154,6 +200,8 @@ pub struct Guard {
     allowed_origins: Vec<String>,
     /// Whose `CF-Connecting-IP` names the client (RATE-6).
     proxies: TrustedProxies,
+    /// The authentication methods in force (AUTH-9..13).
+    methods: Methods,
 }
 
 fn setting(name: &'static str) -> impl Fn(BadRate) -> GuardError {
@@ -199,8 +247,21 @@ impl Guard {
         if let Some(e) = &config.key_error {
             return Err(GuardError::Keys(e.clone()));
         }
+        let methods = Methods::from_settings(&config.auth).map_err(|e| GuardError::Setting {
+            name: e.name,
+            why: e.why,
+        })?;
         let keys = load_keys(&config.api_keys, config.api_keys_file.as_ref())?;
-        let keyless = keys.is_empty();
+        if !methods.keys && !keys.is_empty() {
+            return Err(GuardError::Setting {
+                name: "CFPB_MCP_API_KEYS",
+                why: "keys are set, but CFPB_MCP_AUTH does not list keys".into(),
+            });
+        }
+        let keyless = methods.keys && keys.is_empty();
+        if keyless && (methods.oauth.is_some() || methods.access.is_some()) {
+            return Err(GuardError::NoKeys);
+        }
         if keyless && !config.allow_no_auth {
             return Err(GuardError::NoKeys);
         }
@@ -252,6 +313,7 @@ impl Guard {
                 .map(|o| normalize_origin(o))
                 .collect(),
             proxies: config.trusted_proxies.clone(),
+            methods,
         })
     }
 
@@ -262,6 +324,7 @@ impl Guard {
         #[cfg(feature = "bench-unguarded")]
         if self.unguarded {
             return Ok(Admitted {
+                method: AuthMethod::Keys,
                 key: KeyDigest::anonymous(),
                 caller: Caller::None,
                 peer,
@@ -272,18 +335,53 @@ impl Guard {
                 reason: Reason::Origin,
                 caller: None,
                 answer: Answer::Forbidden,
+                challenge: None,
             });
         }
-        let (verified, caller) = if self.keyless {
-            (Some(KeyDigest::anonymous()), None)
+        // AUTH-12: with Access on, every request carries its assertion;
+        // one without came around the tunnel.
+        let access = match &self.methods.access {
+            None => None,
+            Some(verifier) => match access_assertion(headers) {
+                None => return Err(self.failed_auth(peer, None, Answer::Unauthorized).await),
+                Some(token) => match verifier.verify(token).await {
+                    Ok(verified) => Some(verified),
+                    Err(e) => return Err(self.token_refused(peer, None, &e).await),
+                },
+            },
+        };
+        let (verified, caller, method) = if self.keyless {
+            (Some(KeyDigest::anonymous()), None, AuthMethod::Keys)
         } else {
-            match extract_from_headers(headers) {
-                Presented::Missing | Presented::Invalid => (None, None),
-                Presented::Key(presented) => {
+            match (extract_from_headers(headers), &self.methods.oauth) {
+                (Presented::Key(presented), Some(oauth)) if looks_like_jwt(presented) => {
+                    let token = std::str::from_utf8(presented).unwrap_or_default();
+                    match oauth.verifier.verify(token).await {
+                        Ok(v) => {
+                            let digest = KeyDigest::from_bytes(v.digest);
+                            (Some(digest), Some(Caller::Key(digest.id())), v.method)
+                        }
+                        Err(e) => return Err(self.token_refused(peer, None, &e).await),
+                    }
+                }
+                (Presented::Key(presented), _) if self.methods.keys => {
                     let digest = KeyDigest::of(presented);
                     let caller = Some(Caller::Key(digest.id()));
-                    (self.keys.load().verify_digest(&digest), caller)
+                    (
+                        self.keys.load().verify_digest(&digest),
+                        caller,
+                        AuthMethod::Keys,
+                    )
                 }
+                // Access alone: the assertion is the credential.
+                (Presented::Missing, None) if !self.methods.keys => match &access {
+                    Some(v) => {
+                        let digest = KeyDigest::from_bytes(v.digest);
+                        (Some(digest), Some(Caller::Key(digest.id())), v.method)
+                    }
+                    None => (None, None, AuthMethod::Access),
+                },
+                _ => (None, None, AuthMethod::Keys),
             }
         };
         let Some(key) = verified else {
@@ -302,6 +400,7 @@ impl Guard {
         };
         match shared.map_or(local, verdict) {
             Verdict::Allow => Ok(Admitted {
+                method,
                 key,
                 caller: caller.unwrap_or(Caller::None),
                 peer,
@@ -310,6 +409,7 @@ impl Guard {
                 reason: Reason::RateLimit,
                 caller,
                 answer: Answer::Throttled { retry_after_secs },
+                challenge: None,
             }),
         }
     }
@@ -330,11 +430,62 @@ impl Guard {
             Verdict::Allow => answer,
             Verdict::Deny { retry_after_secs } => Answer::Throttled { retry_after_secs },
         };
+        let challenge = match answer {
+            Answer::Unauthorized => Some(self.methods.challenge(false)),
+            _ => None,
+        };
         Refusal {
             reason: Reason::Auth,
             caller,
             answer,
+            challenge,
         }
+    }
+
+    /// A presented token that did not verify (AUTH-10/11): a failed
+    /// authentication with `error="invalid_token"`, a 403 for a missing
+    /// scope, or a 503 while the issuer's keys can't be had.
+    async fn token_refused(
+        &self,
+        peer: IpAddr,
+        caller: Option<Caller>,
+        error: &TokenError,
+    ) -> Refusal {
+        match error {
+            TokenError::InsufficientScope => Refusal {
+                reason: Reason::Auth,
+                caller,
+                answer: Answer::InsufficientScope,
+                challenge: Some(self.methods.insufficient_scope()),
+            },
+            TokenError::KeysUnavailable => Refusal {
+                reason: Reason::Auth,
+                caller,
+                answer: Answer::KeysUnavailable,
+                challenge: None,
+            },
+            _ => {
+                let mut refusal = self.failed_auth(peer, caller, Answer::Unauthorized).await;
+                if refusal.answer == Answer::Unauthorized {
+                    refusal.challenge = Some(self.methods.challenge(true));
+                }
+                refusal
+            }
+        }
+    }
+
+    /// OAuth's Protected Resource Metadata (RFC 9728) for `path`, when OAuth
+    /// is on and `path` is one of its paths (AUTH-10).
+    pub fn resource_metadata(&self, path: &str) -> Option<String> {
+        if !self.methods.is_metadata_path(path) {
+            return None;
+        }
+        self.methods.resource_metadata()
+    }
+
+    /// Is OAuth on (a token in a URL's query is then refused, AUTH-11)?
+    pub fn oauth_enabled(&self) -> bool {
+        self.methods.oauth.is_some()
     }
 
     /// AUTH-7: a posted message never carries a configured key onward, into a
@@ -406,6 +557,15 @@ impl Guard {
     /// request on (AUTH-8).
     pub fn install(&self, keys: KeySet) {
         self.keys.store(Arc::new(keys));
+    }
+}
+
+/// The one `Cf-Access-Jwt-Assertion` of a request, if it has exactly one.
+fn access_assertion(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(ACCESS_HEADER).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().ok(),
+        _ => None,
     }
 }
 

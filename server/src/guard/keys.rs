@@ -169,6 +169,12 @@ impl KeyDigest {
         Some(Self(bytes))
     }
 
+    /// A caller identity that is no key: an OAuth or Access subject's
+    /// digest (`identity::subject_digest`).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The digest of the one anonymous caller of a `--allow-no-auth` server.
     pub fn anonymous() -> Self {
         Self([0; 32])
