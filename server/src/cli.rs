@@ -168,6 +168,12 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub redis_url: Option<String>,
+
+    /// Serve /mcp to the letter of the MCP revisions, without the
+    /// client-compatibility policy (COMPAT-1..3: the request shapes Claude's
+    /// clients send that the revisions do not allow; docs/connector.md).
+    #[arg(long, env = "CFPB_MCP_STRICT_PROTOCOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict_protocol: bool,
 }
 
 impl ServeArgs {
@@ -207,6 +213,7 @@ impl ServeArgs {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             metrics_bind: self.metrics_bind,
             redis_url,
+            strict_protocol: self.strict_protocol,
             ..Config::default()
         })
     }

@@ -68,6 +68,9 @@ pub struct Config {
     /// Share limits, session owners and reloads with other replicas through
     /// this Redis (CLUSTER-* in docs/contract.md); in-process when `None`.
     pub redis_url: Option<RedisUrl>,
+    /// Serve `/mcp` to the letter of the revisions: none of COMPAT-1..3's
+    /// tolerances for the request shapes Claude's clients really send.
+    pub strict_protocol: bool,
     pub audit: AuditTarget,
     /// An inline key list that failed to parse (reported by `Server::bind`).
     pub(crate) key_error: Option<KeyListError>,
@@ -135,6 +138,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             metrics_bind: None,
             redis_url: None,
+            strict_protocol: false,
             audit: AuditTarget::Stderr,
             key_error: None,
             #[cfg(feature = "bench-unguarded")]

@@ -167,6 +167,7 @@ impl App {
             arguments_truncated: log.arguments.as_ref().and_then(Arguments::truncated),
             arguments: log.arguments,
             error: log.error,
+            client_quirk: log.quirks,
         }));
         Ok(response)
     }

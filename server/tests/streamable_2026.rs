@@ -175,10 +175,12 @@ async fn http_2026_4_headers_that_contradict_the_body_are_32020() {
     let (server, url) = start(config(&Lines::default())).await;
     let client = reqwest::Client::new();
     let body = call(4);
+    // (An older MCP-Protocol-Version than the body's is COMPAT-1's, served:
+    // see `http_2026_4_strict_protocol_refuses_an_older_header` and
+    // tests/claude_compat.rs.)
     let cases = [
         ("Mcp-Method", "tools/list"),
         ("Mcp-Name", "get_complaint_document"),
-        ("MCP-Protocol-Version", "2025-11-25"),
     ];
     for (name, value) in cases {
         // The one header replaced, the others as mirrored.
@@ -202,6 +204,24 @@ async fn http_2026_4_headers_that_contradict_the_body_are_32020() {
         .body(body.to_string());
     let (status, _, m) = send(r).await;
     assert_eq!((status, &m["error"]["code"]), (400, &json!(-32020)), "{m}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn http_2026_4_strict_protocol_refuses_an_older_header() {
+    let mut strict = config(&Lines::default());
+    strict.strict_protocol = true;
+    let (server, url) = start(strict).await;
+    let client = reqwest::Client::new();
+    let mut built = post(&client, &url, &call(4)).build().unwrap();
+    built.headers_mut().insert(
+        "MCP-Protocol-Version",
+        reqwest::header::HeaderValue::from_static("2025-11-25"),
+    );
+    let r = client.execute(built).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let m = message_of(&r.text().await.unwrap());
+    assert_eq!((&m["error"]["code"], &m["id"]), (&json!(-32020), &json!(4)));
     server.shutdown().await;
 }
 
@@ -247,19 +267,25 @@ async fn http_2026_6_an_unknown_method_is_404_with_32601() {
     let client = reqwest::Client::new();
     let init = json!({"protocolVersion": V, "capabilities": {},
         "clientInfo": {"name": "t", "version": "0"}});
+    // A well-formed initialize is COMPAT-3's unless the protocol is strict.
     let cases = [
-        ("no/such/method", json!({})),
-        ("ping", json!({})),
-        ("initialize", init),
-        ("initialize", json!({})),
+        ("no/such/method", json!({}), false),
+        ("ping", json!({}), false),
+        ("initialize", json!({}), false),
+        ("initialize", init, true),
     ];
-    for (method, params) in cases {
-        let (status, session, m) = send(post(&client, &url, &request(8, method, params))).await;
+    let mut strict = config(&Lines::default());
+    strict.strict_protocol = true;
+    let (strict_server, strict_url) = start(strict).await;
+    for (method, params, strict_only) in cases {
+        let url = if strict_only { &strict_url } else { &url };
+        let (status, session, m) = send(post(&client, url, &request(8, method, params))).await;
         assert_eq!(status, 404, "{method}: {m}");
         assert_eq!(m["error"]["code"], -32601, "{method}: {m}");
         assert_eq!(m["id"], 8);
         assert_eq!(session, None, "{method}");
     }
+    strict_server.shutdown().await;
     server.shutdown().await;
 }
 

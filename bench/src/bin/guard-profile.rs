@@ -103,6 +103,7 @@ fn record(caller: Caller, status: u16, error: Option<Reason>) -> RequestLine {
         arguments: None,
         arguments_truncated: None,
         error,
+        client_quirk: Default::default(),
     }
 }
 

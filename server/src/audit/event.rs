@@ -106,6 +106,10 @@ pub struct RequestLine {
     pub arguments_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Reason>,
+    /// COMPAT-6: the tolerances this request needed, in the order applied;
+    /// absent when it needed none.
+    #[serde(skip_serializing_if = "Quirks::is_empty")]
+    pub client_quirk: Quirks,
 }
 
 /// The `arguments` of a `tools/call` line (LOG-1): the JSON object itself,
@@ -202,6 +206,76 @@ impl Reason {
             Reason::Overloaded => "overloaded",
             Reason::DuplicateId => "duplicate_id",
         }
+    }
+}
+
+/// A departure from the MCP revisions that `/mcp` serves on purpose
+/// (COMPAT-1..3 in docs/contract.md): a closed set of words, logged in
+/// `client_quirk` and counted by `cfpb_mcp_client_quirks_total{quirk}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quirk {
+    /// COMPAT-1: a sessionless 2026-07-28 body without the version header.
+    VersionHeaderMissing,
+    /// COMPAT-1: a sessionless 2026-07-28 body whose header names a
+    /// session-based revision.
+    VersionHeaderStale,
+    /// COMPAT-2: the version header's values repeated (`V, V`).
+    VersionHeaderRepeated,
+    /// COMPAT-3: `initialize` sent with a 2026-07-28 header.
+    InitializeModernHeader,
+}
+
+impl Quirk {
+    /// Every quirk.
+    pub const ALL: [Quirk; 4] = [
+        Quirk::VersionHeaderMissing,
+        Quirk::VersionHeaderStale,
+        Quirk::VersionHeaderRepeated,
+        Quirk::InitializeModernHeader,
+    ];
+
+    /// The word logged (and the metric's `quirk` label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quirk::VersionHeaderMissing => "version_header_missing",
+            Quirk::VersionHeaderStale => "version_header_stale",
+            Quirk::VersionHeaderRepeated => "version_header_repeated",
+            Quirk::InitializeModernHeader => "initialize_modern_header",
+        }
+    }
+}
+
+/// The quirks one request needed, in the order they were applied; each at
+/// most once (there are four), so no allocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quirks {
+    applied: [Option<Quirk>; 4],
+}
+
+impl Quirks {
+    /// Note that `quirk` was tolerated (a second time changes nothing).
+    pub fn add(&mut self, quirk: Quirk) {
+        if self.iter().any(|q| q == quirk) {
+            return;
+        }
+        if let Some(slot) = self.applied.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(quirk);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.applied[0].is_none()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Quirk> + '_ {
+        self.applied.iter().map_while(|q| *q)
+    }
+}
+
+impl Serialize for Quirks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
@@ -303,6 +377,7 @@ pub(crate) mod tests {
             arguments: Some(Arguments::Json(serde_json::json!({"size": 1}))),
             arguments_truncated: None,
             error: None,
+            client_quirk: Quirks::default(),
         })
     }
 

@@ -6,7 +6,7 @@
 
 use rmcp::model::ClientJsonRpcMessage;
 
-use crate::audit::event::{Arguments, Caller, Reason};
+use crate::audit::event::{Arguments, Caller, Quirk, Quirks, Reason};
 use crate::guard::redact::Redactor;
 use crate::mcp;
 
@@ -24,9 +24,16 @@ pub struct RequestLog {
     pub tool: Option<String>,
     pub arguments: Option<Arguments>,
     pub error: Option<Reason>,
+    /// COMPAT-6: the tolerances applied to this request.
+    pub quirks: Quirks,
 }
 
 impl RequestLog {
+    /// Note a tolerated departure from the revisions (COMPAT-6).
+    pub fn quirk(&mut self, quirk: Quirk) {
+        self.quirks.add(quirk);
+    }
+
     /// Take a posted message's audit fields (method, tool, arguments).
     pub fn note(&mut self, fields: AuditFields) {
         self.rpc_method = fields.rpc_method;

@@ -11,7 +11,8 @@ pub mod fields;
 pub mod writer;
 
 pub use event::{
-    Arguments, Caller, EndReason, Event, Reason, RequestLine, StreamEnd, Timestamp, millis,
+    Arguments, Caller, EndReason, Event, Quirk, Quirks, Reason, RequestLine, StreamEnd, Timestamp,
+    millis,
 };
 pub use fields::{
     AuditFields, MAX_ARGUMENTS_LEN, MAX_PATH_LEN, RequestLog, scrub_and_truncate, scrub_arguments,

@@ -161,6 +161,9 @@ fn tally(metrics: &Metrics, event: &Event) {
             if let Some(reason) = line.error {
                 metrics.refusal(reason.as_str());
             }
+            for quirk in line.client_quirk.iter() {
+                metrics.client_quirk(quirk.as_str());
+            }
         }
         Event::StreamEnd(end) => metrics.stream_end(end.reason.as_str(), end.unanswered),
         Event::KeysReloaded { .. } => metrics.key_reload(true),

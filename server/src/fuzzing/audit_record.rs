@@ -32,6 +32,7 @@ fn audit_line(redactor: &Redactor, caller: Caller, body: &[u8], path: &str) -> S
         arguments_truncated: fields.arguments.as_ref().and_then(|a| a.truncated()),
         arguments: fields.arguments,
         error: None,
+        client_quirk: Default::default(),
     });
     render(&line.stamped(Timestamp(std::time::SystemTime::UNIX_EPOCH)))
 }

@@ -111,6 +111,11 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuirkLabels {
+    quirk: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ToolLabels {
     tool: &'static str,
     outcome: &'static str,
@@ -141,6 +146,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     refusals: Family<ReasonLabels, Counter>,
+    client_quirks: Family<QuirkLabels, Counter>,
     streams_ended: Family<ReasonLabels, Counter>,
     unanswered: Counter,
     audit_lines_dropped: Counter,
@@ -190,6 +196,12 @@ impl Metrics {
             "refusals",
             "Requests refused or failed, by the audit line's error reason",
             refusals.clone(),
+        );
+        let client_quirks = Family::<QuirkLabels, Counter>::default();
+        registry.register(
+            "client_quirks",
+            "Requests to which a tolerance for a known client departure from the MCP revisions was applied, by quirk (COMPAT-6)",
+            client_quirks.clone(),
         );
         let streams_ended = Family::<ReasonLabels, Counter>::default();
         registry.register(
@@ -263,6 +275,7 @@ impl Metrics {
             requests,
             request_duration,
             refusals,
+            client_quirks,
             streams_ended,
             unanswered,
             audit_lines_dropped,
@@ -301,6 +314,13 @@ impl Metrics {
     /// A request was refused or failed for `reason` (the audit log's word).
     pub fn refusal(&self, reason: &'static str) {
         self.refusals.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// A request was served with a tolerated client quirk (COMPAT-6).
+    pub fn client_quirk(&self, quirk: &'static str) {
+        self.client_quirks
+            .get_or_create(&QuirkLabels { quirk })
+            .inc();
     }
 
     /// A stream ended for `reason`, leaving `unanswered` requests unanswered.

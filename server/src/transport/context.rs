@@ -47,6 +47,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// The other replicas, with `CFPB_MCP_REDIS_URL` (CLUSTER-3).
     pub cluster: Option<Cluster>,
+    /// No COMPAT-1..3 tolerances on `/mcp` (`--strict-protocol`).
+    pub strict_protocol: bool,
 }
 
 impl Context {
@@ -72,6 +74,7 @@ impl Context {
             audit,
             metrics,
             cluster,
+            strict_protocol: config.strict_protocol,
         }
     }
 

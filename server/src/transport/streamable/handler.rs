@@ -17,7 +17,10 @@
 //! - revoked keys' sessions are closed (AUTH-8) and shutdown ends them all;
 //! - a 2026-07-28 request (HTTP-2026-*, `era`) takes rmcp's stateless path:
 //!   it never looks up, mints or echoes a session, and keeps nothing after
-//!   its answer.
+//!   its answer;
+//! - unless `--strict-protocol`, the shapes Claude's clients really send
+//!   are served on purpose (COMPAT-*, `compat`), each noted in the request's
+//!   audit line.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +35,7 @@ use rmcp::transport::streamable_http_server::{
     SessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
 
-use crate::audit::{AuditFields, Reason, RequestLog};
+use crate::audit::{AuditFields, Quirk, Reason, RequestLog};
 use crate::cluster::{Cluster, Forward, ForwardKind, Forwarded, Scope};
 use crate::guard::keys::{KeyDigest, KeySet};
 use crate::guard::{Admitted, Guard};
@@ -43,7 +46,8 @@ use crate::http::response::{
 use crate::mcp::{self, CfpbMcp, Framed};
 use crate::sessions::{Owners, SessionId};
 use crate::transport::context::Context;
-use crate::transport::streamable::era::{self, Era, SESSION_HEADER};
+use crate::transport::streamable::compat::{self, CONFLICTING_VERSIONS};
+use crate::transport::streamable::era::{self, Era, SESSION_HEADER, VERSION_HEADER};
 use crate::transport::streamable::forward::{self, Answer, MAX_FORWARDED_ANSWER};
 use crate::transport::streamable::in_flight::{DUPLICATE_ID, InFlight};
 use crate::transport::streamable::manager::CfpbSessions;
@@ -151,12 +155,21 @@ impl Streamable {
         &self,
         guard: &Guard,
         who: Admitted,
-        request: Request<BodySlot>,
+        mut request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
         let caller = who.key;
+        let tolerate = !self.cx.strict_protocol;
+        match compat::collapse_repeated(request.headers_mut(), tolerate) {
+            Ok(Some(quirk)) => log.quirk(quirk),
+            Ok(None) => {}
+            Err(compat::ConflictingVersions) => return bad_request(CONFLICTING_VERSIONS),
+        }
         if Era::of(request.headers()) == Era::Stateless {
-            return self.stateless(guard, request, log).await;
+            return self.stateless(guard, &caller, request, log).await;
+        }
+        if tolerate && request.method() == Method::POST && session_header(&request).is_none() {
+            return self.sessionless_post(guard, &caller, request, log).await;
         }
         let session = match session_header(&request) {
             None => None,
@@ -450,13 +463,44 @@ impl Streamable {
 const FORWARD_MARGIN: Duration = Duration::from_secs(1);
 
 impl Streamable {
+    /// A POST without `Mcp-Session-Id` in the session-based era, the
+    /// compatibility policy on: a request whose body `_meta` names
+    /// 2026-07-28 is served statelessly (COMPAT-1, the body wins over a
+    /// missing or older version header); anything else (`initialize`, a
+    /// notification, a request without `_meta`) takes the session-based
+    /// path as before.
+    async fn sessionless_post(
+        &self,
+        guard: &Guard,
+        caller: &KeyDigest,
+        request: Request<BodySlot>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
+        let (mut parts, body) = request.into_parts();
+        let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+            Ok(bytes) => bytes,
+            Err(refusal) => return refusal,
+        };
+        let framed = mcp::frame(&bytes);
+        if let Ok(Framed::Message(message)) = &framed
+            && let Some((quirk, version)) = compat::body_wins(&parts.headers, message)
+        {
+            log.quirk(quirk);
+            compat::set_version(&mut parts.headers, &version);
+            return self.serve_stateless(guard, parts, bytes, framed, log).await;
+        }
+        self.post(guard, caller, None, parts, bytes, log).await
+    }
+
     /// HTTP-2026-*: one self-contained 2026-07-28 request. rmcp serves it
     /// (`server/discover`, `_meta`, `Mcp-Method` / `Mcp-Name`, the status
     /// mapping); no session is looked up, minted or echoed, and nothing
-    /// outlives the request but the guard's limiter state.
+    /// outlives the request but the guard's limiter state. An `initialize`
+    /// is COMPAT-3's: answered session-based unless the protocol is strict.
     async fn stateless(
         &self,
         guard: &Guard,
+        caller: &KeyDigest,
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
@@ -468,8 +512,31 @@ impl Streamable {
             Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
+        let framed = mcp::frame(&bytes);
+        let initialize = matches!(&framed, Ok(Framed::Message(m)) if mcp::is_initialize(m));
+        if initialize && !self.cx.strict_protocol {
+            // COMPAT-3: the handshake exists only in the session-based
+            // revisions; a 2026-07-28 header on it is dropped, and the
+            // handshake negotiates a session-based version as HTTP-1 says.
+            log.quirk(Quirk::InitializeModernHeader);
+            parts.headers.remove(VERSION_HEADER);
+            parts.headers.remove(SESSION_HEADER);
+            return self.post(guard, caller, None, parts, bytes, log).await;
+        }
+        self.serve_stateless(guard, parts, bytes, framed, log).await
+    }
+
+    /// The stateless path proper, for a body already read (HTTP-2026-*).
+    async fn serve_stateless(
+        &self,
+        guard: &Guard,
+        mut parts: http::request::Parts,
+        bytes: Bytes,
+        framed: Result<Framed, mcp::NotJson>,
+        log: &mut RequestLog,
+    ) -> Response<Body> {
         let mut request_id = None;
-        match mcp::frame(&bytes) {
+        match framed {
             Ok(Framed::Message(message)) => {
                 // LOG-1 from the body, never from the mirrored headers.
                 log.note(AuditFields::of(&message, guard.keys().redactor()));

@@ -2,9 +2,11 @@
 //! rmcp's service behind our guard. [`Streamable`] (in `handler`) is its one
 //! door; `manager` gives rmcp our session ids; `in_flight` is MSG-6; `era`
 //! tells a session-based request from a stateless 2026-07-28 one
-//! (HTTP-2026-*); `forward` carries a session's requests to the replica
+//! (HTTP-2026-*); `compat` recognises the shapes Claude's clients send
+//! that the revisions do not allow (COMPAT-*); `forward` carries a session's requests to the replica
 //! holding it (CLUSTER-7). This file only lists them.
 
+mod compat;
 mod era;
 mod forward;
 mod handler;
