@@ -7,7 +7,7 @@
 use super::response::Resp;
 
 /// The fix, named in every failure this recognizes.
-pub const WAF_FIX: &str = "exempt Claude's requests: in Cloudflare, a WAF custom rule with the action Skip (all remaining custom rules, Bot Fight Mode / Super Bot Fight Mode, managed rules, rate limiting) for the hostname and `http.user_agent contains \"Claude-User\"` or Anthropic's published outbound IP ranges (docs/connector.md, \"The WAF exemption\"); Bot Fight Mode itself can't be skipped by a rule: turn it off for the zone or use Super Bot Fight Mode";
+pub const WAF_FIX: &str = "exempt Claude's requests on this hostname: \"Block AI bots\" off for it, and a WAF custom rule with the action Skip (remaining custom rules, managed rules, Super Bot Fight Mode, rate limiting) matching ip.src in {160.79.104.0/21} (Anthropic's outbound range) or http.user_agent contains \"Claude-User\"; Bot Fight Mode can't be skipped by a rule: turn it off or allow 160.79.104.0/21 with an IP Access rule (docs/connector.md, \"The WAF exemption\")";
 
 /// Markers of Cloudflare's challenge and block pages.
 const CHALLENGE_MARKERS: &[&str] = &[
