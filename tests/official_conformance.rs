@@ -111,6 +111,11 @@ fn suite_alpha() -> Option<(PathBuf, PathBuf)> {
 
 /// The server as the suite needs it: no auth on loopback, its origins allowed.
 fn start_server() -> ServerProcess {
+    start_server_with(&[])
+}
+
+/// [`start_server`] with more flags (`--strict-protocol`).
+fn start_server_with(extra: &[&str]) -> ServerProcess {
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let origins = format!("http://localhost:{port},http://127.0.0.1:{port}");
@@ -127,7 +132,11 @@ fn start_server() -> ServerProcess {
             "1000",
             "--rate-limit-burst",
             "1000",
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
         &[],
     )
 }
@@ -211,10 +220,27 @@ fn official_suite_alpha_passes_2025_11_25_and_2026_07_28() {
         ],
     ));
     let (code, _lines) = server.stop();
+    // The same 2026-07-28 scenarios with the client-compatibility policy off
+    // (COMPAT-*, --strict-protocol): they pass in both modes.
+    let strict = start_server_with(&["--strict-protocol"]);
+    let url = format!("{}/mcp", strict.base);
+    failed.extend(run(
+        &node,
+        &suite,
+        &url,
+        SCENARIOS_2026,
+        &[
+            "--spec-version",
+            "2026-07-28",
+            "--expected-failures",
+            &baseline,
+        ],
+    ));
+    let (strict_code, _lines) = strict.stop();
     assert!(
         failed.is_empty(),
         "official scenarios failed:\n{}",
         failed.join("\n")
     );
-    assert_eq!(code, Some(0));
+    assert_eq!((code, strict_code), (Some(0), Some(0)));
 }

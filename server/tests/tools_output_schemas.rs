@@ -34,7 +34,7 @@ fn cases() -> Vec<(&'static str, Value)> {
         ),
         (
             "search_complaints",
-            json!({"product": "Mortgage", "has_narrative": false, "size": 3, "frm": 20}),
+            json!({"product": ["Mortgage"], "has_narrative": false, "size": 3, "frm": 20}),
         ),
         // No match at all: an empty page, next_frm null.
         ("search_complaints", json!({"search_term": "zzzzqqqq"})),
@@ -49,12 +49,12 @@ fn cases() -> Vec<(&'static str, Value)> {
         ),
         (
             "list_complaint_trends",
-            json!({"lens": "company", "trend_interval": "year", "state": "CA"}),
+            json!({"lens": "company", "trend_interval": "year", "state": ["CA"]}),
         ),
         ("get_state_aggregations", json!({})),
         (
             "get_state_aggregations",
-            json!({"product": "Credit card", "date_received_min": "2024-01-01"}),
+            json!({"product": ["Credit card"], "date_received_min": "2024-01-01"}),
         ),
         (
             "suggest_filter_values",
@@ -67,7 +67,7 @@ fn cases() -> Vec<(&'static str, Value)> {
         ("generate_cfpb_dashboard_url", json!({})),
         (
             "generate_cfpb_dashboard_url",
-            json!({"tab": "trends", "lens": "issue", "trend_interval": "week", "company": "Acme Fictional Bank, N.A."}),
+            json!({"tab": "trends", "lens": "issue", "trend_interval": "week", "company": ["Acme Fictional Bank, N.A."]}),
         ),
         ("get_overall_trend_signals", json!({})),
         (
@@ -77,7 +77,7 @@ fn cases() -> Vec<(&'static str, Value)> {
         ("rank_group_spikes", json!({"group": "product"})),
         (
             "rank_group_spikes",
-            json!({"group": "issue", "top_n": 3, "product": "Mortgage"}),
+            json!({"group": "issue", "top_n": 3, "product": ["Mortgage"]}),
         ),
         ("rank_company_spikes", json!({})),
         (

@@ -206,23 +206,26 @@ impl JsonSchema for StringList {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // The schema says "an array of strings"; a bare string is still
+        // accepted as a list of one (clients and people write it), but no
+        // schema-valid call is ever refused, and a list filter appears in
+        // six tools' schemas, each in every conversation's context
+        // (docs/tools.md: tools/list's size).
         // ok: json_schema! unwraps only on this constant object literal.
         schemars::json_schema!({
-            "anyOf": [
-                {"type": "string", "maxLength": MAX_STRING_CHARS},
-                {
-                    "type": "array",
-                    "items": {"type": "string", "maxLength": MAX_STRING_CHARS},
-                    "maxItems": MAX_LIST_ITEMS
-                }
-            ]
+            "type": "array",
+            "items": {"type": "string", "maxLength": MAX_STRING_CHARS},
+            "maxItems": MAX_LIST_ITEMS
         })
     }
 }
 
 /// The JSON Schema of `T` as an MCP `inputSchema`: inlined (no `$ref`), and
 /// `Option` fields shown as their plain type (a missing argument is the way
-/// to leave one out; `null` is still accepted).
+/// to leave one out; `null` is still accepted). No `$schema` (2020-12 is
+/// MCP's default dialect), `title` (the Rust type's name) or root
+/// `description` (the tool's own says it): `tools/list` is read into every
+/// conversation's context, so its bytes are the client's budget.
 pub fn input_schema<T: JsonSchema>() -> JsonObject {
     let mut settings = schemars::generate::SchemaSettings::draft2020_12();
     settings.inline_subschemas = true;
@@ -230,14 +233,33 @@ pub fn input_schema<T: JsonSchema>() -> JsonObject {
     let mut value = schema.to_value();
     tidy(&mut value);
     match value {
-        serde_json::Value::Object(object) => object,
+        serde_json::Value::Object(mut object) => {
+            for noise in ["$schema", "title", "description"] {
+                object.remove(noise);
+            }
+            object
+        }
         _ => JsonObject::new(),
     }
 }
 
+/// `schema` with the descriptions of the properties `names` removed: for
+/// arguments a sibling tool already describes (tools/list is read into
+/// every conversation's context; docs/tools.md).
+pub fn undescribed(mut schema: JsonObject, names: &[&str]) -> JsonObject {
+    if let Some(serde_json::Value::Object(properties)) = schema.get_mut("properties") {
+        for name in names {
+            if let Some(serde_json::Value::Object(p)) = properties.get_mut(*name) {
+                p.remove("description");
+            }
+        }
+    }
+    schema
+}
+
 /// Removes the `null` alternative schemars adds for `Option` fields, joins
-/// doc-comment lines of descriptions, and drops Rust-specific integer
-/// formats (`uint32`) that JSON Schema validators don't know.
+/// doc-comment lines of descriptions, and drops Rust-specific number
+/// formats (`uint32`, `double`) that JSON Schema validators don't know.
 fn tidy(value: &mut serde_json::Value) {
     use serde_json::Value;
     let Value::Object(object) = value else {
@@ -249,7 +271,12 @@ fn tidy(value: &mut serde_json::Value) {
     if object
         .get("format")
         .and_then(Value::as_str)
-        .is_some_and(|format| format.starts_with("int") || format.starts_with("uint"))
+        .is_some_and(|format| {
+            format.starts_with("int")
+                || format.starts_with("uint")
+                || format == "double"
+                || format == "float"
+        })
     {
         object.remove("format");
     }

@@ -27,13 +27,12 @@ pub const DASHBOARD_BASE: &str =
 /// Which dashboard tab a link opens.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// No doc comments on the variants: schemars would turn them into a `oneOf`
+// of described constants instead of a plain `enum` (tools/list bytes).
 pub enum Tab {
-    /// The complaint list.
     #[default]
     List,
-    /// The trends charts.
     Trends,
-    /// The state map.
     Map,
 }
 
@@ -148,13 +147,10 @@ const OWN: &[&str] = &["tab", "lens", "sub_lens", "trend_interval"];
 /// Build a link to the official CFPB complaint dashboard with these filters.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DashboardArgs {
-    /// Which tab the link opens: `list` (default), `trends` or `map`.
+    // Said in the tool's description (tools/list bytes, docs/tools.md).
     pub tab: Option<Tab>,
-    /// Trends tab: the lens (`overview` default, `product`, `issue`, `company`).
     pub lens: Option<super::trend_args::LensArg>,
-    /// Trends tab: the sub-lens.
     pub sub_lens: Option<super::trend_args::SubLensArg>,
-    /// Trends tab: the interval (`day`, `week`, `month` default, `quarter`, `year`).
     pub trend_interval: Option<super::trend_args::IntervalArg>,
 }
 
@@ -162,10 +158,9 @@ pub struct DashboardArgs {
 pub fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
-        "Build a link to the official CFPB Consumer Complaint Database dashboard on \
-         consumerfinance.gov with the given search filters, opening the list, trends or map \
-         tab. No data is fetched; share the link so people can explore the official charts.",
-        filters::input_schema::<DashboardArgs>(true),
+        "A link to the official CFPB complaint dashboard on consumerfinance.gov with \
+         search_complaints' filters, for people to explore: tab list (default), trends (shaped by lens, sub_lens, trend_interval) or map. Fetches no data.",
+        filters::input_schema::<DashboardArgs>(filters::Filters::Schema),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::object_schema(
         json!({

@@ -24,8 +24,7 @@ const ALLOWED: &[&str] = &["complaint_id"];
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetComplaintDocumentArgs {
-    /// The complaint id: a string of digits such as "1234567" (a non-negative
-    /// integer is accepted too).
+    /// Digits, e.g. "1234567" (an integer works too).
     #[schemars(schema_with = "complaint_id_schema")]
     pub complaint_id: Value,
 }
@@ -46,9 +45,8 @@ pub fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
         Cow::Borrowed(
-            "Get one complaint from the CFPB Consumer Complaint Database by its complaint id \
-             (as returned by search_complaints), with the consumer's full narrative when published \
-             and a link to the complaint on consumerfinance.gov.",
+            "One CFPB complaint by complaint_id (from search_complaints), with its full \
+             narrative when published and its consumerfinance.gov link.",
         ),
         args::input_schema::<GetComplaintDocumentArgs>(),
     )

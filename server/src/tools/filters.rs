@@ -31,40 +31,34 @@ pub const NAMES: &[&str] = &[
 /// array of strings, any value matches; different filters combine with AND).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct FilterArgs {
-    /// Words to search for, in the field chosen by `field`.
+    /// Words to search for, in `field`.
     #[schemars(length(max = 500))]
     pub search_term: Option<String>,
-    /// Where `search_term` is searched: the consumer's narrative
-    /// (`complaint_what_happened`, the default), the `company` name, or `all` fields.
+    /// Where search_term looks: narrative (default), company name, or all.
     pub field: Option<FieldArg>,
-    /// Company names, exactly as the CFPB lists them (case-insensitive),
-    /// e.g. "Acme Fictional Bank, N.A.".
+    /// Company names as the CFPB spells them (see suggest_filter_values).
     pub company: Option<StringList>,
-    /// Products, e.g. "Debt collection", "Mortgage", "Credit card",
-    /// "Checking or savings account", "Student loan", "Vehicle loan or lease",
-    /// "Credit reporting, credit repair services, or other personal consumer reports"
-    /// (or "Product•Sub-product").
+    /// Products, e.g. "Mortgage", "Credit card" (or "Product•Sub-product").
     pub product: Option<StringList>,
-    /// Issues, e.g. "Attempts to collect debt not owed", "Incorrect information on your report"
-    /// (or "Issue•Sub-issue").
+    /// Issues, e.g. "Incorrect information on your report" (or
+    /// "Issue•Sub-issue").
     pub issue: Option<StringList>,
-    /// Two-letter US state or territory codes, e.g. "CA".
+    /// State or territory codes, e.g. "CA".
     pub state: Option<StringList>,
-    /// How complaints were submitted: "Web", "Referral", "Phone", "Postal mail", "Fax", "Email".
+    /// "Web", "Referral", "Phone", "Postal mail", "Fax" or "Email".
     pub submitted_via: Option<StringList>,
-    /// Tags: "Older American", "Servicemember".
+    /// "Older American" or "Servicemember".
     pub tags: Option<StringList>,
-    /// The company's response, e.g. "Closed with explanation",
-    /// "Closed with monetary relief", "Closed with non-monetary relief", "In progress".
+    /// E.g. "Closed with explanation", "In progress".
     pub company_response: Option<StringList>,
-    /// Received on or after this day (YYYY-MM-DD).
+    /// Received on or after (YYYY-MM-DD).
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
     pub date_received_min: Option<String>,
-    /// Received on or before this day (YYYY-MM-DD).
+    /// Received on or before (YYYY-MM-DD).
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
     pub date_received_max: Option<String>,
-    /// Only complaints whose narrative is published (true) or not (false).
-    /// The CFPB stopped publishing narratives in September 2026 (docs/tools.md).
+    /// With (true) or without (false) a published narrative (none since
+    /// September 2026).
     pub has_narrative: Option<bool>,
 }
 
@@ -134,16 +128,34 @@ pub fn parse<T: serde::de::DeserializeOwned>(
     Ok((tool, filters.into_query()?))
 }
 
+/// Which filter properties a tool's schema carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filters {
+    /// None (the tool takes no search filters).
+    None,
+    /// The filters with their descriptions: `search_complaints`, where a
+    /// model learns what each filter means.
+    Described,
+    /// The filters' exact schemas without descriptions: every other tool
+    /// takes "the same filters as search_complaints" (its description says
+    /// so), and the six copies of the same words would be a third of
+    /// `tools/list`, read into every conversation (docs/tools.md).
+    Schema,
+}
+
 /// `T`'s schema with the filter properties appended; no other properties allowed.
-pub fn input_schema<T: JsonSchema>(with_filters: bool) -> JsonObject {
+pub fn input_schema<T: JsonSchema>(filters: Filters) -> JsonObject {
     let mut schema = args::input_schema::<T>();
     schema
         .entry("properties".to_owned())
         .or_insert_with(|| Value::Object(JsonObject::new()));
-    if with_filters {
-        let filters = args::input_schema::<FilterArgs>();
+    if filters != Filters::None {
+        let mut all = args::input_schema::<FilterArgs>();
+        if filters == Filters::Schema {
+            all = args::undescribed(all, NAMES);
+        }
         if let (Some(Value::Object(own)), Some(Value::Object(extra))) =
-            (schema.get_mut("properties"), filters.get("properties"))
+            (schema.get_mut("properties"), all.get("properties"))
         {
             for (name, property) in extra {
                 own.entry(name.clone()).or_insert(property.clone());
@@ -195,7 +207,7 @@ mod tests {
 
     #[test]
     fn schema_has_both_sets_of_properties() {
-        let schema = input_schema::<Own>(true);
+        let schema = input_schema::<Own>(Filters::Described);
         let properties = schema["properties"]
             .as_object()
             .cloned()

@@ -146,6 +146,16 @@ mod tests {
         );
     }
 
+    /// Claude warns when the enabled servers' tool definitions pass ~20k
+    /// tokens; tools/list is read into every conversation's context. The
+    /// whole list, as compact JSON, stays within 20 KB (docs/tools.md has
+    /// the figure and what was cut to get there).
+    #[test]
+    fn tools_list_fits_claudes_budget() {
+        let bytes = serde_json::to_vec(&list()).expect("tools serialize").len();
+        assert!(bytes <= 20_000, "tools/list is {bytes} bytes");
+    }
+
     #[tokio::test]
     async fn unknown_tool_is_invalid_params() {
         // MSG-3 / MCP spec: unknown tool -> JSON-RPC -32602.

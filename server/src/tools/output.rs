@@ -50,17 +50,19 @@ pub fn complaint(complaint: &Complaint, preview_chars: Option<usize>) -> Value {
     value
 }
 
-/// `tool` with its `title`, on the tool and in its annotations, and the
-/// hints every tool here shares: read-only, not destructive, idempotent;
-/// `open_world` when it reads the CFPB data (the pure link builder does not).
+/// `tool` with its `title` and the hints every tool here shares: read-only;
+/// `open_world` when it reads the CFPB data (the pure link builder does
+/// not; the spec's default is true, so only false is written). The spec gives `destructiveHint` and `idempotentHint` meaning only
+/// when `readOnlyHint` is false, and `Tool.title` wins over the
+/// annotations' title, so neither is repeated (tools/list's bytes are every
+/// conversation's context, docs/tools.md).
 pub fn titled(tool: Tool, title: &'static str, open_world: bool) -> Tool {
-    tool.with_title(title).with_annotations(
-        ToolAnnotations::with_title(title)
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(open_world),
-    )
+    // `openWorldHint` defaults to true: said only when false.
+    let mut annotations = ToolAnnotations::new().read_only(true);
+    if !open_world {
+        annotations = annotations.open_world(false);
+    }
+    tool.with_title(title).with_annotations(annotations)
 }
 
 /// A JSON Schema object with these `properties` and `required` names, for
@@ -73,8 +75,11 @@ pub fn object_schema(properties: Value, required: &[&str]) -> JsonObject {
     schema
 }
 
-/// [`object_schema`] with the [`envelope`] members (`source`, `synthetic`,
-/// `notice`) added: the `outputSchema` of a tool that reads a data source.
+/// [`object_schema`] with the [`envelope`]'s `source` added: the
+/// `outputSchema` of a tool that reads a data source. The envelope's
+/// optional `synthetic` and `notice` (fixtures only) are documented in
+/// docs/tools.md, not in eight schemas: tools/list is read into every
+/// conversation's context (docs/tools.md, its size).
 pub fn data_schema(properties: Value, required: &[&str]) -> JsonObject {
     let mut properties = properties;
     if let Value::Object(object) = &mut properties {
@@ -82,8 +87,6 @@ pub fn data_schema(properties: Value, required: &[&str]) -> JsonObject {
             "source".to_owned(),
             json!({"type": "string", "enum": ["live", "fixtures"]}),
         );
-        object.insert("synthetic".to_owned(), json!({"type": "boolean"}));
-        object.insert("notice".to_owned(), json!({"type": "string"}));
     }
     let mut names = vec!["source"];
     names.extend_from_slice(required);
@@ -91,8 +94,11 @@ pub fn data_schema(properties: Value, required: &[&str]) -> JsonObject {
 }
 
 /// Schema of one complaint as [`complaint`] writes it: every CCDB field
-/// (text or null; `tags` a list), the CFPB `url`, and, in search previews,
-/// `narrative_truncated` (MSG-4).
+/// required (text or null, unless listed in `properties`: the id, `tags` a
+/// list, `has_narrative`), the CFPB `url`, and, in search previews,
+/// `narrative_truncated` (MSG-4). The text-or-null fields are said once, as
+/// `additionalProperties`: the same record, a third of the bytes of naming
+/// each (tools/list is every conversation's context, docs/tools.md).
 pub fn complaint_schema(preview: bool) -> Value {
     let mut properties = JsonObject::new();
     for name in Complaint::FIELDS {
@@ -100,7 +106,7 @@ pub fn complaint_schema(preview: bool) -> Value {
             "complaint_id" => json!({"type": "string", "pattern": "^[0-9]+$"}),
             "tags" => json!({"type": "array", "items": {"type": "string"}}),
             "has_narrative" => json!({"type": ["boolean", "null"]}),
-            _ => json!({"type": ["string", "null"]}),
+            _ => continue,
         };
         properties.insert(name.to_owned(), schema);
     }
@@ -111,20 +117,25 @@ pub fn complaint_schema(preview: bool) -> Value {
         properties.insert("narrative_truncated".to_owned(), json!({"type": "boolean"}));
         required.push("narrative_truncated");
     }
-    Value::Object(object_schema(Value::Object(properties), &required))
+    let mut schema = object_schema(Value::Object(properties), &required);
+    schema.insert(
+        "additionalProperties".to_owned(),
+        json!({"type": ["string", "null"]}),
+    );
+    Value::Object(schema)
 }
 
 /// Schema of a `citations` array.
 pub fn citations_schema() -> Value {
-    json!({"type": "array", "items": {"type": "object", "properties": {
-        "type": {"type": "string"}, "url": {"type": "string"}, "description": {"type": "string"}
-    }, "required": ["type", "url"]}})
+    // `type`, `url` and `description`, all text: said once.
+    json!({"type": "array", "items": {"type": "object",
+        "additionalProperties": {"type": "string"}, "required": ["type", "url"]}})
 }
 
 /// Schema of a series: `[{period: "YYYY-MM-DD", count}]`.
 pub fn series_schema() -> Value {
     json!({"type": "array", "items": {"type": "object", "properties": {
-        "period": {"type": "string"}, "count": {"type": "integer", "minimum": 0}
+        "period": {"type": "string"}, "count": {"type": "integer"}
     }, "required": ["period", "count"]}})
 }
 

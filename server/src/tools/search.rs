@@ -29,13 +29,13 @@ const OWN: &[&str] = &["size", "frm", "sort"];
 /// and different filters combine with AND.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchComplaintsArgs {
-    /// Results per page, 1 to 100 (default 10).
+    /// Results per page (default 10).
     #[schemars(range(min = 1, max = 100))]
     pub size: Option<u32>,
-    /// Offset of the first result, for paging (default 0, at most 10000).
+    /// Offset of the first result (default 0).
     #[schemars(range(min = 0, max = 10000))]
     pub frm: Option<u32>,
-    /// Result order: `relevance_desc` (default) or `created_date_desc` (newest first).
+    /// `relevance_desc` (default) or `created_date_desc` (newest first).
     pub sort: Option<SortArg>,
 }
 
@@ -51,22 +51,21 @@ pub enum SortArg {
 pub fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
-        "Search the CFPB Consumer Complaint Database (consumer complaints about financial \
-         products and companies). Filter by company, product, issue, state, dates and more; \
-         optionally search narrative text. Returns the total number of matches and one page of \
-         complaints, each with a link to its page on consumerfinance.gov. Narratives are \
-         shortened to 1,000 characters; use get_complaint_document for the full text. \
-         Results marked \"source\": \"fixtures\" come from a synthetic offline dataset, not real complaints.",
-        filters::input_schema::<SearchComplaintsArgs>(true),
+        "Search CFPB consumer complaints about financial products and companies by company, \
+         product, issue, state, dates and more, or narrative text. A list filter matches any \
+         of its values; filters combine with AND. Returns the match count and a page of \
+         complaints with consumerfinance.gov links; narratives are cut at 1,000 characters \
+         (get_complaint_document has them whole).",
+        filters::input_schema::<SearchComplaintsArgs>(filters::Filters::Described),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
-            "total": {"type": "integer", "minimum": 0},
+            "total": {"type": "integer"},
             "total_relation": {"type": "string", "enum": ["eq", "gte"]},
-            "frm": {"type": "integer", "minimum": 0},
+            "frm": {"type": "integer"},
             "size": {"type": "integer", "minimum": 1},
-            "returned": {"type": "integer", "minimum": 0},
-            "next_frm": {"type": ["integer", "null"], "minimum": 0},
+            "returned": {"type": "integer"},
+            "next_frm": {"type": ["integer", "null"]},
             "complaints": {"type": "array", "items": output::complaint_schema(true)},
             "citations": output::citations_schema()
         }),

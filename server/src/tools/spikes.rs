@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::ArgError;
+use super::args::{self, ArgError};
 use super::dashboard;
 use super::signals::{self, Baseline, Signals};
 use super::trend_args::{self, IntervalArg};
@@ -31,13 +31,13 @@ pub const DEFAULT_WINDOW: u32 = 8;
 /// The signal arguments every spike tool takes.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SignalArgs {
-    /// Bucket width: `day`, `week`, `month` (default), `quarter`, `year`.
+    /// Bucket width (default month).
     pub trend_interval: Option<IntervalArg>,
-    /// Buckets before the latest one that form the baseline, 1 to 60 (default 8).
+    /// Buckets before the latest that form the baseline (default 8).
     #[schemars(range(min = 1, max = 60))]
     pub baseline_window: Option<u32>,
-    /// Smallest baseline mean for which a ratio and z-score are computed
-    /// (default 10; 25 for companies), so tiny series never rank as spikes.
+    /// Smallest baseline mean scored (default 10; 25 for companies): tiny
+    /// series never spike.
     #[schemars(range(min = 0, max = 1000000))]
     pub min_baseline_mean: Option<f64>,
 }
@@ -45,10 +45,10 @@ pub struct SignalArgs {
 /// Ranking arguments on top of [`SignalArgs`].
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RankArgs {
-    /// How many of the largest values are scored, 1 to 100 (default 25).
+    /// How many of the largest values are scored (default 25).
     #[schemars(range(min = 1, max = 100))]
     pub trend_depth: Option<u32>,
-    /// How many ranked results to return, 1 to 50 (default 10).
+    /// Ranked results returned (default 10).
     #[schemars(range(min = 1, max = 50))]
     pub top_n: Option<u32>,
 }
@@ -166,9 +166,7 @@ pub fn parse_query(tool: &str, arguments: Option<JsonObject>) -> Result<SpikeQue
 fn common_schema(extra: Value) -> Value {
     let mut properties = json!({
         "trend_interval": {"type": "string"},
-        "baseline_window": {"type": "integer"},
-        "min_baseline_mean": {"type": "number"},
-        "total": {"type": "integer", "minimum": 0},
+        "total": {"type": "integer"},
         "citations": output::citations_schema()
     });
     if let (Value::Object(object), Value::Object(extra)) = (&mut properties, extra) {
@@ -192,11 +190,10 @@ pub fn tools() -> Vec<Tool> {
     };
     let overall = Tool::new(
         OVERALL,
-        "Spike and velocity signals for all complaints matching the filters in the CFPB \
-         Consumer Complaint Database: the latest trend bucket against a baseline of the \
-         buckets before it (change from the previous bucket, ratio to the baseline mean, \
-         z-score), with a minimum baseline mean so that small series never look like spikes.",
-        filters::input_schema::<SignalArgs>(true),
+        "Spike signals for all CFPB complaints matching search_complaints' filters: the \
+         latest trend bucket against the baseline of earlier buckets (change, ratio to the \
+         baseline mean, z-score).",
+        filters::input_schema::<SignalArgs>(filters::Filters::Schema),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         common_schema(json!({"signals": signals_schema})),
@@ -204,10 +201,13 @@ pub fn tools() -> Vec<Tool> {
     )));
     let groups = Tool::new(
         GROUPS,
-        "Rank products or issues of the CFPB Consumer Complaint Database by how much their \
-         latest trend bucket spikes above their own baseline (z-score, then ratio), with the \
-         same filters as search_complaints.",
-        filters::input_schema::<MergedGroupArgs>(true),
+        "Rank CFPB complaint products or issues by how far their latest trend bucket spikes \
+         above their own baseline (z-score, then ratio), with search_complaints' filters and \
+         get_overall_trend_signals' scoring arguments.",
+        args::undescribed(
+            filters::input_schema::<MergedGroupArgs>(filters::Filters::Schema),
+            SIGNAL_NAMES,
+        ),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         with_rank(ranked.clone()),
@@ -215,10 +215,12 @@ pub fn tools() -> Vec<Tool> {
     )));
     let companies = Tool::new(
         COMPANIES,
-        "Rank the companies with the most complaints in the CFPB Consumer Complaint Database \
-         by how much their latest trend bucket spikes above their own baseline (z-score, then \
-         ratio), with the same filters as search_complaints.",
-        filters::input_schema::<MergedRankArgs>(true),
+        "The same ranking for the companies with the most CFPB complaints, with the \
+         arguments of rank_group_spikes but group.",
+        args::undescribed(
+            filters::input_schema::<MergedRankArgs>(filters::Filters::Schema),
+            &[SIGNAL_NAMES, RANK_NAMES].concat(),
+        ),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         with_rank(ranked),

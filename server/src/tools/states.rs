@@ -29,16 +29,15 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgErro
 pub fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
-        "Complaint counts by US state or territory from the CFPB Consumer Complaint Database, \
-         with the same filters as search_complaints, largest first, plus a link to the same map \
-         on consumerfinance.gov.",
-        filters::input_schema::<StatesArgs>(true),
+        "CFPB complaint counts per US state or territory, largest first, with \
+         search_complaints' filters and a consumerfinance.gov map link.",
+        filters::input_schema::<StatesArgs>(filters::Filters::Schema),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
-            "total": {"type": "integer", "minimum": 0},
+            "total": {"type": "integer"},
             "states": {"type": "array", "items": {"type": "object", "properties": {
-                "state": {"type": "string"}, "count": {"type": "integer", "minimum": 0}
+                "state": {"type": "string"}, "count": {"type": "integer"}
             }, "required": ["state", "count"]}},
             "citations": output::citations_schema()
         }),

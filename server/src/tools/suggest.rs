@@ -23,12 +23,12 @@ const ALLOWED: &[&str] = &["field", "text", "size"];
 /// Autocomplete values for the `company` or `zip_code` filter.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SuggestArgs {
-    /// Which filter: `company` or `zip_code`.
+    // The enum says it all (tools/list bytes, docs/tools.md).
     pub field: SuggestFieldArg,
-    /// The beginning of the value, e.g. "acme" or "941".
+    /// The value's beginning, e.g. "acme" or "941".
     #[schemars(length(min = 1, max = 100))]
     pub text: String,
-    /// At most this many values, 1 to 50 (default 10).
+    /// At most this many values (default 10).
     #[schemars(range(min = 1, max = 50))]
     pub size: Option<u32>,
 }
@@ -72,10 +72,8 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SuggestQuery, ArgErr
 pub fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
-        "Autocomplete values for the company or zip_code filter of the CFPB Consumer Complaint \
-         Database: give the first letters or digits, get the values as the CFPB spells them, to \
-         use in search_complaints and the other tools.",
-        super::filters::input_schema::<SuggestArgs>(false),
+        "Autocomplete the company or zip_code filter of the CFPB tools: give the first letters or digits, get the values as the CFPB spells them.",
+        super::filters::input_schema::<SuggestArgs>(super::filters::Filters::None),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({

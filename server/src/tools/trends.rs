@@ -28,22 +28,19 @@ const OWN: &[&str] = &[
 /// Complaint counts over time.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TrendsArgs {
-    /// What to break the counts down by: `overview` (default: one series of
-    /// all matches), `product`, `issue` or `company` (one series per value).
+    /// One series of all matches (overview, the default) or one per value.
     pub lens: Option<LensArg>,
-    /// Bucket width: `day`, `week` (from Monday), `month` (default), `quarter`, `year`.
+    /// Bucket width (default month; weeks start on Monday).
     pub trend_interval: Option<IntervalArg>,
-    /// How many lens values (the largest) get a series, 1 to 100 (default 5).
+    /// Series for the largest N lens values (default 5).
     #[schemars(range(min = 1, max = 100))]
     pub trend_depth: Option<u32>,
-    /// A second breakdown inside each lens value (needs a lens other than overview):
-    /// `product`, `sub_product`, `issue`, `sub_issue`, `company`.
+    /// A second breakdown inside each lens value (not with overview).
     pub sub_lens: Option<SubLensArg>,
-    /// How many sub-lens values per lens value, 1 to 100 (default 5).
+    /// Sub-lens values per lens value (default 5).
     #[schemars(range(min = 1, max = 100))]
     pub sub_lens_depth: Option<u32>,
-    /// One value of the lens field to focus on, e.g. "Mortgage" with lens
-    /// `product` (needs a lens other than overview).
+    /// One lens value to focus on, e.g. "Mortgage" (not with overview).
     #[schemars(length(max = 500))]
     pub focus: Option<String>,
 }
@@ -104,17 +101,16 @@ pub fn tool() -> Tool {
     }, "required": ["key", "count", "points"]});
     let tool = Tool::new(
         NAME,
-        "Complaint counts over time from the CFPB Consumer Complaint Database: one series of all \
-         matches (lens overview) or one per product, issue or company, per day, week, month, \
-         quarter or year, with the same filters as search_complaints. Returns the buckets oldest \
-         first and a link to the same chart on consumerfinance.gov.",
-        filters::input_schema::<TrendsArgs>(true),
+        "CFPB complaint counts over time, oldest bucket first: one series of all matches or \
+         one per product, issue or company, with search_complaints' filters and a \
+         consumerfinance.gov chart link.",
+        filters::input_schema::<TrendsArgs>(filters::Filters::Schema),
     )
     .with_raw_output_schema(std::sync::Arc::new(output::data_schema(
         json!({
             "lens": {"type": "string"},
             "trend_interval": {"type": "string"},
-            "total": {"type": "integer", "minimum": 0},
+            "total": {"type": "integer"},
             "overall": output::series_schema(),
             "groups": {"type": "array", "items": group_schema},
             "citations": output::citations_schema()

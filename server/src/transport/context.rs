@@ -19,6 +19,7 @@ use crate::guard::Guard;
 use crate::http::body::{BodySlot, read_body};
 use crate::http::response::Body;
 use crate::metrics::Metrics;
+use crate::streams::{Streams, max_total_for};
 
 /// Settings and runtime handles shared by a transport's handlers.
 #[derive(Debug, Clone)]
@@ -49,6 +50,9 @@ pub struct Context {
     pub cluster: Option<Cluster>,
     /// No COMPAT-1..3 tolerances on `/mcp` (`--strict-protocol`).
     pub strict_protocol: bool,
+    /// Long-lived streams per caller and in all, shared by both transports
+    /// (RATE-7, NET-3).
+    pub streams: Arc<Streams>,
 }
 
 impl Context {
@@ -75,6 +79,10 @@ impl Context {
             metrics,
             cluster,
             strict_protocol: config.strict_protocol,
+            streams: Streams::new(
+                config.max_streams_per_key,
+                max_total_for(config.max_connections),
+            ),
         }
     }
 

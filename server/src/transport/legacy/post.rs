@@ -229,7 +229,16 @@ async fn accept(
         Ok(Framed::Ignore) => accepted(),
         Ok(Framed::Reply(reply)) => {
             log.error = Some(Reason::InvalidJsonrpc);
-            let sent = tokio::time::timeout(cx.overload_timeout, session.outbound.send(*reply));
+            // The error goes on the stream like an answer, so it waits for
+            // the same byte budget (MSG-6): a client that posts bad JSON and
+            // never reads its stream gets 503s, not an unbounded backlog.
+            let started = tokio::time::Instant::now();
+            if !session.admit_reply(cx.overload_timeout).await {
+                log.error = Some(Reason::Overloaded);
+                return overloaded();
+            }
+            let remaining = cx.overload_timeout.saturating_sub(started.elapsed());
+            let sent = tokio::time::timeout(remaining, session.outbound.send(*reply));
             match sent.await {
                 Ok(Ok(())) => accepted(),
                 Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
