@@ -66,8 +66,8 @@ pub struct Args {
     #[arg(long, value_name = "ORIGIN")]
     pub allowed_origin: Option<String>,
 
-    /// Which transports to check: sse = HTTP+SSE (/mcp/sse, every family but HTTP and
-    /// HTTP-2026); streamable = Streamable HTTP with sessions (/mcp, the HTTP checks);
+    /// Which transports to check: sse = HTTP+SSE (/mcp/sse, every family but HTTP,
+    /// HTTP-2026 and COMPAT; the CLAUDE surfaces over /mcp skip); streamable = Streamable HTTP with sessions (/mcp, the HTTP checks);
     /// mcp-2026 = MCP 2026-07-28, stateless, on /mcp (the HTTP-2026 checks); both = all of
     /// them. Default: all, the HTTP checks skipping when the target doesn't offer /mcp and
     /// the HTTP-2026 checks when it doesn't answer server/discover for 2026-07-28. Asked
