@@ -1193,7 +1193,6 @@ struct Quirks(Vec<&'static str>);
 
 /// The `MCP-Protocol-Version` header as one version (COMPAT-2): every value of every line,
 /// comma-split; `Err` when they differ (or, strict, when there are several).
-#[allow(clippy::result_unit_err)]
 fn version_header(f: Fault, h: &hyper::HeaderMap) -> Result<Option<(String, bool)>, ()> {
     let mut values = Vec::new();
     for v in h.get_all("mcp-protocol-version") {

@@ -22,7 +22,7 @@ const MODERN_INIT: &str = "initialize_modern_header";
 pub fn checks() -> Vec<Check> {
     check_table! {
         "COMPAT-6", Claude, quirk_log, needs(stateless),
-            "stateless tools/calls with no version header, with 2025-11-25, with 2026-07-28 repeated, and with the right headers; initialize with 2026-07-28 -> audit lines with client_quirk [version_header_missing], [version_header_stale], [version_header_repeated], none, and [initialize_modern_header]";
+            "stateless tools/calls with no version header, with 2025-11-25, with 2026-07-28 repeated, with 2025-11-25 repeated, and with the right headers; initialize with 2026-07-28 -> audit lines with client_quirk [version_header_missing], [version_header_stale], [version_header_repeated], [version_header_repeated, version_header_stale], none, and [initialize_modern_header]";
     }
 }
 
@@ -35,26 +35,33 @@ async fn quirk_log(ctx: &Ctx) -> CheckResult {
     }
     need_key(ctx, 0)?;
     let tag = &random_session_id()[..12];
-    let calls: Vec<(String, VersionHeader, Option<&str>)> = vec![
+    let calls: Vec<(String, VersionHeader, &[&str])> = vec![
         (
             format!("compat-missing-{tag}"),
             VersionHeader::Absent,
-            Some("version_header_missing"),
+            &["version_header_missing"],
         ),
         (
             format!("compat-stale-{tag}"),
             VersionHeader::one(STALE_VERSION),
-            Some("version_header_stale"),
+            &["version_header_stale"],
         ),
         (
             format!("compat-repeated-{tag}"),
             VersionHeader::repeated(STATELESS_VERSION),
-            Some("version_header_repeated"),
+            &["version_header_repeated"],
+        ),
+        // Two tolerances, in the order they are applied: the header is one value, then
+        // the body wins over it.
+        (
+            format!("compat-both-{tag}"),
+            VersionHeader::repeated(STALE_VERSION),
+            &["version_header_repeated", "version_header_stale"],
         ),
         (
             format!("compat-none-{tag}"),
             VersionHeader::one(STATELESS_VERSION),
-            None,
+            &[],
         ),
     ];
     for (n, (marker, header, _)) in calls.iter().enumerate() {
@@ -94,8 +101,8 @@ async fn quirk_log(ctx: &Ctx) -> CheckResult {
         calls
             .iter()
             .map(|(m, _, w)| match w {
-                Some(w) => format!("[\"{w}\"] ({m})"),
-                None => format!("absent ({m})"),
+                [] => format!("absent ({m})"),
+                w => format!("{} ({m})", json!(w)),
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -111,7 +118,7 @@ async fn quirk_log(ctx: &Ctx) -> CheckResult {
         let objs = objects(ctx, &text);
         let mut problems: Vec<String> = calls
             .iter()
-            .filter_map(|(marker, _, want)| line_problem(&objs, marker, *want))
+            .filter_map(|(marker, _, want)| line_problem(&objs, marker, want))
             .collect();
         if init_served && count_modern(&objs) <= before {
             problems.push(format!("no new line with client_quirk [\"{MODERN_INIT}\"]"));
@@ -149,8 +156,9 @@ fn count_modern(objs: &[Value]) -> usize {
         .count()
 }
 
-/// How the line of the call with `marker` differs from `client_quirk` `[want]` (or none).
-fn line_problem(objs: &[Value], marker: &str, want: Option<&str>) -> Option<String> {
+/// How the line of the call with `marker` differs from `client_quirk` `want` (none when
+/// empty).
+fn line_problem(objs: &[Value], marker: &str, want: &[&str]) -> Option<String> {
     let Some(o) = objs.iter().find(|o| {
         o.get("event") == Some(&json!("mcp_request"))
             && o.get("arguments")
@@ -160,8 +168,8 @@ fn line_problem(objs: &[Value], marker: &str, want: Option<&str>) -> Option<Stri
     };
     let got = o.get("client_quirk");
     let ok = match want {
-        Some(w) => got == Some(&json!([w])),
-        None => got.is_none(),
+        [] => got.is_none(),
+        w => got == Some(&json!(w)),
     };
     (!ok).then(|| {
         format!(
