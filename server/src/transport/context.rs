@@ -12,10 +12,11 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use crate::audit::AuditLog;
+use crate::audit::RequestLog;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::data::DataSource;
-use crate::guard::Guard;
+use crate::guard::{Admitted, Guard};
 use crate::http::body::{BodySlot, read_body};
 use crate::http::response::Body;
 use crate::metrics::Metrics;
@@ -91,16 +92,22 @@ impl Context {
         self.keepalive.as_secs().max(1)
     }
 
-    /// A posted body within this transport's bounds (MSG-3, NET-3), with
-    /// every configured key scrubbed out before anything parses it (AUTH-7);
-    /// or the refusal to send.
+    /// A posted body within this transport's bounds (MSG-3, NET-3) that
+    /// holds no configured key (AUTH-7: such a body is refused and counted
+    /// as a failed authentication, its reason in `log`); or the refusal to
+    /// send.
     pub async fn read_message(
         &self,
         guard: &Guard,
+        who: &Admitted,
         headers: &HeaderMap,
         body: BodySlot,
+        log: &mut RequestLog,
     ) -> Result<Bytes, Response<Body>> {
         let bytes = read_body(headers, body, self.max_body_bytes, self.body_read_timeout).await?;
-        Ok(guard.scrub(bytes))
+        guard.inspect(who, bytes).await.map_err(|refusal| {
+            log.error = Some(refusal.reason);
+            refusal.response()
+        })
     }
 }

@@ -170,10 +170,10 @@ impl Streamable {
             Err(compat::ConflictingVersions) => return bad_request(CONFLICTING_VERSIONS),
         }
         if Era::of(request.headers()) == Era::Stateless {
-            return self.stateless(guard, &caller, request, log).await;
+            return self.stateless(guard, &who, request, log).await;
         }
         if tolerate && request.method() == Method::POST && session_header(&request).is_none() {
-            return self.sessionless_post(guard, &caller, request, log).await;
+            return self.sessionless_post(guard, &who, request, log).await;
         }
         let session = match session_header(&request) {
             None => None,
@@ -183,8 +183,7 @@ impl Streamable {
                 if !self.owns(&id, &caller).await {
                     return match &self.cx.cluster {
                         Some(cluster) => {
-                            self.elsewhere(cluster, guard, &caller, id, request, log)
-                                .await
+                            self.elsewhere(cluster, guard, &who, id, request, log).await
                         }
                         None => not_found(messages_text::UNKNOWN_SESSION),
                     };
@@ -197,7 +196,11 @@ impl Streamable {
         match *request.method() {
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+                let bytes = match self
+                    .cx
+                    .read_message(guard, &who, &parts.headers, body, log)
+                    .await
+                {
                     Ok(bytes) => bytes,
                     Err(refusal) => return refusal,
                 };
@@ -368,11 +371,12 @@ impl Streamable {
         &self,
         cluster: &Cluster,
         guard: &Guard,
-        caller: &KeyDigest,
+        who: &Admitted,
         id: SessionId,
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
+        let caller = &who.key;
         let kind = match *request.method() {
             Method::POST => ForwardKind::McpPost {
                 protocol_version: forward::protocol_version(&request),
@@ -383,7 +387,11 @@ impl Streamable {
         };
         let body = if matches!(kind, ForwardKind::McpPost { .. }) {
             let (parts, body) = request.into_parts();
-            let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+            let bytes = match self
+                .cx
+                .read_message(guard, who, &parts.headers, body, log)
+                .await
+            {
                 Ok(bytes) => bytes,
                 Err(refusal) => return refusal,
             };
@@ -499,12 +507,17 @@ impl Streamable {
     async fn sessionless_post(
         &self,
         guard: &Guard,
-        caller: &KeyDigest,
+        who: &Admitted,
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
+        let caller = &who.key;
         let (mut parts, body) = request.into_parts();
-        let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+        let bytes = match self
+            .cx
+            .read_message(guard, who, &parts.headers, body, log)
+            .await
+        {
             Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
@@ -529,15 +542,20 @@ impl Streamable {
     async fn stateless(
         &self,
         guard: &Guard,
-        caller: &KeyDigest,
+        who: &Admitted,
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
         if request.method() != Method::POST {
             return era::no_stream();
         }
+        let caller = &who.key;
         let (mut parts, body) = request.into_parts();
-        let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+        let bytes = match self
+            .cx
+            .read_message(guard, who, &parts.headers, body, log)
+            .await
+        {
             Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
