@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Checks an MCP endpoint (HTTP+SSE and Streamable HTTP) against the guarded-endpoint
-/// contract (AUTH, RATE, SSE, MSG, LOG, NET, HTTP). With no --url it starts the server embedded, offline, and checks that.
+/// contract (AUTH, RATE, SSE, MSG, LOG, NET, HTTP, HTTP-2026, COMPAT, CLAUDE). With no --url it starts the server embedded, offline, and checks that.
 #[derive(Debug, Parser)]
 #[command(name = "mcp-conformance", version, about, long_about = None)]
 pub struct Args {
@@ -66,8 +66,8 @@ pub struct Args {
     #[arg(long, value_name = "ORIGIN")]
     pub allowed_origin: Option<String>,
 
-    /// Which transports to check: sse = HTTP+SSE (/mcp/sse, every family but HTTP and
-    /// HTTP-2026); streamable = Streamable HTTP with sessions (/mcp, the HTTP checks);
+    /// Which transports to check: sse = HTTP+SSE (/mcp/sse, every family but HTTP,
+    /// HTTP-2026 and COMPAT; the CLAUDE surfaces over /mcp skip); streamable = Streamable HTTP with sessions (/mcp, the HTTP checks);
     /// mcp-2026 = MCP 2026-07-28, stateless, on /mcp (the HTTP-2026 checks); both = all of
     /// them. Default: all, the HTTP checks skipping when the target doesn't offer /mcp and
     /// the HTTP-2026 checks when it doesn't answer server/discover for 2026-07-28. Asked
@@ -75,9 +75,11 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "TRANSPORT")]
     pub transport: Option<Transport>,
 
-    /// seed = the contract's MUST clauses; strict = seed plus the (strict) clauses; mcp =
-    /// a separate set: what the MCP spec and common sense require of any auth-gated MCP
-    /// endpoint (no exact bodies; paths from --mcp-path and --sse-path).
+    /// seed = the contract's MUST clauses; strict = seed plus the (strict) clauses and the
+    /// claude group; mcp = a separate set: what the MCP spec and common sense require of any
+    /// auth-gated MCP endpoint (no exact bodies; paths from --mcp-path and --sse-path);
+    /// claude = the claude group alone: the COMPAT clauses, a replay of each Claude surface
+    /// (CLAUDE-AI, CLAUDE-CODE, CLAUDE-SSE) and, for https URLs, Claude's network facts.
     #[arg(long, value_enum, default_value = "strict")]
     pub profile: Profile,
 

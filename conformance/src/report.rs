@@ -24,6 +24,8 @@ fn family_title(f: &str) -> &'static str {
         "LOG" => "audit log",
         "HTTP" => "Streamable HTTP on /mcp",
         "HTTP-2026" => "MCP 2026-07-28 on /mcp (stateless)",
+        "COMPAT" => "Claude's clients as they are: the tolerances on /mcp",
+        "CLAUDE" => "Claude's surfaces: would each connect",
         "MCP-INIT" => "mcp profile: the Streamable HTTP round trip",
         "MCP-AUTH" => "mcp profile: credentials",
         "MCP-ORIGIN" => "mcp profile: Origin validation",
@@ -84,10 +86,10 @@ pub fn human(report: &Report, color: bool) -> String {
                 Verdict::XFail => paint("36", "xfail"),
                 Verdict::XPass => paint("31;1", "XPASS"),
             };
-            let strict = if r.profile == Profile::Strict {
-                " [strict]"
-            } else {
-                ""
+            let strict = match r.profile {
+                Profile::Strict => " [strict]",
+                Profile::Claude => " [claude]",
+                _ => "",
             };
             out.push_str(&format!(
                 "  {tag}  {:<width$}  {}{strict} ({})\n",

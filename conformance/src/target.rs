@@ -53,7 +53,8 @@ impl std::io::Write for SharedBuf {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
-    /// HTTP+SSE (`/mcp/sse` + `/mcp/messages`): every check family but HTTP and HTTP-2026.
+    /// HTTP+SSE (`/mcp/sse` + `/mcp/messages`): every check family but HTTP, HTTP-2026 and
+    /// COMPAT (the CLAUDE surfaces over `/mcp` skip).
     Sse,
     /// Streamable HTTP (`/mcp`), the session-based revisions: the HTTP checks only; `/mcp`
     /// is required.
@@ -71,7 +72,7 @@ impl Transport {
     /// Whether a check of `family` belongs to this transport's group.
     pub fn includes(self, family: &str) -> bool {
         match self {
-            Transport::Sse => !matches!(family, "HTTP" | "HTTP-2026"),
+            Transport::Sse => !matches!(family, "HTTP" | "HTTP-2026" | "COMPAT"),
             Transport::Streamable => family == "HTTP",
             Transport::Mcp2026 => family == "HTTP-2026",
             Transport::Both => true,

@@ -150,7 +150,7 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::Http2026ToolCallError, "HTTP-2026-3.request", &[]),
     (Fault::Http2026NameNotChecked, "HTTP-2026-4", &[]),
     (Fault::Http2026UnsupportedNoList, "HTTP-2026-5", &[]),
-    (Fault::Http2026InitializeOpensSession, "HTTP-2026-6", &[]),
+    (Fault::Http2026PingServed, "HTTP-2026-6", &[]),
     (
         Fault::Http2026EchoSessionId,
         "HTTP-2026-7",
@@ -182,6 +182,24 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (Fault::HttpSessionIdEncodesState, "MCP-SESSION-2", &[]),
     (Fault::NoRetryAfter, "MCP-RATE-1", &[]),
     (Fault::LogAuthBase64, "MCP-LOG-1", &[]),
+    (Fault::CompatBodyIgnored, "COMPAT-1", &["COMPAT-6"]),
+    (Fault::CompatRepeatRefused, "COMPAT-2", &["COMPAT-6"]),
+    (Fault::CompatInitializeRefused, "COMPAT-3", &[]),
+    (Fault::CompatStale400, "COMPAT-4", &["COMPAT-5"]),
+    (Fault::CompatMirrorsIgnored, "COMPAT-5", &[]),
+    (Fault::CompatNoQuirkLogged, "COMPAT-6", &[]),
+    (Fault::StrictProtocol, "CLAUDE-AI", &["CLAUDE-CODE"]),
+    (Fault::CompatRepeatRefused, "CLAUDE-CODE", &[]),
+    (Fault::PostSse200, "CLAUDE-SSE", &[]),
+];
+
+/// Claude's network facts need an https target: the stub behind a TLS front on a loopback
+/// port (so CLAUDE-NET.port and CLAUDE-NET.dns fail against any stub), and a WAF that
+/// challenges `User-Agent: Claude-User` for CLAUDE-NET.waf.
+const TLS_TABLE: &[(Fault, &str)] = &[
+    (Fault::None, "CLAUDE-NET.port"),
+    (Fault::None, "CLAUDE-NET.dns"),
+    (Fault::WafChallengesClaude, "CLAUDE-NET.waf"),
 ];
 
 /// The family a check ID belongs to (`HTTP` of `HTTP-3.missing`, `HTTP-2026` of
@@ -198,7 +216,11 @@ fn family_of(id: &str) -> &'static str {
 
 #[test]
 fn every_check_has_a_broken_target() {
-    let ids: BTreeSet<&str> = TABLE.iter().map(|r| r.1).collect();
+    let ids: BTreeSet<&str> = TABLE
+        .iter()
+        .map(|r| r.1)
+        .chain(TLS_TABLE.iter().map(|r| r.1))
+        .collect();
     let missing: Vec<String> = mcp_conformance::checks::all()
         .into_iter()
         .map(|c| c.id)
@@ -213,11 +235,133 @@ fn every_check_has_a_broken_target() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unbroken_stub_passes_every_check() {
     let r = run_against(Fault::None, &[]).await;
-    assert!(
-        failed(&r).is_empty() && r.count(Verdict::Skip) == 0,
-        "{}",
-        describe(&r)
+    // Only Claude's network facts skip: the stub's URL is http.
+    let skipped_other = r
+        .results
+        .iter()
+        .any(|c| c.verdict == Verdict::Skip && !c.id.starts_with("CLAUDE-NET."));
+    assert!(failed(&r).is_empty() && !skipped_other, "{}", describe(&r));
+    for c in r.results.iter().filter(|c| c.id.starts_with("CLAUDE-NET.")) {
+        match &c.outcome {
+            Outcome::Skip { why } => assert!(why.starts_with("http target"), "{}: {why}", c.id),
+            o => panic!("{}: {o:?}", c.id),
+        }
+    }
+}
+
+/// A server as strict as before COMPAT (`--strict-protocol`) fails the claude group: the
+/// tolerances (COMPAT-1..3, their log COMPAT-6) and the surfaces that need them
+/// (CLAUDE-AI, CLAUDE-CODE); what stays strict passes (COMPAT-4, COMPAT-5, CLAUDE-SSE).
+/// The unbroken stub passes the group, which `--profile claude` selects alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_server_fails_the_claude_group() {
+    use mcp_conformance::engine::{Selection, select};
+    let r = run_against(Fault::StrictProtocol, &["COMPAT", "CLAUDE"]).await;
+    let want = [
+        "COMPAT-1",
+        "COMPAT-2",
+        "COMPAT-3",
+        "COMPAT-6",
+        "CLAUDE-AI",
+        "CLAUDE-CODE",
+    ];
+    assert_eq!(failed(&r), want, "{}", describe(&r));
+    for c in r.results.iter().filter(|c| c.id.starts_with("CLAUDE-")) {
+        if let Outcome::Fail {
+            observed,
+            reproduce,
+            ..
+        } = &c.outcome
+        {
+            assert!(observed.contains("would not connect"), "{observed}");
+            assert!(
+                reproduce.contains("curl") && reproduce.contains("Claude-User"),
+                "{reproduce}"
+            );
+            assert!(reproduce.contains("$MCP_KEY"), "{reproduce}");
+        }
+    }
+    let r = run_against(Fault::None, &["COMPAT", "CLAUDE"]).await;
+    assert!(failed(&r).is_empty(), "{}", describe(&r));
+    let claude = select(
+        mcp_conformance::checks::all(),
+        &Selection {
+            profile: mcp_conformance::Profile::Claude,
+            ..Selection::default()
+        },
     );
+    assert!(claude.len() >= 12);
+    assert!(
+        claude
+            .iter()
+            .all(|c| matches!(c.family(), "COMPAT" | "CLAUDE")),
+        "{claude:?}"
+    );
+    assert_eq!(claude.len(), r.results.len());
+}
+
+/// Claude's network facts against the stub behind TLS: a loopback port other than 443 and
+/// a loopback address fail CLAUDE-NET.port and CLAUDE-NET.dns; the WAF check passes until
+/// a rule challenges `User-Agent: Claude-User`, then fails naming the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claudes_network_facts_are_checked_on_https_targets() {
+    use support::tls::{TestCa, TlsFront};
+    let ca = TestCa::generate("claude network test CA");
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    for fault in [Fault::None, Fault::WafChallengesClaude] {
+        let s = support::stub::start(fault).await;
+        let front = TlsFront::start(s.addr, ca.server_config()).await;
+        let base = url::Url::parse(&format!("https://127.0.0.1:{}", front.addr.port())).unwrap();
+        let mut t = mcp_conformance::Target::new(
+            base,
+            vec![mcp_conformance::ApiKey::new(support::stub::KEY1, 0)],
+        );
+        t.ca_file = Some(ca_file.clone());
+        t.settings = support::settings(support::stub::RPS);
+        let ctx = mcp_conformance::Ctx::new(t).unwrap();
+        let sel = mcp_conformance::Selection {
+            only: vec!["CLAUDE-NET".into()],
+            ..Default::default()
+        };
+        let checks = mcp_conformance::engine::select(mcp_conformance::checks::all(), &sel);
+        assert_eq!(checks.len(), 3);
+        let r = mcp_conformance::engine::run(
+            &ctx,
+            &checks,
+            &BTreeSet::new(),
+            "tls stub",
+            mcp_conformance::Profile::Strict,
+            &mut |_, _, _| {},
+        )
+        .await;
+        let want: Vec<&str> = TLS_TABLE
+            .iter()
+            .filter(|(f, _)| *f == Fault::None || *f == fault)
+            .map(|(_, id)| *id)
+            .collect();
+        assert_eq!(failed(&r), want, "{fault:?}: {}", describe(&r));
+        for c in &r.results {
+            if let Outcome::Fail { observed, .. } = &c.outcome {
+                match c.id.as_str() {
+                    "CLAUDE-NET.port" => {
+                        assert!(observed.contains(&format!("port {}", front.addr.port())))
+                    }
+                    "CLAUDE-NET.dns" => assert!(
+                        observed.contains("127.0.0.1 is a loopback address"),
+                        "{observed}"
+                    ),
+                    _ => assert!(
+                        observed.contains("cf-mitigated: challenge")
+                            && observed.contains("Skip")
+                            && observed.contains("Claude-User"),
+                        "{observed}"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// Fail fast: against a target that never sends the `endpoint` event, with the default
@@ -256,7 +400,8 @@ async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
         *by_family.entry(c.family.as_str()).or_default() += c.duration.as_secs_f64();
     }
     println!("by family: {by_family:?}");
-    assert_eq!(failed(&r), ["SSE-2"], "{}", describe(&r));
+    // SSE-2 and Claude's SSE fallback (which fails at once on the same observation).
+    assert_eq!(failed(&r), ["SSE-2", "CLAUDE-SSE"], "{}", describe(&r));
     let needs: BTreeSet<String> = mcp_conformance::checks::all()
         .into_iter()
         .filter(|c| c.needs.session)

@@ -146,6 +146,35 @@ fn curl_reproductions() {
             .in_http_session()
             .curl(),
     ];
+    // Claude-shaped requests (the claude group): shape 1 with its mirrors, and shape 2 in a
+    // live session, as Claude sends them (User-Agent: Claude-User).
+    {
+        use mcp_conformance::client::claude::{SessionRef, VersionHeader};
+        use mcp_conformance::client::stateless::search_call;
+        let ctx = mcp_conformance::Ctx::new(mcp_conformance::Target::new(
+            base.clone(),
+            vec![key.clone()],
+        ))
+        .unwrap();
+        out.push(
+            ctx.claude_post(
+                &search_call(102, "mortgage servicing"),
+                &VersionHeader::one("2025-11-25"),
+                true,
+                &SessionRef::None,
+            )
+            .curl(),
+        );
+        out.push(
+            ctx.claude_post(
+                &serde_json::json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}),
+                &VersionHeader::repeated("2025-11-25"),
+                false,
+                &SessionRef::Live("0123456789abcdef0123456789abcdef".into()),
+            )
+            .curl(),
+        );
+    }
     for v in near_misses(key.expose(), key.var()) {
         let mut h = HeaderSpec::secret(
             "X-API-Key",

@@ -1,11 +1,14 @@
 //! The check families, one or more checks per externally observable clause of
 //! docs/contract.md, in run order: the HTTP+SSE families first (endpoints, AUTH, NET,
-//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, the MCP 2026-07-28 group `HTTP-2026-*`, the `mcp` profile's `MCP-*` (selected alone), then AUTH-7.run, which
+//! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, the MCP 2026-07-28 group
+//! `HTTP-2026-*`, the `claude` group (`COMPAT-*`, `CLAUDE-*`), the `mcp` profile's `MCP-*`
+//! (selected alone), then AUTH-7.run, which
 //! judges every response of the run (so it comes last). This file only lists
 //! them; shared helpers live in `prereq.rs` and `bodies.rs`.
 
 mod auth;
 mod bodies;
+mod claude;
 mod echo;
 mod endpoints;
 mod http;
@@ -32,6 +35,7 @@ pub fn all() -> Vec<Check> {
         log::checks(),
         http::checks(),
         http2026::checks(),
+        claude::checks(),
         mcp::checks(),
         echo::checks(),
     ]
@@ -50,8 +54,11 @@ mod tests {
                 || c.id == "HTTP-6.shared-limit"
                 || c.id == "HTTP-2026-11.shared-limit";
             assert_eq!(c.needs.limits, limits, "{}", c.id);
-            assert_eq!(c.needs.offer, c.family() == "HTTP", "{}", c.id);
-            assert_eq!(c.needs.stateless, c.family() == "HTTP-2026", "{}", c.id);
+            let claude = matches!(c.family(), "COMPAT" | "CLAUDE");
+            if !claude {
+                assert_eq!(c.needs.offer, c.family() == "HTTP", "{}", c.id);
+                assert_eq!(c.needs.stateless, c.family() == "HTTP-2026", "{}", c.id);
+            }
         }
     }
 

@@ -28,7 +28,15 @@ impl Ctx {
     /// Opens an MCP session for key `slot`: GET /mcp/sse, read the endpoint event, resolve
     /// its URL against the base. Errors describe what went wrong (for a skip or a fail).
     pub async fn open_session(&self, slot: usize) -> Result<Session, ClientError> {
-        let probe = self.sse_probe(slot);
+        self.open_session_with(self.sse_probe(slot), slot).await
+    }
+
+    /// `open_session` with this `GET` probe (e.g. with another user agent) for key `slot`.
+    pub async fn open_session_with(
+        &self,
+        probe: Probe,
+        slot: usize,
+    ) -> Result<Session, ClientError> {
         let mut conn = match self.open_stream(&probe, Pace::Key(slot), true).await? {
             Ok(c) => c,
             Err(resp) => {

@@ -1,9 +1,11 @@
 //! The harness's client side: the run context (`Ctx`), the pacer, sending probes (via
 //! `reqwest` or the raw sender), event streams, the legacy HTTP+SSE, the Streamable
-//! HTTP and the stateless 2026-07-28 clients, RATE limit discovery, the log source and the run-wide response scan. Speaks HTTP to the target and
+//! HTTP and the stateless 2026-07-28 clients, Claude-shaped requests (COMPAT), DNS, RATE limit discovery, the log source and the run-wide response scan. Speaks HTTP to the target and
 //! nothing else: never uses the server's code, never judges a clause (no `Outcome` here).
 
+pub mod claude;
 mod ctx;
+mod dns;
 mod error;
 mod facts;
 mod keyed;

@@ -10,23 +10,27 @@ use std::sync::Arc;
 
 /// `seed` = the contract's MUST clauses; `strict` adds the (strict) clauses; `mcp` is a
 /// separate set (not above or below `strict`): what the MCP specification and common
-/// sense require of any auth-gated MCP endpoint, without this contract's bodies or paths.
+/// sense require of any auth-gated MCP endpoint, without this contract's bodies or paths;
+/// `claude` = the COMPAT clauses and the replays of Claude's clients (CLAUDE-*), which
+/// `strict` runs too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     Seed,
     Strict,
     Mcp,
+    Claude,
 }
 
 impl Profile {
     /// Whether running this profile runs a check of profile `check`: `seed` its own,
-    /// `strict` seed and strict, `mcp` only its own.
+    /// `strict` seed, strict and claude, `mcp` and `claude` only their own.
     pub fn selects(self, check: Profile) -> bool {
         match self {
             Profile::Seed => check == Profile::Seed,
-            Profile::Strict => matches!(check, Profile::Seed | Profile::Strict),
+            Profile::Strict => matches!(check, Profile::Seed | Profile::Strict | Profile::Claude),
             Profile::Mcp => check == Profile::Mcp,
+            Profile::Claude => check == Profile::Claude,
         }
     }
 }
@@ -37,6 +41,7 @@ impl std::fmt::Display for Profile {
             Profile::Seed => "seed",
             Profile::Strict => "strict",
             Profile::Mcp => "mcp",
+            Profile::Claude => "claude",
         })
     }
 }

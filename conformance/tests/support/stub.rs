@@ -145,7 +145,8 @@ pub enum Fault {
     Http2026ToolCallError,
     Http2026NameNotChecked,
     Http2026UnsupportedNoList,
-    Http2026InitializeOpensSession,
+    /// `ping` with the 2026-07-28 headers is answered (the revision has no ping).
+    Http2026PingServed,
     Http2026EchoSessionId,
     Http2026GetAllowsAll,
     Http2026NoCacheHints,
@@ -160,6 +161,25 @@ pub enum Fault {
     HttpToolsListError,
     /// No legacy HTTP+SSE on `/mcp/sse` (404), like a Streamable-HTTP-only SDK server.
     NoLegacySse,
+    /// `/mcp` as the strict 2026-07-28 server of before COMPAT (`--strict-protocol`): a
+    /// `_meta` version decides the era, the header must match it, a repeated header is
+    /// refused, `initialize` with a 2026-07-28 header is -32601, nothing logged as a quirk.
+    StrictProtocol,
+    /// COMPAT-1 off: a stale or missing header with a 2026-07-28 `_meta` is -32020.
+    CompatBodyIgnored,
+    /// COMPAT-2 off: a repeated version header is a 400.
+    CompatRepeatRefused,
+    /// COMPAT-3 off: `initialize` with a 2026-07-28 header is 404 -32601.
+    CompatInitializeRefused,
+    /// COMPAT-4 broken: an unknown session id is a 400 bad_request.
+    CompatStale400,
+    /// COMPAT-5 broken: on the COMPAT-1 path `Mcp-Method` / `Mcp-Name` are not checked.
+    CompatMirrorsIgnored,
+    /// COMPAT-6 broken: tolerated requests are not logged as quirks.
+    CompatNoQuirkLogged,
+    /// A WAF / bot rule in front: `User-Agent: Claude-User` gets a 403 Cloudflare
+    /// challenge (`cf-mitigated: challenge`).
+    WafChallengesClaude,
 }
 
 struct Bucket {
@@ -513,8 +533,31 @@ fn cloudflare_access(state: &State, req: &Request<Incoming>) -> Option<Response<
     }
 }
 
+/// A WAF's challenge of Claude's user agent, for `WafChallengesClaude` (the request never
+/// reaches the server: nothing is logged).
+fn waf_challenge(state: &State, req: &Request<Incoming>) -> Option<Response<Body>> {
+    let claude = req
+        .headers()
+        .get("user-agent")
+        .is_some_and(|v| v.as_bytes() == b"Claude-User");
+    (state.fault == Fault::WafChallengesClaude && claude).then(|| {
+        Response::builder()
+            .status(403)
+            .header("content-type", "text/html; charset=UTF-8")
+            .header("cf-mitigated", "challenge")
+            .header("server", "cloudflare")
+            .body(full(
+                "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><script>window._cf_chl_opt={}</script></body></html>",
+            ))
+            .unwrap_or_default()
+    })
+}
+
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     if let Some(r) = cloudflare_access(&state, &req) {
+        return r;
+    }
+    if let Some(r) = waf_challenge(&state, &req) {
         return r;
     }
     let started = Instant::now();
@@ -534,6 +577,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let guarded = path == "/mcp" || path.starts_with("/mcp/");
     let (mut resp, key_id, session, tool) = route(&state, req, &method, &path, &query).await;
     let rpc_method = resp.extensions().get::<RpcMethod>().cloned();
+    let quirks = resp.extensions().get::<Quirks>().cloned();
     if state.fault == Fault::EchoKeyHeader
         && let Some(e) = echo
     {
@@ -551,6 +595,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
         });
         if let Some(RpcMethod(m)) = rpc_method {
             line["rpc_method"] = json!(m);
+        }
+        if let Some(Quirks(q)) = quirks
+            && state.fault != Fault::CompatNoQuirkLogged
+        {
+            line["client_quirk"] = json!(q);
         }
         if state.fault == Fault::LogOmitsNullSession && session.is_none() {
             line.as_object_mut().unwrap().remove("session");
@@ -1121,13 +1170,150 @@ fn bad_request(message: &str) -> Response<Body> {
 
 type Handled = (Response<Body>, Option<String>, Option<(String, Value)>);
 
-/// A minimal Streamable HTTP transport on `/mcp` (contract HTTP-1..7), with the faults
-/// that break one HTTP clause each. Runs after the guard and the limiter.
+/// A minimal Streamable HTTP transport on `/mcp` (contract HTTP-1..7, HTTP-2026-*,
+/// COMPAT-1..6), with the faults that break one clause each. Runs after the guard and the
+/// limiter. A tolerated request's quirks go to the audit line (COMPAT-6).
 async fn streamable(
     state: &Arc<State>,
     key: usize,
     req: Request<Incoming>,
     method: &str,
+) -> Handled {
+    let mut quirks = Vec::new();
+    let (mut r, session, tool) = streamable_inner(state, key, req, method, &mut quirks).await;
+    if !quirks.is_empty() {
+        r.extensions_mut().insert(Quirks(quirks));
+    }
+    (r, session, tool)
+}
+
+/// The quirks a tolerated request needed (COMPAT-6), for the audit line.
+#[derive(Clone, Debug)]
+struct Quirks(Vec<&'static str>);
+
+/// The `MCP-Protocol-Version` header as one version (COMPAT-2): every value of every line,
+/// comma-split; `Err` when they differ (or, strict, when there are several).
+fn version_header(f: Fault, h: &hyper::HeaderMap) -> Result<Option<(String, bool)>, ()> {
+    let mut values = Vec::new();
+    for v in h.get_all("mcp-protocol-version") {
+        let v = v.to_str().map_err(drop)?;
+        values.extend(v.split(',').map(|p| p.trim().to_string()));
+    }
+    let Some(first) = values.first().cloned() else {
+        return Ok(None);
+    };
+    let repeated = values.len() > 1;
+    let refused = matches!(f, Fault::StrictProtocol | Fault::CompatRepeatRefused);
+    if values.iter().any(|v| *v != first) || (repeated && refused) {
+        return Err(());
+    }
+    Ok(Some((first, repeated)))
+}
+
+/// A version of the stateless era: a date, 2026-07-28 or later.
+fn stateless_version(v: &str) -> bool {
+    v.len() == 10
+        && v.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && v >= STATELESS_VERSION
+}
+
+/// How `/mcp` serves a request (HTTP-2026-1 with COMPAT-1/3, or strict as before).
+struct Era {
+    stateless: bool,
+    /// The versions the stateless path compares with `_meta` (the effective one, or, strict,
+    /// every header line as sent).
+    versions: Vec<String>,
+    /// Served statelessly by COMPAT-1 (the body won).
+    body_won: bool,
+}
+
+fn era(
+    f: Fault,
+    h: &hyper::HeaderMap,
+    body: &[u8],
+    version: &Option<(String, bool)>,
+    quirks: &mut Vec<&'static str>,
+) -> Era {
+    let msg = serde_json::from_slice::<Value>(body).ok();
+    let meta = msg
+        .as_ref()
+        .and_then(|m| m.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion"))
+        .and_then(Value::as_str);
+    let init = msg.as_ref().and_then(|m| m.get("method")) == Some(&json!("initialize"));
+    let header_modern = version.as_ref().is_some_and(|(v, _)| stateless_version(v));
+    let effective: Vec<String> = version.iter().map(|(v, _)| v.clone()).collect();
+    if f == Fault::NoStateless {
+        return Era {
+            stateless: false,
+            versions: effective,
+            body_won: false,
+        };
+    }
+    let any_version = f == Fault::Http2026EraAnyVersion
+        && h.contains_key("mcp-protocol-version")
+        && !h.contains_key("mcp-session-id");
+    if f == Fault::StrictProtocol
+        || (f == Fault::CompatBodyIgnored && meta.is_some() && !header_modern)
+    {
+        // Before COMPAT: the header, or any `_meta` version, makes it stateless.
+        let lines = h
+            .get_all("mcp-protocol-version")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        return Era {
+            stateless: header_modern || meta.is_some() || any_version,
+            versions: lines,
+            body_won: false,
+        };
+    }
+    if version.as_ref().is_some_and(|(_, repeated)| *repeated) {
+        quirks.push("version_header_repeated");
+    }
+    if init && header_modern && f != Fault::CompatInitializeRefused {
+        quirks.push("initialize_modern_header");
+        return Era {
+            stateless: false,
+            versions: effective,
+            body_won: false,
+        };
+    }
+    let stale_or_missing = match version {
+        None => Some("version_header_missing"),
+        Some((v, _)) if SUPPORTED_VERSIONS.contains(&v.as_str()) => Some("version_header_stale"),
+        Some(_) => None,
+    };
+    if !h.contains_key("mcp-session-id")
+        && !init
+        && meta == Some(STATELESS_VERSION)
+        && let Some(q) = stale_or_missing
+    {
+        quirks.push(q);
+        return Era {
+            stateless: true,
+            versions: vec![STATELESS_VERSION.to_string()],
+            body_won: true,
+        };
+    }
+    Era {
+        stateless: header_modern || any_version,
+        versions: effective,
+        body_won: false,
+    }
+}
+
+async fn streamable_inner(
+    state: &Arc<State>,
+    key: usize,
+    req: Request<Incoming>,
+    method: &str,
+    quirks: &mut Vec<&'static str>,
 ) -> Handled {
     let f = state.fault;
     let (parts, body) = req.into_parts();
@@ -1148,9 +1334,21 @@ async fn streamable(
     } else {
         Bytes::new()
     };
-    if is_stateless(f, &parts.headers, &body) {
-        return stateless(f, &parts.headers, method, &body);
+    let version = match version_header(f, &parts.headers) {
+        Ok(v) => v,
+        Err(()) => {
+            return (
+                bad_request("MCP-Protocol-Version is not one version"),
+                None,
+                None,
+            );
+        }
+    };
+    let era = era(f, &parts.headers, &body, &version, quirks);
+    if era.stateless {
+        return stateless(f, &parts.headers, method, &body, &era);
     }
+    quirks.retain(|q| *q != "version_header_missing" && *q != "version_header_stale");
     let header = |name: &str| {
         parts
             .headers
@@ -1164,6 +1362,9 @@ async fn streamable(
             match owner {
                 Some(k) if k == key || f == Fault::HttpSessionNotBoundToKey => Some(id),
                 Some(_) => return (json_resp(404, NOT_FOUND_BODY), Some(id), None),
+                None if f == Fault::CompatStale400 => {
+                    return (bad_request("Unknown session"), Some(id), None);
+                }
                 None => {
                     let body = if f == Fault::HttpUnknownOtherBody {
                         r#"{"error":{"type":"not_found","message":"Session not found"}}"#
@@ -1175,8 +1376,9 @@ async fn streamable(
             }
         }
     };
-    if let Some(v) = header("mcp-protocol-version")
+    if let Some((v, _)) = &version
         && !SUPPORTED_VERSIONS.contains(&v.as_str())
+        && !quirks.contains(&"initialize_modern_header")
         && f != Fault::HttpVersionHeaderIgnored
     {
         return (
@@ -1356,33 +1558,7 @@ const STATELESS_VERSION: &str = "2026-07-28";
 fn stateless_header(h: &hyper::HeaderMap) -> bool {
     h.get("mcp-protocol-version")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.len() == 10
-                && v.bytes().enumerate().all(|(i, b)| {
-                    if i == 4 || i == 7 {
-                        b == b'-'
-                    } else {
-                        b.is_ascii_digit()
-                    }
-                })
-                && v >= STATELESS_VERSION
-        })
-}
-
-/// The era of a request (contract HTTP-2026-1): stateless when the header names
-/// 2026-07-28 or later, or the body carries a `_meta` protocol version (a mismatch).
-fn is_stateless(f: Fault, h: &hyper::HeaderMap, body: &[u8]) -> bool {
-    if f == Fault::NoStateless {
-        return false;
-    }
-    let meta = serde_json::from_slice::<Value>(body).is_ok_and(|m| {
-        m.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
-            .is_some_and(Value::is_string)
-    });
-    let any_version = f == Fault::Http2026EraAnyVersion
-        && h.contains_key("mcp-protocol-version")
-        && !h.contains_key("mcp-session-id");
-    stateless_header(h) || meta || any_version
+        .is_some_and(stateless_version)
 }
 
 fn rpc_error(
@@ -1404,7 +1580,13 @@ fn rpc_error(
 
 /// MCP 2026-07-28 on `/mcp` (contract HTTP-2026-2..9): no session, `_meta` and the
 /// mirrored headers checked, `server/discover`, cache hints on lists. Runs after the guard.
-fn stateless(f: Fault, headers: &hyper::HeaderMap, method: &str, body: &[u8]) -> Handled {
+fn stateless(
+    f: Fault,
+    headers: &hyper::HeaderMap,
+    method: &str,
+    body: &[u8],
+    era: &Era,
+) -> Handled {
     let echo = |mut r: Response<Body>| {
         if f == Fault::Http2026EchoSessionId
             && let Some(v) = headers.get("mcp-session-id")
@@ -1451,11 +1633,8 @@ fn stateless(f: Fault, headers: &hyper::HeaderMap, method: &str, body: &[u8]) ->
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect()
     };
-    let (versions, methods, names) = (
-        all("mcp-protocol-version"),
-        all("mcp-method"),
-        all("mcp-name"),
-    );
+    let (versions, methods, names) = (era.versions.clone(), all("mcp-method"), all("mcp-name"));
+    let mirrors_checked = !(era.body_won && f == Fault::CompatMirrorsIgnored);
     let (logged_method, logged_tool) = if f == Fault::Http2026LogFromHeaders {
         (
             methods.first().cloned().unwrap_or_default(),
@@ -1509,10 +1688,15 @@ fn stateless(f: Fault, headers: &hyper::HeaderMap, method: &str, body: &[u8]) ->
     if (mv.is_none() || !caps) && f != Fault::Http2026MetaNotValidated {
         return done(rpc_error(400, &id, -32602, "Missing _meta", None));
     }
-    if mv.is_some_and(|m| m != versions[0]) || methods != [rpc_method.clone()] {
+    if mv.is_some_and(|m| m != versions[0]) || (mirrors_checked && methods != [rpc_method.clone()])
+    {
         return done(mismatch());
     }
-    if rpc_method == "tools/call" && f != Fault::Http2026NameNotChecked && names != [name.clone()] {
+    if rpc_method == "tools/call"
+        && f != Fault::Http2026NameNotChecked
+        && mirrors_checked
+        && names != [name.clone()]
+    {
         return done(mismatch());
     }
     let ok = |result: Value| {
@@ -1542,16 +1726,7 @@ fn stateless(f: Fault, headers: &hyper::HeaderMap, method: &str, body: &[u8]) ->
             }
             json_resp(200, &reply.to_string())
         }
-        "initialize" if f == Fault::Http2026InitializeOpensSession => {
-            let mut r = ok(
-                json!({"protocolVersion": STATELESS_VERSION, "capabilities": {"tools": {}}, "serverInfo": {"name": "stub", "version": "0"}}),
-            );
-            r.headers_mut().insert(
-                "mcp-session-id",
-                hex::encode(rand::random::<[u8; 16]>()).parse().unwrap(),
-            );
-            r
-        }
+        "ping" if f == Fault::Http2026PingServed => ok(json!({})),
         _ => rpc_error(404, &id, -32601, "Method not found", None),
     };
     done(r)

@@ -1,4 +1,4 @@
-//! What the HTTP-2026 checks share: sending a stateless probe, how an answer differs from
+//! What the HTTP-2026 checks (and the COMPAT ones) share: sending a stateless probe, how an answer differs from
 //! a JSON-RPC result or a given JSON-RPC error (status, code, the request's id), and a
 //! driver for a list of cases that fails with the first mismatch and names the others.
 
@@ -39,6 +39,12 @@ impl Case {
 /// Sends every case (paced, key 1) after the gate; fails with the first mismatch.
 pub async fn run_cases(ctx: &Ctx, cases: Vec<Case>) -> CheckResult {
     need_stateless(ctx).await?;
+    send_cases(ctx, cases).await
+}
+
+/// Sends every case (paced, key 1), no gate; fails with the first mismatch and names the
+/// others.
+pub async fn send_cases(ctx: &Ctx, cases: Vec<Case>) -> CheckResult {
     let mut failures: Vec<(&Case, String)> = Vec::new();
     for case in &cases {
         let observed = match send_any(ctx, &case.probe, Pace::Key(0)).await {

@@ -1,6 +1,8 @@
 //! HTTP-2026-1: a request is served in the era its `MCP-Protocol-Version` header names
-//! (docs/contract.md HTTP-2026-1): 2026-07-28 is stateless, an older revision is
-//! session-based, and `/mcp` serves both side by side.
+//! (docs/contract.md HTTP-2026-1): 2026-07-28 is stateless, an older revision (with no
+//! `_meta` version in the body) is session-based, and `/mcp` serves both side by side. The
+//! two exceptions (a sessionless body naming 2026-07-28, `initialize`) are COMPAT-1's and
+//! COMPAT-3's, checked in the claude group.
 
 use super::common::{Case, result_of, run_cases};
 use crate::checks::prereq::setup;
@@ -14,7 +16,7 @@ use serde_json::json;
 pub fn checks() -> Vec<Check> {
     check_table! {
         "HTTP-2026-1", Strict, era, needs(stateless),
-            "the era is the MCP-Protocol-Version header's: tools/list with 2026-07-28 and no session -> 200 with its result; ping with 2025-06-18 and no session -> the session-based 400 bad_request; initialize without the header still opens a session";
+            "the era is the MCP-Protocol-Version header's: tools/list with 2026-07-28 and no session -> 200 with its result; ping (no _meta) with 2025-06-18 and no session -> the session-based 400 bad_request; initialize without the header still opens a session";
     }
 }
 

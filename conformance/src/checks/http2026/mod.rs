@@ -5,7 +5,7 @@
 //! none); the two that compare with the session-based revisions delete theirs.
 
 mod cache;
-mod common;
+pub(crate) mod common;
 mod discover;
 mod era;
 mod guard;
