@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
-use crate::cluster::{RedisUrl, RedisUrlError};
+use crate::cluster::{ClusterSecret, RedisUrl, RedisUrlError, SecretSettingError};
 use crate::config::{Config, defaults};
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{KeyListError, parse_key_list};
@@ -25,6 +25,8 @@ pub enum ArgsError {
     Keys(#[from] KeyListError),
     #[error("CFPB_MCP_REDIS_URL: {0}")]
     Redis(#[from] RedisUrlError),
+    #[error(transparent)]
+    ClusterSecret(#[from] SecretSettingError),
 }
 
 #[derive(Debug, Parser)]
@@ -168,6 +170,24 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub redis_url: Option<String>,
+
+    // CLUSTER-8: the cluster secret (issue 23).
+    /// With CFPB_MCP_REDIS_URL (required then): the secret that signs every
+    /// message between replicas and keys every digest in Redis; 32+ bytes,
+    /// the same on every replica (`cfpb-mcp keygen` makes one). Parsed in
+    /// `into_config`, never quoted.
+    #[arg(
+        long,
+        env = "CFPB_MCP_CLUSTER_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub cluster_secret: Option<String>,
+
+    /// A file holding the cluster secret (instead of CFPB_MCP_CLUSTER_SECRET),
+    /// read once at start, e.g. beside the keys file.
+    #[arg(long, env = "CFPB_MCP_CLUSTER_SECRET_FILE", value_name = "PATH")]
+    pub cluster_secret_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -177,6 +197,10 @@ impl ServeArgs {
             Some(text) => Some(text.parse::<RedisUrl>()?),
             None => None,
         };
+        let cluster_secret = ClusterSecret::from_settings(
+            self.cluster_secret.as_deref(),
+            self.cluster_secret_file.as_deref(),
+        )?;
         let api_keys = match &self.api_keys {
             Some(list) => parse_key_list(list)?,
             None => Vec::new(),
@@ -207,6 +231,7 @@ impl ServeArgs {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             metrics_bind: self.metrics_bind,
             redis_url,
+            cluster_secret,
             ..Config::default()
         })
     }

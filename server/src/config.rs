@@ -11,7 +11,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::audit::AuditTarget;
-use crate::cluster::RedisUrl;
+use crate::cluster::{ClusterSecret, RedisUrl};
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
 
@@ -68,6 +68,9 @@ pub struct Config {
     /// Share limits, session owners and reloads with other replicas through
     /// this Redis (CLUSTER-* in docs/contract.md); in-process when `None`.
     pub redis_url: Option<RedisUrl>,
+    /// Signs what replicas send each other and keys what Redis sees;
+    /// required with `redis_url` (CLUSTER-8).
+    pub cluster_secret: Option<ClusterSecret>,
     pub audit: AuditTarget,
     /// An inline key list that failed to parse (reported by `Server::bind`).
     pub(crate) key_error: Option<KeyListError>,
@@ -135,6 +138,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             metrics_bind: None,
             redis_url: None,
+            cluster_secret: None,
             audit: AuditTarget::Stderr,
             key_error: None,
             #[cfg(feature = "bench-unguarded")]

@@ -17,7 +17,7 @@ use std::time::Instant;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::cluster::{Cluster, ForwardKind, Inbox};
+use crate::cluster::{Cluster, ForwardKind, Forwarded, Inbox, KeysChanged};
 use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
 use crate::metrics::Open;
 use tokio_util::sync::CancellationToken;
@@ -27,8 +27,11 @@ use crate::audit::{
     Arguments, AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis,
     scrub_and_truncate,
 };
+use crate::guard::keys::{KeyDigest, KeySet};
 use crate::guard::{Guard, ReloadError};
-use crate::http::response::{Body, json_response, messages_text, method_not_allowed, not_found};
+use crate::http::response::{
+    Body, ErrorBody, ErrorKind, json_response, messages_text, method_not_allowed, not_found,
+};
 use crate::transport::legacy::{Endpoint, Legacy};
 use crate::transport::streamable::Streamable;
 
@@ -91,15 +94,20 @@ impl App {
     }
 
     /// Serve what the other replicas send (CLUSTER-3, CLUSTER-4, CLUSTER-7)
-    /// until `shutdown`: forwarded requests, each on its own task, and
-    /// reloads; and every heartbeat, free the slots of `/mcp` sessions rmcp
-    /// ended on its own (idle), so the cluster's count stays true.
+    /// until `shutdown`: forwarded requests, each on its own task once the
+    /// caller is re-checked against this replica's keys (CLUSTER-10), and
+    /// reloads (CLUSTER-11); and every heartbeat, free the slots of `/mcp`
+    /// sessions rmcp ended on its own (idle), so the cluster's count stays
+    /// true.
     pub async fn serve_inbox(
         self: Arc<Self>,
         mut inbox: Inbox,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) {
+        if let Some(cluster) = &self.cluster {
+            cluster.keys_installed(key_digests(&self.guard.keys()));
+        }
         let mut sweep = tokio::time::interval(crate::cluster::HEARTBEAT);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -109,22 +117,38 @@ impl App {
                 forwarded = inbox.forwarded.recv() => {
                     let Some(forwarded) = forwarded else { return };
                     let app = self.clone();
-                    tasks.spawn(async move {
-                        match forwarded.kind {
-                            ForwardKind::Legacy => {
-                                app.legacy.answer_forwarded(&app.guard, forwarded).await;
-                            }
-                            _ => app.streamable.answer_forwarded(&app.guard, forwarded).await,
-                        }
-                    });
+                    tasks.spawn(async move { app.answer_forwarded(forwarded).await });
                 }
                 reload = inbox.reloads.recv() => {
-                    if reload.is_none() {
-                        return;
-                    }
-                    let _ = self.reload_local().await;
+                    let _ = match reload {
+                        None => return,
+                        Some(KeysChanged::Elsewhere) => self.reload_local().await,
+                        Some(KeysChanged::OnDisk) => self.reload_keys().await,
+                    };
                 }
             }
+        }
+    }
+
+    /// A request another replica forwarded: CLUSTER-10, the caller's key
+    /// must be in this replica's key set now (a replica that missed a
+    /// reload can't get a revoked key served here), else `401`; then the
+    /// transport answers as for a local request.
+    async fn answer_forwarded(&self, forwarded: Forwarded) {
+        let current = forwarded.key.is_empty()
+            || self.guard.is_keyless()
+            || KeyDigest::from_hex(&forwarded.key).is_some_and(|k| self.guard.keys().contains(&k));
+        if !current {
+            if let Some(cluster) = &self.cluster {
+                let body = ErrorBody::new(ErrorKind::Auth, messages_text::AUTH).to_json();
+                let reason = crate::audit::Reason::Auth.as_str();
+                cluster.reply(&forwarded, 401, body, Some(reason), None).await;
+            }
+            return;
+        }
+        match forwarded.kind {
+            ForwardKind::Legacy => self.legacy.answer_forwarded(&self.guard, forwarded).await,
+            _ => self.streamable.answer_forwarded(&self.guard, forwarded).await,
         }
     }
 
@@ -207,13 +231,13 @@ impl App {
     /// keys fail at once and their open streams and sessions close. On error
     /// the previous keys stay in force. Returns the number of keys now
     /// configured; the outcome is also logged. With Redis, every other
-    /// replica re-reads its keys file too (CLUSTER-4).
+    /// replica re-reads its keys file too (CLUSTER-4, CLUSTER-11).
     pub async fn reload_keys(&self) -> Result<usize, ReloadError> {
         let outcome = self.reload_local().await;
         if let Some(cluster) = &self.cluster
             && outcome.is_ok()
         {
-            cluster.broadcast_reload().await;
+            cluster.announce_reload().await;
         }
         outcome
     }
@@ -231,6 +255,9 @@ impl App {
         };
         let count = keys.len();
         let ended = self.legacy.revoke_missing(&keys) + self.streamable.revoke_missing(&keys).await;
+        if let Some(cluster) = &self.cluster {
+            cluster.keys_installed(key_digests(&keys));
+        }
         self.guard.install(keys);
         self.audit.write(&Event::KeysReloaded {
             keys: count,
@@ -257,6 +284,14 @@ impl App {
     pub fn end_all(&self) {
         self.legacy.end_all();
     }
+}
+
+/// The digests (hex) of a key set's keys: how the cluster knows its version.
+fn key_digests(keys: &KeySet) -> Vec<String> {
+    keys.keys()
+        .iter()
+        .map(|k| hex::encode(k.digest().as_bytes()))
+        .collect()
 }
 
 /// NET-4: a response given before its request's body was read (a refusal,
