@@ -132,6 +132,8 @@ struct Inner {
     reloads: mpsc::Sender<KeysChanged>,
     /// Wakes the heartbeat at once (after a resubscribe).
     check_now: Notify,
+    /// The keys file as last seen on disk (CLUSTER-11).
+    watch: Mutex<FileWatch>,
 }
 
 /// One session this replica owns.
@@ -261,10 +263,10 @@ impl Cluster {
                 keys: KeysState::default(),
                 reloads: reloads_tx,
                 check_now: Notify::new(),
+                watch: Mutex::new(FileWatch::new(keys_file)),
             }),
         };
-        let watch = FileWatch::new(keys_file);
-        tasks.spawn(cluster.clone().heartbeat(watch, shutdown.clone()));
+        tasks.spawn(cluster.clone().heartbeat(shutdown.clone()));
         tasks.spawn(cluster.clone().subscribe(url, forwarded_tx, shutdown));
         Ok((cluster, Inbox { forwarded, reloads }))
     }
@@ -525,6 +527,11 @@ impl Cluster {
         if let Ok(mut following) = self.inner.keys.following.lock() {
             *following = Some(version.to_owned());
         }
+        // The re-read below reads the file as it is now: a change already on
+        // disk needs no second reload of its own.
+        if let Ok(mut watch) = self.inner.watch.lock() {
+            watch.changed();
+        }
         // Full: a re-read is already queued, and it reads the file as it is then.
         let _ = self.inner.reloads.try_send(KeysChanged::Elsewhere);
     }
@@ -570,7 +577,7 @@ impl Cluster {
     /// (CLUSTER-11); every [`HEARTBEAT`], renew the owner entries of this
     /// replica's sessions (after an outage this re-creates them); write the
     /// dropped-message summaries that are due.
-    async fn heartbeat(self, mut watch: FileWatch, shutdown: CancellationToken) {
+    async fn heartbeat(self, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(KEYS_CHECK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut renewed = Instant::now();
@@ -585,7 +592,8 @@ impl Cluster {
             let up = self.inner.link.is_up();
             let came_back = up && !was_up;
             was_up = up;
-            if watch.changed() {
+            let on_disk = self.inner.watch.lock().is_ok_and(|mut w| w.changed());
+            if on_disk {
                 let _ = self.inner.reloads.try_send(KeysChanged::OnDisk);
             }
             if up {
