@@ -11,8 +11,8 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use cfpb_mcp_server::cluster::{GCRA_SCRIPT, Gcra, Spend};
-use e2e::nginx::{Nginx, ProxyConfig, nginx_binary, run_harness};
 use e2e::cluster;
+use e2e::nginx::{Nginx, ProxyConfig, nginx_binary, run_harness};
 use e2e::redis::{Redis, redis_binary};
 use e2e::{ServerProcess, SseItem, SseStream, free_port, post, random_key};
 use serde_json::{Value, json};
@@ -688,7 +688,10 @@ fn cluster_8_redis_without_a_strong_cluster_secret_refuses_to_start() {
         assert!(stderr.contains(expected), "{expected}: {stderr}");
         assert!(!stderr.contains("server_start"), "{stderr}");
         if let Some(secret) = secret {
-            assert!(!stderr.contains(secret), "the secret is never shown: {stderr}");
+            assert!(
+                !stderr.contains(secret),
+                "the secret is never shown: {stderr}"
+            );
         }
     }
 }
@@ -736,8 +739,14 @@ async fn cluster_9_forged_unsigned_stale_and_replayed_messages_are_dropped_and_c
     let messages_url = format!("{}{endpoint}", servers[1].base);
     let (status, body) = post(&client, &messages_url, &k1, &ping(1)).await;
     assert_eq!(status, 202, "forwarded: {body}");
-    assert!(answer(&mut sse, 1).await.is_some(), "forwarded ping answered");
-    let captured = capture.join().unwrap().expect("the forward was seen on Redis");
+    assert!(
+        answer(&mut sse, 1).await.is_some(),
+        "forwarded ping answered"
+    );
+    let captured = capture
+        .join()
+        .unwrap()
+        .expect("the forward was seen on Redis");
     let captured = String::from_utf8(captured).unwrap();
     // What crosses Redis names neither the session nor the key (CLUSTER-10).
     assert!(captured.starts_with("v1."), "sealed: {captured}");
@@ -769,14 +778,22 @@ async fn cluster_9_forged_unsigned_stale_and_replayed_messages_are_dropped_and_c
         (old_style.to_string(), "unsigned"),
         (request(3).to_string(), "unsigned"),
         (
-            cluster::seal("another-secret-of-the-same-length-4f9c2a7e1b83d6", &fwd, &request(4), now),
+            cluster::seal(
+                "another-secret-of-the-same-length-4f9c2a7e1b83d6",
+                &fwd,
+                &request(4),
+                now,
+            ),
             "bad_signature",
         ),
         (
             cluster::seal(secret, "cfpb-mcp:fwd:elsewhere", &request(5), now),
             "bad_signature",
         ),
-        (cluster::seal(secret, &fwd, &request(6), now - 120_000), "stale"),
+        (
+            cluster::seal(secret, &fwd, &request(6), now - 120_000),
+            "stale",
+        ),
     ];
     for (payload, _) in &forged {
         assert!(publish(&mut conn, &fwd, payload) >= 1, "replica 0 listens");
@@ -797,8 +814,20 @@ async fn cluster_9_forged_unsigned_stale_and_replayed_messages_are_dropped_and_c
             break;
         }
     }
-    assert_eq!(seen, [json!(9)], "only the correctly sealed request was answered");
+    assert_eq!(
+        seen,
+        [json!(9)],
+        "only the correctly sealed request was answered"
+    );
     assert!(sse.next_message(Duration::from_millis(500)).await.is_none());
+    for server in &servers {
+        for line in server.lines() {
+            assert!(
+                !line.contains(secret) && !line.contains(e2e::redis::PASSWORD),
+                "a secret in a log line: {line}"
+            );
+        }
+    }
 
     // A flood of junk: every one counted, the audit log gets a line a minute.
     let flood = 500;
@@ -826,7 +855,11 @@ async fn cluster_9_forged_unsigned_stale_and_replayed_messages_are_dropped_and_c
         assert_eq!(dropped(&text, reason), n, "{reason}:\n{text}");
     }
     let other = metrics_text(&client, &servers[1]).await;
-    assert_eq!(dropped(&other, "unsigned"), 1, "the forged reload, on replica 1");
+    assert_eq!(
+        dropped(&other, "unsigned"),
+        1,
+        "the forged reload, on replica 1"
+    );
     let lines = drop_lines(&servers[0]);
     for (reason, _) in expected {
         let n = lines.iter().filter(|(r, _)| r == reason).count();
@@ -853,7 +886,10 @@ async fn cluster_9_forged_unsigned_stale_and_replayed_messages_are_dropped_and_c
     spend_one(&client, &servers[0].base, "not-a-key-at-all").await;
     spend_one(&client, &servers[1].base, &k2).await;
     let names: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
-    assert!(names.iter().any(|n| n.starts_with("cfpb-mcp:bucket:")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("cfpb-mcp:bucket:")),
+        "{names:?}"
+    );
     let mut texts = names.clone();
     for name in &names {
         let kind: String = redis::cmd("TYPE").arg(name).query(&mut conn).unwrap();
@@ -878,7 +914,10 @@ async fn cluster_9_forged_unsigned_stale_and_replayed_messages_are_dropped_and_c
             );
         }
         assert!(!text.contains(&session), "a session id in Redis: {text}");
-        assert!(!text.contains("127.0.0.1"), "a client address in Redis: {text}");
+        assert!(
+            !text.contains("127.0.0.1"),
+            "a client address in Redis: {text}"
+        );
     }
 }
 
@@ -1004,7 +1043,15 @@ async fn cluster_11_a_replica_that_missed_the_reload_refuses_the_revoked_key_wit
         "B refuses the revoked key after missing the broadcast",
     )
     .await;
-    until_status(&client, &b.base, &replacement, WAIT, accepted, "B re-read its file").await;
+    until_status(
+        &client,
+        &b.base,
+        &replacement,
+        WAIT,
+        accepted,
+        "B re-read its file",
+    )
+    .await;
 
     // 2. Across a Redis restart: A revokes key 3 while Redis is down (its
     // record can't be written then), Redis comes back empty.
@@ -1043,8 +1090,11 @@ async fn cluster_11_a_replica_that_missed_the_reload_refuses_the_revoked_key_wit
     // 3. A keys file changed on disk is read without SIGHUP (on B), and
     // announced: A re-reads its own (which lacks the key) and says so.
     let added = random_key();
-    std::fs::write(&file_b, [b_keys.clone(), vec![added.clone()]].concat().join("\n") + "\n")
-        .unwrap();
+    std::fs::write(
+        &file_b,
+        [b_keys.clone(), vec![added.clone()]].concat().join("\n") + "\n",
+    )
+    .unwrap();
     let on_disk = until_status(
         &client,
         &b.base,
@@ -1056,7 +1106,11 @@ async fn cluster_11_a_replica_that_missed_the_reload_refuses_the_revoked_key_wit
     .await;
     let deadline = Instant::now() + WAIT;
     while !a.lines().iter().any(|l| l.contains("another key set")) {
-        assert!(Instant::now() < deadline, "A warns that its keys differ: {:?}", a.lines());
+        assert!(
+            Instant::now() < deadline,
+            "A warns that its keys differ: {:?}",
+            a.lines()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(refused(spend_one(&client, &a.base, &added).await));

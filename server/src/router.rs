@@ -142,13 +142,19 @@ impl App {
             if let Some(cluster) = &self.cluster {
                 let body = ErrorBody::new(ErrorKind::Auth, messages_text::AUTH).to_json();
                 let reason = crate::audit::Reason::Auth.as_str();
-                cluster.reply(&forwarded, 401, body, Some(reason), None).await;
+                cluster
+                    .reply(&forwarded, 401, body, Some(reason), None)
+                    .await;
             }
             return;
         }
         match forwarded.kind {
             ForwardKind::Legacy => self.legacy.answer_forwarded(&self.guard, forwarded).await,
-            _ => self.streamable.answer_forwarded(&self.guard, forwarded).await,
+            _ => {
+                self.streamable
+                    .answer_forwarded(&self.guard, forwarded)
+                    .await
+            }
         }
     }
 

@@ -45,7 +45,10 @@ impl Drops {
         let slot = &mut state[reason as usize];
         slot.0 += 1;
         let now = Instant::now();
-        if slot.1.is_none_or(|last| now.duration_since(last) >= LOG_INTERVAL) {
+        if slot
+            .1
+            .is_none_or(|last| now.duration_since(last) >= LOG_INTERVAL)
+        {
             let count = std::mem::take(&mut slot.0);
             slot.1 = Some(now);
             drop(state);
@@ -59,7 +62,10 @@ impl Drops {
         let mut due = Vec::new();
         if let Ok(mut state) = self.state.lock() {
             for (reason, slot) in Dropped::ALL.into_iter().zip(state.iter_mut()) {
-                if slot.0 > 0 && slot.1.is_none_or(|last| now.duration_since(last) >= LOG_INTERVAL)
+                if slot.0 > 0
+                    && slot
+                        .1
+                        .is_none_or(|last| now.duration_since(last) >= LOG_INTERVAL)
                 {
                     due.push((reason, std::mem::take(&mut slot.0)));
                     slot.1 = Some(now);

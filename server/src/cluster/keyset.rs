@@ -170,7 +170,15 @@ mod tests {
     #[test]
     fn cluster_11_records_from_redis_are_checked() {
         assert_eq!(Record::parse("7:ab01"), Some(record(7, "ab01")));
-        for bad in ["", "7", "7:", "x:ab", "7:not-hex", "-1:ab", &format!("1:{}", "a".repeat(65))] {
+        for bad in [
+            "",
+            "7",
+            "7:",
+            "x:ab",
+            "7:not-hex",
+            "-1:ab",
+            &format!("1:{}", "a".repeat(65)),
+        ] {
             assert_eq!(Record::parse(bad), None, "{bad}");
         }
     }
@@ -180,7 +188,11 @@ mod tests {
         let (old, new) = ("aa", "bb");
         assert_eq!(decide(Some(&record(3, new)), 2, old), Step::Follow(3));
         assert_eq!(decide(Some(&record(3, new)), 2, new), Step::Adopt(3));
-        assert_eq!(decide(Some(&record(3, new)), 3, old), Step::Nothing, "acted once");
+        assert_eq!(
+            decide(Some(&record(3, new)), 3, old),
+            Step::Nothing,
+            "acted once"
+        );
         assert_eq!(decide(Some(&record(1, old)), 3, new), Step::Restore);
         assert_eq!(decide(None, 0, old), Step::Restore);
     }

@@ -411,9 +411,7 @@ impl Cluster {
             // No one listens on the owner's channel: it died; its entry is stale.
             Some(0) => {
                 let mut invocation = self.inner.forget_owner.prepare_invoke();
-                invocation
-                    .key(wire::owner_key(scope, &member))
-                    .arg(&owner);
+                invocation.key(wire::owner_key(scope, &member)).arg(&owner);
                 let _: Option<i64> = self.inner.link.eval(&invocation).await;
                 Forward::NoOwner
             }
@@ -711,9 +709,7 @@ impl Cluster {
     ) -> Result<(), Dropped> {
         let request: ForwardRequest = self.open(channel, payload)?;
         let (session, key) = match self.inner.owned.get(&request.session) {
-            Some(owned)
-                if bool::from(owned.keyed.as_bytes().ct_eq(request.key.as_bytes())) =>
-            {
+            Some(owned) if bool::from(owned.keyed.as_bytes().ct_eq(request.key.as_bytes())) => {
                 (owned.session.clone(), owned.key.clone())
             }
             _ => (String::new(), String::new()),

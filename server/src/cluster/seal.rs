@@ -235,8 +235,18 @@ mod tests {
                 NOW,
                 Dropped::BadSignature,
             ),
-            (sealed.clone().into_bytes(), chan, NOW + 31_000, Dropped::Stale),
-            (sealed.clone().into_bytes(), chan, NOW - 31_000, Dropped::Stale),
+            (
+                sealed.clone().into_bytes(),
+                chan,
+                NOW + 31_000,
+                Dropped::Stale,
+            ),
+            (
+                sealed.clone().into_bytes(),
+                chan,
+                NOW - 31_000,
+                Dropped::Stale,
+            ),
         ];
         for (payload, channel, now, expected) in cases {
             let got = open::<String>(&s, channel, &payload, now, &replays);

@@ -181,15 +181,25 @@ mod tests {
     #[test]
     fn cluster_8_settings_name_the_variable() {
         let err = ClusterSecret::from_settings(Some("x"), None).unwrap_err();
-        assert!(err.to_string().starts_with("CFPB_MCP_CLUSTER_SECRET: too short"));
+        assert!(
+            err.to_string()
+                .starts_with("CFPB_MCP_CLUSTER_SECRET: too short")
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("cluster_secret");
         std::fs::write(&file, "tiny\n").unwrap();
         let err = ClusterSecret::from_settings(None, Some(&file)).unwrap_err();
-        assert!(err.to_string().starts_with("CFPB_MCP_CLUSTER_SECRET_FILE: too short"));
+        assert!(
+            err.to_string()
+                .starts_with("CFPB_MCP_CLUSTER_SECRET_FILE: too short")
+        );
         assert!(!err.to_string().contains("tiny"));
         std::fs::write(&file, format!("{GOOD}\n")).unwrap();
-        assert!(ClusterSecret::from_settings(None, Some(&file)).unwrap().is_some());
+        assert!(
+            ClusterSecret::from_settings(None, Some(&file))
+                .unwrap()
+                .is_some()
+        );
         assert!(ClusterSecret::from_settings(None, None).unwrap().is_none());
         assert!(matches!(
             ClusterSecret::from_settings(Some(GOOD), Some(&file)),
@@ -197,7 +207,10 @@ mod tests {
         ));
         let missing = dir.path().join("missing");
         let err = ClusterSecret::from_settings(None, Some(&missing)).unwrap_err();
-        assert!(err.to_string().starts_with("CFPB_MCP_CLUSTER_SECRET_FILE: cannot read"));
+        assert!(
+            err.to_string()
+                .starts_with("CFPB_MCP_CLUSTER_SECRET_FILE: cannot read")
+        );
     }
 
     #[test]
@@ -207,7 +220,10 @@ mod tests {
         let tag = secret.sign(&[b"chan", b"body"]);
         assert!(secret.verify(&[b"chan", b"body"], &tag));
         assert!(!secret.verify(&[b"chan", b"bodY"], &tag));
-        assert!(!secret.verify(&[b"chanb", b"ody"], &tag), "parts are framed");
+        assert!(
+            !secret.verify(&[b"chanb", b"ody"], &tag),
+            "parts are framed"
+        );
         assert!(!secret.verify(&[b"chan", b"body"], &tag[..31]));
         assert!(!other.verify(&[b"chan", b"body"], &tag));
     }

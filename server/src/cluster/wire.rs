@@ -195,6 +195,9 @@ mod tests {
             request
         );
         let shown = format!("{request:?}");
-        assert!(!shown.contains("secret") && !shown.contains("0011"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("0011"),
+            "{shown}"
+        );
     }
 }
