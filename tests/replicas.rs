@@ -803,6 +803,15 @@ async fn cluster_9_forged_unsigned_stale_and_replayed_messages_are_dropped_and_c
         let reload = json!({"from": "x", "generation": 99, "version": "ab"});
         publish(&mut conn, &channel, &reload.to_string());
     }
+    // Correctly sealed, but naming another key than the session's: the
+    // owner answers as for an unknown session (MSG-2, CLUSTER-10).
+    let mut foreign = request(8);
+    foreign["key"] = json!(cluster::digest(secret, "key", &cluster::key_digest(&k2)));
+    publish(
+        &mut conn,
+        &fwd,
+        &cluster::seal(secret, &fwd, &foreign, cluster::now_ms()),
+    );
     // A control: the same message correctly sealed is obeyed (so the
     // forgeries above were refused for their reason, not their format).
     let control = cluster::seal(secret, &fwd, &request(9), cluster::now_ms());

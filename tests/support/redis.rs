@@ -74,8 +74,22 @@ impl Redis {
             .arg("--dir")
             .arg(self.dir.path())
             // docker-compose.yml's ACL, and an admin for the test.
-            .args(["--user", "default", "on", "nopass", "resetchannels", "-@all", "+ping"])
-            .args(["--user", "cfpb-mcp", "on", &format!(">{PASSWORD}"), "resetchannels"])
+            .args([
+                "--user",
+                "default",
+                "on",
+                "nopass",
+                "resetchannels",
+                "-@all",
+                "+ping",
+            ])
+            .args([
+                "--user",
+                "cfpb-mcp",
+                "on",
+                &format!(">{PASSWORD}"),
+                "resetchannels",
+            ])
             .args(["~cfpb-mcp:*", "&cfpb-mcp:*", "+@all", "-@dangerous"])
             .args(["--user", "admin", "on", &format!(">{ADMIN_PASSWORD}")])
             .args(["~*", "&*", "+@all"])

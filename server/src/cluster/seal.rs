@@ -174,7 +174,8 @@ impl Replays {
     }
 
     /// Nonces remembered now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.seen.lock().map_or(0, |s| s.len())
     }
 }
