@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
-use crate::cluster::{ClusterSecret, RedisUrl, RedisUrlError, SecretSettingError};
+use crate::cluster::{ClusterSecret, RedisUrl, RedisUrlError, SecretSettingError, SecretText};
 use crate::config::{Config, defaults};
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{KeyListError, parse_key_list};
@@ -182,7 +182,7 @@ pub struct ServeArgs {
         value_name = "SECRET",
         hide_env_values = true
     )]
-    pub cluster_secret: Option<String>,
+    pub cluster_secret: Option<SecretText>,
 
     /// A file holding the cluster secret (instead of CFPB_MCP_CLUSTER_SECRET),
     /// read once at start, e.g. beside the keys file.
@@ -198,7 +198,7 @@ impl ServeArgs {
             None => None,
         };
         let cluster_secret = ClusterSecret::from_settings(
-            self.cluster_secret.as_deref(),
+            self.cluster_secret.as_ref().map(SecretText::expose),
             self.cluster_secret_file.as_deref(),
         )?;
         let api_keys = match &self.api_keys {

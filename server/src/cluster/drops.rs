@@ -88,11 +88,55 @@ impl Drops {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::AuditTarget;
 
     #[test]
     fn reasons_index_their_own_slot() {
         for (i, reason) in Dropped::ALL.into_iter().enumerate() {
             assert_eq!(reason as usize, i);
         }
+    }
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn cluster_9_a_flood_is_counted_exactly_and_logged_once_per_reason() {
+        let out = Shared::default();
+        let metrics = Arc::new(Metrics::new());
+        let audit =
+            AuditLog::start(AuditTarget::Writer(Box::new(out.clone())), metrics.clone()).unwrap();
+        let drops = Drops::new(metrics.clone(), audit.clone());
+        for _ in 0..1000 {
+            drops.record(Dropped::Unsigned);
+        }
+        drops.record(Dropped::Stale);
+        drops.flush(); // nothing due within the interval
+        audit.close().await;
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0]
+                .contains(r#""event":"cluster_messages_dropped","reason":"unsigned","count":1}"#),
+            "{text}"
+        );
+        assert!(lines[1].contains(r#""reason":"stale","count":1"#), "{text}");
+        let rendered = metrics.render(crate::metrics::Open::default());
+        assert!(
+            rendered.contains(r#"cfpb_mcp_cluster_messages_dropped_total{reason="unsigned"} 1000"#),
+            "{rendered}"
+        );
     }
 }

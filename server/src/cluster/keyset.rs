@@ -46,6 +46,9 @@ end
 return 0
 "#;
 
+/// Generations from here on are not taken (Lua numbers are doubles).
+const MAX_GENERATION: u64 = 1 << 53;
+
 /// The record as read from Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -54,15 +57,18 @@ pub struct Record {
 }
 
 impl Record {
-    /// `None` for anything that is not `<digits>:<hex>` (Redis is not
-    /// trusted to hold what we wrote).
+    /// `None` for anything that is not `<digits>:<hex>` with a generation
+    /// Lua counts exactly (under 2^53) (Redis is not trusted to hold what
+    /// we wrote; what is refused here is written over).
     pub fn parse(text: &str) -> Option<Self> {
         let (generation, version) = text.split_once(':')?;
-        let ok = !version.is_empty()
+        let generation: u64 = generation.parse().ok()?;
+        let ok = generation < MAX_GENERATION
+            && !version.is_empty()
             && version.len() <= 64
             && version.bytes().all(|b| b.is_ascii_hexdigit());
         Some(Self {
-            generation: generation.parse().ok()?,
+            generation,
             version: version.to_owned(),
         })
         .filter(|_| ok)

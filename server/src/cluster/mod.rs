@@ -50,6 +50,7 @@ pub use gcra::{Gcra, SCRIPT as GCRA_SCRIPT, Spend};
 pub use link::{COMMAND_TIMEOUT, Unreachable};
 pub use secret::{
     ClusterSecret, MIN_SECRET_BYTES, SECRET_FILE_VAR, SECRET_VAR, SecretError, SecretSettingError,
+    SecretText,
 };
 pub use url::{RedisUrl, RedisUrlError};
 

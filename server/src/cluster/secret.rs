@@ -40,6 +40,29 @@ impl std::fmt::Debug for ClusterSecret {
     }
 }
 
+/// The secret as the command line holds it until [`ClusterSecret::from_settings`]
+/// checks it: its `Debug` shows nothing (the CLI's structs derive `Debug`).
+#[derive(Clone)]
+pub struct SecretText(String);
+
+impl From<String> for SecretText {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl SecretText {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText([REDACTED])")
+    }
+}
+
 /// Why a secret was refused. Never quotes it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
@@ -170,6 +193,8 @@ mod tests {
         assert!(ClusterSecret::new("0123456789abcdef0f1e2d3c4b5a6978").is_ok());
         let secret = ClusterSecret::new(&format!("  {GOOD}\n")).unwrap();
         assert_eq!(format!("{secret:?}"), "ClusterSecret([REDACTED])");
+        let text = SecretText::from(GOOD.to_owned());
+        assert!(!format!("{text:?}").contains(GOOD));
         for e in [
             SecretError::TooShort(3).to_string(),
             SecretError::Weak(3).to_string(),
