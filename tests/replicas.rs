@@ -10,7 +10,7 @@
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use cfpb_mcp_server::cluster::{GCRA_SCRIPT, Gcra, Spend};
+use cfpb_mcp_server::cluster::{GCRA_SCRIPT, Gcra, Spend, keyset};
 use e2e::cluster;
 use e2e::nginx::{Nginx, ProxyConfig, nginx_binary, run_harness};
 use e2e::redis::{Redis, redis_binary};
@@ -556,6 +556,53 @@ fn cluster_6_an_unreachable_redis_refuses_to_start_without_naming_the_password()
     assert!(!stderr.contains("server_start"), "{stderr}");
 }
 
+/// The key-set record's scripts (CLUSTER-11) in a real Redis, on a key of
+/// their own, including records that Redis should not hold.
+fn keyset_scripts_in_redis(conn: &mut redis::Connection) {
+    let key = "cfpb-mcp:test:keyset";
+    let announce = redis::Script::new(keyset::ANNOUNCE);
+    let restore = redis::Script::new(keyset::RESTORE);
+    let set = |conn: &mut redis::Connection, value: Option<&str>| {
+        let mut cmd = redis::cmd(if value.is_some() { "SET" } else { "DEL" });
+        cmd.arg(key);
+        if let Some(value) = value {
+            cmd.arg(value);
+        }
+        let _: () = cmd.query(conn).unwrap();
+    };
+    let get = |conn: &mut redis::Connection| -> Option<String> {
+        redis::cmd("GET").arg(key).query(conn).unwrap()
+    };
+    for (stored, known, expected) in [
+        (None, 0u64, 1u64),
+        (Some("1:aa"), 5, 6),
+        (Some("7:aa"), 5, 8),
+        (Some("zz"), 0, 1),
+        (Some("99999999999999999999:aa"), 2, 3),
+    ] {
+        set(conn, stored);
+        let generation: u64 = announce.key(key).arg(known).arg("bb").invoke(conn).unwrap();
+        assert_eq!(
+            generation, expected,
+            "announce over {stored:?}, knowing {known}"
+        );
+        assert_eq!(get(conn), Some(format!("{expected}:bb")));
+    }
+    for (stored, known, wrote, after) in [
+        (None, 0u64, 1u8, "0:cc"),
+        (Some("3:aa"), 2, 0, "3:aa"),
+        (Some("3:aa"), 4, 1, "4:cc"),
+        (Some("garbage"), 1, 1, "1:cc"),
+        (Some("99999999999999999999:aa"), 1, 1, "1:cc"),
+    ] {
+        set(conn, stored);
+        let written: u8 = restore.key(key).arg(known).arg("cc").invoke(conn).unwrap();
+        assert_eq!(written, wrote, "restore over {stored:?}, knowing {known}");
+        assert_eq!(get(conn).as_deref(), Some(after));
+    }
+    set(conn, None);
+}
+
 /// The GCRA script with `now` given (ARGV[3]) against [`Gcra::spend`].
 fn lua_matches_the_model(url: &str) {
     let client = redis::Client::open(url).unwrap();
@@ -1014,6 +1061,7 @@ async fn cluster_11_a_replica_that_missed_the_reload_refuses_the_revoked_key_wit
     let (a, b) = (&servers[0], &servers[1]);
     let client = reqwest::Client::new();
     let mut conn = redis.connection();
+    keyset_scripts_in_redis(&mut conn);
     let accepted = |s: u16| s != 401;
     let refused = |s: u16| s == 401;
     until_status(&client, &b.base, &keys[4], WAIT, accepted, "B takes key 4").await;

@@ -135,10 +135,7 @@ impl App {
     /// reload can't get a revoked key served here), else `401`; then the
     /// transport answers as for a local request.
     async fn answer_forwarded(&self, forwarded: Forwarded) {
-        let current = forwarded.key.is_empty()
-            || self.guard.is_keyless()
-            || KeyDigest::from_hex(&forwarded.key).is_some_and(|k| self.guard.keys().contains(&k));
-        if !current {
+        if !caller_current(&self.guard.keys(), self.guard.is_keyless(), &forwarded.key) {
             if let Some(cluster) = &self.cluster {
                 let body = ErrorBody::new(ErrorKind::Auth, messages_text::AUTH).to_json();
                 let reason = crate::audit::Reason::Auth.as_str();
@@ -292,6 +289,14 @@ impl App {
     }
 }
 
+/// CLUSTER-10: may a forwarded request with the caller `key_hex` be
+/// answered here? Yes when its key is in `keys` now (or the server runs
+/// keyless); an empty caller (not the session's key: the transport answers
+/// the unknown session's 404) is let through to get that 404.
+fn caller_current(keys: &KeySet, keyless: bool, key_hex: &str) -> bool {
+    key_hex.is_empty() || keyless || KeyDigest::from_hex(key_hex).is_some_and(|k| keys.contains(&k))
+}
+
 /// The digests (hex) of a key set's keys: how the cluster knows its version.
 fn key_digests(keys: &KeySet) -> Vec<String> {
     keys.keys()
@@ -335,5 +340,29 @@ fn loggable_method(method: &Method) -> &'static str {
         Method::CONNECT => "CONNECT",
         Method::TRACE => "TRACE",
         _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::keys::ApiKey;
+
+    #[test]
+    fn cluster_10_the_owner_serves_only_keys_it_has_now() {
+        let (kept, revoked) = (ApiKey::generate(), ApiKey::generate());
+        let hex_of = |k: &ApiKey| hex::encode(k.digest().as_bytes());
+        let keys = KeySet::new(vec![kept.clone()]);
+        assert!(caller_current(&keys, false, &hex_of(&kept)));
+        assert!(!caller_current(&keys, false, &hex_of(&revoked)));
+        assert!(!caller_current(&keys, false, "not-hex"));
+        assert!(caller_current(&keys, false, ""), "the transport's 404");
+        assert!(caller_current(
+            &KeySet::new(vec![]),
+            true,
+            &hex_of(&revoked)
+        ));
+        let digests = key_digests(&KeySet::new(vec![kept.clone(), revoked.clone()]));
+        assert_eq!(digests, [hex_of(&kept), hex_of(&revoked)]);
     }
 }

@@ -20,11 +20,13 @@ pub const RECORD_KEY: &str = "cfpb-mcp:keys:version";
 
 /// A reload announced here: KEYS[1] the record; ARGV[1] the generation this
 /// replica knows, ARGV[2] its key set's version. The new generation is one
-/// past both the stored and the known one; returns it.
+/// past both the stored and the known one; returns it. (A stored record
+/// that is not ours, or past 2^53, counts as none: Redis is not trusted.)
 pub const ANNOUNCE: &str = r#"
 local cur = redis.call('GET', KEYS[1])
 local g = 0
 if cur then g = tonumber(string.match(cur, '^(%d+):')) or 0 end
+if g >= 9007199254740992 then g = 0 end
 local known = tonumber(ARGV[1])
 if known > g then g = known end
 g = g + 1
@@ -39,6 +41,7 @@ pub const RESTORE: &str = r#"
 local cur = redis.call('GET', KEYS[1])
 local g = -1
 if cur then g = tonumber(string.match(cur, '^(%d+):')) or -1 end
+if g >= 9007199254740992 then g = -1 end
 if g < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
   return 1
