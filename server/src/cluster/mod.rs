@@ -28,7 +28,7 @@ mod drops;
 mod gcra;
 pub mod keyset;
 mod link;
-pub mod seal;
+mod seal;
 mod secret;
 mod slots;
 mod url;
