@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
-use crate::cluster::{RedisUrl, RedisUrlError};
+use crate::cluster::{ClusterSecret, RedisUrl, RedisUrlError, SecretSettingError, SecretText};
 use crate::config::{Config, defaults};
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{KeyListError, parse_key_list};
@@ -32,6 +32,8 @@ pub enum ArgsError {
     TrustedProxies(#[from] BadProxy),
     #[error("CFPB_MCP_AUTH: {0:?} is no method (keys, oauth, access), or the list is empty")]
     AuthMethod(String),
+    #[error(transparent)]
+    ClusterSecret(#[from] SecretSettingError),
 }
 
 /// `CFPB_MCP_AUTH`: a comma list of methods, at least one, each once.
@@ -237,6 +239,23 @@ pub struct ServeArgs {
     /// access: the Access application's AUD tag.
     #[arg(long, env = "CFPB_MCP_ACCESS_AUD", value_name = "TAG")]
     pub access_aud: Option<String>,
+    // CLUSTER-8: the cluster secret (issue 23).
+    /// With CFPB_MCP_REDIS_URL (required then): the secret that signs every
+    /// message between replicas and keys every digest in Redis; 32+ bytes,
+    /// the same on every replica (`cfpb-mcp keygen` makes one). Parsed in
+    /// `into_config`, never quoted.
+    #[arg(
+        long,
+        env = "CFPB_MCP_CLUSTER_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub cluster_secret: Option<SecretText>,
+
+    /// A file holding the cluster secret (instead of CFPB_MCP_CLUSTER_SECRET),
+    /// read once at start, e.g. beside the keys file.
+    #[arg(long, env = "CFPB_MCP_CLUSTER_SECRET_FILE", value_name = "PATH")]
+    pub cluster_secret_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -246,6 +265,10 @@ impl ServeArgs {
             Some(text) => Some(text.parse::<RedisUrl>()?),
             None => None,
         };
+        let cluster_secret = ClusterSecret::from_settings(
+            self.cluster_secret.as_ref().map(SecretText::expose),
+            self.cluster_secret_file.as_deref(),
+        )?;
         let api_keys = match &self.api_keys {
             Some(list) => parse_key_list(list)?,
             None => Vec::new(),
@@ -296,6 +319,7 @@ impl ServeArgs {
                 Some(list) => TrustedProxies::parse(list)?,
                 None => TrustedProxies::default(),
             },
+            cluster_secret,
             ..Config::default()
         })
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::audit::AuditTarget;
-use crate::cluster::RedisUrl;
+use crate::cluster::{ClusterSecret, RedisUrl};
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
 use crate::guard::proxy::TrustedProxies;
@@ -79,6 +79,9 @@ pub struct Config {
     /// Serve `/mcp` to the letter of the revisions: none of COMPAT-1..3's
     /// tolerances for the request shapes Claude's clients really send.
     pub strict_protocol: bool,
+    /// Signs what replicas send each other and keys what Redis sees;
+    /// required with `redis_url` (CLUSTER-8).
+    pub cluster_secret: Option<ClusterSecret>,
     pub audit: AuditTarget,
     /// An inline key list that failed to parse (reported by `Server::bind`).
     pub(crate) key_error: Option<KeyListError>,
@@ -189,6 +192,7 @@ impl Default for Config {
             auth: AuthSettings::default(),
             trusted_proxies: TrustedProxies::default(),
             strict_protocol: false,
+            cluster_secret: None,
             audit: AuditTarget::Stderr,
             key_error: None,
             #[cfg(feature = "bench-unguarded")]

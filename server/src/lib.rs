@@ -19,8 +19,9 @@
 //! - `http`: the response body type, the contract's error bodies, the
 //!   event-stream head, bounded body reading.
 //! - [`cluster`]: state shared between replicas through Redis (the shared
-//!   limiter, legacy session owners and forwarding, reload broadcasts); only
-//!   with `CFPB_MCP_REDIS_URL`.
+//!   limiter, legacy session owners and forwarding, reload broadcasts and
+//!   the key-set record); every message signed and every name keyed with
+//!   the cluster secret; only with `CFPB_MCP_REDIS_URL`.
 //! - `sessions`: session ids and the key that owns each session (both
 //!   transports); `streams`: the long-lived stream budgets (per caller and
 //!   in all) both transports count against.

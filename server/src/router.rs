@@ -18,7 +18,7 @@ use std::time::Instant;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::cluster::{Cluster, ForwardKind, Inbox};
+use crate::cluster::{Cluster, ForwardKind, Forwarded, Inbox, KeysChanged};
 use crate::http::body::{BodySlot, REFUSAL_DRAIN_BYTES, REFUSAL_DRAIN_TIMEOUT, close_after, drain};
 use crate::metrics::Open;
 use tokio_util::sync::CancellationToken;
@@ -28,9 +28,11 @@ use crate::audit::{
     Arguments, AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis,
     scrub_and_truncate,
 };
+use crate::guard::keys::{KeyDigest, KeySet};
 use crate::guard::{Guard, ReloadError};
 use crate::http::response::{
-    Body, bad_request, json_response, messages_text, method_not_allowed, not_found,
+    Body, ErrorBody, ErrorKind, bad_request, json_response, messages_text, method_not_allowed,
+    not_found,
 };
 use crate::identity::AuthMethod;
 use crate::transport::legacy::{Endpoint, Legacy};
@@ -99,15 +101,20 @@ impl App {
     }
 
     /// Serve what the other replicas send (CLUSTER-3, CLUSTER-4, CLUSTER-7)
-    /// until `shutdown`: forwarded requests, each on its own task, and
-    /// reloads; and every heartbeat, free the slots of `/mcp` sessions rmcp
-    /// ended on its own (idle), so the cluster's count stays true.
+    /// until `shutdown`: forwarded requests, each on its own task once the
+    /// caller is re-checked against this replica's keys (CLUSTER-10), and
+    /// reloads (CLUSTER-11); and every heartbeat, free the slots of `/mcp`
+    /// sessions rmcp ended on its own (idle), so the cluster's count stays
+    /// true.
     pub async fn serve_inbox(
         self: Arc<Self>,
         mut inbox: Inbox,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) {
+        if let Some(cluster) = &self.cluster {
+            cluster.keys_installed(key_digests(&self.guard.keys()));
+        }
         let mut sweep = tokio::time::interval(crate::cluster::HEARTBEAT);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -117,21 +124,40 @@ impl App {
                 forwarded = inbox.forwarded.recv() => {
                     let Some(forwarded) = forwarded else { return };
                     let app = self.clone();
-                    tasks.spawn(async move {
-                        match forwarded.kind {
-                            ForwardKind::Legacy => {
-                                app.legacy.answer_forwarded(&app.guard, forwarded).await;
-                            }
-                            _ => app.streamable.answer_forwarded(&app.guard, forwarded).await,
-                        }
-                    });
+                    tasks.spawn(async move { app.answer_forwarded(forwarded).await });
                 }
                 reload = inbox.reloads.recv() => {
-                    if reload.is_none() {
-                        return;
-                    }
-                    let _ = self.reload_local().await;
+                    let _ = match reload {
+                        None => return,
+                        Some(KeysChanged::Elsewhere) => self.reload_local().await,
+                        Some(KeysChanged::OnDisk) => self.reload_keys().await,
+                    };
                 }
+            }
+        }
+    }
+
+    /// A request another replica forwarded: CLUSTER-10, the caller's key
+    /// must be in this replica's key set now (a replica that missed a
+    /// reload can't get a revoked key served here), else `401`; then the
+    /// transport answers as for a local request.
+    async fn answer_forwarded(&self, forwarded: Forwarded) {
+        if !caller_current(&self.guard.keys(), self.guard.is_keyless(), &forwarded.key) {
+            if let Some(cluster) = &self.cluster {
+                let body = ErrorBody::new(ErrorKind::Auth, messages_text::AUTH).to_json();
+                let reason = crate::audit::Reason::Auth.as_str();
+                cluster
+                    .reply(&forwarded, 401, body, Some(reason), None)
+                    .await;
+            }
+            return;
+        }
+        match forwarded.kind {
+            ForwardKind::Legacy => self.legacy.answer_forwarded(&self.guard, forwarded).await,
+            _ => {
+                self.streamable
+                    .answer_forwarded(&self.guard, forwarded)
+                    .await
             }
         }
     }
@@ -242,13 +268,13 @@ impl App {
     /// keys fail at once and their open streams and sessions close. On error
     /// the previous keys stay in force. Returns the number of keys now
     /// configured; the outcome is also logged. With Redis, every other
-    /// replica re-reads its keys file too (CLUSTER-4).
+    /// replica re-reads its keys file too (CLUSTER-4, CLUSTER-11).
     pub async fn reload_keys(&self) -> Result<usize, ReloadError> {
         let outcome = self.reload_local().await;
         if let Some(cluster) = &self.cluster
             && outcome.is_ok()
         {
-            cluster.broadcast_reload().await;
+            cluster.announce_reload().await;
         }
         outcome
     }
@@ -266,6 +292,9 @@ impl App {
         };
         let count = keys.len();
         let ended = self.legacy.revoke_missing(&keys) + self.streamable.revoke_missing(&keys).await;
+        if let Some(cluster) = &self.cluster {
+            cluster.keys_installed(key_digests(&keys));
+        }
         self.guard.install(keys);
         self.audit.write(&Event::KeysReloaded {
             keys: count,
@@ -292,6 +321,22 @@ impl App {
     pub fn end_all(&self) {
         self.legacy.end_all();
     }
+}
+
+/// CLUSTER-10: may a forwarded request with the caller `key_hex` be
+/// answered here? Yes when its key is in `keys` now (or the server runs
+/// keyless); an empty caller (not the session's key: the transport answers
+/// the unknown session's 404) is let through to get that 404.
+fn caller_current(keys: &KeySet, keyless: bool, key_hex: &str) -> bool {
+    key_hex.is_empty() || keyless || KeyDigest::from_hex(key_hex).is_some_and(|k| keys.contains(&k))
+}
+
+/// The digests (hex) of a key set's keys: how the cluster knows its version.
+fn key_digests(keys: &KeySet) -> Vec<String> {
+    keys.keys()
+        .iter()
+        .map(|k| hex::encode(k.digest().as_bytes()))
+        .collect()
 }
 
 /// NET-4: a response given before its request's body was read (a refusal,
@@ -339,5 +384,29 @@ fn loggable_method(method: &Method) -> &'static str {
         Method::CONNECT => "CONNECT",
         Method::TRACE => "TRACE",
         _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::keys::ApiKey;
+
+    #[test]
+    fn cluster_10_the_owner_serves_only_keys_it_has_now() {
+        let (kept, revoked) = (ApiKey::generate(), ApiKey::generate());
+        let hex_of = |k: &ApiKey| hex::encode(k.digest().as_bytes());
+        let keys = KeySet::new(vec![kept.clone()]);
+        assert!(caller_current(&keys, false, &hex_of(&kept)));
+        assert!(!caller_current(&keys, false, &hex_of(&revoked)));
+        assert!(!caller_current(&keys, false, "not-hex"));
+        assert!(caller_current(&keys, false, ""), "the transport's 404");
+        assert!(caller_current(
+            &KeySet::new(vec![]),
+            true,
+            &hex_of(&revoked)
+        ));
+        let digests = key_digests(&KeySet::new(vec![kept.clone(), revoked.clone()]));
+        assert_eq!(digests, [hex_of(&kept), hex_of(&revoked)]);
     }
 }

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::audit::{AuditLog, AuditTarget, Event};
-use crate::cluster::{Cluster, Unreachable};
+use crate::cluster::{self, Cluster, Unreachable};
 use crate::config::Config;
 use crate::data::{DataError, DataMode, DataSource};
 use crate::guard::{Guard, GuardError, ReloadError};
@@ -123,16 +123,41 @@ impl Server {
         let (guard, cluster, inbox) = match config.redis_url.clone() {
             None => (guard, None, None),
             Some(url) => {
-                let (cluster, inbox) =
-                    match Cluster::connect(url.clone(), audit.clone(), shutdown.clone(), &tasks)
-                        .await
-                    {
-                        Ok(connected) => connected,
-                        Err(e) => {
-                            audit.close().await;
-                            return Err(e.into());
-                        }
-                    };
+                // CLUSTER-8: Redis is not trusted; without the secret that
+                // signs what crosses it, no cluster.
+                let Some(secret) = config.cluster_secret.clone() else {
+                    audit.close().await;
+                    return Err(StartError::Setting {
+                        name: cluster::SECRET_VAR,
+                        why: format!(
+                            "required with CFPB_MCP_REDIS_URL: it signs every message between \
+                             replicas (at least {} bytes, e.g. from `cfpb-mcp keygen`; or \
+                             {} naming a file that holds it)",
+                            cluster::MIN_SECRET_BYTES,
+                            cluster::SECRET_FILE_VAR
+                        ),
+                    });
+                };
+                let settings = cluster::Settings {
+                    url: url.clone(),
+                    secret,
+                    keys_file: config.api_keys_file.clone(),
+                };
+                let connected = Cluster::connect(
+                    settings,
+                    audit.clone(),
+                    metrics.clone(),
+                    shutdown.clone(),
+                    &tasks,
+                )
+                .await;
+                let (cluster, inbox) = match connected {
+                    Ok(connected) => connected,
+                    Err(e) => {
+                        audit.close().await;
+                        return Err(e.into());
+                    }
+                };
                 audit.write(&Event::RedisState {
                     state: "up",
                     url: url.to_string(),

@@ -4,7 +4,10 @@
 #     whichever is installed (both if both are);
 #   - it fails, naming TUNNEL_TOKEN, when TUNNEL_TOKEN is missing;
 #   - the resolved config publishes no host port, exposes 8000 on `server`,
-#     keeps the hardening, and gives TUNNEL_TOKEN to cloudflared only.
+#     keeps the hardening, and gives TUNNEL_TOKEN to cloudflared only;
+#   - with --profile replicas: Redis requires a password (an ACL user limited
+#     to cfpb-mcp:*), sits on an internal network cloudflared is not on, and
+#     the servers get the cluster secret (CLUSTER-8..10).
 # Exit 0 = all passed (or skipped: no compose tool installed), 1 = a check failed.
 # Install a compose tool with: apt-get install -y docker-compose
 set -uo pipefail
@@ -89,6 +92,29 @@ for tool in "${tools[@]}"; do
     s2=$(awk '/^  server-2:/{f=1;print;next} /^  [a-z]/{f=0} f' "$r")
     expect "$s2" "server-2 passes CFPB_MCP_REDIS_URL through" "CFPB_MCP_REDIS_URL"
     expect "$s2" "server-2 read_only" "read_only: true"
+    # Issue 23: Redis is a trust boundary.
+    rd=$(awk '/^  redis:/{f=1;print;next} /^  [a-z]/{f=0} f' "$r")
+    rd_flat=$(tr '\n' ' ' <<<"$rd")
+    expect "$rd" "redis takes its password from CFPB_MCP_REDIS_PASSWORD" "CFPB_MCP_REDIS_PASSWORD"
+    expect "$rd_flat" "redis refuses to start without a password" 'CFPB_MCP_REDIS_PASSWORD" \] \|\| .*exit 1'
+    expect "$rd_flat" "redis: the servers' ACL user, cfpb-mcp:* only, no admin commands" "user cfpb-mcp on >[$]+CFPB_MCP_REDIS_PASSWORD resetchannels ~cfpb-mcp:[*] &cfpb-mcp:[*] .*-@dangerous"
+    expect "$rd_flat" "redis: the default user may only PING" "user default on nopass resetchannels -@all [+]ping"
+    nets() { awk '/^    networks:/{f=1;next} /^    [a-z]/{f=0} f && /^      [a-z]/{sub(":.*","");gsub(/[ -]/,"");print}' <<<"$1" | sort | tr '\n' ' '; }
+    for svc in server server-2; do
+      blk=$(awk -v s="  $svc:" '$0==s{f=1;print;next} /^  [a-z]/{f=0} f' "$r")
+      if [ "$(nets "$blk")" = "cluster default " ]; then ok "[$tool] $svc on the default and cluster networks"; else fail "[$tool] $svc networks: $(nets "$blk")"; fi
+      expect "$blk" "$svc passes CFPB_MCP_CLUSTER_SECRET_FILE through" "CFPB_MCP_CLUSTER_SECRET_FILE"
+    done
+    if [ "$(nets "$rd")" = "cluster " ]; then ok "[$tool] redis on the cluster network only"; else fail "[$tool] redis networks: $(nets "$rd")"; fi
+    for svc in cloudflared cloudflared-2; do
+      blk=$(awk -v s="  $svc:" '$0==s{f=1;print;next} /^  [a-z]/{f=0} f' "$r")
+      case " $(nets "$blk")" in
+        *" cluster "*) fail "[$tool] $svc is on the cluster network (it must not reach Redis)" ;;
+        *) ok "[$tool] $svc is not on the cluster network" ;;
+      esac
+    done
+    topnets=$(awk '/^networks:/{f=1;next} /^[a-z]/{f=0} f' "$r")
+    if tr '\n' ' ' <<<"$topnets" | grep -qE 'cluster: .*internal: true'; then ok "[$tool] the cluster network is internal"; else fail "[$tool] the cluster network is not internal"; fi
   else
     fail "[$tool] config --profile replicas:"; sed 's/^/     /' "$tmp/err"
   fi

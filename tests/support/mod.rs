@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::Value;
 
+pub mod cluster;
 pub mod nginx;
 pub mod npm;
 pub mod python;

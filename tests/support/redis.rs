@@ -1,6 +1,9 @@
 //! A real `redis-server` (the Debian package) on a loopback port the test
 //! picks, with no persistence and its files in a tempdir; stoppable and
 //! restartable on the same port (to test the server's fallback, CLUSTER-5).
+//! Its users are docker-compose.yml's (CLUSTER-10): the replicas log in as
+//! `cfpb-mcp` (its keys and channels only, no admin command), the default
+//! user may only PING; the test itself looks and acts as `admin`.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -18,6 +21,10 @@ pub fn redis_binary() -> Option<PathBuf> {
         .chain([PathBuf::from("/usr/bin/redis-server")])
         .find(|p| p.is_file())
 }
+
+/// The password of the `cfpb-mcp` user.
+pub const PASSWORD: &str = "replicas-test-redis-password-83c1f0";
+const ADMIN_PASSWORD: &str = "replicas-test-admin-password-5b2e97";
 
 /// A running Redis, killed on drop.
 pub struct Redis {
@@ -39,9 +46,18 @@ impl Redis {
         redis
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// The replicas' URL: `redis://cfpb-mcp:PASSWORD@127.0.0.1:PORT/0`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        format!("redis://cfpb-mcp:{PASSWORD}@127.0.0.1:{}/0", self.port)
+    }
+
+    /// A plain (blocking) connection as `admin`, to look into Redis or act
+    /// on it.
+    pub fn connection(&self) -> redis::Connection {
+        let url = format!("redis://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/0", self.port);
+        redis::Client::open(url)
+            .and_then(|c| c.get_connection())
+            .expect("a connection to the test's redis-server")
     }
 
     fn run(&mut self) {
@@ -57,6 +73,26 @@ impl Redis {
             ])
             .arg("--dir")
             .arg(self.dir.path())
+            // docker-compose.yml's ACL, and an admin for the test.
+            .args([
+                "--user",
+                "default",
+                "on",
+                "nopass",
+                "resetchannels",
+                "-@all",
+                "+ping",
+            ])
+            .args([
+                "--user",
+                "cfpb-mcp",
+                "on",
+                &format!(">{PASSWORD}"),
+                "resetchannels",
+            ])
+            .args(["~cfpb-mcp:*", "&cfpb-mcp:*", "+@all", "-@dangerous"])
+            .args(["--user", "admin", "on", &format!(">{ADMIN_PASSWORD}")])
+            .args(["~*", "&*", "+@all"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -26,6 +26,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
+use cfpb_mcp_server::cluster::ClusterSecret;
 use cfpb_mcp_server::data::DataMode;
 use cfpb_mcp_server::{AuditTarget, Config, Server};
 
@@ -69,6 +70,12 @@ fn main() {
         config.max_connections = 20_000;
         config.sse_keepalive = Duration::from_secs(keepalive);
         config.bench_unguarded = unguarded;
+        // CLUSTER-8: replicas need one shared secret; every bench replica
+        // gets this one.
+        config.cluster_secret = redis_url
+            .is_some()
+            .then(|| ClusterSecret::new("bench-cluster-secret-6c1f0e9a83b27d45f0aa19c3").ok())
+            .flatten();
         config.redis_url = redis_url;
         let sink = std::fs::OpenOptions::new()
             .write(true)

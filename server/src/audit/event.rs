@@ -48,6 +48,10 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// `cluster_messages_dropped`: messages from Redis that were unsigned,
+    /// forged, stale or replayed (CLUSTER-9), at most one line per reason a
+    /// minute, with the count since the last one.
+    ClusterMessagesDropped { reason: &'static str, count: u64 },
 }
 
 impl Event {
@@ -63,6 +67,7 @@ impl Event {
             Event::KeysReloadFailed { .. } => "keys_reload_failed",
             Event::AuditLinesDropped { .. } => "audit_lines_dropped",
             Event::RedisState { .. } => "redis_state",
+            Event::ClusterMessagesDropped { .. } => "cluster_messages_dropped",
         }
     }
 

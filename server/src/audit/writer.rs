@@ -169,7 +169,7 @@ fn tally(metrics: &Metrics, event: &Event) {
         Event::KeysReloaded { .. } => metrics.key_reload(true),
         Event::KeysReloadFailed { .. } => metrics.key_reload(false),
         // Counted where they are dropped, one by one.
-        Event::AuditLinesDropped { .. } => {}
+        Event::AuditLinesDropped { .. } | Event::ClusterMessagesDropped { .. } => {}
         Event::RedisState { state, .. } => metrics.redis_state(*state == "up"),
         Event::ServerStart { .. } | Event::ServerWarning { .. } | Event::ServerStop { .. } => {}
     }

@@ -1,34 +1,47 @@
 //! What replicas say to each other over Redis pub/sub, and the names of the
 //! keys and channels they use. Pure: serde types and name builders.
 //!
-//! A forwarded POST (CLUSTER-3) carries the full session id, because the
-//! owner looks its session up by it; it travels only between replicas, and
-//! Redis's keys hold a hash of it instead ([`legacy_owner_key`]), so listing
-//! Redis's keys yields no usable session id.
+//! Every message travels sealed (signed, stamped, single-use: `seal`,
+//! CLUSTER-9 in docs/contract.md). None names a key, a session id or a
+//! client address: a session is its keyed digest (the same one its Redis
+//! names use), a caller the keyed digest of its key's digest, both made with
+//! the cluster secret (CLUSTER-10); the owner maps them back to its own
+//! sessions. Correlation ids are random 128-bit values.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Every key and channel starts with this.
 pub const PREFIX: &str = "cfpb-mcp";
 
 /// A POST for a session another replica owns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForwardRequest {
     /// The sender's replica id: where the reply goes.
     pub from: String,
-    /// The sender's correlation number.
-    pub id: u64,
-    /// The session id (32 hex characters).
+    /// The sender's correlation id: 128 random bits, hex.
+    pub id: String,
+    /// The session's keyed digest ([`owner_key`]'s member), never its id.
     pub session: String,
-    /// The caller's key digest (64 hex characters): the owner checks that
-    /// the session is this key's (MSG-2).
+    /// The keyed digest of the caller's key digest: the owner checks that
+    /// the session is this key's (MSG-2) and that the key is still in its
+    /// key set (CLUSTER-10).
     pub key: String,
     /// The posted JSON-RPC message, already scrubbed of keys (AUTH-7).
     pub body: String,
     /// Which transport's session, and what to do with it.
     #[serde(default)]
     pub kind: ForwardKind,
+}
+
+impl std::fmt::Debug for ForwardRequest {
+    /// The body (a client's message) and the digests stay out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardRequest")
+            .field("from", &self.from)
+            .field("kind", &self.kind)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a forwarded request asks of the owner.
@@ -70,7 +83,8 @@ impl Scope {
 /// The owner's answer to a [`ForwardRequest`]: the response to give.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForwardReply {
-    pub id: u64,
+    /// The request's correlation id.
+    pub id: String,
     pub status: u16,
     /// The response body (a contract error JSON, or empty for 202).
     pub body: String,
@@ -83,40 +97,48 @@ pub struct ForwardReply {
     pub content_type: Option<String>,
 }
 
-/// A broadcast: re-read the keys file (AUTH-8 on every replica).
+/// A broadcast: a replica re-read its keys (AUTH-8 on every replica,
+/// CLUSTER-4); the receivers re-read theirs unless they already have this
+/// key set (CLUSTER-11).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reload {
     pub from: String,
+    /// The reload's generation (`keyset::RECORD_KEY`).
+    pub generation: u64,
+    /// The keyed digest of the sender's key set now.
+    pub version: String,
 }
 
-/// Which replica holds the session `session` of `scope` (value: its
-/// replica id).
-pub fn owner_key(scope: Scope, session: &str) -> String {
-    format!("{PREFIX}:{}:{}", scope.word(), session_member(session))
+/// Which replica holds the session whose keyed digest is `member`, of
+/// `scope` (value: its replica id).
+pub fn owner_key(scope: Scope, member: &str) -> String {
+    format!("{PREFIX}:{}:{member}", scope.word())
 }
 
-/// A session as a member of its key's slot set: the same hash, never the id.
-pub fn session_member(session: &str) -> String {
-    let digest = Sha256::digest(session.as_bytes());
-    hex::encode(&digest[..16])
-}
-
-/// The open sessions of `scope` of one key, cluster-wide (CLUSTER-2).
-pub fn slots_key(scope: Scope, key_hex: &str) -> String {
+/// The open sessions of `scope` of one key, cluster-wide (CLUSTER-2), by
+/// the keyed digest of the key's digest.
+pub fn slots_key(scope: Scope, keyed: &str) -> String {
     match scope {
-        Scope::Legacy => format!("{PREFIX}:slots:{key_hex}"),
-        Scope::Streamable => format!("{PREFIX}:mcp-slots:{key_hex}"),
+        Scope::Legacy => format!("{PREFIX}:slots:{keyed}"),
+        Scope::Streamable => format!("{PREFIX}:mcp-slots:{keyed}"),
     }
 }
 
-/// The per-key limiter's bucket.
+/// The per-key limiter's bucket, by name: [`bucket_key`] of its keyed
+/// digest is what Redis sees (`Cluster::spend` does that).
 pub fn key_bucket(key_hex: &str) -> String {
     format!("{PREFIX}:rate:{key_hex}")
 }
 
-/// The failed-auth limiter's bucket for one client address.
+/// The failed-auth limiter's bucket for one client address, by name (as
+/// [`key_bucket`], keyed before it reaches Redis).
 pub fn auth_fail_bucket(addr: std::net::IpAddr) -> String {
     format!("{PREFIX}:authfail:{addr}")
+}
+
+/// The Redis key of a limiter bucket whose name has the keyed digest `keyed`.
+pub fn bucket_key(keyed: &str) -> String {
+    format!("{PREFIX}:bucket:{keyed}")
 }
 
 /// Where a replica hears forwarded requests.
@@ -139,32 +161,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn owner_keys_hold_no_session_id() {
-        let session = "0123456789abcdef0123456789abcdef";
+    fn names_hold_only_the_digests_they_are_given() {
+        let member = "0123456789abcdef0123456789abcdef";
         for (scope, prefix) in [
             (Scope::Legacy, "cfpb-mcp:legacy:"),
             (Scope::Streamable, "cfpb-mcp:mcp:"),
         ] {
-            let key = owner_key(scope, session);
-            assert!(key.starts_with(prefix), "{key}");
-            assert!(!key.contains(session) && !key.contains(&session[..8]));
-            assert_eq!(key, owner_key(scope, session), "stable across replicas");
+            assert_eq!(owner_key(scope, member), format!("{prefix}{member}"));
         }
         assert_ne!(
             slots_key(Scope::Legacy, "k"),
             slots_key(Scope::Streamable, "k"),
             "each transport has its own cap"
         );
+        assert_eq!(bucket_key("d"), "cfpb-mcp:bucket:d");
     }
 
     #[test]
-    fn messages_round_trip() {
+    fn messages_round_trip_and_debug_hides_the_body() {
         let request = ForwardRequest {
             from: "r1".into(),
-            id: 7,
+            id: "00112233445566778899aabbccddeeff".into(),
             session: "s".into(),
             key: "k".into(),
-            body: r#"{"jsonrpc":"2.0"}"#.into(),
+            body: r#"{"jsonrpc":"2.0","params":{"secret":"x"}}"#.into(),
             kind: ForwardKind::McpPost {
                 protocol_version: Some("2025-11-25".into()),
             },
@@ -174,9 +194,10 @@ mod tests {
             serde_json::from_str::<ForwardRequest>(&text).unwrap(),
             request
         );
-        // A request from a replica that predates `kind` is a legacy POST.
-        let old = r#"{"from":"r1","id":1,"session":"s","key":"k","body":"{}"}"#;
-        let old: ForwardRequest = serde_json::from_str(old).unwrap();
-        assert_eq!(old.kind, ForwardKind::Legacy);
+        let shown = format!("{request:?}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("0011"),
+            "{shown}"
+        );
     }
 }

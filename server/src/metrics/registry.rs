@@ -158,6 +158,8 @@ pub struct Metrics {
     open_sessions: Gauge<i64, AtomicI64>,
     redis_up: Gauge<i64, AtomicI64>,
     redis_state_changes: Family<StateLabels, Counter>,
+    /// CLUSTER-9: messages from Redis refused (unsigned, forged, stale, replayed).
+    cluster_messages_dropped: Family<ReasonLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -270,7 +272,14 @@ impl Metrics {
             "Changes of the Redis link's state, by the new state (redis_state lines)",
             redis_state_changes.clone(),
         );
+        let cluster_messages_dropped = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "cluster_messages_dropped",
+            "Messages from Redis pub/sub refused, by reason (CLUSTER-9)",
+            cluster_messages_dropped.clone(),
+        );
         Metrics {
+            cluster_messages_dropped,
             registry,
             requests,
             request_duration,
@@ -297,6 +306,13 @@ impl Metrics {
             .get_or_create(&StateLabels {
                 state: if up { "up" } else { "down" },
             })
+            .inc();
+    }
+
+    /// A message from Redis was refused for `reason` (CLUSTER-9).
+    pub fn cluster_message_dropped(&self, reason: &'static str) {
+        self.cluster_messages_dropped
+            .get_or_create(&ReasonLabels { reason })
             .inc();
     }
 
