@@ -66,7 +66,10 @@ async fn log_4_a_wrong_key_flood_is_summarised_and_earlier_lines_stay() {
         .collect()
         .await;
     let took = started.elapsed();
-    assert!(statuses.iter().all(|s| *s == 401), "every wrong key is a 401");
+    assert!(
+        statuses.iter().all(|s| *s == 401),
+        "every wrong key is a 401"
+    );
     let (code, lines) = server.stop();
     assert_eq!(code, Some(0));
 
@@ -144,7 +147,10 @@ fn auth_9_a_weak_key_stops_the_server_without_echoing_it() {
                 && stderr.contains("at least 128"),
             "{stderr}"
         );
-        assert!(!stderr.contains(weak) && !stderr.contains(&strong), "{stderr}");
+        assert!(
+            !stderr.contains(weak) && !stderr.contains(&strong),
+            "{stderr}"
+        );
     }
     // What `keygen` makes starts.
     assert!(start_with_keys(&strong).is_none(), "a keygen key starts");

@@ -1,7 +1,7 @@
 //! Refusal summaries (LOG-4 in docs/contract.md; issue 23, finding 7): a
 //! flood of refused requests must not flush the audit trail out of a
 //! rotating log. Per kind of refusal (the line's `error` reason, or its
-//! 4xx/5xx status when it has no reason), the first [`LINES_PER_WINDOW`]
+//! 4xx/5xx status when it has neither reason nor caller), the first [`LINES_PER_WINDOW`]
 //! lines of a [`WINDOW`] are written one by one; the rest of that window are
 //! counted, and one `refusals_summarized` line per window and kind says how
 //! many were not written. Accepted requests are always written, and the
@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::audit::event::{Event, Reason, RequestLine, Timestamp};
+use crate::audit::event::{Caller, Event, Reason, RequestLine, Timestamp};
 
 /// The interval a budget of refusal lines covers (per kind of refusal).
 pub const WINDOW: Duration = Duration::from_secs(10);
@@ -31,16 +31,21 @@ const MAX_KINDS: usize = 32;
 pub enum Refusal {
     /// The line's `error` reason (LOG-1).
     Reason(Reason),
-    /// A 4xx/5xx status without a reason (an unknown path's 404, a 400/413/415).
+    /// A 4xx/5xx status without a reason and without a caller (an unknown
+    /// path's 404: answered before any key is checked).
     Status(u16),
 }
 
 impl Refusal {
-    /// The kind of refusal `line` is, or `None` for an accepted request.
+    /// The kind of refusal `line` is, or `None` for a request that is
+    /// always written: accepted, or failed for a verified caller (whose
+    /// rate limit bounds its lines already).
     pub fn of(line: &RequestLine) -> Option<Refusal> {
         match line.error {
             Some(reason) => Some(Refusal::Reason(reason)),
-            None if line.status >= 400 => Some(Refusal::Status(line.status)),
+            None if line.status >= 400 && line.key == Caller::None => {
+                Some(Refusal::Status(line.status))
+            }
             None => None,
         }
     }
@@ -237,6 +242,8 @@ mod tests {
         };
         assert_eq!(Refusal::of(&line), None);
         line.status = 404;
+        assert_eq!(Refusal::of(&line), None, "a verified caller's 404");
+        line.key = Caller::None;
         assert_eq!(Refusal::of(&line), Some(Refusal::Status(404)));
         line.error = Some(Reason::InvalidJsonrpc);
         line.status = 202;
