@@ -821,6 +821,166 @@ async fn msg_6_clients_that_never_read_get_503_and_memory_stays_flat() {
     server.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msg_6_bad_json_from_clients_that_never_read_leaves_memory_flat() {
+    // Issue 23 finding 1: JSON that is no JSON-RPC message gets its -32600
+    // on the stream; that reply used to skip the byte budget and echo an id
+    // of any size, so a client that never read grew the server without
+    // bound (+231 MiB in 120 s from one key).
+    let _serial = SERIAL.lock().await;
+    let key = random_key();
+    let server = ServerProcess::start(UNLIMITED, &[("CFPB_MCP_API_KEYS", key.as_str())]);
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let before = server.rss_kib();
+    let id = "x".repeat(200 * 1024);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, base, key, id) = (client.clone(), base.clone(), key.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let (sse, messages) = open_session(&client, &base, &key).await;
+            // Never read again. Each post: an object with a 200 KiB id and
+            // no method (not JSON-RPC).
+            let bad = json!({"id": id});
+            let mut statuses = Vec::new();
+            for _ in 0..60 {
+                statuses.push(post(&client, &messages, &key, &bad).await.0);
+            }
+            (statuses, sse)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("client"));
+    }
+    let after = server.rss_kib();
+    println!(
+        "finding 1 figure: 8 never-reading sessions x 60 posts of a 200 KiB id that is no \
+         JSON-RPC: RSS {before} -> {after} KiB"
+    );
+    for (statuses, _) in &results {
+        assert!(
+            statuses.iter().all(|s| *s == 202 || *s == 503),
+            "{statuses:?}"
+        );
+    }
+    // Before: every reply echoed its 200 KiB id into an unbounded backlog,
+    // 8 x 60 x 200 KiB = 94 MiB held. Now the id is not echoed (MSG-3's
+    // bound) and the reply waits for the byte budget like any answer.
+    assert!(
+        after.saturating_sub(before) < 32 * 1024,
+        "RSS grew by {} KiB",
+        after.saturating_sub(before)
+    );
+    drop(results);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_7_streams_are_one_budget_per_caller_and_health_always_answers() {
+    // Issue 23 finding 2: the /mcp cap counted sessions, not streams, and
+    // rmcp kept 1 + 32 GET streams per session, so four keys could hold
+    // every connection and /health failed. Now a session has one GET stream
+    // (a second gets 409), every stream counts against its key's budget of
+    // 8 across both transports, and all streams together stay below three
+    // quarters of the connection cap.
+    let _serial = SERIAL.lock().await;
+    let keys: Vec<String> = (0..5).map(|_| random_key()).collect();
+    let mut args = UNLIMITED.to_vec();
+    args.extend(["--max-connections", "40"]); // streams in all: 30
+    let server = ServerProcess::start(&args, &[("CFPB_MCP_API_KEYS", keys.join(",").as_str())]);
+    let client = reqwest::Client::new();
+    let mcp = format!("{}/mcp", server.base);
+    let mut held = Vec::new();
+    let (mut conflicts, mut refused) = (0, 0);
+    for key in &keys[..4] {
+        // Three /mcp sessions, each asked for two GET streams.
+        for _ in 0..3 {
+            let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+                "protocolVersion":"2025-11-25","capabilities":{},
+                "clientInfo":{"name":"streams","version":"0"}}});
+            let r = client
+                .post(&mcp)
+                .header("X-API-Key", key)
+                .header("Accept", "application/json, text/event-stream")
+                .header("Content-Type", "application/json")
+                .body(init.to_string())
+                .send()
+                .await
+                .expect("initialize");
+            let session = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+            for attempt in 0..2 {
+                let r = client
+                    .get(&mcp)
+                    .header("X-API-Key", key)
+                    .header("Accept", "text/event-stream")
+                    .header("Mcp-Session-Id", &session)
+                    .header("MCP-Protocol-Version", "2025-11-25")
+                    .send()
+                    .await
+                    .expect("GET /mcp");
+                match (attempt, r.status().as_u16()) {
+                    (0, 200) => held.push(r),
+                    (1, 409) => conflicts += 1,
+                    (_, 429) => refused += 1,
+                    other => panic!("GET /mcp: {other:?}"),
+                }
+            }
+        }
+        // Then HTTP+SSE streams until the key's budget (or the server's) is spent.
+        for _ in 0..10 {
+            let r = client
+                .get(format!("{}/mcp/sse", server.base))
+                .header("X-API-Key", key)
+                .send()
+                .await
+                .expect("GET /mcp/sse");
+            match r.status().as_u16() {
+                200 => held.push(r),
+                429 => refused += 1,
+                other => panic!("GET /mcp/sse: {other}"),
+            }
+        }
+    }
+    println!(
+        "finding 2 figure: 4 keys hold {} streams (409 for {conflicts} second GETs, 429 for \
+         {refused} more) with --max-connections 40",
+        held.len()
+    );
+    assert_eq!(conflicts, 12, "one GET stream per session");
+    assert_eq!(
+        held.len(),
+        30,
+        "8 per key, 30 in all (3/4 of 40 connections)"
+    );
+    for _ in 0..10 {
+        let r = client
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .expect("/health");
+        assert_eq!(r.status(), 200);
+    }
+    // The fifth key is served too (a plain POST ends; only streams are capped).
+    let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{
+        "io.modelcontextprotocol/protocolVersion":"2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities":{}}}});
+    let r = client
+        .post(&mcp)
+        .header("X-API-Key", &keys[4])
+        .header("Accept", "application/json, text/event-stream")
+        .header("Content-Type", "application/json")
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", "tools/list")
+        .body(list.to_string())
+        .send()
+        .await
+        .expect("tools/list");
+    assert_eq!(r.status(), 200);
+    drop(held);
+    server.stop();
+}
+
 /// Dribble `prefix` and then one byte of `drip` every `every`, until the
 /// server closes the connection or `limit` passes. Returns how long the
 /// server held it open (None: still open at the limit).

@@ -5,6 +5,7 @@
 //! `--rate-limit-rps`); deployment files rely on these names. `--help` is the
 //! reference. Values are read and validated once, into a [`Config`].
 
+use crate::guard::proxy::{BadProxy, TrustedProxies};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +51,8 @@ pub enum ArgsError {
     Keys(#[from] KeyListError),
     #[error("CFPB_MCP_REDIS_URL: {0}")]
     Redis(#[from] RedisUrlError),
+    #[error("CFPB_MCP_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(#[from] BadProxy),
 }
 
 #[derive(Debug, Parser)]
@@ -199,6 +202,13 @@ pub struct ServeArgs {
     /// clients send that the revisions do not allow; docs/connector.md).
     #[arg(long, env = "CFPB_MCP_STRICT_PROTOCOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub strict_protocol: bool,
+
+    /// Proxies (IP addresses or CIDR blocks, comma-separated) whose
+    /// CF-Connecting-IP header names the client for the failed-auth limiter:
+    /// the tunnel's cloudflared (e.g. the compose network's block). Unset:
+    /// the TCP peer is the client and the header is ignored.
+    #[arg(long, env = "CFPB_MCP_TRUSTED_PROXIES", value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
 }
 
 impl ServeArgs {
@@ -239,6 +249,10 @@ impl ServeArgs {
             metrics_bind: self.metrics_bind,
             redis_url,
             strict_protocol: self.strict_protocol,
+            trusted_proxies: match &self.trusted_proxies {
+                Some(list) => TrustedProxies::parse(list)?,
+                None => TrustedProxies::default(),
+            },
             ..Config::default()
         })
     }

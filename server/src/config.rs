@@ -14,6 +14,7 @@ use crate::audit::AuditTarget;
 use crate::cluster::RedisUrl;
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
+use crate::guard::proxy::TrustedProxies;
 
 /// Defaults, as docs/contract.md's Configuration table states them.
 pub mod defaults {
@@ -68,6 +69,9 @@ pub struct Config {
     /// Share limits, session owners and reloads with other replicas through
     /// this Redis (CLUSTER-* in docs/contract.md); in-process when `None`.
     pub redis_url: Option<RedisUrl>,
+    /// Proxies whose `CF-Connecting-IP` names the client for the failed-auth
+    /// limiter (RATE-6); empty: the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
     /// Serve `/mcp` to the letter of the revisions: none of COMPAT-1..3's
     /// tolerances for the request shapes Claude's clients really send.
     pub strict_protocol: bool,
@@ -138,6 +142,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             metrics_bind: None,
             redis_url: None,
+            trusted_proxies: TrustedProxies::default(),
             strict_protocol: false,
             audit: AuditTarget::Stderr,
             key_error: None,

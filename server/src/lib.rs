@@ -22,7 +22,8 @@
 //!   limiter, legacy session owners and forwarding, reload broadcasts); only
 //!   with `CFPB_MCP_REDIS_URL`.
 //! - `sessions`: session ids and the key that owns each session (both
-//!   transports).
+//!   transports); `streams`: the long-lived stream budgets (per caller and
+//!   in all) both transports count against.
 //! - `mcp`: JSON-RPC framing and the rmcp `ServerHandler`.
 //! - [`tools`], [`data`]: the MCP tools and the live CCDB5 / bundled fixtures
 //!   data sources.
@@ -45,6 +46,7 @@ pub mod metrics;
 mod router;
 pub mod server;
 mod sessions;
+mod streams;
 pub mod tools;
 mod transport;
 

@@ -147,6 +147,11 @@ pub enum Framed {
     Ignore,
 }
 
+/// The longest request id (a string) taken: every answer echoes its
+/// request's id, so an id is bounded like everything else a client sends
+/// (a longer one gets -32600 with a null id, MSG-3).
+pub const MAX_ID_BYTES: usize = 256;
+
 /// The body is not JSON at all: an HTTP 400 (MSG-3).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Body is not valid JSON")]
@@ -163,6 +168,14 @@ pub fn frame(body: &[u8]) -> Result<Framed, NotJson> {
         };
         return Ok(reply(None, ErrorData::invalid_request(why, None)));
     };
+    if let Some(Value::String(id)) = object.get("id")
+        && id.len() > MAX_ID_BYTES
+    {
+        return Ok(reply(
+            None,
+            ErrorData::invalid_request("Request id too long", None),
+        ));
+    }
     let id = object.get("id").and_then(request_id);
     let has_method = object.get("method").is_some_and(Value::is_string);
     let is_v2 = object.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
@@ -283,6 +296,24 @@ mod tests {
             code_of(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"arguments":3}}"#),
             Some(-32602)
         );
+    }
+
+    #[test]
+    fn msg_3_an_id_too_long_to_echo_is_refused_without_it() {
+        let long = "i".repeat(MAX_ID_BYTES + 1);
+        for body in [
+            format!(r#"{{"jsonrpc":"2.0","id":"{long}","method":"ping"}}"#),
+            format!(r#"{{"id":"{long}"}}"#),
+        ] {
+            let Ok(Framed::Reply(reply)) = frame(body.as_bytes()) else {
+                panic!("refused");
+            };
+            let json = serde_json::to_string(&reply).unwrap();
+            assert!(!json.contains(&long) && json.len() < 200, "{json}");
+        }
+        let fits = "i".repeat(MAX_ID_BYTES);
+        let ok = format!(r#"{{"jsonrpc":"2.0","id":"{fits}","method":"ping"}}"#);
+        assert!(matches!(frame(ok.as_bytes()), Ok(Framed::Message(_))));
     }
 
     #[test]

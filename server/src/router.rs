@@ -193,7 +193,7 @@ impl App {
         if let Caller::Key(_) = who.caller {
             log.caller = Some(who.caller);
         }
-        match route {
+        let response = match route {
             Route::Legacy(endpoint) => {
                 self.legacy
                     .handle(endpoint, &self.guard, who, request, log)
@@ -201,7 +201,9 @@ impl App {
             }
             Route::Streamable => self.streamable.handle(&self.guard, who, request, log).await,
             Route::Health | Route::NotFound => not_found(messages_text::NOT_FOUND),
-        }
+        };
+        // AUTH-7: nothing that leaves holds a configured key.
+        self.guard.scrub_response(response).await
     }
 
     /// Re-read the keys file (SIGHUP, AUTH-2/8): new keys work at once, removed

@@ -2,8 +2,11 @@
 //! Origin allowlist, and runs the steps in order for every guarded request
 //! (docs/contract.md): origin (NET-2) -> key extraction (AUTH-1/3) -> key
 //! verification (AUTH-5) -> failed-auth limiter per address (RATE-6) or the
-//! per-key limiter (RATE-1..5). It also scrubs keys out of posted bodies
-//! (AUTH-7) and reloads the keys file (AUTH-2, AUTH-8).
+//! per-key limiter (RATE-1..5). A configured key anywhere but the
+//! credential headers (another header, a posted body in any encoding, JSON
+//! escapes included) is refused and counted as a failed authentication, so
+//! it can be neither echoed nor used as an oracle (AUTH-7). It also reloads
+//! the keys file (AUTH-2, AUTH-8).
 //!
 //! A presented key never leaves this module in clear: past the guard a caller
 //! is an [`Admitted`] (its [`KeyDigest`] and loggable [`Caller`]), and a
@@ -26,6 +29,7 @@ use crate::guard::extract::{Presented, extract_from_headers};
 use crate::guard::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
 use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
 use crate::guard::origin::{normalize_origin, origin_allowed};
+use crate::guard::proxy::TrustedProxies;
 use crate::http::response::{
     Body, ErrorKind, error_response, messages_text, too_many_requests, unauthorized,
 };
@@ -70,6 +74,9 @@ pub struct Admitted {
     pub key: KeyDigest,
     /// How the audit log names it (`none` when running without keys).
     pub caller: Caller,
+    /// Where it came from: a key found in its body is a failed
+    /// authentication from this address (RATE-6, AUTH-7).
+    pub peer: IpAddr,
 }
 
 /// A request the guard refused: its response and its audit fields.
@@ -86,8 +93,17 @@ pub struct Refusal {
 enum Answer {
     Forbidden,
     Unauthorized,
-    Throttled { retry_after_secs: u64 },
+    Throttled {
+        retry_after_secs: u64,
+    },
+    /// A configured key outside the credential headers (AUTH-7).
+    Misplaced,
 }
+
+/// The refusal of a request that carries a configured key outside the
+/// credential headers (AUTH-7).
+pub const MISPLACED_KEY: &str =
+    "An API key must not appear in a request except in X-API-Key or Authorization";
 
 impl Refusal {
     /// The contract's response: 403 (NET-2), 401 (AUTH-3/4), 429 (RATE-2/3/6).
@@ -100,6 +116,11 @@ impl Refusal {
             ),
             Answer::Unauthorized => unauthorized(),
             Answer::Throttled { retry_after_secs } => too_many_requests(retry_after_secs),
+            Answer::Misplaced => error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
+                MISPLACED_KEY,
+            ),
         }
     }
 }
@@ -131,6 +152,8 @@ pub struct Guard {
     shared: Option<SharedLimits>,
     /// Normalized allowed origins (NET-2).
     allowed_origins: Vec<String>,
+    /// Whose `CF-Connecting-IP` names the client (RATE-6).
+    proxies: TrustedProxies,
 }
 
 fn setting(name: &'static str) -> impl Fn(BadRate) -> GuardError {
@@ -228,16 +251,20 @@ impl Guard {
                 .iter()
                 .map(|o| normalize_origin(o))
                 .collect(),
+            proxies: config.trusted_proxies.clone(),
         })
     }
 
-    /// The guard (NET-2, AUTH-1..5, RATE-1..6) for one request from `peer`.
+    /// The guard (NET-2, AUTH-1..5, RATE-1..6) for one request from `peer`
+    /// (the TCP peer; behind a trusted proxy, its `CF-Connecting-IP`).
     pub async fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Admitted, Refusal> {
+        let peer = self.proxies.client_ip(peer, headers);
         #[cfg(feature = "bench-unguarded")]
         if self.unguarded {
             return Ok(Admitted {
                 key: KeyDigest::anonymous(),
                 caller: Caller::None,
+                peer,
             });
         }
         if !origin_allowed(headers, &self.allowed_origins) {
@@ -260,25 +287,11 @@ impl Guard {
             }
         };
         let Some(key) = verified else {
-            let local = self.auth_fail.check(peer);
-            let shared = match &self.shared {
-                Some(SharedLimits {
-                    cluster,
-                    auth_fail: Some(quota),
-                    ..
-                }) => cluster.spend(&wire::auth_fail_bucket(peer), *quota).await,
-                _ => None,
-            };
-            let answer = match shared.map_or(local, verdict) {
-                Verdict::Allow => Answer::Unauthorized,
-                Verdict::Deny { retry_after_secs } => Answer::Throttled { retry_after_secs },
-            };
-            return Err(Refusal {
-                reason: Reason::Auth,
-                caller,
-                answer,
-            });
+            return Err(self.failed_auth(peer, caller, Answer::Unauthorized).await);
         };
+        if !self.keyless && stray_key(&self.keys.load(), headers) {
+            return Err(self.failed_auth(peer, caller, Answer::Misplaced).await);
+        }
         let local = self.limiter.check(&key);
         let shared = match &self.shared {
             Some(shared) => {
@@ -291,6 +304,7 @@ impl Guard {
             Verdict::Allow => Ok(Admitted {
                 key,
                 caller: caller.unwrap_or(Caller::None),
+                peer,
             }),
             Verdict::Deny { retry_after_secs } => Err(Refusal {
                 reason: Reason::RateLimit,
@@ -300,13 +314,69 @@ impl Guard {
         }
     }
 
+    /// A failed authentication from `peer` (RATE-6): one cell of its
+    /// failed-auth bucket spent, and `answer` unless the bucket is empty.
+    async fn failed_auth(&self, peer: IpAddr, caller: Option<Caller>, answer: Answer) -> Refusal {
+        let local = self.auth_fail.check(peer);
+        let shared = match &self.shared {
+            Some(SharedLimits {
+                cluster,
+                auth_fail: Some(quota),
+                ..
+            }) => cluster.spend(&wire::auth_fail_bucket(peer), *quota).await,
+            _ => None,
+        };
+        let answer = match shared.map_or(local, verdict) {
+            Verdict::Allow => answer,
+            Verdict::Deny { retry_after_secs } => Answer::Throttled { retry_after_secs },
+        };
+        Refusal {
+            reason: Reason::Auth,
+            caller,
+            answer,
+        }
+    }
+
     /// AUTH-7: a posted message never carries a configured key onward, into a
-    /// tool, its result, or an error that would echo it (`Unknown tool: <key>`):
-    /// every encoding of every key in the body becomes `[REDACTED]` before the
-    /// body is parsed. Keys are made of characters JSON never escapes, so the
-    /// body stays the JSON it was.
-    pub fn scrub(&self, body: Bytes) -> Bytes {
-        scrub_body(&self.keys.load(), body)
+    /// tool, its result, or an error that would echo it (`Unknown tool: <key>`),
+    /// in any encoding the redactor knows, JSON's `\u` escapes and percent
+    /// escapes undone first. Such a body is refused (400) and counted as a
+    /// failed authentication from the caller's address, so the check is no
+    /// oracle for guessing keys either.
+    pub async fn inspect(&self, who: &Admitted, body: Bytes) -> Result<Bytes, Refusal> {
+        if self.keyless || !body_holds_key(&self.keys.load(), &body) {
+            return Ok(body);
+        }
+        Err(self
+            .failed_auth(who.peer, Some(who.caller), Answer::Misplaced)
+            .await)
+    }
+
+    /// AUTH-7 on the way out: every configured key, in every encoding the
+    /// redactor knows, replaced by `[REDACTED]` in `response`'s body, in
+    /// case one got past [`Guard::inspect`] and the header check some way
+    /// nobody foresaw. A body whose size is known (JSON answers, errors) is
+    /// already in memory and is scrubbed whole, so its length stays true;
+    /// an event stream is scrubbed frame by frame (each frame is whole
+    /// events), with the keys in force when it opened.
+    pub async fn scrub_response(&self, response: Response<Body>) -> Response<Body> {
+        use http_body_util::BodyExt;
+        if self.keyless {
+            return response;
+        }
+        let keys = self.keys.load_full();
+        let (parts, body) = response.into_parts();
+        let body = if hyper::body::Body::size_hint(&body).exact().is_some() {
+            let bytes = match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(never) => match never {},
+            };
+            http_body_util::Full::new(keys.redactor().redact_bytes(bytes)).boxed_unsync()
+        } else {
+            body.map_frame(move |frame| frame.map_data(|data| keys.redactor().redact_bytes(data)))
+                .boxed_unsync()
+        };
+        Response::from_parts(parts, body)
     }
 
     /// The keys in force now, for scrubbing loggable text (LOG-2).
@@ -349,13 +419,104 @@ fn verdict(spend: Spend) -> Verdict {
     }
 }
 
-/// [`Guard::scrub`] over a given key set. Pure.
-pub fn scrub_body(keys: &KeySet, body: Bytes) -> Bytes {
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return body; // not UTF-8, so not JSON: refused as such later
+/// Does `body` hold a configured key (AUTH-7)? In its bytes, in any
+/// encoding the redactor knows; and, where JSON escapes (`\u0041`) or
+/// percent escapes could hide one, in every string of the parsed JSON
+/// (names and values), decoded. Pure; bounded by the body's size.
+pub fn body_holds_key(keys: &KeySet, body: &[u8]) -> bool {
+    let redactor = keys.redactor();
+    if redactor.is_match(body) {
+        return true;
+    }
+    let escaped = body.iter().any(|b| matches!(b, b'\\' | b'%'));
+    if !escaped {
+        return false;
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false; // not JSON: refused as such later, never parsed
     };
-    match keys.redactor().redact(text) {
-        std::borrow::Cow::Borrowed(_) => body,
-        std::borrow::Cow::Owned(scrubbed) => Bytes::from(scrubbed),
+    let mut strings = Vec::new();
+    collect_strings(&value, &mut strings);
+    strings.into_iter().any(|s| {
+        redactor.is_match(s.as_bytes())
+            || (s.contains('%')
+                && redactor.is_match(&percent_encoding::percent_decode_str(s).collect::<Vec<u8>>()))
+    })
+}
+
+/// Every string in `value`, object member names included.
+fn collect_strings<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(members) => {
+            for (name, v) in members {
+                out.push(name);
+                collect_strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A configured key in a header other than the two that carry credentials
+/// (`Mcp-Name: <key>` would be echoed in an error, AUTH-7)?
+fn stray_key(keys: &KeySet, headers: &HeaderMap) -> bool {
+    let redactor = keys.redactor();
+    headers.iter().any(|(name, value)| {
+        name != http::header::AUTHORIZATION
+            && name.as_str() != "x-api-key"
+            && redactor.is_match(value.as_bytes())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "k3y-0123456789abcdefghijklmnop";
+
+    fn keys() -> KeySet {
+        KeySet::new(vec![ApiKey::new(KEY).unwrap()])
+    }
+
+    fn escaped(text: &str) -> String {
+        text.chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect()
+    }
+
+    #[test]
+    fn auth_7_a_key_in_a_body_is_found_in_any_encoding() {
+        let keys = keys();
+        let percent: String = KEY.bytes().map(|b| format!("%{b:02x}")).collect();
+        let half = format!("{}{}", &KEY[..10], escaped(&KEY[10..]));
+        for body in [
+            format!(r#"{{"name":"{KEY}"}}"#),
+            format!(r#"{{"name":"{}"}}"#, escaped(KEY)),
+            format!(r#"{{"{half}":1}}"#),
+            format!(r#"{{"a":["x",{{"b":"{percent}"}}]}}"#),
+            format!(r#"{{"id":"{}"}}"#, hex::encode(KEY)),
+        ] {
+            assert!(body_holds_key(&keys, body.as_bytes()), "{body}");
+        }
+        for body in [
+            r#"{"search_term":"\u0063ard","x":"50%"}"#.to_owned(),
+            format!(r#"{{"name":"{}"}}"#, &KEY[..KEY.len() - 1]),
+            "not json \\ %".to_owned(),
+        ] {
+            assert!(!body_holds_key(&keys, body.as_bytes()), "{body}");
+        }
+    }
+
+    #[test]
+    fn auth_7_only_the_credential_headers_may_hold_a_key() {
+        let keys = keys();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", KEY.parse().unwrap());
+        headers.insert("authorization", format!("Bearer {KEY}").parse().unwrap());
+        assert!(!stray_key(&keys, &headers));
+        headers.insert("mcp-name", KEY.parse().unwrap());
+        assert!(stray_key(&keys, &headers));
     }
 }

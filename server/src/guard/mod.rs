@@ -5,7 +5,8 @@
 //! scrubbing (AUTH-7) and key reload. Its steps are pure functions or small
 //! types, each in its own file: [`origin`] (NET-2), [`extract`] (AUTH-1/3),
 //! [`keys`] (AUTH-2/5: parsing, digests, constant-time verification),
-//! [`limit`] (RATE-1..6), [`redact`] (LOG-2: every encoding of every key). A
+//! [`limit`] (RATE-1..6), [`proxy`] (the client's address behind the
+//! tunnel, RATE-6), [`redact`] (LOG-2: every encoding of every key). A
 //! presented key never leaves this module in clear: past the guard a caller
 //! is known by its [`keys::KeyDigest`] and its loggable [`keys::KeyId`].
 
@@ -14,6 +15,7 @@ mod gate;
 pub mod keys;
 pub mod limit;
 pub mod origin;
+pub mod proxy;
 pub mod redact;
 
-pub use gate::{Admitted, Guard, GuardError, Refusal, ReloadError, scrub_body};
+pub use gate::{Admitted, Guard, GuardError, MISPLACED_KEY, Refusal, ReloadError, body_holds_key};

@@ -153,6 +153,28 @@ impl Redactor {
         None
     }
 
+    /// Does `haystack` hold any encoding of any key?
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
+        self.matcher.as_ref().is_some_and(|m| m.is_match(haystack))
+    }
+
+    /// `data` with every encoding of every key replaced by [`REDACTED`]:
+    /// for what leaves the server (AUTH-7), frame by frame. The same bytes
+    /// when nothing matched.
+    pub fn redact_bytes(&self, data: bytes::Bytes) -> bytes::Bytes {
+        match &self.matcher {
+            Some(matcher) if matcher.is_match(data.as_ref()) => {
+                let mut out = Vec::with_capacity(data.len());
+                matcher.replace_all_with_bytes(&data, &mut out, |_, _, out| {
+                    out.extend_from_slice(REDACTED.as_bytes());
+                    true
+                });
+                bytes::Bytes::from(out)
+            }
+            _ => data,
+        }
+    }
+
     /// `text` with every encoding of every key replaced by [`REDACTED`].
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match &self.matcher {

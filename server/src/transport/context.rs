@@ -12,13 +12,15 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use crate::audit::AuditLog;
+use crate::audit::RequestLog;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::data::DataSource;
-use crate::guard::Guard;
+use crate::guard::{Admitted, Guard};
 use crate::http::body::{BodySlot, read_body};
 use crate::http::response::Body;
 use crate::metrics::Metrics;
+use crate::streams::{Streams, max_total_for};
 
 /// Settings and runtime handles shared by a transport's handlers.
 #[derive(Debug, Clone)]
@@ -49,6 +51,9 @@ pub struct Context {
     pub cluster: Option<Cluster>,
     /// No COMPAT-1..3 tolerances on `/mcp` (`--strict-protocol`).
     pub strict_protocol: bool,
+    /// Long-lived streams per caller and in all, shared by both transports
+    /// (RATE-7, NET-3).
+    pub streams: Arc<Streams>,
 }
 
 impl Context {
@@ -75,6 +80,10 @@ impl Context {
             metrics,
             cluster,
             strict_protocol: config.strict_protocol,
+            streams: Streams::new(
+                config.max_streams_per_key,
+                max_total_for(config.max_connections),
+            ),
         }
     }
 
@@ -83,16 +92,22 @@ impl Context {
         self.keepalive.as_secs().max(1)
     }
 
-    /// A posted body within this transport's bounds (MSG-3, NET-3), with
-    /// every configured key scrubbed out before anything parses it (AUTH-7);
-    /// or the refusal to send.
+    /// A posted body within this transport's bounds (MSG-3, NET-3) that
+    /// holds no configured key (AUTH-7: such a body is refused and counted
+    /// as a failed authentication, its reason in `log`); or the refusal to
+    /// send.
     pub async fn read_message(
         &self,
         guard: &Guard,
+        who: &Admitted,
         headers: &HeaderMap,
         body: BodySlot,
+        log: &mut RequestLog,
     ) -> Result<Bytes, Response<Body>> {
         let bytes = read_body(headers, body, self.max_body_bytes, self.body_read_timeout).await?;
-        Ok(guard.scrub(bytes))
+        guard.inspect(who, bytes).await.map_err(|refusal| {
+            log.error = Some(refusal.reason);
+            refusal.response()
+        })
     }
 }

@@ -90,7 +90,7 @@ pub async fn post(
     // Only a session this server issued is logged: an id the client made up
     // could carry anything, a fragment of a key included (LOG-2).
     log.session = Some(id.log_prefix());
-    let body = match read_json(cx, guard, request).await {
+    let body = match read_json(cx, guard, &who, request, log).await {
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };
@@ -101,7 +101,9 @@ pub async fn post(
 async fn read_json(
     cx: &Context,
     guard: &Guard,
+    who: &Admitted,
     request: Request<BodySlot>,
+    log: &mut RequestLog,
 ) -> Result<Bytes, Response<Body>> {
     if !is_json_content_type(request.headers()) {
         return Err(error_response(
@@ -111,7 +113,7 @@ async fn read_json(
         ));
     }
     let (parts, body) = request.into_parts();
-    cx.read_message(guard, &parts.headers, body).await
+    cx.read_message(guard, who, &parts.headers, body, log).await
 }
 
 /// CLUSTER-3: a POST for a session this replica does not hold goes to the
@@ -127,7 +129,7 @@ async fn forward(
     request: Request<BodySlot>,
     log: &mut RequestLog,
 ) -> Response<Body> {
-    let body = match read_json(cx, guard, request).await {
+    let body = match read_json(cx, guard, &who, request, log).await {
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };
@@ -229,7 +231,16 @@ async fn accept(
         Ok(Framed::Ignore) => accepted(),
         Ok(Framed::Reply(reply)) => {
             log.error = Some(Reason::InvalidJsonrpc);
-            let sent = tokio::time::timeout(cx.overload_timeout, session.outbound.send(*reply));
+            // The error goes on the stream like an answer, so it waits for
+            // the same byte budget (MSG-6): a client that posts bad JSON and
+            // never reads its stream gets 503s, not an unbounded backlog.
+            let started = tokio::time::Instant::now();
+            if !session.admit_reply(cx.overload_timeout).await {
+                log.error = Some(Reason::Overloaded);
+                return overloaded();
+            }
+            let remaining = cx.overload_timeout.saturating_sub(started.elapsed());
+            let sent = tokio::time::timeout(remaining, session.outbound.send(*reply));
             match sent.await {
                 Ok(Ok(())) => accepted(),
                 Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),

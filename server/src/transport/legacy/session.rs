@@ -31,10 +31,16 @@ pub const OUTBOUND_CAPACITY: usize = 16;
 /// queue alone would not bound the work a fast poster can pile up: this does.
 pub const MAX_IN_FLIGHT: usize = 32;
 /// Bytes of stream frames a session may have queued that its connection has
-/// not taken yet (MSG-6). Over it, new requests wait for the client to read,
-/// then get `503`: a client that never reads its stream holds about this
-/// much (plus the answers already in flight), whatever it posts.
+/// not taken yet (MSG-6). Over it, new requests (and the JSON-RPC errors a
+/// malformed post gets on the stream) wait for the client to read, then get
+/// `503`: a client that never reads its stream holds about this much (plus
+/// the answers already in flight), whatever it posts.
 pub const MAX_UNSENT_BYTES: usize = 256 * 1024;
+/// Bytes the stream task holds before it stops taking messages off the
+/// session's outbound channel (which then fills and holds the MCP service
+/// back) until the client reads: a hard bound on a session's backlog,
+/// whatever produced it (MSG-6).
+pub const MAX_BACKLOG_BYTES: usize = 4 * MAX_UNSENT_BYTES;
 
 /// One live session.
 pub struct Session {
@@ -100,6 +106,28 @@ impl Session {
                 slot.insert(permit);
                 Admission::Admitted
             }
+        }
+    }
+
+    /// Room on the stream for a reply that answers no admitted request (the
+    /// JSON-RPC error of a malformed post): the same byte budget as a
+    /// request's answer, waited for at most `wait` (MSG-6).
+    pub async fn admit_reply(&self, wait: Duration) -> bool {
+        self.wait_for_reader(tokio::time::Instant::now() + wait)
+            .await
+    }
+
+    /// Wait, however long, until the queued bytes are under the budget (the
+    /// stream task, holding [`MAX_BACKLOG_BYTES`], waits for the client).
+    pub async fn drained(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.unsent() < MAX_UNSENT_BYTES {
+                return;
+            }
+            drained.await;
         }
     }
 

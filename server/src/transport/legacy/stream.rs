@@ -31,7 +31,7 @@ use crate::guard::Admitted;
 use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
 use crate::transport::context::Context;
-use crate::transport::legacy::session::{Registry, Session, SessionGuard};
+use crate::transport::legacy::session::{MAX_BACKLOG_BYTES, Registry, Session, SessionGuard};
 
 /// Frames waiting for the connection to take them. Small; what waits behind
 /// them is held by the stream task and counted in bytes (MSG-6).
@@ -72,6 +72,12 @@ pub async fn open(
     who: Admitted,
     log: &mut RequestLog,
 ) -> Response<Body> {
+    // One budget of streams per caller across both transports (RATE-7),
+    // and a total below the connection cap (NET-3).
+    let Ok(slot) = cx.streams.open(who.key) else {
+        log.error = Some(Reason::StreamCap);
+        return too_many_requests(cx.cap_retry_after_secs());
+    };
     let Ok((guard, channels)) = registry.open(who.key, &cx.shutdown) else {
         log.error = Some(Reason::StreamCap);
         return too_many_requests(cx.cap_retry_after_secs());
@@ -132,7 +138,7 @@ pub async fn open(
         reader.taken(frame.len());
         Ok(Frame::data(frame))
     }));
-    event_stream(BodyExt::boxed_unsync(body))
+    event_stream(slot.hold(BodyExt::boxed_unsync(body)))
 }
 
 async fn stream_task(
@@ -170,9 +176,11 @@ async fn stream_task(
 /// message of `outbound` in order, with keep-alives while idle. `sent` counts
 /// the messages handed to the connection.
 ///
-/// Messages are taken off `outbound` as soon as they come and held, counted
-/// in bytes against the session's budget, until the body channel has room:
-/// what a slow reader makes the server hold is bounded in bytes (MSG-6).
+/// Messages are taken off `outbound` as they come and held, counted in bytes
+/// against the session's budget, until the body channel has room; past
+/// [`MAX_BACKLOG_BYTES`] none is taken until the client has read (the
+/// outbound channel then fills and holds the MCP service back): what a slow
+/// reader makes the server hold is bounded in bytes (MSG-6).
 async fn pump(
     session: &Session,
     mut outbound: mpsc::Receiver<ServerJsonRpcMessage>,
@@ -190,10 +198,12 @@ async fn pump(
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
+        let full = session.unsent() >= MAX_BACKLOG_BYTES;
         tokio::select! {
             biased;
             _ = session.cancel.cancelled() => return session.end_reason(),
             _ = body.closed() => return EndReason::ClientClosed,
+            _ = session.drained(), if full => {}
             room = body.reserve(), if !backlog.is_empty() => match (room, backlog.pop_front()) {
                 (Ok(room), Some(frame)) => {
                     *sent += 1;
@@ -201,7 +211,7 @@ async fn pump(
                 }
                 _ => return EndReason::ClientClosed,
             },
-            message = outbound.recv() => {
+            message = outbound.recv(), if !full => {
                 // The session holds a sender, so `None` cannot happen here.
                 let Some(message) = message else { continue };
                 if let Some(id) = answered_request(&message) {

@@ -50,6 +50,7 @@ use crate::transport::streamable::compat::{self, CONFLICTING_VERSIONS};
 use crate::transport::streamable::era::{self, Era, SESSION_HEADER, VERSION_HEADER};
 use crate::transport::streamable::forward::{self, Answer, MAX_FORWARDED_ANSWER};
 use crate::transport::streamable::in_flight::{DUPLICATE_ID, InFlight};
+use crate::transport::streamable::listening::{Listening, ONE_STREAM};
 use crate::transport::streamable::manager::CfpbSessions;
 
 /// The `/mcp` endpoint: rmcp's service plus the session-to-key binding.
@@ -60,6 +61,8 @@ pub struct Streamable {
     owners: Owners,
     /// Request ids being answered, per session (MSG-6).
     in_flight: InFlight,
+    /// Sessions with their one GET stream open (RATE-7).
+    listening: Listening,
     cx: Context,
 }
 
@@ -87,6 +90,7 @@ impl Streamable {
             sessions,
             owners: Owners::new(cx.max_sessions_per_key),
             in_flight: InFlight::default(),
+            listening: Listening::default(),
             cx,
         }
     }
@@ -166,10 +170,10 @@ impl Streamable {
             Err(compat::ConflictingVersions) => return bad_request(CONFLICTING_VERSIONS),
         }
         if Era::of(request.headers()) == Era::Stateless {
-            return self.stateless(guard, &caller, request, log).await;
+            return self.stateless(guard, &who, request, log).await;
         }
         if tolerate && request.method() == Method::POST && session_header(&request).is_none() {
-            return self.sessionless_post(guard, &caller, request, log).await;
+            return self.sessionless_post(guard, &who, request, log).await;
         }
         let session = match session_header(&request) {
             None => None,
@@ -179,8 +183,7 @@ impl Streamable {
                 if !self.owns(&id, &caller).await {
                     return match &self.cx.cluster {
                         Some(cluster) => {
-                            self.elsewhere(cluster, guard, &caller, id, request, log)
-                                .await
+                            self.elsewhere(cluster, guard, &who, id, request, log).await
                         }
                         None => not_found(messages_text::UNKNOWN_SESSION),
                     };
@@ -193,21 +196,36 @@ impl Streamable {
         match *request.method() {
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+                let bytes = match self
+                    .cx
+                    .read_message(guard, &who, &parts.headers, body, log)
+                    .await
+                {
                     Ok(bytes) => bytes,
                     Err(refusal) => return refusal,
                 };
                 self.post(guard, &caller, session, parts, bytes, log).await
             }
             Method::GET => {
-                if session.is_none() {
+                let Some(id) = session else {
                     return bad_request("Missing Mcp-Session-Id");
-                }
+                };
+                // RATE-7: one GET stream per session, and each one counts
+                // against the caller's stream budget (and the server's).
+                let Some(listening) = self.listening.enter(id) else {
+                    return error_response(StatusCode::CONFLICT, ErrorKind::BadRequest, ONE_STREAM);
+                };
+                let Ok(slot) = self.cx.streams.open(caller) else {
+                    log.error = Some(Reason::StreamCap);
+                    return too_many_requests(self.cx.cap_retry_after_secs());
+                };
                 let response = self
                     .service
                     .handle(request.map(|_| forward::no_body()))
                     .await;
-                finish(response).await
+                finish(response)
+                    .await
+                    .map(|body| listening.hold(slot.hold(body)))
             }
             Method::DELETE => {
                 let Some(id) = session else {
@@ -270,7 +288,8 @@ impl Streamable {
         let request = Request::from_parts(parts, Full::new(bytes));
         let response = self.service.handle(request).await;
         if let Some(entry) = in_flight {
-            return finish(response).await.map(|body| entry.hold(body));
+            let response = self.counted(caller, finish(response).await);
+            return response.map(|body| entry.hold(body));
         }
         if let Some(reservation) = reservation
             && let Some(id) = response
@@ -286,7 +305,18 @@ impl Streamable {
                 return too_many_requests(self.cx.cap_retry_after_secs());
             }
         }
-        finish(response).await
+        self.counted(caller, finish(response).await)
+    }
+
+    /// A POST's answer that turned out to be an event stream (a tool that
+    /// sends progress first) counts against `caller`'s stream budget while
+    /// it is open (RATE-7); it is never refused, its request was served.
+    fn counted(&self, caller: &KeyDigest, response: Response<Body>) -> Response<Body> {
+        if !is_event_stream(&response) {
+            return response;
+        }
+        let slot = self.cx.streams.open_anyway(*caller);
+        response.map(|body| slot.hold(body))
     }
 
     /// With Redis, a new session takes one of its key's slots cluster-wide
@@ -341,11 +371,12 @@ impl Streamable {
         &self,
         cluster: &Cluster,
         guard: &Guard,
-        caller: &KeyDigest,
+        who: &Admitted,
         id: SessionId,
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
+        let caller = &who.key;
         let kind = match *request.method() {
             Method::POST => ForwardKind::McpPost {
                 protocol_version: forward::protocol_version(&request),
@@ -356,7 +387,11 @@ impl Streamable {
         };
         let body = if matches!(kind, ForwardKind::McpPost { .. }) {
             let (parts, body) = request.into_parts();
-            let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+            let bytes = match self
+                .cx
+                .read_message(guard, who, &parts.headers, body, log)
+                .await
+            {
                 Ok(bytes) => bytes,
                 Err(refusal) => return refusal,
             };
@@ -472,12 +507,17 @@ impl Streamable {
     async fn sessionless_post(
         &self,
         guard: &Guard,
-        caller: &KeyDigest,
+        who: &Admitted,
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
+        let caller = &who.key;
         let (mut parts, body) = request.into_parts();
-        let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+        let bytes = match self
+            .cx
+            .read_message(guard, who, &parts.headers, body, log)
+            .await
+        {
             Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
@@ -487,7 +527,9 @@ impl Streamable {
         {
             log.quirk(quirk);
             compat::set_version(&mut parts.headers, &version);
-            return self.serve_stateless(guard, parts, bytes, framed, log).await;
+            return self
+                .serve_stateless(guard, caller, parts, bytes, framed, log)
+                .await;
         }
         self.post(guard, caller, None, parts, bytes, log).await
     }
@@ -500,15 +542,20 @@ impl Streamable {
     async fn stateless(
         &self,
         guard: &Guard,
-        caller: &KeyDigest,
+        who: &Admitted,
         request: Request<BodySlot>,
         log: &mut RequestLog,
     ) -> Response<Body> {
         if request.method() != Method::POST {
             return era::no_stream();
         }
+        let caller = &who.key;
         let (mut parts, body) = request.into_parts();
-        let bytes = match self.cx.read_message(guard, &parts.headers, body).await {
+        let bytes = match self
+            .cx
+            .read_message(guard, who, &parts.headers, body, log)
+            .await
+        {
             Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
@@ -523,13 +570,15 @@ impl Streamable {
             parts.headers.remove(SESSION_HEADER);
             return self.post(guard, caller, None, parts, bytes, log).await;
         }
-        self.serve_stateless(guard, parts, bytes, framed, log).await
+        self.serve_stateless(guard, caller, parts, bytes, framed, log)
+            .await
     }
 
     /// The stateless path proper, for a body already read (HTTP-2026-*).
     async fn serve_stateless(
         &self,
         guard: &Guard,
+        caller: &KeyDigest,
         mut parts: http::request::Parts,
         bytes: Bytes,
         framed: Result<Framed, mcp::NotJson>,
@@ -559,8 +608,17 @@ impl Streamable {
         let request = Request::from_parts(parts, Full::new(bytes));
         let mut response = finish(self.service.handle(request).await).await;
         response.headers_mut().remove(SESSION_HEADER);
-        response
+        self.counted(caller, response)
     }
+}
+
+/// Is `response` an event stream (`text/event-stream`)?
+fn is_event_stream(response: &Response<Body>) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("text/event-stream"))
 }
 
 /// rmcp's response, made to follow the contract: its plain-text errors become

@@ -11,6 +11,7 @@ mod era;
 mod forward;
 mod handler;
 mod in_flight;
+mod listening;
 mod manager;
 
 pub use handler::Streamable;
