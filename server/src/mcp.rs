@@ -50,7 +50,7 @@ pub struct CfpbMcp {
     metrics: Arc<Metrics>,
     /// Whom this session's tool calls are for, when the transport knows it
     /// at the start (a legacy SSE session); else each request's HTTP parts
-    /// may carry it (`/mcp`). Upstream slots are shared per caller (DATA-9).
+    /// may carry it (`/mcp`). Upstream slots are shared per caller (DATA-11).
     caller: Option<CallerTag>,
 }
 
@@ -72,7 +72,7 @@ impl CfpbMcp {
     }
 
     /// Whom a tool call is for: the session's caller, else the tag the
-    /// transport put in the request's HTTP parts (DATA-9).
+    /// transport put in the request's HTTP parts (DATA-11).
     fn caller_of(&self, context: &RequestContext<RoleServer>) -> Option<CallerTag> {
         self.caller.or_else(|| {
             context

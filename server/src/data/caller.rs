@@ -1,4 +1,4 @@
-//! Who an upstream request is made for (DATA-9 in docs/contract.md; issue
+//! Who an upstream request is made for (DATA-11 in docs/contract.md; issue
 //! 23, finding 8): an opaque [`CallerTag`] that the MCP layer sets around a
 //! tool call ([`scope`]) and the live source reads ([`current`]) to give each
 //! caller a fair share of the upstream slots, without any tool signature
@@ -29,11 +29,11 @@ impl CallerTag {
         Self([byte; 32])
     }
 
-    /// Tag an HTTP request for `/mcp`: rmcp hands the request's parts to the
-    /// tool call (`http::request::Parts` in its extensions), where
-    /// `CfpbMcp::call_tool` finds this tag.
-    pub fn tag_request<B>(self, request: &mut http::Request<B>) {
-        request.extensions_mut().insert(self);
+    /// Tag a `/mcp` request's parts before they go to rmcp: rmcp hands the
+    /// parts to the tool call (`http::request::Parts` in its extensions),
+    /// where `CfpbMcp::call_tool` finds this tag.
+    pub fn tag_parts(self, parts: &mut http::request::Parts) {
+        parts.extensions.insert(self);
     }
 
     /// The tag a request's parts carry, if its transport set one.
@@ -62,15 +62,15 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn data_9_the_tag_is_seen_inside_its_scope_only() {
+    async fn data_11_the_tag_is_seen_inside_its_scope_only() {
         let tag = CallerTag::new([7; 32]);
         assert_eq!(current(), None);
         assert_eq!(scope(Some(tag), async { current() }).await, Some(tag));
         assert_eq!(scope(None, async { current() }).await, None);
         assert_eq!(format!("{tag:?}"), "CallerTag(..)");
-        let mut request = http::Request::new(());
-        tag.tag_request(&mut request);
-        let (parts, ()) = request.into_parts();
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        assert_eq!(CallerTag::of_parts(&parts), None);
+        tag.tag_parts(&mut parts);
         assert_eq!(CallerTag::of_parts(&parts), Some(tag));
     }
 }

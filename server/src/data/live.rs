@@ -5,7 +5,7 @@
 //! every response body before parsing it, and maps every failure to a short
 //! [`DataError`] that never carries the upstream body (MSG-5). At most
 //! [`MAX_IN_FLIGHT`] requests are in flight at once, and at most
-//! [`MAX_PER_CALLER`] for one caller (DATA-9: a request waits for a slot
+//! [`MAX_PER_CALLER`] for one caller (DATA-11: a request waits for a slot
 //! within its timeout, see `data::slots`), so what upstream bodies can cost
 //! in memory is bounded whatever the load: `MAX_IN_FLIGHT` x
 //! [`MAX_BODY_BYTES`], and no caller can take every slot. Redirects are
@@ -232,7 +232,7 @@ impl LiveSource {
     /// GET `url`: the body of a 2xx response (at most [`MAX_BODY_BYTES`]),
     /// `None` for a 404, an error otherwise. Waits within the request
     /// timeout for a slot: one of the caller's [`MAX_PER_CALLER`], then one
-    /// of the server's [`MAX_IN_FLIGHT`] (DATA-9).
+    /// of the server's [`MAX_IN_FLIGHT`] (DATA-11).
     async fn fetch(&self, url: Url) -> Result<Option<Vec<u8>>, DataError> {
         let started = Instant::now();
         let slot = self.slots.acquire(caller::current());
@@ -518,7 +518,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn data_9_a_caller_holding_its_share_cannot_block_another() {
+    async fn data_11_a_caller_holding_its_share_cannot_block_another() {
         use crate::data::caller::{self, CallerTag};
         use wiremock::matchers::path;
         use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -1,4 +1,4 @@
-//! Upstream slots (DATA-9 in docs/contract.md; issue 23, finding 8): at most
+//! Upstream slots (DATA-11 in docs/contract.md; issue 23, finding 8): at most
 //! [`MAX_IN_FLIGHT`] live requests at once across the server (what upstream
 //! bodies can cost in memory stays bounded), and at most [`MAX_PER_CALLER`]
 //! of them for one caller, so one key with a slow upstream cannot take every
@@ -109,7 +109,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn data_9_one_caller_holds_at_most_its_share() {
+    async fn data_11_one_caller_holds_at_most_its_share() {
         let slots = UpstreamSlots::new(8, 4);
         let mut held = Vec::new();
         for _ in 0..4 {
