@@ -553,7 +553,9 @@ mod tests {
         // B is answered without waiting for any of A's (on a FIFO for the
         // whole server it would queue behind all sixteen, a minute each).
         let b = caller::scope(Some(CallerTag::from_byte(2)), live.document(2));
+        let asked = Instant::now();
         let answer = tokio::time::timeout(Duration::from_secs(10), b).await;
+        println!("DATA-11: B answered in {:?} beside A's 16", asked.elapsed());
         assert!(matches!(answer, Ok(Ok(None))), "{answer:?}");
         assert_eq!(requests_for(&upstream, "/api/1").await, MAX_PER_CALLER);
         for hog in hogs {
