@@ -91,12 +91,12 @@ pub enum KeyFormatError {
 /// Character classes a key draws from, and how many characters each has.
 /// Hex digits are their own classes (`0-9`, `a-f`, `A-F`), so a hex key is
 /// credited 16 symbols, not 36 or 62.
-const CLASSES: [(fn(u8) -> bool, u32); 5] = [
-    (|b| b.is_ascii_digit(), 10),
-    (|b| matches!(b, b'a'..=b'f'), 6),
-    (|b| matches!(b, b'g'..=b'z'), 20),
-    (|b| matches!(b, b'A'..=b'F'), 6),
-    (|b| matches!(b, b'G'..=b'Z'), 20),
+const CLASSES: [std::ops::RangeInclusive<u8>; 5] = [
+    b'0'..=b'9',
+    b'a'..=b'f',
+    b'g'..=b'z',
+    b'A'..=b'F',
+    b'G'..=b'Z',
 ];
 
 /// An estimate of the entropy of a key, in bits (AUTH-9): its length times
@@ -126,8 +126,8 @@ pub fn estimated_bits(key: &str) -> u32 {
     let distinct = seen.iter().filter(|s| **s).count() as u32;
     let mut alphabet: u32 = CLASSES
         .iter()
-        .filter(|(member, _)| bytes.iter().any(|&b| member(b)))
-        .map(|(_, size)| size)
+        .filter(|class| bytes.iter().any(|b| class.contains(b)))
+        .map(|class| u32::from(class.end() - class.start()) + 1)
         .sum();
     alphabet += b"-._~+/=".iter().filter(|&&s| seen[usize::from(s)]).count() as u32;
     let alphabet = alphabet.min(distinct * distinct);
