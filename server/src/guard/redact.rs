@@ -133,6 +133,19 @@ impl Redactor {
     /// encodings can match), the decoded text with the key redacted; else
     /// `None`. Not for bodies: decoding would change what a client sent.
     pub fn redact_percent_decoded(&self, text: &str) -> Option<String> {
+        self.percent_decoded_with_key(text)
+            .map(|decoded| self.redact(&decoded).into_owned())
+    }
+
+    /// Does `text`, percent-decoded once or up to [`MAX_PERCENT_DECODES`]
+    /// times over, hold a key? (A check for what a client sent, AUTH-7.)
+    pub fn holds_percent_decoded_key(&self, text: &str) -> bool {
+        self.percent_decoded_with_key(text).is_some()
+    }
+
+    /// The first decoding of `text` (of up to [`MAX_PERCENT_DECODES`]) that
+    /// holds a key.
+    fn percent_decoded_with_key(&self, text: &str) -> Option<String> {
         let matcher = self.matcher.as_ref()?;
         let mut current = Cow::Borrowed(text);
         for _ in 0..MAX_PERCENT_DECODES {
@@ -146,7 +159,7 @@ impl Redactor {
                 return None;
             }
             if matcher.is_match(decoded.as_str()) {
-                return Some(self.redact(&decoded).into_owned());
+                return Some(decoded);
             }
             current = Cow::Owned(decoded);
         }
@@ -276,7 +289,9 @@ mod tests {
                 Some("/x/[REDACTED]/y"),
                 "escaped {rounds} times"
             );
+            assert!(r.holds_percent_decoded_key(&path));
         }
         assert_eq!(r.redact_percent_decoded("%2525252525 plain"), None);
+        assert!(!r.holds_percent_decoded_key("%4B%65y-%61bc%3124"));
     }
 }
