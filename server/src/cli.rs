@@ -307,7 +307,11 @@ mod tests {
         assert!(shown.contains("SecretArg([REDACTED])"));
         let config = cli.serve.into_config().unwrap();
         assert_eq!(config.api_keys.len(), 1);
-        assert!(!format!("{config:?}").contains(key));
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains(key) && !shown.contains("hunter2-password"),
+            "{shown}"
+        );
     }
 
     #[test]
