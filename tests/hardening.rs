@@ -6,15 +6,17 @@
 //!   written before it stay in the trail.
 //! - AUTH-9 (finding 9): a weak key stops the server at start, the message
 //!   naming the entry, never the key.
+//! - DATA-11 (finding 8): one key whose live calls hang upstream leaves
+//!   another key's call answered at once.
 //! - LOG-2 (finding 10): a key percent-encoded twice in a path is logged
 //!   redacted, not verbatim.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{ServerProcess, SseStream, random_key};
+use e2e::{ServerProcess, SseItem, SseStream, post, random_key};
 use futures::StreamExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Limits high enough that every wrong key reaches its 401 (not the
 /// failed-auth limiter's 429).
@@ -182,4 +184,103 @@ async fn log_2_a_key_escaped_twice_in_a_path_is_logged_redacted() {
             assert!(!line.contains(needle), "{line}");
         }
     }
+}
+
+/// Open an HTTP+SSE session and initialize it: its stream and messages URL.
+async fn open_session(client: &reqwest::Client, base: &str, key: &str) -> (SseStream, String) {
+    let wait = Duration::from_secs(10);
+    let mut sse = SseStream::open(client, &format!("{base}/mcp/sse"), key).await;
+    let Some(SseItem::Event { data: endpoint, .. }) = sse.next(wait).await else {
+        panic!("no endpoint event");
+    };
+    let messages = format!("{base}{endpoint}");
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2024-11-05","capabilities":{},
+        "clientInfo":{"name":"hardening","version":"0"}}});
+    assert_eq!(post(client, &messages, key, &init).await.0, 202);
+    assert!(
+        sse.next_message(wait).await.is_some(),
+        "initialize answered"
+    );
+    (sse, messages)
+}
+
+fn document_call(id: u64, complaint: &str) -> Value {
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{
+        "name":"get_complaint_document","arguments":{"complaint_id":complaint}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_11_a_key_whose_calls_hang_upstream_leaves_another_key_served() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let upstream = MockServer::start().await;
+    // Key A's documents hang upstream for 30 s; key B's answer at once.
+    Mock::given(path("/api/1"))
+        .respond_with(ResponseTemplate::new(404).set_delay(Duration::from_secs(30)))
+        .mount(&upstream)
+        .await;
+    Mock::given(path("/api/2"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&upstream)
+        .await;
+    let hanging = || async {
+        let received = upstream.received_requests().await.unwrap_or_default();
+        received.iter().filter(|r| r.url.path() == "/api/1").count()
+    };
+    let (a, b) = (random_key(), random_key());
+    let api = format!("{}/api/", upstream.uri());
+    let args = [
+        "--data",
+        "live",
+        "--api-base",
+        &api,
+        "--upstream-timeout-secs",
+        "60",
+        "--rate-limit-rps",
+        "1000",
+        "--rate-limit-burst",
+        "1000",
+    ];
+    let keys = format!("{a},{b}");
+    let server = ServerProcess::start(&args, &[("CFPB_MCP_API_KEYS", keys.as_str())]);
+    let client = reqwest::Client::new();
+    // A: two sessions, 8 documents each, all hanging.
+    let mut hogs = Vec::new();
+    for _ in 0..2 {
+        let (sse, messages) = open_session(&client, &server.base, &a).await;
+        for n in 1..=8 {
+            assert_eq!(
+                post(&client, &messages, &a, &document_call(n, "1")).await.0,
+                202
+            );
+        }
+        hogs.push(sse);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hanging().await < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "A's calls never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // B: one call, answered without waiting for any of A's.
+    let (mut sse, messages) = open_session(&client, &server.base, &b).await;
+    let asked = Instant::now();
+    assert_eq!(
+        post(&client, &messages, &b, &document_call(1, "2")).await.0,
+        202
+    );
+    let answer = sse.next_message(Duration::from_secs(10)).await;
+    let took = asked.elapsed();
+    println!("DATA-11: key B answered in {took:?} beside key A's 16 hanging calls");
+    let answer = answer.expect("B's call answered within 10 s (A holds only its share)");
+    assert_eq!(answer["id"], 1);
+    assert_eq!(
+        hanging().await,
+        4,
+        "A never had more than its share upstream"
+    );
+    drop(hogs);
 }
