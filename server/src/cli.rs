@@ -20,6 +20,31 @@ use crate::config::{Config, defaults};
 use crate::data::{DEFAULT_API_BASE, DataMode};
 use crate::guard::keys::{KeyListError, parse_key_list};
 
+/// A command-line value that may hold a secret (the API keys, a Redis URL
+/// with its password): `Debug` never shows it, so the derived `Debug` of
+/// [`Cli`] and [`ServeArgs`] holds none (issue 23, finding 10).
+#[derive(Clone)]
+pub struct SecretArg(String);
+
+impl From<String> for SecretArg {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl SecretArg {
+    /// The value in clear, to parse it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg([REDACTED])")
+    }
+}
+
 /// A setting the command line could not turn into a [`Config`]. Neither
 /// variant quotes the value (it may be a secret).
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +132,7 @@ pub struct ServeArgs {
         hide_env_values = true,
         value_name = "KEYS"
     )]
-    pub api_keys: Option<String>,
+    pub api_keys: Option<SecretArg>,
 
     /// File of API keys, one per line, '#' comments; re-read on SIGHUP.
     #[arg(long, env = "CFPB_MCP_API_KEYS_FILE", value_name = "PATH")]
@@ -192,7 +217,7 @@ pub struct ServeArgs {
         value_name = "URL",
         hide_env_values = true
     )]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<SecretArg>,
 
     /// Serve /mcp to the letter of the MCP revisions, without the
     /// client-compatibility policy (COMPAT-1..3: the request shapes Claude's
@@ -262,7 +287,7 @@ impl ServeArgs {
     /// The validated configuration (audit to stderr).
     pub fn into_config(self) -> Result<Config, ArgsError> {
         let redis_url = match &self.redis_url {
-            Some(text) => Some(text.parse::<RedisUrl>()?),
+            Some(text) => Some(text.expose().parse::<RedisUrl>()?),
             None => None,
         };
         let cluster_secret = ClusterSecret::from_settings(
@@ -270,7 +295,7 @@ impl ServeArgs {
             self.cluster_secret_file.as_deref(),
         )?;
         let api_keys = match &self.api_keys {
-            Some(list) => parse_key_list(list)?,
+            Some(list) => parse_key_list(list.expose())?,
             None => Vec::new(),
         };
         Ok(Config {
@@ -354,6 +379,31 @@ mod tests {
         ] {
             assert!(help.contains(var), "{var} missing from --help");
         }
+    }
+
+    #[test]
+    fn debug_of_the_command_line_shows_no_secret() {
+        let key = "dev-Q7rT2mX9kL4pW8zN5vB3hJ6c";
+        let cli = Cli::try_parse_from([
+            "cfpb-mcp",
+            "--api-keys",
+            key,
+            "--redis-url",
+            "redis://user:hunter2-password@redis:6379/0",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?} {:?}", cli.serve);
+        for secret in [key, "hunter2-password"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("SecretArg([REDACTED])"));
+        let config = cli.serve.into_config().unwrap();
+        assert_eq!(config.api_keys.len(), 1);
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains(key) && !shown.contains("hunter2-password"),
+            "{shown}"
+        );
     }
 
     #[test]

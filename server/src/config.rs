@@ -217,10 +217,18 @@ mod tests {
 
     #[test]
     fn with_keys_validates_without_echoing() {
-        let c = Config::with_keys(["good-key", "bad key"]);
+        let good = [
+            "dev-Q7rT2mX9kL4pW8zN5vB3hJ6c",
+            "dev-H4kP9sW2xR7mZ5qN8tL3vB6y",
+        ];
+        let c = Config::with_keys([good[0], "bad key"]);
         let err = c.key_error.unwrap();
         assert_eq!(err.entry, 2);
         assert!(!format!("{err} {err:?}").contains("bad key"));
-        assert_eq!(Config::with_keys(["a1", "b2"]).api_keys.len(), 2);
+        assert_eq!(Config::with_keys(good).api_keys.len(), 2);
+        // AUTH-9: a weak key stops the server, unquoted.
+        let err = Config::with_keys([good[0], "weak-key"]).key_error.unwrap();
+        assert_eq!(err.entry, 2);
+        assert!(!format!("{err} {err:?}").contains("weak-key"));
     }
 }

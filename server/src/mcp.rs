@@ -23,6 +23,7 @@ use rmcp::{RoleServer, ServerHandler};
 use serde_json::Value;
 
 use crate::data::DataSource;
+use crate::data::caller::{self, CallerTag};
 use crate::metrics::{Metrics, ToolOutcome};
 use crate::tools;
 
@@ -47,11 +48,38 @@ then get_complaint_document for one complaint's full record by complaint_id.";
 pub struct CfpbMcp {
     source: DataSource,
     metrics: Arc<Metrics>,
+    /// Whom this session's tool calls are for, when the transport knows it
+    /// at the start (a legacy SSE session); else each request's HTTP parts
+    /// may carry it (`/mcp`). Upstream slots are shared per caller (DATA-11).
+    caller: Option<CallerTag>,
 }
 
 impl CfpbMcp {
     pub fn new(source: DataSource, metrics: Arc<Metrics>) -> Self {
-        Self { source, metrics }
+        Self {
+            source,
+            metrics,
+            caller: None,
+        }
+    }
+
+    /// The MCP server of a session whose every request is `caller`'s.
+    pub fn for_caller(source: DataSource, metrics: Arc<Metrics>, caller: CallerTag) -> Self {
+        Self {
+            caller: Some(caller),
+            ..Self::new(source, metrics)
+        }
+    }
+
+    /// Whom a tool call is for: the session's caller, else the tag the
+    /// transport put in the request's HTTP parts (DATA-11).
+    fn caller_of(&self, context: &RequestContext<RoleServer>) -> Option<CallerTag> {
+        self.caller.or_else(|| {
+            context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(CallerTag::of_parts)
+        })
     }
 }
 
@@ -79,9 +107,11 @@ impl ServerHandler for CfpbMcp {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let result = tools::call(&self.source, &request.name, request.arguments).await;
+        let caller = self.caller_of(&context);
+        let call = tools::call(&self.source, &request.name, request.arguments);
+        let result = caller::scope(caller, call).await;
         // Only the server's own names become a label (METRICS-3); an
         // unknown tool is a JSON-RPC error, not a tool call.
         if let (Ok(result), Some(tool)) = (&result, tools::known_name(&request.name)) {

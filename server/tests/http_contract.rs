@@ -275,7 +275,7 @@ async fn auth_8_reload_revokes_keys_and_closes_their_streams() {
 
     // Rotate: drop OTHER, add a new key.
     let mut f = std::fs::File::create(&path).unwrap();
-    writeln!(f, "{KEY}\nnew-key-0123456789abcdef").unwrap();
+    writeln!(f, "{KEY}\nnew-key-0123456789abcdefghij").unwrap();
     drop(f);
     assert_eq!(server.reload_keys().await.unwrap(), 2);
 
@@ -300,7 +300,7 @@ async fn auth_8_reload_revokes_keys_and_closes_their_streams() {
         }
     };
     assert_eq!(status(OTHER).await, 401);
-    assert_eq!(status("new-key-0123456789abcdef").await, 405);
+    assert_eq!(status("new-key-0123456789abcdefghij").await, 405);
     assert_eq!(status(KEY).await, 405);
 
     // A broken file keeps the previous keys.

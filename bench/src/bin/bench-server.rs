@@ -32,8 +32,8 @@ use cfpb_mcp_server::{AuditTarget, Config, Server};
 
 /// The keys every bench run uses (the load generator sends the first).
 pub const BENCH_KEYS: [&str; 2] = [
-    "bench-key-0000000000000000000000000000000000",
-    "bench-key-1111111111111111111111111111111111",
+    "bench-key-7Qm2Xr9Lp4Tz8Wc1Nv6Hb3Jd5Kf0Gs2Yaq",
+    "bench-key-4Rt8Yp1Mn7Bc4Hd6Gf0Js2Ae8Ku3Wx9Pz5",
 ];
 
 fn main() {

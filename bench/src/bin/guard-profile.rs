@@ -27,10 +27,10 @@ use http::{HeaderMap, HeaderValue};
 use rmcp::model::ServerJsonRpcMessage;
 
 const KEYS: [&str; 2] = [
-    "bench-key-0000000000000000000000000000000000",
-    "bench-key-1111111111111111111111111111111111",
+    "bench-key-7Qm2Xr9Lp4Tz8Wc1Nv6Hb3Jd5Kf0Gs2Yaq",
+    "bench-key-4Rt8Yp1Mn7Bc4Hd6Gf0Js2Ae8Ku3Wx9Pz5",
 ];
-const WRONG: &str = "bench-key-0000000000000000000000000000000001";
+const WRONG: &str = "bench-key-7Qm2Xr9Lp4Tz8Wc1Nv6Hb3Jd5Kf0Gs2Yaw";
 
 struct Fixture {
     headers_wrong: HeaderMap,

@@ -25,8 +25,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-const KEY: &str = "bench-key-0000000000000000000000000000000000";
-const WRONG_KEY: &str = "bench-key-0000000000000000000000000000000001";
+const KEY: &str = "bench-key-7Qm2Xr9Lp4Tz8Wc1Nv6Hb3Jd5Kf0Gs2Yaq";
+const WRONG_KEY: &str = "bench-key-7Qm2Xr9Lp4Tz8Wc1Nv6Hb3Jd5Kf0Gs2Yaw";
 const KEEPALIVE_SECS: u64 = 2;
 /// Hard ceiling on any single request or wait in the bench.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);

@@ -40,6 +40,20 @@ pub enum Event {
     KeysReloadFailed { error: String },
     /// `audit_lines_dropped`: the writer fell behind (LOG-3); never silent.
     AuditLinesDropped { count: u64 },
+    /// `refusals_summarized` (LOG-4): in the window that opened at `since`,
+    /// `count` refused requests of one kind (`reason`, or `status` for a
+    /// refusal without one) were counted but not written one by one, after
+    /// `written` that were.
+    RefusalsSummarized {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        count: u64,
+        written: u64,
+        since: Timestamp,
+        window_secs: u64,
+    },
     /// `redis_state`: the link to Redis went `up` or `down` (CLUSTER-5); one
     /// line per change. `url` is shown without credentials.
     RedisState {
@@ -66,6 +80,7 @@ impl Event {
             Event::KeysReloaded { .. } => "keys_reloaded",
             Event::KeysReloadFailed { .. } => "keys_reload_failed",
             Event::AuditLinesDropped { .. } => "audit_lines_dropped",
+            Event::RefusalsSummarized { .. } => "refusals_summarized",
             Event::RedisState { .. } => "redis_state",
             Event::ClusterMessagesDropped { .. } => "cluster_messages_dropped",
         }

@@ -2,12 +2,14 @@
 //! on stderr, and one per stream end, start, stop and key reload.
 //!
 //! [`event`] is the schema (one enum, [`Event`]); [`fields`] collects and
-//! scrubs what a request contributes; [`writer`] renders and queues lines for
+//! scrubs what a request contributes; [`refusals`] keeps a flood of refused
+//! requests from flushing the trail (LOG-4); [`writer`] renders and queues lines for
 //! a writer thread that never blocks a request. A line holds no key, only a
 //! key id. This file only lists them.
 
 pub mod event;
 pub mod fields;
+pub mod refusals;
 pub mod writer;
 
 pub use event::{
@@ -17,4 +19,4 @@ pub use event::{
 pub use fields::{
     AuditFields, MAX_ARGUMENTS_LEN, MAX_PATH_LEN, RequestLog, scrub_and_truncate, scrub_arguments,
 };
-pub use writer::{AuditLog, AuditTarget, render};
+pub use writer::{AuditLog, AuditTarget, Clock, render};

@@ -4,10 +4,13 @@
 //! It turns a validated [`SearchQuery`] into CCDB5 query parameters, bounds
 //! every response body before parsing it, and maps every failure to a short
 //! [`DataError`] that never carries the upstream body (MSG-5). At most
-//! [`MAX_IN_FLIGHT`] requests are in flight at once (a request waits for a
-//! slot within its timeout), so what upstream bodies can cost in memory is
-//! bounded whatever the load: `MAX_IN_FLIGHT` x [`MAX_BODY_BYTES`]. Each
-//! request's outcome and time are counted in the metrics (METRICS-2).
+//! [`MAX_IN_FLIGHT`] requests are in flight at once, and at most
+//! [`MAX_PER_CALLER`] for one caller (DATA-11: a request waits for a slot
+//! within its timeout, see `data::slots`), so what upstream bodies can cost
+//! in memory is bounded whatever the load: `MAX_IN_FLIGHT` x
+//! [`MAX_BODY_BYTES`], and no caller can take every slot. Redirects are
+//! followed only on the configured upstream's scheme, host and port (DATA-3).
+//! Each request's outcome and time are counted in the metrics (METRICS-2).
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,9 +20,11 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::data::aggregate::{StateCounts, SuggestQuery, Trends, TrendsQuery};
+use crate::data::caller;
 use crate::data::complaint::{Complaint, SearchPage};
 use crate::data::error::DataError;
 use crate::data::query::SearchQuery;
+use crate::data::slots::UpstreamSlots;
 use crate::data::{ccdb5, ccdb5_aggs};
 use crate::metrics::{Metrics, UpstreamOutcome};
 
@@ -27,9 +32,10 @@ use crate::metrics::{Metrics, UpstreamOutcome};
 /// is well under 2 MiB).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-/// Upstream requests in flight at once, across every session: bounds the
-/// memory bodies can take (8 x 8 MiB) and is gentle with the public API.
-pub const MAX_IN_FLIGHT: usize = 8;
+pub use crate::data::slots::{MAX_IN_FLIGHT, MAX_PER_CALLER};
+
+/// Redirects followed per request, all on the upstream's own origin.
+const MAX_REDIRECTS: usize = 3;
 
 /// The longest we wait for a TCP/TLS connection, whatever the total timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,8 +55,8 @@ pub struct LiveSource {
     base: Url,
     /// Total time allowed per request, reported in timeout errors.
     timeout: Duration,
-    /// One permit per request in flight ([`MAX_IN_FLIGHT`]).
-    in_flight: Arc<tokio::sync::Semaphore>,
+    /// One slot per request in flight ([`MAX_IN_FLIGHT`], [`MAX_PER_CALLER`]).
+    slots: Arc<UpstreamSlots>,
     /// Where each request's outcome is counted.
     metrics: Arc<Metrics>,
 }
@@ -88,14 +94,14 @@ impl LiveSource {
             .user_agent(USER_AGENT)
             .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
             .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(same_origin_redirects(&base))
             .build()
             .map_err(|error| DataError::Client(error_chain(&error)))?;
         Ok(LiveSource {
             client,
             base,
             timeout,
-            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            slots: Arc::new(UpstreamSlots::default()),
             // Counted nowhere until the server hands its own (`with_metrics`).
             metrics: Arc::new(Metrics::new()),
         })
@@ -224,12 +230,14 @@ impl LiveSource {
     }
 
     /// GET `url`: the body of a 2xx response (at most [`MAX_BODY_BYTES`]),
-    /// `None` for a 404, an error otherwise. Waits for one of the
-    /// [`MAX_IN_FLIGHT`] slots within the request timeout.
+    /// `None` for a 404, an error otherwise. Waits within the request
+    /// timeout for a slot: one of the caller's [`MAX_PER_CALLER`], then one
+    /// of the server's [`MAX_IN_FLIGHT`] (DATA-11).
     async fn fetch(&self, url: Url) -> Result<Option<Vec<u8>>, DataError> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(self.timeout, self.in_flight.acquire()).await {
-            Ok(Ok(_slot)) => self.fetch_now(url).await,
+        let slot = self.slots.acquire(caller::current());
+        let result = match tokio::time::timeout(self.timeout, slot).await {
+            Ok(Some(_slot)) => self.fetch_now(url).await,
             _ => Err(DataError::Timeout(self.timeout)),
         };
         let outcome = match &result {
@@ -294,6 +302,21 @@ impl LiveSource {
             DataError::Request(error_chain(error))
         }
     }
+}
+
+/// Follow at most [`MAX_REDIRECTS`] redirects, and only to the scheme, host
+/// and port of `base` (DATA-3): the upstream may move a path, never send
+/// the server elsewhere. A redirect off it is not followed, and its 3xx
+/// status is the request's error.
+fn same_origin_redirects(base: &Url) -> reqwest::redirect::Policy {
+    let origin = base.origin();
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS || attempt.url().origin() != origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// The search filters of `q` as CCDB5 parameters (DATA-1), shared by the
@@ -486,6 +509,97 @@ mod tests {
         assert!(LiveSource::new(base, Duration::from_secs(1)).is_err());
         let base = Url::parse("https://example.test/").expect("valid url");
         assert!(LiveSource::new(base, Duration::ZERO).is_err());
+    }
+
+    /// The mock upstream's requests for `path` so far.
+    async fn requests_for(upstream: &wiremock::MockServer, path: &str) -> usize {
+        let received = upstream.received_requests().await.unwrap_or_default();
+        received.iter().filter(|r| r.url.path() == path).count()
+    }
+
+    #[tokio::test]
+    async fn data_11_a_caller_holding_its_share_cannot_block_another() {
+        use crate::data::caller::{self, CallerTag};
+        use wiremock::matchers::path;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let upstream = MockServer::start().await;
+        // Caller A's documents hang upstream (well past the test); B's don't.
+        Mock::given(path("/api/1"))
+            .respond_with(ResponseTemplate::new(404).set_delay(Duration::from_secs(60)))
+            .mount(&upstream)
+            .await;
+        Mock::given(path("/api/2"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&upstream)
+            .await;
+        let base = Url::parse(&format!("{}/api/", upstream.uri())).expect("valid url");
+        let live = LiveSource::new(base, Duration::from_secs(120)).expect("client builds");
+        let a = CallerTag::from_byte(1);
+        let hogs: Vec<_> = (0..2 * MAX_IN_FLIGHT)
+            .map(|_| {
+                let live = live.clone();
+                tokio::spawn(caller::scope(
+                    Some(a),
+                    async move { live.document(1).await },
+                ))
+            })
+            .collect();
+        // A holds every slot it may: its share has reached the upstream.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while requests_for(&upstream, "/api/1").await < MAX_PER_CALLER {
+            assert!(Instant::now() < deadline, "A's requests never arrived");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // B is answered without waiting for any of A's (on a FIFO for the
+        // whole server it would queue behind all sixteen, a minute each).
+        let b = caller::scope(Some(CallerTag::from_byte(2)), live.document(2));
+        let asked = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(10), b).await;
+        println!("DATA-11: B answered in {:?} beside A's 16", asked.elapsed());
+        assert!(matches!(answer, Ok(Ok(None))), "{answer:?}");
+        assert_eq!(requests_for(&upstream, "/api/1").await, MAX_PER_CALLER);
+        for hog in hogs {
+            hog.abort();
+        }
+    }
+
+    #[tokio::test]
+    async fn data_3_redirects_off_the_upstream_are_not_followed() {
+        use wiremock::matchers::{any, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let elsewhere = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .mount(&elsewhere)
+            .await;
+        let upstream = MockServer::start().await;
+        let off = format!("{}/api/1", elsewhere.uri());
+        Mock::given(path("/api/1"))
+            .respond_with(ResponseTemplate::new(302).insert_header("Location", off.as_str()))
+            .mount(&upstream)
+            .await;
+        Mock::given(path("/api/2"))
+            .respond_with(ResponseTemplate::new(301).insert_header("Location", "/api/moved/2"))
+            .mount(&upstream)
+            .await;
+        Mock::given(path("/api/moved/2"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&upstream)
+            .await;
+        let live = source(&format!("{}/api/", upstream.uri()));
+        let off_host = live.document(1).await;
+        assert!(
+            matches!(off_host, Err(DataError::Status(302))),
+            "{off_host:?}"
+        );
+        assert_eq!(
+            requests_for(&elsewhere, "/api/1").await,
+            0,
+            "never sent elsewhere"
+        );
+        // A redirect on the upstream's own origin is followed.
+        assert!(matches!(live.document(2).await, Ok(None)));
+        assert_eq!(requests_for(&upstream, "/api/moved/2").await, 1);
     }
 
     #[test]

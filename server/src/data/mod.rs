@@ -10,13 +10,14 @@
 //!
 //! Layout: [`source`] (the [`DataSource`] and its [`DataMode`]: one method
 //! per operation, search / document / trends / states / suggest), [`live`]
-//! (reqwest over CCDB5), [`fixtures`] (in memory, the same aggregations
+//! (reqwest over CCDB5) with its [`slots`] (a fair share per [`caller`]), [`fixtures`] (in memory, the same aggregations
 //! computed from the bundled data), `ccdb5` and `ccdb5_aggs` (the response
 //! shapes the live source parses), `complaint`, `query` and `aggregate` (the
 //! types that go in and come out), `error` ([`DataError`]). This file only
 //! lists them.
 
 mod aggregate;
+pub mod caller;
 mod ccdb5;
 mod ccdb5_aggs;
 mod complaint;
@@ -24,6 +25,7 @@ mod error;
 pub mod fixtures;
 pub mod live;
 mod query;
+pub mod slots;
 mod source;
 
 pub use aggregate::{

@@ -1,9 +1,10 @@
-//! The `key_list` fuzz target's check (docs/contract.md AUTH-2): the key list
+//! The `key_list` fuzz target's check (docs/contract.md AUTH-2, AUTH-9): the key list
 //! and keys-file parsers against a reference model.
 //! See `crate::fuzzing` for what every check asserts.
 
 use crate::guard::keys::{
-    ApiKey, MAX_KEY_LEN, parse_key_file, parse_key_list, render_key_file, render_key_list,
+    ApiKey, MAX_KEY_LEN, MIN_KEY_BITS, estimated_bits, parse_key_file, parse_key_list,
+    render_key_file, render_key_list,
 };
 
 /// The key alphabet, spelled out (independently of `keys::is_key_char`).
@@ -19,6 +20,10 @@ fn model_key_entries<'a>(
             continue;
         }
         if entry.len() > MAX_KEY_LEN || !entry.chars().all(|c| KEY_ALPHABET.contains(c)) {
+            return Err(number);
+        }
+        // AUTH-9: a weak key is refused like a malformed one.
+        if estimated_bits(entry) < MIN_KEY_BITS {
             return Err(number);
         }
         if !keys.iter().any(|k| k == entry) {

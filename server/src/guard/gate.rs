@@ -597,11 +597,9 @@ pub fn body_holds_key(keys: &KeySet, body: &[u8]) -> bool {
     };
     let mut strings = Vec::new();
     collect_strings(&value, &mut strings);
-    strings.into_iter().any(|s| {
-        redactor.is_match(s.as_bytes())
-            || (s.contains('%')
-                && redactor.is_match(&percent_encoding::percent_decode_str(s).collect::<Vec<u8>>()))
-    })
+    strings
+        .into_iter()
+        .any(|s| redactor.is_match(s.as_bytes()) || redactor.holds_percent_decoded_key(s))
 }
 
 /// Every string in `value`, object member names included.

@@ -1,5 +1,6 @@
-//! API keys: parsing the configured key lists (AUTH-2), generating fresh keys,
-//! and verifying a presented key in constant time (AUTH-5).
+//! API keys: parsing the configured key lists (AUTH-2), refusing weak ones
+//! (AUTH-9: under [`MIN_KEY_BITS`] of estimated entropy), generating fresh
+//! keys, and verifying a presented key in constant time (AUTH-5).
 //!
 //! A key never leaves this module in clear except through
 //! [`ApiKey::expose_secret`], which only the redactor and `keygen` call.
@@ -15,6 +16,10 @@ use subtle::{ConditionallySelectable, ConstantTimeEq};
 /// Longest key we accept in configuration (bytes).
 pub const MAX_KEY_LEN: usize = 256;
 
+/// The least estimated entropy of a configured key, in bits (AUTH-9): out of
+/// reach of any guessing, online or against a leaked digest.
+pub const MIN_KEY_BITS: u32 = 128;
+
 /// One configured API key. `Debug` never shows it; there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
@@ -26,9 +31,11 @@ impl std::fmt::Debug for ApiKey {
 }
 
 impl ApiKey {
-    /// Validate one key: 1..=256 characters from `A-Z a-z 0-9 - . _ ~ + / =`
-    /// (base64, base64url, hex and UUID keys all fit; no separators, no
-    /// whitespace, nothing a log line or a header would have to escape).
+    /// Validate one key's format: 1..=256 characters from
+    /// `A-Z a-z 0-9 - . _ ~ + / =` (base64, base64url, hex and UUID keys all
+    /// fit; no separators, no whitespace, nothing a log line or a header would
+    /// have to escape). Its strength is checked where keys are configured,
+    /// by [`parse_key_list`] and [`parse_key_file`] (AUTH-9).
     pub fn new(key: &str) -> Result<Self, KeyFormatError> {
         if key.is_empty() {
             return Err(KeyFormatError::Empty);
@@ -73,6 +80,69 @@ pub enum KeyFormatError {
     TooLong,
     #[error("contains a character outside A-Z a-z 0-9 - . _ ~ + / =")]
     BadCharacter,
+    /// AUTH-9: the estimate is at most this many bits.
+    #[error(
+        "is too weak: about {bits} bits of entropy by its length and alphabet, at least \
+         {MIN_KEY_BITS} are needed (`cfpb-mcp keygen` makes 256-bit keys)"
+    )]
+    Weak { bits: u32 },
+}
+
+/// Character classes a key draws from, and how many characters each has.
+/// Hex digits are their own classes (`0-9`, `a-f`, `A-F`), so a hex key is
+/// credited 16 symbols, not 36 or 62.
+const CLASSES: [std::ops::RangeInclusive<u8>; 5] = [
+    b'0'..=b'9',
+    b'a'..=b'f',
+    b'g'..=b'z',
+    b'A'..=b'F',
+    b'G'..=b'Z',
+];
+
+/// An estimate of the entropy of a key, in bits (AUTH-9): its length times
+/// log2 of the alphabet it draws from, where the alphabet is
+///
+/// - the sum of the sizes of the character classes it uses (digits, `a-f`,
+///   `g-z`, `A-F`, `G-Z`, 10/6/20/6/20), plus one per distinct symbol of
+///   `- . _ ~ + / =` (separators and padding add little), and
+/// - at most the square of the number of distinct characters it holds: a
+///   key that repeats a few characters (`aaaa…` scores 0, `abab…` 2 bits a
+///   character) was drawn from few, while any random key of 16 or more
+///   characters shows enough distinct ones for the classes to decide;
+/// - over its length, less the characters that repeat the one before them
+///   beyond what chance explains (`bench-key-0000…` counts its zeros once).
+///
+/// A generous upper bound for a random key (`keygen`'s 43 base64url
+/// characters score about 257; 32 random hex characters, 128; a UUID, 147
+/// for its 122 random bits), and far above the truth for a human-chosen
+/// phrase: it refuses the short and the narrow, it cannot prove a key
+/// random. Pure.
+pub fn estimated_bits(key: &str) -> u32 {
+    let bytes = key.as_bytes();
+    let mut seen = [false; 256];
+    for &b in bytes {
+        seen[usize::from(b)] = true;
+    }
+    let distinct = seen.iter().filter(|s| **s).count() as u32;
+    let mut alphabet: u32 = CLASSES
+        .iter()
+        .filter(|class| bytes.iter().any(|b| class.contains(b)))
+        .map(|class| u32::from(class.end() - class.start()) + 1)
+        .sum();
+    alphabet += b"-._~+/=".iter().filter(|&&s| seen[usize::from(s)]).count() as u32;
+    let alphabet = alphabet.min(distinct * distinct);
+    if alphabet < 2 {
+        return 0;
+    }
+    // A character repeating the one before it adds nothing, past the
+    // repeats chance explains (three times as many as expected, plus two).
+    let length = bytes.len() as f64;
+    let repeats = bytes.windows(2).filter(|pair| pair[0] == pair[1]).count() as f64;
+    let chance = 3.0 * (length - 1.0).max(0.0) / f64::from(alphabet) + 2.0;
+    let length = length - (repeats - chance).max(0.0);
+    let bits = length * f64::from(alphabet).log2();
+    // At most 256 x log2(69) < 1,600: no truncation.
+    bits.floor() as u32
 }
 
 /// A key list that could not be parsed: which entry, and why.
@@ -85,13 +155,15 @@ pub struct KeyListError {
 }
 
 /// Parse `CFPB_MCP_API_KEYS`: comma-separated, each entry trimmed, empty
-/// entries dropped, duplicates removed (AUTH-2).
+/// entries dropped, duplicates removed (AUTH-2); every key of at least
+/// [`MIN_KEY_BITS`] by [`estimated_bits`] (AUTH-9).
 pub fn parse_key_list(list: &str) -> Result<Vec<ApiKey>, KeyListError> {
     collect_keys(list.split(',').map(str::trim).enumerate())
 }
 
 /// Parse a keys file: one key per line, surrounding whitespace trimmed, blank
-/// lines and lines starting with `#` ignored (AUTH-2).
+/// lines and lines starting with `#` ignored (AUTH-2); every key of at least
+/// [`MIN_KEY_BITS`] (AUTH-9).
 pub fn parse_key_file(text: &str) -> Result<Vec<ApiKey>, KeyListError> {
     collect_keys(
         text.lines()
@@ -109,10 +181,15 @@ fn collect_keys<'a>(
         if entry.is_empty() {
             continue;
         }
-        let key = ApiKey::new(entry).map_err(|reason| KeyListError {
-            entry: index + 1,
-            reason,
-        })?;
+        let key = ApiKey::new(entry)
+            .and_then(|key| match estimated_bits(entry) {
+                bits if bits < MIN_KEY_BITS => Err(KeyFormatError::Weak { bits }),
+                _ => Ok(key),
+            })
+            .map_err(|reason| KeyListError {
+                entry: index + 1,
+                reason,
+            })?;
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -313,31 +390,71 @@ mod tests {
             .collect()
     }
 
+    /// Keys strong enough to configure (AUTH-9), 167 to 179 estimated bits.
+    const K1: &str = "dev-Q7rT2mX9kL4pW8zN5vB3hJ6c";
+    const K2: &str = "dev-H4kP9sW2xR7mZ5qN8tL3vB6y";
+    const ALPHA: &str = "alpha-Zq3v9Lk2Xw8Rt5Yp1Mn7Bc4H";
+    const BETA: &str = "beta-Hd6Gf0Js2Ae8Ku4Wx1Pr7Tn";
+
     #[test]
     fn auth_2_env_list_trims_and_drops_empty_entries() {
-        assert_eq!(
-            keys(" dev-abc123 , ,dev-def456,"),
-            ["dev-abc123", "dev-def456"]
-        );
-        assert_eq!(keys("a,a"), ["a"]);
+        assert_eq!(keys(&format!(" {K1} , ,{K2},")), [K1, K2]);
+        assert_eq!(keys(&format!("{K1},{K1}")), [K1]);
         assert!(keys("").is_empty());
     }
 
     #[test]
     fn auth_2_key_file_skips_comments_and_blank_lines() {
-        let parsed = parse_key_file("# team keys\n\n  k1  \n#k2\nk3\r\n").unwrap();
+        let file = format!("# team keys\n\n  {K1}  \n#k2\n{K2}\r\n");
+        let parsed = parse_key_file(&file).unwrap();
         let got: Vec<_> = parsed.iter().map(ApiKey::expose_secret).collect();
-        assert_eq!(got, ["k1", "k3"]);
+        assert_eq!(got, [K1, K2]);
     }
 
     #[test]
     fn errors_name_the_entry_never_the_key() {
-        let err = parse_key_list("good,bad key,x").unwrap_err();
+        let err = parse_key_list(&format!("{K1},bad key,x")).unwrap_err();
         assert_eq!(err.entry, 2);
         assert!(!err.to_string().contains("bad key"));
-        let err = parse_key_file("ok\n# c\nsecret\u{e9}\n").unwrap_err();
+        let err = parse_key_file(&format!("{K1}\n# c\nsecret\u{e9}\n")).unwrap_err();
         assert_eq!(err.entry, 3);
         assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn auth_9_weak_keys_are_refused_naming_the_entry_never_the_key() {
+        for (weak, bits) in [
+            ("k", 0),
+            ("k1", 4),
+            ("key-1", 23),
+            ("dev-abc123", 52),
+            ("sekrit-key-123456", 88),
+            (&"a".repeat(200), 0),
+            (&"0123456789".repeat(3), 99),
+        ] {
+            let err = parse_key_list(&format!("{K1},{weak}")).unwrap_err();
+            assert_eq!(err.entry, 2, "{weak}");
+            assert_eq!(err.reason, KeyFormatError::Weak { bits }, "{weak}");
+            let message = err.to_string();
+            assert!(weak.len() < 4 || !message.contains(weak), "{message}");
+            assert!(
+                message.contains("at least 128") && message.contains("keygen"),
+                "{message}"
+            );
+            let err = parse_key_file(&format!("# a comment\n{weak}\n")).unwrap_err();
+            assert_eq!(err.entry, 2);
+        }
+        // At the bar: 32 random hex characters (`openssl rand -hex 16`), 24
+        // base64 (`openssl rand -base64 16`) and a 25-character mix.
+        for strong in [
+            "197af18ceb1fb401d7f9dea00758b8ef",
+            "X9S3hXzn9VFD/GrTqnMZzg==",
+            "test-key-0123456789abcdef",
+        ] {
+            assert!(estimated_bits(strong) >= MIN_KEY_BITS, "{strong}");
+            assert_eq!(keys(strong), [strong]);
+        }
+        assert!(estimated_bits("197af18ceb1fb401d7f9dea00758b8e") < MIN_KEY_BITS);
     }
 
     #[test]
@@ -350,15 +467,28 @@ mod tests {
 
     #[test]
     fn auth_5_verify_finds_exactly_the_configured_keys() {
-        let set = KeySet::new(parse_key_list("alpha,beta").unwrap());
-        assert_eq!(set.verify(b"alpha"), Some(KeyDigest::of(b"alpha")));
-        assert_eq!(set.verify(b"beta"), Some(KeyDigest::of(b"beta")));
+        let set = KeySet::new(parse_key_list(&format!("{ALPHA},{BETA}")).unwrap());
+        assert_eq!(
+            set.verify(ALPHA.as_bytes()),
+            Some(KeyDigest::of(ALPHA.as_bytes()))
+        );
+        assert_eq!(
+            set.verify(BETA.as_bytes()),
+            Some(KeyDigest::of(BETA.as_bytes()))
+        );
+        let (head, last) = ALPHA.split_at(ALPHA.len() - 1);
         for near in [
-            "alph", "alphaa", "Alpha", "al pha", "alpha\0", "alph%61", "",
+            head.to_owned(),
+            format!("{ALPHA}a"),
+            ALPHA.to_uppercase(),
+            format!("{head} {last}"),
+            format!("{ALPHA}\0"),
+            format!("{head}%{:02X}", last.as_bytes()[0]),
+            String::new(),
         ] {
             assert_eq!(set.verify(near.as_bytes()), None, "{near}");
         }
-        assert_eq!(KeySet::default().verify(b"alpha"), None);
+        assert_eq!(KeySet::default().verify(ALPHA.as_bytes()), None);
     }
 
     #[test]
@@ -373,6 +503,11 @@ mod tests {
         assert_eq!(a.expose_secret().len(), 43);
         assert!(ApiKey::new(a.expose_secret()).is_ok());
         assert_ne!(a, ApiKey::generate());
+        // AUTH-9: every key `keygen` makes passes, far above the bar.
+        let weakest = (0..10_000)
+            .map(|_| estimated_bits(ApiKey::generate().expose_secret()))
+            .min();
+        assert!(weakest.is_some_and(|bits| bits >= 200), "{weakest:?}");
     }
 
     proptest! {

@@ -19,6 +19,11 @@ pub const REDACTED: &str = "[REDACTED]";
 /// ordinary text; a key that short has no secrecy to protect anyway).
 const MIN_NEEDLE: usize = 4;
 
+/// Rounds of percent-decoding a loggable string gets before it is taken as
+/// holding no key (LOG-2): each round shrinks the text, and a key escaped
+/// more often than this is logged as the escapes, which hold no key.
+pub const MAX_PERCENT_DECODES: usize = 4;
+
 /// Characters a URL's query encoder typically escapes in a key.
 const RESERVED: &AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')
@@ -121,21 +126,44 @@ impl Redactor {
         }
     }
 
-    /// For loggable text only (LOG-2): when `text` percent-decodes to
-    /// something that holds a key (a key written with any mix of escaped and
-    /// plain bytes, `%41b%43…`, which no fixed list of encodings can match),
-    /// the decoded text with the key redacted; else `None`. Not for bodies:
-    /// decoding would change what a client sent.
+    /// For loggable text only (LOG-2): when `text` percent-decodes, once or
+    /// up to [`MAX_PERCENT_DECODES`] times over, to something that holds a
+    /// key (a key written with any mix of escaped and plain bytes,
+    /// `%41b%43…`, or escaped again, `%2541b…`, which no fixed list of
+    /// encodings can match), the decoded text with the key redacted; else
+    /// `None`. Not for bodies: decoding would change what a client sent.
     pub fn redact_percent_decoded(&self, text: &str) -> Option<String> {
-        if !text.contains('%') {
-            return None;
-        }
+        self.percent_decoded_with_key(text)
+            .map(|decoded| self.redact(&decoded).into_owned())
+    }
+
+    /// Does `text`, percent-decoded once or up to [`MAX_PERCENT_DECODES`]
+    /// times over, hold a key? (A check for what a client sent, AUTH-7.)
+    pub fn holds_percent_decoded_key(&self, text: &str) -> bool {
+        self.percent_decoded_with_key(text).is_some()
+    }
+
+    /// The first decoding of `text` (of up to [`MAX_PERCENT_DECODES`]) that
+    /// holds a key.
+    fn percent_decoded_with_key(&self, text: &str) -> Option<String> {
         let matcher = self.matcher.as_ref()?;
-        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
-        if decoded == text || !matcher.is_match(decoded.as_ref()) {
-            return None;
+        let mut current = Cow::Borrowed(text);
+        for _ in 0..MAX_PERCENT_DECODES {
+            if !current.contains('%') {
+                return None;
+            }
+            let decoded = percent_encoding::percent_decode_str(&current)
+                .decode_utf8_lossy()
+                .into_owned();
+            if decoded == current {
+                return None;
+            }
+            if matcher.is_match(decoded.as_str()) {
+                return Some(decoded);
+            }
+            current = Cow::Owned(decoded);
         }
-        Some(self.redact(&decoded).into_owned())
+        None
     }
 
     /// Does `haystack` hold any encoding of any key?
@@ -244,5 +272,26 @@ mod tests {
         );
         assert_eq!(r.redact_percent_decoded("100%25 sure"), None);
         assert_eq!(r.redact_percent_decoded("no escapes"), None);
+    }
+
+    #[test]
+    fn log_2_a_key_escaped_twice_or_more_is_found_for_logs() {
+        let key = "Key-abc123";
+        let r = redactor(key);
+        let mut escaped = key.to_owned();
+        for rounds in 1..=MAX_PERCENT_DECODES {
+            // Every byte escaped (`%` itself escaped from the second round on).
+            escaped = escaped.bytes().map(|b| format!("%{b:02X}")).collect();
+            let path = format!("/x/{escaped}/y");
+            assert_eq!(r.redact(&path), path, "round {rounds}: no fixed encoding");
+            assert_eq!(
+                r.redact_percent_decoded(&path).as_deref(),
+                Some("/x/[REDACTED]/y"),
+                "escaped {rounds} times"
+            );
+            assert!(r.holds_percent_decoded_key(&path));
+        }
+        assert_eq!(r.redact_percent_decoded("%2525252525 plain"), None);
+        assert!(!r.holds_percent_decoded_key("%4B%65y-%61bc%3124"));
     }
 }

@@ -101,7 +101,11 @@ pub async fn open(
     log.session = Some(session.id.log_prefix());
 
     // The MCP service of this session.
-    let handler = CfpbMcp::new(cx.source.clone(), cx.metrics.clone());
+    let handler = CfpbMcp::for_caller(
+        cx.source.clone(),
+        cx.metrics.clone(),
+        crate::data::caller::CallerTag::new(*who.key.as_bytes()),
+    );
     let transport = (
         PollSender::new(channels.outbound_tx),
         ReceiverStream::new(channels.inbound),

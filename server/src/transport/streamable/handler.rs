@@ -37,6 +37,7 @@ use rmcp::transport::streamable_http_server::{
 
 use crate::audit::{AuditFields, Quirk, Reason, RequestLog};
 use crate::cluster::{Cluster, Forward, ForwardKind, Forwarded, Scope};
+use crate::data::caller::CallerTag;
 use crate::guard::keys::{KeyDigest, KeySet};
 use crate::guard::{Admitted, Guard};
 use crate::http::response::{
@@ -285,6 +286,9 @@ impl Streamable {
             },
             _ => None,
         };
+        // DATA-11: the tools' upstream calls count against this caller's share.
+        let mut parts = parts;
+        CallerTag::new(*caller.as_bytes()).tag_parts(&mut parts);
         let request = Request::from_parts(parts, Full::new(bytes));
         let response = self.service.handle(request).await;
         if let Some(entry) = in_flight {
@@ -605,6 +609,8 @@ impl Streamable {
             return refusal;
         }
         parts.headers.remove(SESSION_HEADER);
+        // DATA-11: the tools' upstream calls count against this caller's share.
+        CallerTag::new(*caller.as_bytes()).tag_parts(&mut parts);
         let request = Request::from_parts(parts, Full::new(bytes));
         let mut response = finish(self.service.handle(request).await).await;
         response.headers_mut().remove(SESSION_HEADER);
