@@ -70,7 +70,7 @@ pub struct Config {
     /// Share limits, session owners and reloads with other replicas through
     /// this Redis (CLUSTER-* in docs/contract.md); in-process when `None`.
     pub redis_url: Option<RedisUrl>,
-    /// How callers authenticate (AUTH-9..13): API keys, OAuth access
+    /// How callers authenticate (OAUTH-1..5): API keys, OAuth access
     /// tokens, Cloudflare Access assertions.
     pub auth: AuthSettings,
     /// Proxies whose `CF-Connecting-IP` names the client for the failed-auth
@@ -91,7 +91,7 @@ pub struct Config {
     pub bench_unguarded: bool,
 }
 
-/// `CFPB_MCP_AUTH` and the settings of each method (AUTH-9..13), as given;
+/// `CFPB_MCP_AUTH` and the settings of each method (OAUTH-1..5), as given;
 /// the guard validates them at start and names what is missing or
 /// contradictory.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! Routes: `/health` (unguarded, unlogged), `/mcp/sse` and `/mcp/messages`
 //! (HTTP+SSE), `/mcp` (Streamable HTTP), with OAuth on the Protected
 //! Resource Metadata under `/.well-known/oauth-protected-resource`
-//! (unguarded, AUTH-10), anything else 404, including `/.well-known/oauth-*`
+//! (unguarded, OAUTH-2), anything else 404, including `/.well-known/oauth-*`
 //! with keys alone: serving OAuth metadata would make Claude insist on OAuth.
 
 use std::convert::Infallible;
@@ -43,7 +43,7 @@ enum Route {
     Health,
     Legacy(Endpoint),
     Streamable,
-    /// RFC 9728 metadata, with OAuth on (AUTH-10).
+    /// RFC 9728 metadata, with OAuth on (OAUTH-2).
     ResourceMetadata,
     NotFound,
 }
@@ -229,7 +229,7 @@ impl App {
                 _ => method_not_allowed("GET, HEAD"),
             };
         }
-        // AUTH-11: a token travels in the Authorization header only (RFC
+        // OAUTH-3: a token travels in the Authorization header only (RFC
         // 6750's query form puts it in every log on its way).
         if self.guard.oauth_enabled() && has_query_token(request.uri().query()) {
             log.error = Some(crate::audit::Reason::Auth);
@@ -352,7 +352,7 @@ async fn finish(mut response: Response<Body>, unread: &BodySlot) -> Response<Bod
     response
 }
 
-/// The refusal of an access token in a URL's query (AUTH-11).
+/// The refusal of an access token in a URL's query (OAUTH-3).
 const QUERY_TOKEN: &str = "Access tokens are accepted in the Authorization header only";
 
 /// Does `query` carry an `access_token` parameter (RFC 6750 section 2.3)?

@@ -102,10 +102,19 @@ pub async fn discover(ctx: &Ctx) -> Result<Limits, ClientError> {
         }
         let elapsed = empty_at.elapsed().as_secs_f64();
         empty_at = Instant::now();
-        let estimate = f64::from(got) / elapsed;
-        rps = Some(estimate);
-        if f64::from(got) >= 0.7 * f64::from(accepted) && wait > Duration::from_millis(100) {
-            wait /= 2; // the bucket may have filled up: measure over a shorter time
+        // Nothing refilled in a short wait says little; keep the last real estimate.
+        if got > 0 || rps.is_none() {
+            rps = Some(f64::from(got) / elapsed);
+        }
+        // The bucket may have filled up: measure over a shorter time. Only when the
+        // burst was measured from a full bucket: one left half-drained by an earlier
+        // run (accepted < 3) would make every refill look "full" and the wait shrink
+        // to nothing, and the rate come out as zero.
+        if accepted >= 3
+            && f64::from(got) >= 0.7 * f64::from(accepted)
+            && wait > Duration::from_millis(100)
+        {
+            wait /= 2;
         } else if got < 3 && wait < Duration::from_secs(8) {
             wait *= 2;
         } else {

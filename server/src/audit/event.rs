@@ -126,7 +126,7 @@ pub struct RequestLine {
     pub arguments_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Reason>,
-    /// AUTH-9: `oauth` or `access` (absent for API keys, so a keys-only
+    /// OAUTH-5: `oauth` or `access` (absent for API keys, so a keys-only
     /// deployment's lines are as before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_method: Option<&'static str>,

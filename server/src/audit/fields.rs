@@ -26,7 +26,7 @@ pub struct RequestLog {
     pub error: Option<Reason>,
     /// COMPAT-6: the tolerances applied to this request.
     pub quirks: Quirks,
-    /// AUTH-9: how the caller authenticated, when not with an API key.
+    /// OAUTH-5: how the caller authenticated, when not with an API key.
     pub auth_method: Option<&'static str>,
 }
 

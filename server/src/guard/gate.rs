@@ -72,7 +72,7 @@ pub enum ReloadError {
 /// A request the guard let through.
 #[derive(Debug, Clone, Copy)]
 pub struct Admitted {
-    /// How it authenticated (AUTH-9).
+    /// How it authenticated (OAUTH-5).
     pub method: AuthMethod,
     /// Whose request it is: sessions and limits are keyed by it.
     pub key: KeyDigest,
@@ -91,7 +91,7 @@ pub struct Refusal {
     /// The presented key's id, when a key was presented (even a wrong one).
     pub caller: Option<Caller>,
     answer: Answer,
-    /// The `WWW-Authenticate` of a 401 or 403 (AUTH-4, AUTH-10).
+    /// The `WWW-Authenticate` of a 401 or 403 (AUTH-4, OAUTH-2).
     challenge: Option<http::HeaderValue>,
 }
 
@@ -104,9 +104,9 @@ enum Answer {
     },
     /// A configured key outside the credential headers (AUTH-7).
     Misplaced,
-    /// A valid token without a required scope (AUTH-10): 403.
+    /// A valid token without a required scope (OAUTH-2): 403.
     InsufficientScope,
-    /// The issuer's keys can't be fetched (AUTH-11: fail closed): 503.
+    /// The issuer's keys can't be fetched (OAUTH-3: fail closed): 503.
     KeysUnavailable,
 }
 
@@ -200,7 +200,7 @@ pub struct Guard {
     allowed_origins: Vec<String>,
     /// Whose `CF-Connecting-IP` names the client (RATE-6).
     proxies: TrustedProxies,
-    /// The authentication methods in force (AUTH-9..13).
+    /// The authentication methods in force (OAUTH-1..5).
     methods: Methods,
 }
 
@@ -338,7 +338,7 @@ impl Guard {
                 challenge: None,
             });
         }
-        // AUTH-12: with Access on, every request carries its assertion;
+        // OAUTH-4: with Access on, every request carries its assertion;
         // one without came around the tunnel.
         let access = match &self.methods.access {
             None => None,
@@ -442,7 +442,7 @@ impl Guard {
         }
     }
 
-    /// A presented token that did not verify (AUTH-10/11): a failed
+    /// A presented token that did not verify (OAUTH-2/3): a failed
     /// authentication with `error="invalid_token"`, a 403 for a missing
     /// scope, or a 503 while the issuer's keys can't be had.
     async fn token_refused(
@@ -475,7 +475,7 @@ impl Guard {
     }
 
     /// OAuth's Protected Resource Metadata (RFC 9728) for `path`, when OAuth
-    /// is on and `path` is one of its paths (AUTH-10).
+    /// is on and `path` is one of its paths (OAUTH-2).
     pub fn resource_metadata(&self, path: &str) -> Option<String> {
         if !self.methods.is_metadata_path(path) {
             return None;
@@ -483,7 +483,7 @@ impl Guard {
         self.methods.resource_metadata()
     }
 
-    /// Is OAuth on (a token in a URL's query is then refused, AUTH-11)?
+    /// Is OAuth on (a token in a URL's query is then refused, OAUTH-3)?
     pub fn oauth_enabled(&self) -> bool {
         self.methods.oauth.is_some()
     }

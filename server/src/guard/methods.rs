@@ -1,4 +1,4 @@
-//! The authentication methods in force (AUTH-9..13 in docs/contract.md):
+//! The authentication methods in force (OAUTH-1..5 in docs/contract.md):
 //! built once at start from [`AuthSettings`], refusing anything missing or
 //! contradictory by name, and what each method tells a client that failed:
 //! the `WWW-Authenticate` challenge, and for OAuth the Protected Resource

@@ -5,7 +5,7 @@
 //! scrubbing (AUTH-7) and key reload. Its steps are pure functions or small
 //! types, each in its own file: [`origin`] (NET-2), [`extract`] (AUTH-1/3),
 //! [`keys`] (AUTH-2/5: parsing, digests, constant-time verification),
-//! [`methods`] (AUTH-9..13: which verifier a credential goes to, the OAuth
+//! [`methods`] (OAUTH-1..5: which verifier a credential goes to, the OAuth
 //! challenge and resource metadata),
 //! [`limit`] (RATE-1..6), [`proxy`] (the client's address behind the
 //! tunnel, RATE-6), [`redact`] (LOG-2: every encoding of every key). A

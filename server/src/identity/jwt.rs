@@ -1,5 +1,5 @@
 //! [`JwtVerifier`]: a bearer JWT checked against its issuer's published keys
-//! (AUTH-10..12 in docs/contract.md), for OAuth access tokens and Cloudflare
+//! (OAUTH-2..4 in docs/contract.md), for OAuth access tokens and Cloudflare
 //! Access assertions alike.
 //!
 //! What a token must be: at most [`MAX_TOKEN_BYTES`]; signed by a key of the
@@ -26,7 +26,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::{AuthMethod, Verified, subject_digest};
+use super::caller::{AuthMethod, Verified, subject_digest};
 
 /// The longest token looked at (bytes); a longer one is refused unparsed.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
