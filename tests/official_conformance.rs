@@ -207,35 +207,21 @@ fn official_suite_alpha_passes_2025_11_25_and_2026_07_28() {
         SCENARIOS_2025_ALPHA,
         &["--spec-version", "2025-11-25"],
     );
-    failed.extend(run(
-        &node,
-        &suite,
-        &url,
-        SCENARIOS_2026,
-        &[
+    let run_2026 = |url: &str| {
+        let extra = [
             "--spec-version",
             "2026-07-28",
             "--expected-failures",
-            &baseline,
-        ],
-    ));
+            baseline.as_str(),
+        ];
+        run(&node, &suite, url, SCENARIOS_2026, &extra)
+    };
+    failed.extend(run_2026(&url));
     let (code, _lines) = server.stop();
     // The same 2026-07-28 scenarios with the client-compatibility policy off
     // (COMPAT-*, --strict-protocol): they pass in both modes.
     let strict = start_server_with(&["--strict-protocol"]);
-    let url = format!("{}/mcp", strict.base);
-    failed.extend(run(
-        &node,
-        &suite,
-        &url,
-        SCENARIOS_2026,
-        &[
-            "--spec-version",
-            "2026-07-28",
-            "--expected-failures",
-            &baseline,
-        ],
-    ));
+    failed.extend(run_2026(&format!("{}/mcp", strict.base)));
     let (strict_code, _lines) = strict.stop();
     assert!(
         failed.is_empty(),
