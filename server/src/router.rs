@@ -55,7 +55,7 @@ impl Route {
             "/mcp/sse" => Route::Legacy(Endpoint::Sse),
             "/mcp/messages" => Route::Legacy(Endpoint::Messages),
             "/mcp" => Route::Streamable,
-            _ if guard.resource_metadata(path).is_some() => Route::ResourceMetadata,
+            _ if guard.is_metadata_path(path) => Route::ResourceMetadata,
             _ => Route::NotFound,
         }
     }

@@ -483,6 +483,11 @@ impl Guard {
         self.methods.resource_metadata()
     }
 
+    /// Is `path` one of the Protected Resource Metadata's (OAuth on)?
+    pub fn is_metadata_path(&self, path: &str) -> bool {
+        self.methods.is_metadata_path(path)
+    }
+
     /// Is OAuth on (a token in a URL's query is then refused, OAUTH-3)?
     pub fn oauth_enabled(&self) -> bool {
         self.methods.oauth.is_some()

@@ -151,14 +151,11 @@ impl Methods {
     /// Is `path` one of the PRM's paths (the resource's, the root form, and
     /// the HTTP+SSE endpoint's)?
     pub fn is_metadata_path(&self, path: &str) -> bool {
+        // No allocation: this runs for every path no route knows (404 probes).
         self.oauth.is_some()
-            && [
-                PRM_PREFIX.to_owned(),
-                format!("{PRM_PREFIX}/mcp"),
-                format!("{PRM_PREFIX}/mcp/sse"),
-            ]
-            .iter()
-            .any(|p| p == path)
+            && path
+                .strip_prefix(PRM_PREFIX)
+                .is_some_and(|rest| matches!(rest, "" | "/mcp" | "/mcp/sse"))
     }
 }
 
