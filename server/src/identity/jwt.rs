@@ -76,9 +76,13 @@ enum KeySource {
     Discover(Url),
 }
 
+/// The issuer's usable keys, by `kid`.
+type Keys = HashMap<String, (DecodingKey, Vec<Algorithm>)>;
+
+/// What fetching needs to remember; held (async) only while fetching, so a
+/// slow issuer delays only tokens whose `kid` is not known yet.
 #[derive(Default)]
 struct Cache {
-    keys: HashMap<String, (DecodingKey, Vec<Algorithm>)>,
     jwks_uri: Option<Url>,
     last_fetch: Option<Instant>,
 }
@@ -88,6 +92,8 @@ pub struct JwtVerifier {
     rules: JwtRules,
     source: KeySource,
     client: reqwest::Client,
+    /// Read on every token without waiting on a fetch in progress.
+    keys: std::sync::RwLock<Keys>,
     cache: Mutex<Cache>,
 }
 
@@ -140,6 +146,7 @@ impl JwtVerifier {
             rules,
             source,
             client,
+            keys: std::sync::RwLock::new(Keys::new()),
             cache: Mutex::new(Cache::default()),
         }
     }
@@ -199,34 +206,48 @@ impl JwtVerifier {
     /// The key `kid` names, refetching the set when it is unknown (at most
     /// once per [`REFETCH_INTERVAL`]).
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Vec<Algorithm>), TokenError> {
+        if let Some(found) = self.known(kid) {
+            return Ok(found);
+        }
+        // One fetch at a time; whoever waited here may find the key fetched.
         let mut cache = self.cache.lock().await;
-        if let Some(found) = cache.keys.get(kid) {
-            return Ok(found.clone());
+        if let Some(found) = self.known(kid) {
+            return Ok(found);
         }
         let due = cache
             .last_fetch
             .is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL);
         if !due {
-            return Err(if cache.keys.is_empty() {
-                TokenError::KeysUnavailable
-            } else {
+            return Err(if self.has_keys() {
                 TokenError::UnknownKey
+            } else {
+                TokenError::KeysUnavailable
             });
         }
         cache.last_fetch = Some(Instant::now());
         match self.fetch_keys(&mut cache).await {
-            Some(keys) => cache.keys = keys,
-            None if cache.keys.is_empty() => return Err(TokenError::KeysUnavailable),
+            Some(keys) => {
+                if let Ok(mut known) = self.keys.write() {
+                    *known = keys;
+                }
+            }
+            None if !self.has_keys() => return Err(TokenError::KeysUnavailable),
             None => {}
         }
-        cache.keys.get(kid).cloned().ok_or(TokenError::UnknownKey)
+        self.known(kid).ok_or(TokenError::UnknownKey)
+    }
+
+    /// The cached key `kid` names, if any.
+    fn known(&self, kid: &str) -> Option<(DecodingKey, Vec<Algorithm>)> {
+        self.keys.read().ok()?.get(kid).cloned()
+    }
+
+    fn has_keys(&self) -> bool {
+        self.keys.read().is_ok_and(|k| !k.is_empty())
     }
 
     /// The issuer's keys now, usable ones only; `None` if they can't be had.
-    async fn fetch_keys(
-        &self,
-        cache: &mut Cache,
-    ) -> Option<HashMap<String, (DecodingKey, Vec<Algorithm>)>> {
+    async fn fetch_keys(&self, cache: &mut Cache) -> Option<Keys> {
         let jwks_uri = match (&self.source, &cache.jwks_uri) {
             (KeySource::Jwks(url), _) | (KeySource::Discover(_), Some(url)) => url.clone(),
             (KeySource::Discover(issuer), None) => {
