@@ -200,53 +200,70 @@ async fn stream_cap(ctx: &Ctx) -> CheckResult {
     let sse = ctx.sse_probe(0);
     ctx.wait_full(0).await;
     let max = ctx.target.settings.max_streams_probe;
-    let (mut streams, refused) = open_until_refused(ctx, max).await?;
+    let mut streams = Vec::new();
+    // Open until refused; then, after a pause long enough for the bucket to refill, one
+    // more: still refused is the cap. A stream that opens after the pause means the 429
+    // was the rate limit, or streams closed earlier (by this run's other checks) were
+    // still counted when it came: keep it and go on, up to `max` streams in all.
+    loop {
+        let refused = open_more_until_refused(ctx, &mut streams, max).await?;
+        let repro = format!(
+            "for i in $(seq 1 {}); do {} --max-time 30 & sleep 1; done",
+            streams.len() + 1,
+            sse.curl()
+        );
+        let Some(refused) = refused else {
+            return Err(Outcome::fail(
+                "a 429 once the key's stream cap is reached",
+                format!("{} streams open for one key, none refused", streams.len()),
+                repro,
+            ));
+        };
+        if let Err(why) = meets(&refused, &Expect::Exact(429, RATE_BODY)) {
+            return Err(Outcome::fail(
+                format!("429 body exactly {RATE_BODY}"),
+                format!("{} ({why})", refused.summary()),
+                repro,
+            ));
+        }
+        if streams.is_empty() {
+            return Err(Outcome::fail(
+                "at least one stream opens",
+                "the first stream was refused",
+                repro,
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs_f64((2.0 / l.rps).min(5.0))).await;
+        match ctx.open_stream(&sse, Pace::Key(0), false).await {
+            Ok(Err(r)) if r.status == 429 => break,
+            Ok(Ok(conn)) => {
+                streams.push(conn);
+                if streams.len() as u32 >= max {
+                    return Err(Outcome::fail(
+                        format!("a stream cap below {max} streams for one key"),
+                        format!(
+                            "{} streams open for one key: each 429 was the rate limit, not a stream cap (a new stream opened after a pause)",
+                            streams.len()
+                        ),
+                        repro,
+                    ));
+                }
+            }
+            Ok(Err(r)) => {
+                return Err(Outcome::skip(format!(
+                    "GET /mcp/sse answered {}",
+                    r.summary()
+                )));
+            }
+            Err(e) => return Err(Outcome::skip(format!("GET /mcp/sse: {e}"))),
+        }
+    }
+    ctx.record_stream_cap(streams.len() as u32);
     let repro = format!(
         "for i in $(seq 1 {}); do {} --max-time 30 & sleep 1; done",
         streams.len() + 1,
         sse.curl()
     );
-    let Some(refused) = refused else {
-        return Err(Outcome::fail(
-            "a 429 once the key's stream cap is reached",
-            format!("{} streams open for one key, none refused", streams.len()),
-            repro,
-        ));
-    };
-    if let Err(why) = meets(&refused, &Expect::Exact(429, RATE_BODY)) {
-        return Err(Outcome::fail(
-            format!("429 body exactly {RATE_BODY}"),
-            format!("{} ({why})", refused.summary()),
-            repro,
-        ));
-    }
-    ctx.record_stream_cap(streams.len() as u32);
-    if streams.is_empty() {
-        return Err(Outcome::fail(
-            "at least one stream opens",
-            "the first stream was refused",
-            repro,
-        ));
-    }
-    // Still refused after the bucket had time to refill: it's the cap, not the rate limit.
-    tokio::time::sleep(Duration::from_secs_f64((2.0 / l.rps).min(5.0))).await;
-    match ctx.open_stream(&sse, Pace::Key(0), false).await {
-        Ok(Err(r)) if r.status == 429 => {}
-        Ok(Ok(_)) => {
-            return Err(Outcome::fail(
-                format!("still refused with {} streams open", streams.len()),
-                "a new stream opened after a pause: the 429 came from the rate limit, not a stream cap",
-                repro,
-            ));
-        }
-        Ok(Err(r)) => {
-            return Err(Outcome::skip(format!(
-                "GET /mcp/sse answered {}",
-                r.summary()
-            )));
-        }
-        Err(e) => return Err(Outcome::skip(format!("GET /mcp/sse: {e}"))),
-    }
     let open = streams.len();
     streams.pop();
     let deadline = Instant::now() + ctx.target.settings.keepalive_wait + ctx.timeout();
@@ -273,12 +290,23 @@ async fn stream_cap(ctx: &Ctx) -> CheckResult {
 /// Opens SSE streams for key 1, paced under the rate limit, until one is refused with a
 /// 429 (or `max` are open). Returns the open streams and the refusal.
 async fn open_until_refused(ctx: &Ctx, max: u32) -> Result<(Vec<SseConn>, Option<Resp>), Outcome> {
-    let sse = ctx.sse_probe(0);
     let mut streams = Vec::new();
+    let refused = open_more_until_refused(ctx, &mut streams, max).await?;
+    Ok((streams, refused))
+}
+
+/// Adds SSE streams for key 1 to `streams`, paced under the rate limit, until one is
+/// refused with a 429 (returned) or `max` are open (`None`).
+async fn open_more_until_refused(
+    ctx: &Ctx,
+    streams: &mut Vec<SseConn>,
+    max: u32,
+) -> Result<Option<Resp>, Outcome> {
+    let sse = ctx.sse_probe(0);
     while (streams.len() as u32) < max {
         match ctx.open_stream(&sse, Pace::Key(0), false).await {
             Ok(Ok(conn)) => streams.push(conn),
-            Ok(Err(r)) if r.status == 429 => return Ok((streams, Some(r))),
+            Ok(Err(r)) if r.status == 429 => return Ok(Some(r)),
             Ok(Err(r)) => {
                 return Err(Outcome::skip(format!(
                     "GET /mcp/sse answered {}",
@@ -288,7 +316,7 @@ async fn open_until_refused(ctx: &Ctx, max: u32) -> Result<(Vec<SseConn>, Option
             Err(e) => return Err(Outcome::skip(format!("GET /mcp/sse: {e}"))),
         }
     }
-    Ok((streams, None))
+    Ok(None)
 }
 
 /// Counts the streams key 1 can open before the 429 (then closes them all).
