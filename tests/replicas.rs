@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use cfpb_mcp_server::cluster::{GCRA_SCRIPT, Gcra, Spend, keyset};
 use e2e::cluster;
+use e2e::issuer::TestIssuer;
 use e2e::nginx::{Nginx, ProxyConfig, nginx_binary, run_harness};
 use e2e::redis::{Redis, redis_binary};
 use e2e::{ServerProcess, SseItem, SseStream, free_port, post, random_key};
@@ -528,6 +529,77 @@ async fn cluster_4_reload_everywhere_and_cluster_5_redis_lost_then_back() {
     assert!(
         through <= BURST + 3,
         "shared again: {through} of 24: {statuses:?}"
+    );
+}
+
+/// CLUSTER-10 with OAuth (OAUTH-5): a token identity is one caller on every
+/// replica. A legacy session opened on replica 0 with alice's bearer token is
+/// served from both replicas (the owner takes the forwarding replica's
+/// verification, sealed; it re-checks that OAuth is in force there); bob's
+/// token finds no such session anywhere (404, MSG-2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_10_an_oauth_caller_is_one_caller_on_every_replica() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(redis) = redis_or_skip() else { return };
+    let resource = "https://mcp.example/mcp";
+    let issuer = TestIssuer::start(resource).await;
+    let issuer_url = issuer.url();
+    let servers = replicas(
+        2,
+        &redis,
+        &[
+            ("CFPB_MCP_AUTH", "oauth"),
+            ("CFPB_MCP_OAUTH_ISSUER", &issuer_url),
+            ("CFPB_MCP_OAUTH_RESOURCE", resource),
+        ],
+        None,
+    );
+    let (alice, bob) = (
+        format!("Bearer {}", issuer.token("alice")),
+        format!("Bearer {}", issuer.token("bob")),
+    );
+    let client = reqwest::Client::new();
+    let bearer_post = |url: String, bearer: &str, body: &Value| {
+        client
+            .post(url)
+            .header("Authorization", bearer)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let sse_url = format!("{}/mcp/sse", servers[0].base);
+    let mut sse = SseStream::open_with(&client, &sse_url, ("Authorization", &alice)).await;
+    assert_eq!(sse.status, 200, "alice's stream on replica 0");
+    let Some(SseItem::Event { data: endpoint, .. }) = sse.next(WAIT).await else {
+        panic!("no endpoint event");
+    };
+    let mut id = 0;
+    for server in &servers {
+        for _ in 0..2 {
+            id += 1;
+            let r = bearer_post(format!("{}{endpoint}", server.base), &alice, &ping(id))
+                .await
+                .expect("POST");
+            assert_eq!(r.status(), 202, "POST {id} to {}", server.base);
+            assert!(answer(&mut sse, id).await.is_some(), "POST {id} unanswered");
+        }
+    }
+    for server in &servers {
+        let r = bearer_post(format!("{}{endpoint}", server.base), &bob, &ping(99))
+            .await
+            .expect("POST");
+        assert_eq!(r.status(), 404, "bob's POST to {}", server.base);
+    }
+    let forwarded: Vec<Value> = servers[1]
+        .lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &Value| v["path"] == "/mcp/messages" && v["status"] == 202)
+        .collect();
+    assert_eq!(forwarded.len(), 2, "{forwarded:?}");
+    assert!(
+        forwarded.iter().all(|v| v["auth_method"] == "oauth"),
+        "{forwarded:?}"
     );
 }
 

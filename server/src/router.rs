@@ -28,7 +28,7 @@ use crate::audit::{
     Arguments, AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis,
     scrub_and_truncate,
 };
-use crate::guard::keys::{KeyDigest, KeySet};
+use crate::guard::keys::KeySet;
 use crate::guard::{Guard, ReloadError};
 use crate::http::response::{
     Body, ErrorBody, ErrorKind, bad_request, json_response, messages_text, method_not_allowed,
@@ -142,7 +142,10 @@ impl App {
     /// reload can't get a revoked key served here), else `401`; then the
     /// transport answers as for a local request.
     async fn answer_forwarded(&self, forwarded: Forwarded) {
-        if !caller_current(&self.guard.keys(), self.guard.is_keyless(), &forwarded.key) {
+        if !self
+            .guard
+            .admits_forwarded(forwarded.method, &forwarded.key)
+        {
             if let Some(cluster) = &self.cluster {
                 let body = ErrorBody::new(ErrorKind::Auth, messages_text::AUTH).to_json();
                 let reason = crate::audit::Reason::Auth.as_str();
@@ -323,14 +326,6 @@ impl App {
     }
 }
 
-/// CLUSTER-10: may a forwarded request with the caller `key_hex` be
-/// answered here? Yes when its key is in `keys` now (or the server runs
-/// keyless); an empty caller (not the session's key: the transport answers
-/// the unknown session's 404) is let through to get that 404.
-fn caller_current(keys: &KeySet, keyless: bool, key_hex: &str) -> bool {
-    key_hex.is_empty() || keyless || KeyDigest::from_hex(key_hex).is_some_and(|k| keys.contains(&k))
-}
-
 /// The digests (hex) of a key set's keys: how the cluster knows its version.
 fn key_digests(keys: &KeySet) -> Vec<String> {
     keys.keys()
@@ -393,19 +388,9 @@ mod tests {
     use crate::guard::keys::ApiKey;
 
     #[test]
-    fn cluster_10_the_owner_serves_only_keys_it_has_now() {
+    fn cluster_11_the_key_set_version_lists_every_key() {
         let (kept, revoked) = (ApiKey::generate(), ApiKey::generate());
         let hex_of = |k: &ApiKey| hex::encode(k.digest().as_bytes());
-        let keys = KeySet::new(vec![kept.clone()]);
-        assert!(caller_current(&keys, false, &hex_of(&kept)));
-        assert!(!caller_current(&keys, false, &hex_of(&revoked)));
-        assert!(!caller_current(&keys, false, "not-hex"));
-        assert!(caller_current(&keys, false, ""), "the transport's 404");
-        assert!(caller_current(
-            &KeySet::new(vec![]),
-            true,
-            &hex_of(&revoked)
-        ));
         let digests = key_digests(&KeySet::new(vec![kept.clone(), revoked.clone()]));
         assert_eq!(digests, [hex_of(&kept), hex_of(&revoked)]);
     }

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 pub mod cluster;
+pub mod issuer;
 pub mod nginx;
 pub mod npm;
 pub mod python;
@@ -229,9 +230,14 @@ pub struct SseStream {
 
 impl SseStream {
     pub async fn open(client: &reqwest::Client, url: &str, key: &str) -> Self {
+        Self::open_with(client, url, ("X-API-Key", key)).await
+    }
+
+    /// [`SseStream::open`] with the credential in `header` (name, value).
+    pub async fn open_with(client: &reqwest::Client, url: &str, header: (&str, &str)) -> Self {
         let response = client
             .get(url)
-            .header("X-API-Key", key)
+            .header(header.0, header.1)
             .header("Accept", "text/event-stream")
             .send()
             .await

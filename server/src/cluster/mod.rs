@@ -55,6 +55,7 @@ pub use secret::{
 pub use url::{RedisUrl, RedisUrlError};
 
 use crate::audit::{AuditLog, Event};
+use crate::identity::AuthMethod;
 use crate::metrics::Metrics;
 use drops::Drops;
 use keyset::{FileWatch, Record, Step};
@@ -193,6 +194,8 @@ pub struct Forwarded {
     pub key: String,
     pub body: String,
     pub kind: ForwardKind,
+    /// How the sender admitted the caller (CLUSTER-10).
+    pub method: AuthMethod,
     from: String,
     id: String,
 }
@@ -372,7 +375,7 @@ impl Cluster {
         &self,
         kind: ForwardKind,
         session: &str,
-        key: &str,
+        (method, key): (AuthMethod, &str),
         body: String,
         wait: Duration,
     ) -> Forward {
@@ -397,6 +400,7 @@ impl Cluster {
             key: self.keyed(key),
             body,
             kind,
+            method,
         };
         let channel = wire::forward_channel(&owner);
         let Some(payload) = seal::seal(&self.inner.secret, &channel, &request, now_ms()) else {
@@ -720,6 +724,7 @@ impl Cluster {
             key,
             body: request.body,
             kind: request.kind,
+            method: request.method,
             from: request.from,
             id: request.id,
         };

@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::AuthMethod;
+
 /// Every key and channel starts with this.
 pub const PREFIX: &str = "cfpb-mcp";
 
@@ -31,6 +33,11 @@ pub struct ForwardRequest {
     /// Which transport's session, and what to do with it.
     #[serde(default)]
     pub kind: ForwardKind,
+    /// How the sender admitted the caller (absent: a key): the owner
+    /// re-checks a key against its key set, a token identity against the
+    /// methods in force (CLUSTER-10).
+    #[serde(default)]
+    pub method: AuthMethod,
 }
 
 impl std::fmt::Debug for ForwardRequest {
@@ -188,6 +195,7 @@ mod tests {
             kind: ForwardKind::McpPost {
                 protocol_version: Some("2025-11-25".into()),
             },
+            method: AuthMethod::Oauth,
         };
         let text = serde_json::to_string(&request).unwrap();
         assert_eq!(

@@ -545,6 +545,26 @@ impl Guard {
         self.keyless
     }
 
+    /// CLUSTER-10: may a request another replica forwarded, from a caller it
+    /// admitted by `method` as the identity `caller_hex`, be answered here?
+    /// A key must be in this replica's key set now (a replica that missed a
+    /// reload can't get a revoked key served here). A token identity (OAuth,
+    /// Access) was verified by the sender just now, against the same issuer:
+    /// the method must be in force here too. An empty caller (not the
+    /// session's: the transport answers the unknown session's 404) passes.
+    pub fn admits_forwarded(&self, method: AuthMethod, caller_hex: &str) -> bool {
+        if caller_hex.is_empty() || self.keyless {
+            return true;
+        }
+        match method {
+            AuthMethod::Keys => {
+                self.methods.keys
+                    && KeyDigest::from_hex(caller_hex).is_some_and(|k| self.keys().contains(&k))
+            }
+            AuthMethod::Oauth | AuthMethod::Access => self.methods.accepts(method),
+        }
+    }
+
     /// Re-read the keys file (AUTH-2): the key set it now holds, not yet in
     /// force; [`Guard::install`] puts it in force. On error nothing changes.
     pub fn reread(&self) -> Result<KeySet, ReloadError> {
@@ -681,5 +701,40 @@ mod tests {
         assert!(!stray_key(&keys, &headers));
         headers.insert("mcp-name", KEY.parse().unwrap());
         assert!(stray_key(&keys, &headers));
+    }
+
+    #[test]
+    fn cluster_10_the_owner_serves_keys_it_has_now_and_methods_in_force() {
+        let revoked = ApiKey::generate();
+        let hex_of = |k: &ApiKey| hex::encode(k.digest().as_bytes());
+        let kept = ApiKey::new(KEY).unwrap();
+        let keys_only = Guard::new(&Config::with_keys([KEY])).unwrap();
+        assert!(keys_only.admits_forwarded(AuthMethod::Keys, &hex_of(&kept)));
+        assert!(!keys_only.admits_forwarded(AuthMethod::Keys, &hex_of(&revoked)));
+        assert!(!keys_only.admits_forwarded(AuthMethod::Keys, "not-hex"));
+        assert!(
+            keys_only.admits_forwarded(AuthMethod::Keys, ""),
+            "the transport's 404"
+        );
+        // A token identity is never a key, and a method not in force here is refused.
+        let token_identity = hex::encode([7u8; 32]);
+        assert!(!keys_only.admits_forwarded(AuthMethod::Oauth, &token_identity));
+        assert!(!keys_only.admits_forwarded(AuthMethod::Access, &token_identity));
+        assert!(!keys_only.admits_forwarded(AuthMethod::Keys, &token_identity));
+
+        let mut config = Config::with_keys([KEY]);
+        config.auth.methods = vec![AuthMethod::Keys, AuthMethod::Oauth];
+        config.auth.oauth_issuer = Some("http://127.0.0.1:9".into());
+        config.auth.oauth_resource = Some("http://127.0.0.1:9/mcp".into());
+        let both = Guard::new(&config).unwrap();
+        assert!(both.admits_forwarded(AuthMethod::Oauth, &token_identity));
+        assert!(!both.admits_forwarded(AuthMethod::Access, &token_identity));
+        assert!(!both.admits_forwarded(AuthMethod::Keys, &token_identity));
+        assert!(!both.admits_forwarded(AuthMethod::Keys, &hex_of(&revoked)));
+
+        let mut open = Config::with_keys(Vec::<String>::new());
+        open.allow_no_auth = true;
+        let keyless = Guard::new(&open).unwrap();
+        assert!(keyless.admits_forwarded(AuthMethod::Keys, &hex_of(&revoked)));
     }
 }

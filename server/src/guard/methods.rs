@@ -103,6 +103,15 @@ impl Methods {
         })
     }
 
+    /// Is `method` one of the methods in force?
+    pub fn accepts(&self, method: AuthMethod) -> bool {
+        match method {
+            AuthMethod::Keys => self.keys,
+            AuthMethod::Oauth => self.oauth.is_some(),
+            AuthMethod::Access => self.access.is_some(),
+        }
+    }
+
     /// The `WWW-Authenticate` of a 401 (AUTH-4; with OAuth, RFC 9728's
     /// `resource_metadata` and the scopes, and `error="invalid_token"` when
     /// a token was presented and refused).

@@ -3,10 +3,15 @@
 
 use sha2::{Digest, Sha256};
 
-/// How a caller authenticated (the audit line's `auth_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a caller authenticated (the audit line's `auth_method`; a forwarded
+/// request's `method` between replicas, CLUSTER-10).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
     /// An API key (`X-API-Key` or `Authorization: Bearer <key>`).
+    #[default]
     Keys,
     /// An OAuth access token from the configured issuer.
     Oauth,

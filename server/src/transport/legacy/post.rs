@@ -145,7 +145,13 @@ async fn forward(
     let key = hex::encode(who.key.as_bytes());
     let wait = cx.overload_timeout + FORWARD_MARGIN;
     match cluster
-        .forward(ForwardKind::Legacy, &id.to_string(), &key, text, wait)
+        .forward(
+            ForwardKind::Legacy,
+            &id.to_string(),
+            (who.method, &key),
+            text,
+            wait,
+        )
         .await
     {
         Forward::Answered {

@@ -416,7 +416,13 @@ impl Streamable {
         };
         let key = hex::encode(caller.as_bytes());
         let outcome = cluster
-            .forward(kind, &id.to_string(), &key, body, self.forward_wait())
+            .forward(
+                kind,
+                &id.to_string(),
+                (who.method, &key),
+                body,
+                self.forward_wait(),
+            )
             .await;
         if let Forward::Answered { status, error, .. } = &outcome {
             if *status != StatusCode::NOT_FOUND.as_u16() {
