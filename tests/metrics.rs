@@ -155,6 +155,8 @@ async fn metrics_1_4_the_exposition_counts_traffic_passes_promtool_and_holds_no_
             1.0,
         ),
         (r#"cfpb_mcp_refusals_total{reason="auth"}"#, 3.0),
+        // The SSE GET and the two accepted POSTs, by the caller's method (OAUTH-5).
+        (r#"cfpb_mcp_admitted_requests_total{method="keys"}"#, 3.0),
         (
             r#"cfpb_mcp_tool_calls_total{tool="search_complaints",outcome="ok"}"#,
             1.0,

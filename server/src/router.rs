@@ -249,8 +249,8 @@ impl App {
         if let Caller::Key(_) = who.caller {
             log.caller = Some(who.caller);
         }
-        if who.method != AuthMethod::Keys {
-            log.auth_method = Some(who.method.as_str());
+        if who.method != AuthMethod::Keys || matches!(who.caller, Caller::Key(_)) {
+            log.auth_method = Some(who.method);
         }
         let response = match route {
             Route::Legacy(endpoint) => {

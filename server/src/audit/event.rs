@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::guard::keys::KeyId;
+use crate::identity::AuthMethod;
 
 /// One line of the audit log.
 #[derive(Debug, Serialize)]
@@ -126,10 +127,11 @@ pub struct RequestLine {
     pub arguments_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Reason>,
-    /// OAUTH-5: `oauth` or `access` (absent for API keys, so a keys-only
-    /// deployment's lines are as before).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_method: Option<&'static str>,
+    /// OAUTH-5: how the guard admitted the caller; written only for
+    /// `oauth` or `access` (absent for API keys, so a keys-only deployment's
+    /// lines are as before), counted for every method (METRICS-2).
+    #[serde(skip_serializing_if = "not_a_token")]
+    pub auth_method: Option<AuthMethod>,
     /// COMPAT-6: the tolerances this request needed, in the order applied;
     /// absent when it needed none.
     #[serde(skip_serializing_if = "Quirks::is_empty")]
@@ -349,6 +351,11 @@ impl Serialize for Caller {
             Caller::Key(id) => s.serialize_str(id.hex().as_str()),
         }
     }
+}
+
+/// The audit line names the method only for tokens (OAUTH-5).
+fn not_a_token(method: &Option<AuthMethod>) -> bool {
+    !matches!(method, Some(AuthMethod::Oauth | AuthMethod::Access))
 }
 
 /// RFC 3339 UTC with milliseconds.

@@ -8,6 +8,7 @@ use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::event::{Arguments, Caller, Quirk, Quirks, Reason};
 use crate::guard::redact::Redactor;
+use crate::identity::AuthMethod;
 use crate::mcp;
 
 /// Longest `arguments` string kept in a line (bytes, before the marker).
@@ -26,8 +27,9 @@ pub struct RequestLog {
     pub error: Option<Reason>,
     /// COMPAT-6: the tolerances applied to this request.
     pub quirks: Quirks,
-    /// OAUTH-5: how the caller authenticated, when not with an API key.
-    pub auth_method: Option<&'static str>,
+    /// OAUTH-5: how the guard admitted the caller (none when refused, or
+    /// when the server runs without authentication).
+    pub auth_method: Option<AuthMethod>,
 }
 
 impl RequestLog {

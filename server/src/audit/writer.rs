@@ -265,6 +265,9 @@ fn tally(metrics: &Metrics, event: &Event) {
             for quirk in line.client_quirk.iter() {
                 metrics.client_quirk(quirk.as_str());
             }
+            if let Some(method) = line.auth_method {
+                metrics.admitted(method.as_str());
+            }
         }
         Event::StreamEnd(end) => metrics.stream_end(end.reason.as_str(), end.unanswered),
         Event::KeysReloaded { .. } => metrics.key_reload(true),

@@ -116,6 +116,11 @@ struct QuirkLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ToolLabels {
     tool: &'static str,
     outcome: &'static str,
@@ -147,6 +152,7 @@ pub struct Metrics {
     request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     refusals: Family<ReasonLabels, Counter>,
     client_quirks: Family<QuirkLabels, Counter>,
+    admitted: Family<MethodLabels, Counter>,
     streams_ended: Family<ReasonLabels, Counter>,
     unanswered: Counter,
     audit_lines_dropped: Counter,
@@ -204,6 +210,12 @@ impl Metrics {
             "client_quirks",
             "Requests to which a tolerance for a known client departure from the MCP revisions was applied, by quirk (COMPAT-6)",
             client_quirks.clone(),
+        );
+        let admitted = Family::<MethodLabels, Counter>::default();
+        registry.register(
+            "admitted_requests",
+            "Requests the guard admitted, by how the caller authenticated: keys, oauth, access (OAUTH-5)",
+            admitted.clone(),
         );
         let streams_ended = Family::<ReasonLabels, Counter>::default();
         registry.register(
@@ -285,6 +297,7 @@ impl Metrics {
             request_duration,
             refusals,
             client_quirks,
+            admitted,
             streams_ended,
             unanswered,
             audit_lines_dropped,
@@ -337,6 +350,12 @@ impl Metrics {
         self.client_quirks
             .get_or_create(&QuirkLabels { quirk })
             .inc();
+    }
+
+    /// The guard admitted a request whose caller authenticated by `method`
+    /// (OAUTH-5: `keys`, `oauth`, `access`).
+    pub fn admitted(&self, method: &'static str) {
+        self.admitted.get_or_create(&MethodLabels { method }).inc();
     }
 
     /// A stream ended for `reason`, leaving `unanswered` requests unanswered.
@@ -409,6 +428,7 @@ mod tests {
             Duration::ZERO,
         );
         m.refusal("auth");
+        m.admitted("oauth");
         m.stream_end("client_closed", 2);
         m.tool_call("search_complaints", ToolOutcome::ToolError);
         m.upstream(UpstreamOutcome::Timeout, Duration::from_secs(1));
@@ -420,6 +440,7 @@ mod tests {
             r#"cfpb_mcp_requests_total{route="/mcp",status="200"} 1"#,
             r#"cfpb_mcp_requests_total{route="other",status="404"} 1"#,
             r#"cfpb_mcp_refusals_total{reason="auth"} 1"#,
+            r#"cfpb_mcp_admitted_requests_total{method="oauth"} 1"#,
             r#"cfpb_mcp_streams_ended_total{reason="client_closed"} 1"#,
             "cfpb_mcp_unanswered_total 2",
             r#"cfpb_mcp_tool_calls_total{tool="search_complaints",outcome="tool_error"} 1"#,
