@@ -13,6 +13,12 @@ module, so `crate::guard::Guard` is an edge to `guard` and
 Test modules (`#[cfg(test)] mod tests { ... }` at the end of a file) are
 ignored: tests may reach anywhere.
 
+The same is checked one level up: the crate's top-level modules (`guard`,
+`cluster`, `audit`, `config`, ...), each standing for itself and everything
+under it, must not import each other in a circle either, so the layers
+(a router above transports above shared pieces) hold as a whole, not only
+file by file.
+
 Prints every cycle (strongly connected component of more than one module)
 and exits 1 if there is one.
 """
@@ -134,7 +140,18 @@ def check(src):
             target = resolve(p, mod, mods, children)
             if target is not None and target != mod:
                 edges[mod].add(target)
-    # Tarjan's strongly connected components.
+    top = {}
+    for mod, targets in edges.items():
+        for t in targets:
+            if mod and t and mod[0] != t[0]:
+                top.setdefault(mod[:1], set()).add(t[:1])
+    tops = {m[:1] for m in mods if m}
+    ok = report(src, "modules", mods, edges)
+    return report(src, "top-level modules", tops, top) and ok
+
+
+def sccs_of(nodes, edges):
+    """Tarjan's strongly connected components of more than one node."""
     index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
 
     def visit(v):
@@ -142,7 +159,7 @@ def check(src):
         counter[0] += 1
         stack.append(v)
         on.add(v)
-        for w in edges[v]:
+        for w in edges.get(v, ()):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -160,18 +177,23 @@ def check(src):
                 sccs.append(comp)
 
     sys.setrecursionlimit(10000)
-    for v in sorted(mods):
+    for v in sorted(nodes):
         if v not in index:
             visit(v)
+    return sccs
+
+
+def report(src, what, nodes, edges):
+    sccs = sccs_of(nodes, edges)
     name = lambda m: "crate::" + "::".join(m) if m else "crate"
     for comp in sccs:
         members = set(comp)
-        print(f"{src}: import cycle among {len(comp)} modules:")
+        print(f"{src}: import cycle among {len(comp)} {what}:")
         for m in sorted(comp):
-            inside = sorted(name(t) for t in edges[m] if t in members)
+            inside = sorted(name(t) for t in edges.get(m, ()) if t in members)
             print(f"  {name(m)} -> {', '.join(inside)}")
     n_edges = sum(len(e) for e in edges.values())
-    print(f"{src}: {len(mods)} modules, {n_edges} imports, {len(sccs)} cycles")
+    print(f"{src}: {len(nodes)} {what}, {n_edges} imports, {len(sccs)} cycles")
     return not sccs
 
 

@@ -6,7 +6,7 @@
 //! reference. Values are read and validated once, into a [`Config`].
 
 use crate::config::AuthSettings;
-use crate::guard::proxy::{BadProxy, TrustedProxies};
+use crate::http::proxy::{BadProxy, TrustedProxies};
 use crate::identity::AuthMethod;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,7 +18,7 @@ use url::Url;
 use crate::cluster::{ClusterSecret, RedisUrl, RedisUrlError, SecretSettingError, SecretText};
 use crate::config::{Config, defaults};
 use crate::data::{DEFAULT_API_BASE, DataMode};
-use crate::guard::keys::{KeyListError, parse_key_list};
+use crate::identity::keys::{KeyListError, parse_key_list};
 
 /// A command-line value that may hold a secret (the API keys, a Redis URL
 /// with its password): `Debug` never shows it, so the derived `Debug` of

@@ -13,9 +13,9 @@ use url::Url;
 use crate::audit::AuditTarget;
 use crate::cluster::{ClusterSecret, RedisUrl};
 use crate::data::{DEFAULT_API_BASE, DataMode};
-use crate::guard::keys::{ApiKey, KeyListError, parse_key_list};
-use crate::guard::proxy::TrustedProxies;
+use crate::http::proxy::TrustedProxies;
 use crate::identity::AuthMethod;
+use crate::identity::keys::{ApiKey, KeyListError, parse_key_list};
 
 /// Defaults, as docs/contract.md's Configuration table states them.
 pub mod defaults {

@@ -4,20 +4,21 @@
 //! # Layout
 //!
 //! Dependencies point one way, down this list; nothing imports a module
-//! above it.
+//! above it (`.ci/module-cycles.py` checks that no two files, and no two
+//! of these top-level modules, import each other in a circle).
 //!
 //! - [`server`]: `Server::bind(config)` -> [`RunningServer`]; the accept
-//!   loop, signals, graceful shutdown. Knows no route.
+//!   loop, signals, graceful shutdown. Knows no route. [`cli`]: the
+//!   `cfpb-mcp` command line, which builds the [`config`].
 //! - `router`: the `App` that owns the guard, the transports and the audit
 //!   log; the hyper service; one audit line per request.
-//! - [`guard`]: `Guard::check(headers, peer)`, body scrubbing, key reload;
-//!   origin allowlist, key extraction and verification, limiters, key
-//!   redaction. The key never leaves it in clear.
 //! - `transport`: `legacy` (HTTP+SSE: `GET /mcp/sse`, `POST /mcp/messages`)
 //!   and `streamable` (`/mcp`, rmcp's Streamable HTTP), each one struct with
 //!   `handle`.
-//! - `http`: the response body type, the contract's error bodies, the
-//!   event-stream head, bounded body reading.
+//! - [`guard`]: `Guard::check(headers, peer)`, body scrubbing, key reload;
+//!   origin allowlist, credential extraction, the auth methods, limiters.
+//!   The key never leaves it in clear.
+//! - [`config`]: the typed configuration, validated.
 //! - [`cluster`]: state shared between replicas through Redis (the shared
 //!   limiter, legacy session owners and forwarding, reload broadcasts and
 //!   the key-set record); every message signed and every name keyed with
@@ -25,15 +26,18 @@
 //! - `sessions`: session ids and the key that owns each session (both
 //!   transports); `streams`: the long-lived stream budgets (per caller and
 //!   in all) both transports count against.
+//! - [`audit`]: the audit schema (one `Event` enum) and its non-blocking writer.
 //! - `mcp`: JSON-RPC framing and the rmcp `ServerHandler`.
 //! - [`tools`], [`data`]: the MCP tools and the live CCDB5 / bundled fixtures
 //!   data sources.
-//! - [`identity`]: the verifiers of OAuth access tokens and Cloudflare
-//!   Access assertions, and the caller identity they come down to; a leaf.
-//! - [`audit`]: the audit schema (one `Event` enum) and its non-blocking writer.
+//! - `http`: the response body type, the contract's error bodies, the
+//!   event-stream head, bounded body reading, the client's address behind
+//!   trusted proxies.
+//! - [`identity`]: API keys (parsing, digests, the key set, redaction) and
+//!   the verifiers of OAuth access tokens and Cloudflare Access assertions:
+//!   the one caller identity every method comes down to; a leaf.
 //! - [`metrics`]: the Prometheus metrics (counted from the audit events, the
-//!   tools and the data source) and their loopback listener.
-//! - [`config`], [`cli`]: the typed configuration and the `cfpb-mcp` command line.
+//!   tools and the data source) and their loopback listener; a leaf.
 //!
 //! The contract every module cites is `docs/contract.md`.
 

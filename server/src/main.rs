@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cfpb_mcp_server::cli::{ArgsError, Cli, Command, HealthArgs, ServeArgs};
 use cfpb_mcp_server::guard::GuardError;
-use cfpb_mcp_server::guard::keys::ApiKey;
+use cfpb_mcp_server::identity::keys::ApiKey;
 use cfpb_mcp_server::{Server, StartError};
 use clap::Parser;
 

@@ -28,13 +28,13 @@ use crate::audit::{
     Arguments, AuditLog, Caller, Event, MAX_PATH_LEN, RequestLine, RequestLog, millis,
     scrub_and_truncate,
 };
-use crate::guard::keys::KeySet;
 use crate::guard::{Guard, ReloadError};
 use crate::http::response::{
     Body, ErrorBody, ErrorKind, bad_request, json_response, messages_text, method_not_allowed,
     not_found,
 };
 use crate::identity::AuthMethod;
+use crate::identity::keys::KeySet;
 use crate::transport::legacy::{Endpoint, Legacy};
 use crate::transport::streamable::Streamable;
 
@@ -385,7 +385,7 @@ fn loggable_method(method: &Method) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::keys::ApiKey;
+    use crate::identity::keys::ApiKey;
 
     #[test]
     fn cluster_11_the_key_set_version_lists_every_key() {

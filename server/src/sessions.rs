@@ -13,7 +13,7 @@
 
 use dashmap::DashMap;
 
-use crate::guard::keys::{KeyDigest, KeySet};
+use crate::identity::keys::{KeyDigest, KeySet};
 
 /// A session id: 128 random bits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -191,7 +191,7 @@ impl Owners {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::keys::ApiKey;
+    use crate::identity::keys::ApiKey;
 
     #[test]
     fn sse_2_ids_are_128_bit_hex_and_parse_back() {

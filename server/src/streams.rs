@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use dashmap::DashMap;
 use http_body_util::BodyExt;
 
-use crate::guard::keys::KeyDigest;
 use crate::http::response::Body;
+use crate::identity::keys::KeyDigest;
 
 /// Why no stream could be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

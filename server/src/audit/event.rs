@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::guard::keys::KeyId;
 use crate::identity::AuthMethod;
+use crate::identity::keys::KeyId;
 
 /// One line of the audit log.
 #[derive(Debug, Serialize)]
@@ -393,7 +393,7 @@ pub fn millis(d: Duration) -> u64 {
 pub(crate) mod tests {
     use super::*;
     use crate::audit::writer::render;
-    use crate::guard::keys::KeyDigest;
+    use crate::identity::keys::KeyDigest;
 
     pub(crate) fn record() -> Event {
         Event::Request(RequestLine {

@@ -7,8 +7,8 @@
 use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::event::{Arguments, Caller, Quirk, Quirks, Reason};
-use crate::guard::redact::Redactor;
 use crate::identity::AuthMethod;
+use crate::identity::redact::Redactor;
 use crate::mcp;
 
 /// Longest `arguments` string kept in a line (bytes, before the marker).
@@ -121,7 +121,7 @@ mod tests {
     use crate::audit::event::Event;
     use crate::audit::event::tests::{EPOCH, record};
     use crate::audit::writer::render;
-    use crate::guard::keys::ApiKey;
+    use crate::identity::keys::ApiKey;
 
     #[test]
     fn log_2_arguments_are_scrubbed_before_truncation() {
@@ -158,7 +158,7 @@ mod tests {
             encoding in 0usize..64,
         ) {
             let api_key = ApiKey::new(&key).unwrap();
-            let needles = crate::guard::redact::encodings(key.as_bytes());
+            let needles = crate::identity::redact::encodings(key.as_bytes());
             let embedded = &needles[encoding % needles.len()];
             let arguments = serde_json::json!({ "search_term": format!("{before}{embedded}{after}") }).to_string();
             let redactor = Redactor::new([api_key.expose_secret()]);

@@ -8,8 +8,8 @@ use crate::audit::{
     AuditFields, Caller, Event, MAX_ARGUMENTS_LEN, MAX_PATH_LEN, RequestLine, Timestamp, render,
     scrub_and_truncate,
 };
-use crate::guard::keys::{ApiKey, KeyDigest, KeySet};
-use crate::guard::redact::{REDACTED, Redactor, encodings};
+use crate::identity::keys::{ApiKey, KeyDigest, KeySet};
+use crate::identity::redact::{REDACTED, Redactor, encodings};
 use crate::mcp::{self, Framed};
 
 /// The audit line the server writes for a `POST /mcp/messages` carrying

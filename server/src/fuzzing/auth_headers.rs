@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use arbitrary::{Arbitrary, Unstructured};
 
 use crate::guard::extract::{Presented, bearer_token, extract_key, is_key_token};
-use crate::guard::keys::{ApiKey, KeyDigest, KeySet};
+use crate::identity::keys::{ApiKey, KeyDigest, KeySet};
 
 /// The configured keys of the `auth_headers` check. `dev-abc` is a prefix of
 /// `dev-abc123` and `k` is one character, so near misses are easy to reach.

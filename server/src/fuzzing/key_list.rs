@@ -2,7 +2,7 @@
 //! and keys-file parsers against a reference model.
 //! See `crate::fuzzing` for what every check asserts.
 
-use crate::guard::keys::{
+use crate::identity::keys::{
     ApiKey, MAX_KEY_LEN, MIN_KEY_BITS, estimated_bits, parse_key_file, parse_key_list,
     render_key_file, render_key_list,
 };

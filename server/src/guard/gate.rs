@@ -26,14 +26,14 @@ use crate::audit::event::{Caller, Reason};
 use crate::cluster::{Cluster, Gcra, Spend, wire};
 use crate::config::Config;
 use crate::guard::extract::{Presented, extract_from_headers};
-use crate::guard::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
 use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
 use crate::guard::methods::{ACCESS_HEADER, Methods, looks_like_jwt};
 use crate::guard::origin::{normalize_origin, origin_allowed};
-use crate::guard::proxy::TrustedProxies;
+use crate::http::proxy::TrustedProxies;
 use crate::http::response::{
     Body, ErrorKind, error_response, messages_text, too_many_requests, unauthorized,
 };
+use crate::identity::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
 use crate::identity::{AuthMethod, TokenError};
 
 /// Why the guard could not be built from the configuration. Messages name

@@ -16,7 +16,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
-use super::keys::KeyDigest;
+use crate::identity::keys::KeyDigest;
 
 /// Outcome of one limiter check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

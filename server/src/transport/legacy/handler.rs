@@ -12,9 +12,9 @@ use http::{Method, Request, Response};
 
 use crate::audit::RequestLog;
 use crate::cluster::Forwarded;
-use crate::guard::keys::KeySet;
 use crate::guard::{Admitted, Guard};
 use crate::http::response::{Body, method_not_allowed};
+use crate::identity::keys::KeySet;
 use crate::transport::context::Context;
 use crate::transport::legacy::session::Registry;
 use crate::transport::legacy::{post, stream};

@@ -16,12 +16,12 @@ use rmcp::model::ClientJsonRpcMessage;
 
 use crate::audit::{AuditFields, Reason, RequestLog};
 use crate::cluster::{Cluster, Forward, ForwardKind};
-use crate::guard::keys::KeyDigest;
 use crate::guard::{Admitted, Guard};
 use crate::http::body::is_json_content_type;
 use crate::http::response::{
     Body, ErrorKind, accepted, bad_request, error_response, json_response, messages_text, not_found,
 };
+use crate::identity::keys::KeyDigest;
 use crate::mcp::{self, Framed};
 use crate::sessions::SessionId;
 use crate::transport::context::Context;

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::event::EndReason;
-use crate::guard::keys::{KeyDigest, KeySet};
+use crate::identity::keys::{KeyDigest, KeySet};
 use crate::sessions::{Owners, SessionCapReached, SessionId};
 
 /// Messages a session's MCP service may have waiting to be handled (MSG-6).
@@ -312,7 +312,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::keys::ApiKey;
+    use crate::identity::keys::ApiKey;
 
     #[test]
     fn msg_2_sessions_are_bound_to_their_key_and_rate_7_capped() {

@@ -38,12 +38,12 @@ use rmcp::transport::streamable_http_server::{
 use crate::audit::{AuditFields, Quirk, Reason, RequestLog};
 use crate::cluster::{Cluster, Forward, ForwardKind, Forwarded, Scope};
 use crate::data::caller::CallerTag;
-use crate::guard::keys::{KeyDigest, KeySet};
 use crate::guard::{Admitted, Guard};
 use crate::http::response::{
     Body, ErrorKind, bad_request, error_response, messages_text, method_not_allowed, not_found,
     sse_headers, too_many_requests,
 };
+use crate::identity::keys::{KeyDigest, KeySet};
 use crate::mcp::{self, CfpbMcp, Framed};
 use crate::sessions::{Owners, SessionId};
 use crate::transport::context::Context;

@@ -207,7 +207,7 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::keys::ApiKey;
+    use crate::identity::keys::ApiKey;
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE};
     use proptest::prelude::*;

@@ -10,7 +10,7 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::guard::redact::Redactor;
+use crate::identity::redact::Redactor;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 /// Longest key we accept in configuration (bytes).
