@@ -7,8 +7,10 @@
 
 pub mod access;
 pub mod addr;
+pub mod challenge;
 pub mod leak;
 pub mod nearmiss;
+pub mod prm;
 pub mod response;
 pub mod session_id;
 pub mod sse;
