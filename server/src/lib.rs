@@ -46,6 +46,7 @@ pub mod guard;
 mod http;
 pub mod identity;
 mod mcp;
+mod memory;
 pub mod metrics;
 mod router;
 pub mod server;
