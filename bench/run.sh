@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The load bench of issue 7, in one command (see docs/performance.md):
+# The load bench of issues 7 and 25, in one command (see docs/performance.md):
 #
-#   bench/run.sh [--quick] [--no-pin] [--only rejected,accepted,closed,streams]
+#   bench/run.sh [--quick] [--no-pin] [--only rejected,accepted,closed,list,call,streams]
 #   bench/run.sh --replicas [--quick] [--no-pin]   # the shared (Redis) limiter's cost
 #
 # Builds the bench workspace once (release), then `loadgen` spawns a guarded
-# and an unguarded `bench-server` (separate processes, loopback only), runs
-# every scenario against both, alternating which goes first, and prints the
-# markdown table (also saved to bench/target/bench/report.md). A full run takes
+# and an unguarded `bench-server` and the reference `bare-server` (a bare
+# hyper 1.x server with the same routes and no guard, MCP or log: the
+# machine's limit), separate processes, loopback only, same pinning; runs
+# every scenario against the three, rotating which goes first, and prints the
+# markdown table with guarded/bare and guarded/unguarded ratios (also saved to
+# bench/target/bench/report.md). Load generator: our own hyper client
+# (`loadgen`), not wrk. A full run takes
 # about 4-5 minutes, `--quick` about 1.
 #
 # By default the servers are pinned to CPU 0 (one tokio worker) and the load

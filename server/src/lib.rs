@@ -50,6 +50,7 @@ pub mod guard;
 mod http;
 pub mod identity;
 mod mcp;
+mod memory;
 pub mod metrics;
 mod router;
 pub mod server;

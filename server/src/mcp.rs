@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification,
+    CacheScope, CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification,
     ClientRequest, ErrorData, Implementation, InitializeResult, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, RequestId, ServerCapabilities, ServerConfig,
     ServerJsonRpcMessage,
@@ -42,6 +42,11 @@ pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
 const INSTRUCTIONS: &str = "Search the CFPB Consumer Complaint Database. Use search_complaints \
 to find complaints by text, company, product, issue, state, dates and more (paged with size/frm), \
 then get_complaint_document for one complaint's full record by complaint_id.";
+
+/// How long a 2026-07-28 client may treat `tools/list` as fresh (`ttlMs`,
+/// HTTP-2026-9): an hour. The list never changes while a process runs; a
+/// new release may change it, and clients see that within the hour.
+pub const TOOLS_LIST_TTL_MS: u64 = 3_600_000;
 
 /// The MCP server: one per session, cheap to clone.
 #[derive(Clone)]
@@ -99,9 +104,20 @@ impl ServerHandler for CfpbMcp {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tools::list()))
+        let mut result = ListToolsResult::with_all_items(tools::list());
+        // HTTP-2026-9: the list is the same for every caller and for the
+        // process's life, so a 2026-07-28 client may keep it (the request
+        // not sent is the cheapest); older revisions keep the older shape.
+        if context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+        {
+            result.ttl_ms = Some(TOOLS_LIST_TTL_MS);
+            result.cache_scope = Some(CacheScope::Public);
+        }
+        Ok(result)
     }
 
     async fn call_tool(

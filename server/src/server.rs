@@ -26,6 +26,7 @@ use crate::cluster::{self, Cluster, Unreachable};
 use crate::config::Config;
 use crate::data::{DataError, DataMode, DataSource};
 use crate::guard::{Guard, GuardError, ReloadError};
+use crate::memory::Trimmer;
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::router::App;
 use crate::transport::context::Context;
@@ -215,11 +216,20 @@ impl Server {
                 tasks.clone(),
             ));
         }
+        let cap = Arc::new(Semaphore::new(config.max_connections));
+        let trimmer = Arc::new(Trimmer::default());
+        tasks.spawn(
+            trimmer
+                .clone()
+                .run(cap.clone(), config.max_connections, shutdown.clone()),
+        );
         let accept = tokio::spawn(accept_loop(
             listener,
             app.clone(),
             Connections {
-                cap: Arc::new(Semaphore::new(config.max_connections)),
+                max: config.max_connections,
+                trimmer,
+                cap,
                 header_read_timeout: config.header_read_timeout,
                 grace: config.shutdown_grace,
                 shutdown: shutdown.clone(),
@@ -243,6 +253,10 @@ impl Server {
 /// that end them.
 struct Connections {
     cap: Arc<Semaphore>,
+    /// The cap's size, so that open connections can be counted.
+    max: usize,
+    /// Gives freed memory back once many connections have closed.
+    trimmer: Arc<Trimmer>,
     header_read_timeout: Duration,
     grace: Duration,
     shutdown: CancellationToken,
@@ -268,6 +282,9 @@ async fn accept_loop(listener: TcpListener, app: Arc<App>, connections: Connecti
             drop(stream);
             continue;
         };
+        connections
+            .trimmer
+            .saw(connections.max - connections.cap.available_permits());
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let shutdown = connections.shutdown.clone();

@@ -1,13 +1,16 @@
-//! `loadgen`: the load bench of issue 7, guarded vs unguarded in one run.
+//! `loadgen`: the load bench of issues 7 and 25, in one run.
 //!
 //! `loadgen [--quick] [--server PATH] [--server-cpus LIST] [--out FILE]`
 //!
-//! Spawns two `bench-server` processes (one guarded, one `--unguarded`; as
-//! separate processes so that each RSS is its own), then runs every scenario
-//! against both, alternating which goes first round by round, so that noise
-//! on this shared machine hits both sides alike, and prints a markdown table of
-//! absolute numbers and guarded/unguarded ratios. Loopback only; every loop is
-//! bounded in count and in time. See docs/performance.md.
+//! Spawns two `bench-server` processes (one guarded, one `--unguarded`) and
+//! the reference `bare-server` (a bare hyper server with the same routes and
+//! the guarded server's own tools/list and tools/call bytes), as separate
+//! processes so that each RSS is its own, then runs every scenario against
+//! the three, rotating which goes first round by round, so that noise on this
+//! shared machine hits all alike, and prints a markdown table of absolute
+//! numbers, guarded/bare ratios (against the machine's limit) and
+//! guarded/unguarded ratios (the guard's own cost). Loopback only; every loop
+//! is bounded in count and in time. See docs/performance.md.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -41,6 +44,7 @@ struct Plan {
     rounds: usize,
     window: Duration,
     reject_conns: usize,
+    stateless_conns: usize,
     accept_sessions: usize,
     accept_conns_per_session: usize,
     closed_sessions: usize,
@@ -54,6 +58,7 @@ impl Plan {
             rounds: 3,
             window: Duration::from_secs(6),
             reject_conns: 32,
+            stateless_conns: 32,
             accept_sessions: 4,
             accept_conns_per_session: 8,
             closed_sessions: 4,
@@ -461,6 +466,124 @@ async fn rejected(
     Ok(())
 }
 
+/// A stateless (MCP 2026-07-28) `POST /mcp`, `Mcp-Method` and `Mcp-Name`
+/// mirrored from `body`. One fixed id: HTTP-2026-7 answers repeated ids, and
+/// so every answer is the same bytes.
+fn stateless_request(addr: SocketAddr, method: &str, body: &'static [u8]) -> Request<Full<Bytes>> {
+    let mut r = post(addr, "/mcp", KEY, Bytes::from_static(body));
+    let h = r.headers_mut();
+    h.insert(
+        "accept",
+        http::HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    h.insert(
+        "mcp-protocol-version",
+        http::HeaderValue::from_static("2026-07-28"),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(method) {
+        h.insert("mcp-method", v);
+    }
+    if method == "tools/call" {
+        h.insert(
+            "mcp-name",
+            http::HeaderValue::from_static("search_complaints"),
+        );
+    }
+    r
+}
+
+const TOOLS_LIST: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"},"io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+const TOOLS_CALL: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_complaints","arguments":{"state":"CA","size":2},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"},"io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+
+/// The stateless scenarios: what is posted, under which `Mcp-Method`.
+#[derive(Clone, Copy)]
+enum Stateless {
+    List,
+    Call,
+}
+
+impl Stateless {
+    fn method(self) -> &'static str {
+        match self {
+            Stateless::List => "tools/list",
+            Stateless::Call => "tools/call",
+        }
+    }
+    fn body(self) -> &'static [u8] {
+        match self {
+            Stateless::List => TOOLS_LIST,
+            Stateless::Call => TOOLS_CALL,
+        }
+    }
+}
+
+/// One stateless answer, status 200 and its body (what `bare-server` is
+/// given to send, so both servers send the same bytes).
+async fn stateless_answer(addr: SocketAddr, kind: Stateless) -> Result<Bytes> {
+    let mut sender = connect(addr).await?;
+    sender.ready().await?;
+    let response = tokio::time::timeout(
+        STEP_TIMEOUT,
+        sender.send_request(stateless_request(addr, kind.method(), kind.body())),
+    )
+    .await??;
+    if response.status() != StatusCode::OK {
+        return Err(format!("{}: {}", kind.method(), response.status()).into());
+    }
+    Ok(response.into_body().collect().await?.to_bytes())
+}
+
+/// Stateless `tools/list` or `tools/call` as fast as answers come back; an
+/// answer that is not 200 with `expect_len` bytes is unexpected.
+async fn stateless(
+    addr: SocketAddr,
+    plan: &Plan,
+    kind: Stateless,
+    expect_len: usize,
+    out: &mut Throughput,
+) -> Result<()> {
+    let deadline = Instant::now() + plan.window;
+    let mut tasks = Vec::new();
+    for _ in 0..plan.stateless_conns {
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await?;
+            let mut hist = histogram();
+            let (mut ok, mut other) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let exchange = async {
+                    sender.ready().await?;
+                    let request = stateless_request(addr, kind.method(), kind.body());
+                    let response = sender.send_request(request).await?;
+                    let status = response.status();
+                    let len = response.into_body().collect().await?.to_bytes().len();
+                    Ok::<_, Error>(status == StatusCode::OK && len == expect_len)
+                };
+                let good = tokio::time::timeout(STEP_TIMEOUT, exchange).await??;
+                let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
+                if good { ok += 1 } else { other += 1 }
+            }
+            Ok::<_, Error>((ok, other, hist))
+        }));
+    }
+    let started = Instant::now();
+    let mut total = 0;
+    for task in tasks {
+        let (ok, other, hist) = task.await??;
+        total += ok;
+        out.unexpected += other;
+        out.add_latency(&hist);
+    }
+    out.rates.push(
+        total as f64
+            / started
+                .elapsed()
+                .as_secs_f64()
+                .max(plan.window.as_secs_f64()),
+    );
+    Ok(())
+}
+
 /// `ping` posted to live sessions whose streams are drained; 202s per second
 /// and, in the same window, answers delivered on the streams per second.
 async fn accepted(addr: SocketAddr, plan: &Plan, out: &mut Throughput) -> Result<()> {
@@ -591,6 +714,9 @@ struct StreamResult {
     on_time: usize,
     observed: usize,
     worst_gap_ms: u64,
+    /// RSS above the level before the first stream, once every stream has
+    /// closed and the server had 2 s to reap them.
+    rss_after_close_kib: u64,
 }
 
 struct IdleStream {
@@ -689,6 +815,7 @@ async fn idle_streams(server: &BenchServer, plan: &Plan) -> Result<StreamResult>
         stream.task.abort();
     }
     tokio::time::sleep(Duration::from_secs(2)).await; // let the server reap them
+    result.rss_after_close_kib = server.rss_kib().saturating_sub(rss_before);
     Ok(result)
 }
 
@@ -714,6 +841,8 @@ struct Side {
     rejected: Throughput,
     accepted: Throughput,
     closed: Throughput,
+    listed: Throughput,
+    called: Throughput,
     streams: StreamResult,
 }
 
@@ -725,119 +854,133 @@ fn ratio(g: f64, u: f64) -> String {
     }
 }
 
-fn report(plan: &Plan, g: &Side, u: &Side, machine: &str, took: Duration) -> String {
+/// The three servers' results: the bare reference, guarded, unguarded.
+struct Sides<'a> {
+    b: &'a Side,
+    g: &'a Side,
+    u: &'a Side,
+}
+
+fn report(plan: &Plan, sides: Sides<'_>, machine: &str, took: Duration) -> String {
+    let Sides { b, g, u } = sides;
     let mut s = String::new();
-    let mut row = |name: &str, gv: f64, uv: f64, fmt: &dyn Fn(f64) -> String, target: &str| {
+    let mut row = |name: &str, vals: [f64; 3], fmt: &dyn Fn(f64) -> String, target: &str| {
+        let [bv, gv, uv] = vals;
         s.push_str(&format!(
-            "| {name} | {} | {} | {} | {target} |\n",
+            "| {name} | {} | {} | {} | {} | {} | {target} |\n",
+            fmt(bv),
             fmt(gv),
             fmt(uv),
+            ratio(gv, bv),
             ratio(gv, uv)
         ));
     };
     let n0 = |v: f64| format!("{v:.0}");
     let ms = |v: f64| format!("{v:.2} ms");
     let kib = |v: f64| format!("{v:.1} KiB");
+    let mib = |v: f64| format!("{v:.1} MiB");
     let secs = |v: f64| format!("{v:.2} s");
-    row(
-        "rejected req/s (wrong key; G 401, U 404)",
-        g.rejected.rate(),
-        u.rejected.rate(),
-        &n0,
-        "≥ 0.90×",
-    );
-    row(
-        "rejected p50",
-        g.rejected.pct(0.5),
-        u.rejected.pct(0.5),
-        &ms,
-        "",
-    );
-    row(
-        "rejected p99",
-        g.rejected.pct(0.99),
-        u.rejected.pct(0.99),
-        &ms,
-        "",
-    );
-    row(
-        "accepted req/s (ping → 202)",
-        g.accepted.rate(),
-        u.accepted.rate(),
-        &n0,
-        "≥ 0.85×",
-    );
-    row(
-        "delivered msg/s (same window)",
-        g.accepted.delivered_rate(),
-        u.accepted.delivered_rate(),
-        &n0,
-        "≈ accepted",
-    );
-    row(
-        "accepted p50",
-        g.accepted.pct(0.5),
-        u.accepted.pct(0.5),
-        &ms,
-        "",
-    );
-    row(
-        "accepted p99",
-        g.accepted.pct(0.99),
-        u.accepted.pct(0.99),
-        &ms,
-        "",
-    );
-    row(
-        "closed-loop round trips/s",
-        g.closed.rate(),
-        u.closed.rate(),
-        &n0,
-        "",
-    );
-    row(
-        "round trip p50",
-        g.closed.pct(0.5),
-        u.closed.pct(0.5),
-        &ms,
-        "",
-    );
-    row(
-        "round trip p99",
-        g.closed.pct(0.99),
-        u.closed.pct(0.99),
-        &ms,
-        "",
-    );
-    for (gl, ul) in g.streams.levels.iter().zip(&u.streams.levels) {
+    let each = |f: &dyn Fn(&Side) -> f64| [f(b), f(g), f(u)];
+    let throughput = [
+        (
+            "rejected req/s (wrong key; B, G 401, U 404)",
+            "rejected",
+            "≥ 0.90× B",
+        ),
+        ("accepted req/s (ping → 202)", "accepted", "≥ 0.85× B"),
+        ("closed-loop round trips/s", "closed", ""),
+        (
+            "stateless tools/list req/s (2026-07-28)",
+            "listed",
+            "≥ 0.70× B",
+        ),
+        (
+            "stateless tools/call req/s (fixtures)",
+            "called",
+            "≥ 0.70× B",
+        ),
+    ];
+    let pick = |side: &Side, which: &str| -> Throughput {
+        match which {
+            "rejected" => side.rejected.clone(),
+            "accepted" => side.accepted.clone(),
+            "closed" => side.closed.clone(),
+            "listed" => side.listed.clone(),
+            _ => side.called.clone(),
+        }
+    };
+    for (name, which, target) in throughput {
+        if [b, g, u]
+            .iter()
+            .all(|side| pick(side, which).rates.is_empty())
+        {
+            continue;
+        }
+        row(name, each(&|sd| pick(sd, which).rate()), &n0, target);
+        if which == "accepted" {
+            row(
+                "delivered msg/s (same window)",
+                each(&|sd| sd.accepted.delivered_rate()),
+                &n0,
+                "≈ accepted",
+            );
+        }
+        let p99_target = if which == "listed" || which == "called" {
+            "≤ 1.5× B"
+        } else {
+            ""
+        };
         row(
-            &format!("RSS per idle stream @ {}", gl.streams),
-            gl.rss_per_stream_kib,
-            ul.rss_per_stream_kib,
+            &format!("{which} p50"),
+            each(&|sd| pick(sd, which).pct(0.5)),
+            &ms,
+            "",
+        );
+        row(
+            &format!("{which} p99"),
+            each(&|sd| pick(sd, which).pct(0.99)),
+            &ms,
+            p99_target,
+        );
+    }
+    for (i, gl) in g.streams.levels.iter().enumerate() {
+        let at =
+            |sd: &Side, f: &dyn Fn(&StreamLevel) -> f64| sd.streams.levels.get(i).map_or(0.0, f);
+        row(
+            &format!("RSS per idle SSE stream @ {}", gl.streams),
+            each(&|sd| at(sd, &|l| l.rss_per_stream_kib)),
             &kib,
-            "≤ 1.10×",
+            "≤ 1.10× B",
         );
         row(
             &format!("time to open {} streams", gl.streams),
-            gl.open_secs,
-            ul.open_secs,
+            each(&|sd| at(sd, &|l| l.open_secs)),
             &secs,
             "",
         );
     }
+    if !g.streams.levels.is_empty() {
+        row(
+            "RSS left after every stream closed (+2 s)",
+            each(&|sd| sd.streams.rss_after_close_kib as f64 / 1024.0),
+            &mib,
+            "given back or bounded",
+        );
+    }
     let mut out = String::new();
     out.push_str(&format!(
-        "Machine: {machine}. Plan: {} round(s) × {:.0} s windows, alternating order; {} rejecting connections, {} sessions × {} posting connections, {} closed loops. Run took {:.0} s.\n\n",
+        "Machine: {machine}. Plan: {} round(s) × {:.0} s windows, rotating order; {} rejecting connections, {} stateless connections, {} sessions × {} posting connections, {} closed loops. Run took {:.0} s.\n\n",
         plan.rounds,
         plan.window.as_secs_f64(),
         plan.reject_conns,
+        plan.stateless_conns,
         plan.accept_sessions,
         plan.accept_conns_per_session,
         plan.closed_sessions,
         took.as_secs_f64()
     ));
     out.push_str(
-        "| measure | guarded (G) | unguarded (U) | G/U | target |\n|---|---:|---:|---:|---|\n",
+        "| measure | bare hyper (B) | guarded (G) | unguarded (U) | G/B | G/U | target |\n|---|---:|---:|---:|---:|---:|---|\n",
     );
     out.push_str(&s);
     let on_time = |r: &StreamResult| {
@@ -847,7 +990,8 @@ fn report(plan: &Plan, g: &Side, u: &Side, machine: &str, took: Duration) -> Str
         )
     };
     out.push_str(&format!(
-        "| keep-alives on time (every {KEEPALIVE_SECS} s, +1 s slack) | {} | {} | | all |\n",
+        "| keep-alives on time (every {KEEPALIVE_SECS} s, +1 s slack) | {} | {} | {} | | | all |\n",
+        on_time(&b.streams),
         on_time(&g.streams),
         on_time(&u.streams)
     ));
@@ -855,6 +999,8 @@ fn report(plan: &Plan, g: &Side, u: &Side, machine: &str, took: Duration) -> Str
         sd.rejected.unexpected
             + sd.accepted.unexpected
             + sd.closed.unexpected
+            + sd.listed.unexpected
+            + sd.called.unexpected
             + sd.streams
                 .levels
                 .iter()
@@ -862,13 +1008,14 @@ fn report(plan: &Plan, g: &Side, u: &Side, machine: &str, took: Duration) -> Str
                 .sum::<u64>()
     };
     out.push_str(&format!(
-        "| unexpected statuses / undelivered / failed opens | {} | {} | | 0 |\n",
+        "| unexpected statuses / bodies / undelivered / failed opens | {} | {} | {} | | | 0 |\n",
+        faults(b),
         faults(g),
         faults(u)
     ));
     out.push_str(&format!(
-        "| backlog at window end (accepted − delivered, worst round) | {} | {} | | bounded (≤ sessions × 32) |\n",
-        g.accepted.backlog, u.accepted.backlog
+        "| backlog at window end (accepted − delivered, worst round) | {} | {} | {} | | | bounded (≤ sessions × 32) |\n",
+        b.accepted.backlog, g.accepted.backlog, u.accepted.backlog
     ));
     out
 }
@@ -1005,73 +1152,147 @@ fn main() -> Result<()> {
     };
     let machine = machine();
     let started = Instant::now();
-    let guarded = BenchServer::spawn(&server_path, "guarded", false, server_cpus.as_deref())?;
-    let unguarded = BenchServer::spawn(&server_path, "unguarded", true, server_cpus.as_deref())?;
+    let cpus = server_cpus.as_deref();
+    let guarded = BenchServer::spawn(&server_path, "guarded", false, cpus)?;
+    let unguarded = BenchServer::spawn(&server_path, "unguarded", true, cpus)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // The bare server sends the guarded server's own stateless answers.
+    let answers = runtime.block_on(async {
+        let list = stateless_answer(guarded.addr, Stateless::List).await?;
+        let call = stateless_answer(guarded.addr, Stateless::Call).await?;
+        Ok::<_, Error>((list, call))
+    });
+    let (list, call) = match answers {
+        Ok(answers) => answers,
+        Err(e) => {
+            guarded.stop();
+            unguarded.stop();
+            return Err(e);
+        }
+    };
+    let dir = std::env::temp_dir().join(format!("loadgen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (list_file, call_file) = (dir.join("tools-list.json"), dir.join("tools-call.json"));
+    std::fs::write(&list_file, &list)?;
+    std::fs::write(&call_file, &call)?;
+    let bare_path = std::path::Path::new(&server_path)
+        .with_file_name("bare-server")
+        .to_string_lossy()
+        .into_owned();
+    let bare = BenchServer::spawn_with(
+        &bare_path,
+        "bare",
+        false,
+        cpus,
+        &[
+            "--tools-list",
+            &list_file.to_string_lossy(),
+            "--tools-call",
+            &call_file.to_string_lossy(),
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let bare = match bare {
+        Ok(bare) => bare,
+        Err(e) => {
+            guarded.stop();
+            unguarded.stop();
+            return Err(e);
+        }
+    };
+    eprintln!(
+        "stateless answers: tools/list {} bytes, tools/call {} bytes",
+        list.len(),
+        call.len()
+    );
     let result = runtime.block_on(async {
-        let (mut g, mut u) = (Side::default(), Side::default());
+        let mut sides: [Side; 3] = Default::default();
+        let servers: [&BenchServer; 3] = [&bare, &guarded, &unguarded];
         for round in 0..plan.rounds {
-            // Alternate which server goes first, scenario by scenario.
-            let order: [(&BenchServer, bool); 2] = if round % 2 == 0 {
-                [(&guarded, true), (&unguarded, false)]
-            } else {
-                [(&unguarded, false), (&guarded, true)]
-            };
+            // Rotate which server goes first, round by round.
+            let order: Vec<usize> = (0..3).map(|i| (i + round) % 3).collect();
             if runs("rejected") {
-                for (server, is_g) in order {
-                    let side = if is_g { &mut g } else { &mut u };
-                    let expect = if is_g {
-                        StatusCode::UNAUTHORIZED
-                    } else {
+                for &i in &order {
+                    let expect = if i == 2 {
                         StatusCode::NOT_FOUND
+                    } else {
+                        StatusCode::UNAUTHORIZED
                     };
-                    rejected(server.addr, &plan, expect, &mut side.rejected).await?;
+                    rejected(servers[i].addr, &plan, expect, &mut sides[i].rejected).await?;
                     eprintln!(
                         "round {round} rejected  {:<9} {:>8.0}/s",
-                        server.name,
-                        side.rejected.rates.last().unwrap_or(&0.0)
+                        servers[i].name,
+                        sides[i].rejected.rates.last().unwrap_or(&0.0)
                     );
                 }
             }
             if runs("accepted") {
-                for (server, is_g) in order.iter().rev() {
-                    let side = if *is_g { &mut g } else { &mut u };
-                    accepted(server.addr, &plan, &mut side.accepted).await?;
+                for &i in order.iter().rev() {
+                    accepted(servers[i].addr, &plan, &mut sides[i].accepted).await?;
                     eprintln!(
                         "round {round} accepted  {:<9} {:>8.0}/s delivered {:>8.0}/s",
-                        server.name,
-                        side.accepted.rates.last().unwrap_or(&0.0),
-                        side.accepted.delivered.last().unwrap_or(&0.0)
+                        servers[i].name,
+                        sides[i].accepted.rates.last().unwrap_or(&0.0),
+                        sides[i].accepted.delivered.last().unwrap_or(&0.0)
                     );
                 }
             }
             if runs("closed") {
-                for (server, is_g) in order {
-                    let side = if is_g { &mut g } else { &mut u };
-                    closed_loop(server.addr, &plan, &mut side.closed).await?;
+                for &i in &order {
+                    closed_loop(servers[i].addr, &plan, &mut sides[i].closed).await?;
                     eprintln!(
                         "round {round} closed    {:<9} {:>8.0}/s",
-                        server.name,
-                        side.closed.rates.last().unwrap_or(&0.0)
+                        servers[i].name,
+                        sides[i].closed.rates.last().unwrap_or(&0.0)
+                    );
+                }
+            }
+            for (name, kind, len) in [
+                ("list", Stateless::List, list.len()),
+                ("call", Stateless::Call, call.len()),
+            ] {
+                if !runs(name) {
+                    continue;
+                }
+                for &i in order.iter().rev() {
+                    let out = match kind {
+                        Stateless::List => &mut sides[i].listed,
+                        Stateless::Call => &mut sides[i].called,
+                    };
+                    stateless(servers[i].addr, &plan, kind, len, out).await?;
+                    eprintln!(
+                        "round {round} {name}      {:<9} {:>8.0}/s",
+                        servers[i].name,
+                        out.rates.last().unwrap_or(&0.0)
                     );
                 }
             }
         }
         if runs("streams") {
-            for (server, side) in [(&guarded, &mut g), (&unguarded, &mut u)] {
-                side.streams = idle_streams(server, &plan).await?;
-                eprintln!("streams   {:<9} {:?}", server.name, side.streams);
+            for i in [1, 2, 0] {
+                sides[i].streams = idle_streams(servers[i], &plan).await?;
+                eprintln!("streams   {:<9} {:?}", servers[i].name, sides[i].streams);
             }
         }
-        Ok::<_, Error>((g, u))
+        Ok::<_, Error>(sides)
     });
     drop(runtime);
+    bare.stop();
     guarded.stop();
     unguarded.stop();
-    let (g, u) = result?;
-    let table = report(&plan, &g, &u, &machine, started.elapsed());
+    let [b, g, u] = result?;
+    let table = report(
+        &plan,
+        Sides {
+            b: &b,
+            g: &g,
+            u: &u,
+        },
+        &machine,
+        started.elapsed(),
+    );
     println!("{table}");
     if let Some(path) = out_file {
         std::fs::write(path, &table)?;

@@ -25,7 +25,7 @@ use crate::identity::keys::KeyDigest;
 use crate::mcp::{self, Framed};
 use crate::sessions::SessionId;
 use crate::transport::context::Context;
-use crate::transport::legacy::session::{Admission, Registry, Session};
+use crate::transport::legacy::session::{Admission, Inbound, Registry, Session};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 
@@ -246,14 +246,14 @@ async fn accept(
                 return overloaded();
             }
             let remaining = cx.overload_timeout.saturating_sub(started.elapsed());
-            let sent = tokio::time::timeout(remaining, session.outbound.send(*reply));
+            let sent = tokio::time::timeout(remaining, session.outbound.send(reply));
             match sent.await {
                 Ok(Ok(())) => accepted(),
                 Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
                 Err(_) => overloaded(),
             }
         }
-        Ok(Framed::Message(message)) => deliver(cx, guard, session, *message, log).await,
+        Ok(Framed::Message(message)) => deliver(cx, guard, session, message, log).await,
     }
 }
 
@@ -261,21 +261,21 @@ async fn deliver(
     cx: &Context,
     guard: &Guard,
     session: &Session,
-    message: ClientJsonRpcMessage,
+    message: Inbound,
     log: &mut RequestLog,
 ) -> Response<Body> {
     log.note(AuditFields::of(&message, guard.keys().redactor()));
     if mcp::is_initialize(&message) {
         session.initialized.store(true, Ordering::Release);
     } else if !session.initialized.load(Ordering::Acquire)
-        && !matches!(message, ClientJsonRpcMessage::Request(_))
+        && !matches!(*message, ClientJsonRpcMessage::Request(_))
     {
         // A notification or response before `initialize` would end rmcp's
         // handshake; JSON-RPC never answers those, so drop it.
         return accepted();
     }
     let started = tokio::time::Instant::now();
-    let request_id = match &message {
+    let request_id = match &*message {
         ClientJsonRpcMessage::Request(request) => Some(request.id.clone()),
         _ => None,
     };

@@ -42,13 +42,20 @@ pub const MAX_UNSENT_BYTES: usize = 256 * 1024;
 /// whatever produced it (MSG-6).
 pub const MAX_BACKLOG_BYTES: usize = 4 * MAX_UNSENT_BYTES;
 
+/// A message into a session's MCP service, boxed: a tokio channel allocates
+/// its slots 32 at a time when it is made, so an idle session's queues hold
+/// 32 pointers each instead of 32 messages of ~500 bytes (issue 25).
+pub type Inbound = Box<ClientJsonRpcMessage>;
+/// A message onto a session's stream, boxed for the same reason.
+pub type Outbound = Box<ServerJsonRpcMessage>;
+
 /// One live session.
 pub struct Session {
     pub id: SessionId,
     /// Into the session's MCP service.
-    pub inbound: mpsc::Sender<ClientJsonRpcMessage>,
+    pub inbound: mpsc::Sender<Inbound>,
     /// Onto the session's stream, for replies the MCP service never sees.
-    pub outbound: mpsc::Sender<ServerJsonRpcMessage>,
+    pub outbound: mpsc::Sender<Outbound>,
     /// Cancelled when the session must end (revocation, shutdown, MCP exit).
     pub cancel: CancellationToken,
     /// Set once `initialize` was forwarded; notifications before it are dropped.
@@ -201,9 +208,9 @@ pub enum Admission {
 
 /// The receiving ends of a new session's channels, for its stream task.
 pub struct SessionChannels {
-    pub inbound: mpsc::Receiver<ClientJsonRpcMessage>,
-    pub outbound_tx: mpsc::Sender<ServerJsonRpcMessage>,
-    pub outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    pub inbound: mpsc::Receiver<Inbound>,
+    pub outbound_tx: mpsc::Sender<Outbound>,
+    pub outbound: mpsc::Receiver<Outbound>,
 }
 
 /// Keeps a session registered; dropping it removes the session and frees its
@@ -390,6 +397,16 @@ mod tests {
         assert_eq!(session.unsent(), MAX_UNSENT_BYTES - 1);
         session.taken(usize::MAX);
         assert_eq!(session.unsent(), 0, "never below zero");
+    }
+
+    /// What keeps an idle session small (issue 25): its queues carry
+    /// pointers, so the slots a channel allocates up front are 32 words,
+    /// not 32 JSON-RPC messages (~15 KiB per queue unboxed).
+    #[test]
+    fn an_idle_sessions_queues_hold_pointers_not_messages() {
+        assert_eq!(size_of::<Inbound>(), size_of::<usize>());
+        assert_eq!(size_of::<Outbound>(), size_of::<usize>());
+        assert!(size_of::<ClientJsonRpcMessage>() > 16 * size_of::<usize>());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use http::Response;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
@@ -23,7 +23,7 @@ use rmcp::model::ServerJsonRpcMessage;
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::PollSender;
+use tokio_util::sync::{PollSendError, PollSender};
 
 use crate::audit::{AuditLog, Caller, EndReason, Event, Reason, RequestLog, StreamEnd, millis};
 use crate::cluster::{Cluster, Scope};
@@ -31,7 +31,9 @@ use crate::guard::Admitted;
 use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
 use crate::transport::context::Context;
-use crate::transport::legacy::session::{MAX_BACKLOG_BYTES, Registry, Session, SessionGuard};
+use crate::transport::legacy::session::{
+    MAX_BACKLOG_BYTES, Outbound, Registry, Session, SessionGuard,
+};
 
 /// Frames waiting for the connection to take them. Small; what waits behind
 /// them is held by the stream task and counted in bytes (MSG-6).
@@ -106,9 +108,13 @@ pub async fn open(
         cx.metrics.clone(),
         crate::data::caller::CallerTag::new(*who.key.as_bytes()),
     );
+    // The session's queues carry boxes (see `session::Inbound`); rmcp sees
+    // messages.
     let transport = (
-        PollSender::new(channels.outbound_tx),
-        ReceiverStream::new(channels.inbound),
+        PollSender::new(channels.outbound_tx).with(|m: ServerJsonRpcMessage| {
+            std::future::ready(Ok::<_, PollSendError<Outbound>>(Box::new(m)))
+        }),
+        ReceiverStream::new(channels.inbound).map(|m| *m),
     );
     let service_session = session.clone();
     cx.tasks.spawn(async move {
@@ -143,7 +149,7 @@ pub async fn open(
 
 async fn stream_task(
     guard: SessionGuard,
-    outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    outbound: mpsc::Receiver<Outbound>,
     body: mpsc::Sender<Bytes>,
     keepalive: Duration,
     audit: AuditLog,
@@ -183,7 +189,7 @@ async fn stream_task(
 /// reader makes the server hold is bounded in bytes (MSG-6).
 async fn pump(
     session: &Session,
-    mut outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    mut outbound: mpsc::Receiver<Outbound>,
     body: mpsc::Sender<Bytes>,
     keepalive: Duration,
     sent: &mut u64,
