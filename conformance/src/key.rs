@@ -24,6 +24,14 @@ impl ApiKey {
         }
     }
 
+    /// A secret that reproductions name `$var` (e.g. `MCP_OAUTH_FOREIGN_TOKEN`).
+    pub fn named(secret: impl Into<String>, var: &'static str) -> Self {
+        Self {
+            secret: secret.into(),
+            var,
+        }
+    }
+
     /// The key itself, for putting on the wire (and for the leak scanner/redactor).
     pub fn expose(&self) -> &str {
         &self.secret

@@ -156,6 +156,9 @@ pub struct Target {
     /// The Streamable HTTP endpoint's path (`--mcp-path`), for the `mcp` profile and the
     /// Streamable HTTP client.
     pub mcp_path: String,
+    /// An OAuth token of the same issuer for another resource (`--oauth-foreign-token`),
+    /// which the target must refuse (OAUTH-3.audience).
+    pub foreign_token: Option<ApiKey>,
     pub settings: Settings,
 }
 
@@ -178,6 +181,7 @@ impl Target {
             ca_file: None,
             sse_path: DEFAULT_SSE_PATH.into(),
             mcp_path: DEFAULT_MCP_PATH.into(),
+            foreign_token: None,
             settings: Settings::default(),
         }
     }
@@ -195,6 +199,7 @@ impl Target {
         let keys = self
             .keys
             .iter()
+            .chain(&self.foreign_token)
             .map(|k| (k.expose().to_string(), k.var().to_string()));
         let headers = self
             .extra_headers

@@ -224,6 +224,9 @@ fn every_check_has_a_broken_target() {
     let missing: Vec<String> = mcp_conformance::checks::all()
         .into_iter()
         .map(|c| c.id)
+        // The OAUTH checks' broken targets are wiremock servers: oauth_targets.rs, which
+        // asserts its own coverage.
+        .filter(|id| !id.starts_with("OAUTH-"))
         .filter(|id| !ids.contains(id.as_str()))
         .collect();
     assert!(

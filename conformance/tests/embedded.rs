@@ -54,7 +54,7 @@ async fn run_embedded(profile: Profile, style: HeaderStyle) {
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     match profile {
-        Profile::Seed | Profile::Mcp | Profile::Claude => {
+        Profile::Seed | Profile::Mcp | Profile::Claude | Profile::Oauth => {
             assert!(report.results.iter().all(|r| r.profile == profile))
         }
         Profile::Strict => {

@@ -2,7 +2,7 @@
 //! docs/contract.md, in run order: the HTTP+SSE families first (endpoints, AUTH, NET,
 //! SSE, MSG, RATE, LOG), then the Streamable HTTP group `HTTP-*`, the MCP 2026-07-28 group
 //! `HTTP-2026-*`, the `claude` group (`COMPAT-*`, `CLAUDE-*`), the `mcp` profile's `MCP-*`
-//! (selected alone), then AUTH-7.run, which
+//! (selected alone), the `oauth` profile's `OAUTH-*` (selected alone), then AUTH-7.run, which
 //! judges every response of the run (so it comes last). This file only lists
 //! them; shared helpers live in `prereq.rs` and `bodies.rs`.
 
@@ -17,6 +17,7 @@ mod log;
 mod mcp;
 mod msg;
 mod net;
+mod oauth;
 mod prereq;
 mod rate;
 mod sse;
@@ -37,6 +38,7 @@ pub fn all() -> Vec<Check> {
         http2026::checks(),
         claude::checks(),
         mcp::checks(),
+        oauth::checks(),
         echo::checks(),
     ]
     .concat()

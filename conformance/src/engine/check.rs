@@ -12,7 +12,8 @@ use std::sync::Arc;
 /// separate set (not above or below `strict`): what the MCP specification and common
 /// sense require of any auth-gated MCP endpoint, without this contract's bodies or paths;
 /// `claude` = the COMPAT clauses and the replays of Claude's clients (CLAUDE-*), which
-/// `strict` runs too.
+/// `strict` runs too; `oauth` = what any OAuth-protected MCP server owes a client before
+/// and after it holds a token (OAUTH-*), a separate set like `mcp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
@@ -20,6 +21,7 @@ pub enum Profile {
     Strict,
     Mcp,
     Claude,
+    Oauth,
 }
 
 impl Profile {
@@ -31,6 +33,7 @@ impl Profile {
             Profile::Strict => matches!(check, Profile::Seed | Profile::Strict | Profile::Claude),
             Profile::Mcp => check == Profile::Mcp,
             Profile::Claude => check == Profile::Claude,
+            Profile::Oauth => check == Profile::Oauth,
         }
     }
 }
@@ -42,6 +45,7 @@ impl std::fmt::Display for Profile {
             Profile::Strict => "strict",
             Profile::Mcp => "mcp",
             Profile::Claude => "claude",
+            Profile::Oauth => "oauth",
         })
     }
 }
