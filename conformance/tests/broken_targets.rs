@@ -330,7 +330,7 @@ async fn claudes_network_facts_are_checked_on_https_targets() {
         let r = mcp_conformance::engine::run(
             &ctx,
             &checks,
-            &BTreeSet::new(),
+            &Default::default(),
             "tls stub",
             mcp_conformance::Profile::Strict,
             &mut |_, _, _| {},
@@ -444,7 +444,7 @@ async fn cloudflare_access_is_named_with_its_fix() {
                     assert_eq!(c.id, "MSG-1", "{fault:?}: {why}");
                     why
                 }
-                Outcome::Pass => panic!("{fault:?}: {} passed", c.id),
+                o => panic!("{fault:?}: {} {o:?}", c.id),
             };
             assert!(
                 text.contains("looks like Cloudflare Access")
@@ -526,6 +526,7 @@ async fn each_broken_target_fails_its_check() {
                     expected,
                     observed,
                     reproduce,
+                    ..
                 } = &c.outcome
                 {
                     assert!(!expected.is_empty() && !observed.is_empty(), "{}", c.id);
@@ -676,12 +677,36 @@ async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
     let checks = select(mcp_conformance::checks::all(), &sel);
     let profile = mcp_conformance::Profile::Strict;
 
-    let baseline = parse_baseline("# known\nAUTH-4\n");
+    // a check ID alone would accept any failure of it: refused
+    assert!(parse_baseline("AUTH-4\n").is_err());
+    let r = run(
+        &ctx,
+        &checks,
+        &Default::default(),
+        "stub",
+        profile,
+        &mut |_, _, _| {},
+    )
+    .await;
+    let fail = r.results.iter().find(|c| c.id == "AUTH-4").unwrap();
+    let lines = mcp_conformance::engine::fingerprints("AUTH-4", &fail.outcome);
+    assert!(!lines.is_empty(), "{:?}", fail.outcome);
+    // the report prints the lines that accept this failure
+    assert!(mcp_conformance::report::human(&r, false).contains(&format!("baseline: {}", lines[0])));
+    let text = format!("# known\n{}\n", lines.join("\n"));
+    let baseline = parse_baseline(&text).unwrap();
     let r = run(&ctx, &checks, &baseline, "stub", profile, &mut |_, _, _| {}).await;
     assert_eq!(r.count(Verdict::XFail), 1);
     assert_eq!(r.exit_code(), 0);
 
-    let baseline = parse_baseline("AUTH-4\nAUTH-3.missing  # fixed since\n");
+    // another kind of finding in the same check is not accepted
+    let other = parse_baseline("AUTH-4 some-other-finding\n").unwrap();
+    let r = run(&ctx, &checks, &other, "stub", profile, &mut |_, _, _| {}).await;
+    assert_eq!(r.count(Verdict::Fail), 1);
+    assert_eq!(r.exit_code(), 1);
+
+    let text = format!("{text}AUTH-3.missing post-initialize  # fixed since\n");
+    let baseline = parse_baseline(&text).unwrap();
     let r = run(&ctx, &checks, &baseline, "stub", profile, &mut |_, _, _| {}).await;
     assert_eq!(r.count(Verdict::XPass), 1);
     assert_eq!(r.exit_code(), 1);
@@ -689,7 +714,7 @@ async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
     let r = run(
         &ctx,
         &checks,
-        &parse_baseline(""),
+        &parse_baseline("").unwrap(),
         "stub",
         profile,
         &mut |_, _, _| {},

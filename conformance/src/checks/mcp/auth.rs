@@ -2,10 +2,12 @@
 //! rather than this contract's exact bodies: no credential or a wrong one -> 401 with a
 //! `WWW-Authenticate` challenge (any scheme, any body), on Streamable HTTP and, when the
 //! target offers it, on the legacy SSE stream; near misses of the real key refused; and
-//! no response of the whole run echoing a key (after key-bearing tool calls).
+//! no response of the whole run reflecting a key from a request header, or showing one in
+//! a response head (after key-bearing tool calls): a failure; a key the caller sent in
+//! the body, returned to that caller (an SDK's `Unknown tool: <name>`): a warning.
 
 use crate::checks::auth::{near_miss_steps, wrong_key};
-use crate::checks::echo::judge_scan;
+use crate::checks::echo::{BodyEcho, judge_scan};
 use crate::checks::prereq::{need_key, setup};
 use crate::client::streamable::{SESSION_VERSION, initialize_body};
 use crate::client::{Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, random_session_id};
@@ -28,7 +30,7 @@ pub fn refusals() -> Vec<Check> {
 pub fn echo() -> Vec<Check> {
     check_table! {
         "MCP-AUTH-3", Mcp, no_echo, needs(mcp),
-            "the keys (raw, percent-encoded, base64, hex) in a tools/call argument and as a tool name over Streamable HTTP; then no response head or body of the whole run contains a key in any encoding";
+            "the keys (raw, percent-encoded, base64, hex) in a tools/call argument and as a tool name over Streamable HTTP; then no response of the whole run reflects a key from a request header or shows one in a head (fail); a key echoed to the caller that sent it in the body warns";
     }
 }
 
@@ -123,5 +125,5 @@ async fn no_echo(ctx: &Ctx) -> CheckResult {
         let _ = s.request(ctx, method, params).await;
     }
     let _ = s.close(ctx).await;
-    judge_scan(ctx)
+    judge_scan(ctx, BodyEcho::Warns)
 }
