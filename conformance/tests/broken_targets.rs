@@ -166,17 +166,24 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (
         Fault::MissingKeyOtherBody,
         "MCP-AUTH-1.missing",
-        &["MCP-AUTH-1.sse"],
+        &["MCP-AUTH-1.sse", "MCP-AUTH-1.get", "MCP-AUTH-1.delete"],
     ),
     (Fault::WrongKey403, "MCP-AUTH-1.wrong", &[]),
+    (Fault::HttpGetUnguarded, "MCP-AUTH-1.get", &[]),
+    (Fault::HttpDeleteUnguarded, "MCP-AUTH-1.delete", &[]),
     (
         Fault::NoWwwAuthenticate,
         "MCP-AUTH-1.sse",
-        &["MCP-AUTH-1.missing", "MCP-AUTH-1.wrong"],
+        &[
+            "MCP-AUTH-1.missing",
+            "MCP-AUTH-1.wrong",
+            "MCP-AUTH-1.get",
+            "MCP-AUTH-1.delete",
+        ],
     ),
     (Fault::CaseInsensitiveKey, "MCP-AUTH-2", &[]),
     (Fault::EchoKeyHeader, "MCP-AUTH-3", &[]),
-    (Fault::ToolErrorEchoesKey, "MCP-AUTH-3", &[]),
+    (Fault::UnauthorizedQuotesKey, "MCP-AUTH-3", &[]),
     (Fault::HttpOriginIgnored, "MCP-ORIGIN-1", &[]),
     (Fault::HttpSessionNotBoundToKey, "MCP-SESSION-1", &[]),
     (Fault::HttpSessionIdEncodesState, "MCP-SESSION-2", &[]),
@@ -774,4 +781,37 @@ async fn without_the_2026_revision_its_checks_skip_by_default_and_fail_when_aske
         ["HTTP-2026-2"]
     );
     assert_eq!(r.count(Verdict::Pass), 1, "{}", describe(&r));
+}
+
+/// Findings graded by what they mean (the `mcp` profile): a key the caller sent as a tool
+/// name, returned to that caller (every SDK's "Unknown tool: <name>"), is a warning that
+/// does not fail the run; a credential reflected from a request header (a 401 quoting the
+/// near miss that holds the key) fails, as its own kind of finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_echo_warns_in_the_mcp_profile_and_a_reflected_key_fails() {
+    let r = run_against(Fault::ToolErrorEchoesKey, &["MCP-AUTH-3"]).await;
+    assert_eq!(r.results.len(), 1, "{}", describe(&r));
+    assert_eq!(r.results[0].verdict, Verdict::Warn, "{}", describe(&r));
+    assert_eq!(r.exit_code(), 0);
+    let human = mcp_conformance::report::human(&r, false);
+    assert!(
+        human.contains("warn ") && human.contains("1 warned"),
+        "{human}"
+    );
+
+    let r = run_against(Fault::UnauthorizedQuotesKey, &["MCP-AUTH"]).await;
+    assert_eq!(failed(&r), ["MCP-AUTH-3"], "{}", describe(&r));
+    let c = r.results.iter().find(|c| c.id == "MCP-AUTH-3").unwrap();
+    let Outcome::Fail {
+        findings, observed, ..
+    } = &c.outcome
+    else {
+        panic!("{:?}", c.outcome)
+    };
+    assert_eq!(
+        findings,
+        &["key-reflected-in-a-response-body"],
+        "{observed}"
+    );
+    assert!(observed.contains("POST /mcp: response body"), "{observed}");
 }

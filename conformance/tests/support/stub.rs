@@ -102,6 +102,14 @@ pub enum Fault {
     /// The posted body is not scrubbed: a key posted as a tool name comes back in the
     /// tool error ("Unknown tool: <key>").
     ToolErrorEchoesKey,
+    /// A 401 quotes the credential presented (`Invalid token: <value>`): a near miss that
+    /// holds the key (the key plus one character) reflects it from a request header.
+    UnauthorizedQuotesKey,
+    /// `GET /mcp` without a credential is not guarded (auth wraps the POSTs only): `400`
+    /// "Missing Mcp-Session-Id".
+    HttpGetUnguarded,
+    /// `DELETE /mcp` without a credential is not guarded: `404` for an unknown session.
+    HttpDeleteUnguarded,
     /// `GET /mcp/sse` answers 200 but never sends the `endpoint` event (a broken
     /// handshake: the session prerequisite fails).
     NoEndpointEvent,
@@ -708,8 +716,42 @@ async fn route(
             return (json_resp(403, FORBIDDEN_BODY), "none".into(), None, None);
         }
     }
+    let keyless =
+        req.headers().get("authorization").is_none() && req.headers().get("x-api-key").is_none();
+    if path == "/mcp" && keyless {
+        match (f, method) {
+            (Fault::HttpGetUnguarded, "GET") => {
+                return (
+                    bad_request("Missing Mcp-Session-Id"),
+                    "none".into(),
+                    None,
+                    None,
+                );
+            }
+            (Fault::HttpDeleteUnguarded, "DELETE") => {
+                return (json_resp(404, NOT_FOUND_BODY), "none".into(), None, None);
+            }
+            _ => {}
+        }
+    }
+    let presented = req
+        .headers()
+        .get("authorization")
+        .or_else(|| req.headers().get("x-api-key"))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let key = match guard(state, &req) {
         Ok(k) => k,
+        Err((r, id)) if r.status() == 401 && f == Fault::UnauthorizedQuotesKey => {
+            let (parts, _) = r.into_parts();
+            let body =
+                json!({"error": format!("Invalid token: {}", presented.unwrap_or_default())});
+            return (
+                Response::from_parts(parts, full(body.to_string())),
+                id,
+                None,
+                None,
+            );
+        }
         Err((r, id))
             if r.status() == 401
                 && path == "/mcp"

@@ -1,6 +1,7 @@
 //! MCP-AUTH: credentials on an MCP endpoint, by the MCP authorization spec and RFC 9110
 //! rather than this contract's exact bodies: no credential or a wrong one -> 401 with a
-//! `WWW-Authenticate` challenge (any scheme, any body), on Streamable HTTP and, when the
+//! `WWW-Authenticate` challenge (any scheme, any body), on Streamable HTTP (POST, and GET
+//! and DELETE, which may also answer 405) and, when the
 //! target offers it, on the legacy SSE stream; near misses of the real key refused; and
 //! no response of the whole run reflecting a key from a request header, or showing one in
 //! a response head (after key-bearing tool calls): a failure; a key the caller sent in
@@ -20,6 +21,10 @@ pub fn refusals() -> Vec<Check> {
             "POST <mcp-path> initialize with no credential -> 401 with WWW-Authenticate (any scheme, any body)";
         "MCP-AUTH-1.wrong", Mcp, wrong,
             "a random credential of the key's length, in X-API-Key and as Bearer -> 401 with WWW-Authenticate";
+        "MCP-AUTH-1.get", Mcp, get,
+            "GET <mcp-path> (Accept: text/event-stream, the standalone stream) with no credential -> 401 with WWW-Authenticate, or 405";
+        "MCP-AUTH-1.delete", Mcp, delete,
+            "DELETE <mcp-path> with a random Mcp-Session-Id and no credential -> 401 with WWW-Authenticate, or 405";
         "MCP-AUTH-1.sse", Mcp, sse,
             "when GET <sse-path> with the key opens an event stream: without a credential -> 401 with WWW-Authenticate (skips on a Streamable-HTTP-only target)";
         "MCP-AUTH-2", Mcp, near_miss, needs(mcp),
@@ -69,6 +74,26 @@ async fn wrong(ctx: &Ctx) -> CheckResult {
     })
     .collect();
     expect_steps(ctx, steps).await
+}
+
+/// The other methods of the Streamable HTTP endpoint, unauthenticated: the spec requires
+/// authorization on every request, not only on the POSTs an SDK's middleware wraps. A
+/// `405` passes: a method not served has nothing to guard.
+async fn get(ctx: &Ctx) -> CheckResult {
+    let probe = Probe::new("GET", ctx.url(&ctx.target.mcp_path))
+        .header(HeaderSpec::plain("Accept", "text/event-stream"))
+        .stream();
+    let label = format!("GET {} without a credential", ctx.target.mcp_path);
+    let step = Step::new(label, probe, Pace::AuthFail, Expect::ChallengeOr405);
+    expect_steps(ctx, vec![step]).await
+}
+
+async fn delete(ctx: &Ctx) -> CheckResult {
+    let probe = Probe::new("DELETE", ctx.url(&ctx.target.mcp_path))
+        .header(HeaderSpec::plain("Mcp-Session-Id", &random_session_id()));
+    let label = format!("DELETE {} without a credential", ctx.target.mcp_path);
+    let step = Step::new(label, probe, Pace::AuthFail, Expect::ChallengeOr405);
+    expect_steps(ctx, vec![step]).await
 }
 
 async fn sse(ctx: &Ctx) -> CheckResult {
