@@ -21,7 +21,7 @@ use std::time::Duration;
 /// HTTP-2026, COMPAT, CLAUDE): the default profile; with no --url it starts that server
 /// embedded, offline, and checks it.
 #[derive(Debug, Parser)]
-#[command(name = "mcp-conformance", version, about, long_about = None)]
+#[command(name = "mcp-conformance", version, long_about = None)]
 pub struct Args {
     /// The target, e.g. https://mcp.example.com or http://127.0.0.1:8000. With --profile
     /// mcp a path in it (http://127.0.0.1:8000/mcp) is the MCP endpoint unless --mcp-path
