@@ -170,6 +170,8 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     ),
     (Fault::WrongKey403, "MCP-AUTH-1.wrong", &[]),
     (Fault::HttpGetUnguarded, "MCP-AUTH-1.get", &[]),
+    (Fault::ToolNoDescription, "MCP-TOOLS-1", &[]),
+    (Fault::ToolNoDescription, "MSG-4.tool-shape", &[]),
     (Fault::HttpDeleteUnguarded, "MCP-AUTH-1.delete", &[]),
     (
         Fault::NoWwwAuthenticate,
@@ -625,6 +627,7 @@ async fn the_unbroken_stub_passes_the_mcp_profile() {
         "MCP-AUTH",
         "MCP-ORIGIN",
         "MCP-SESSION",
+        "MCP-TOOLS",
         "MCP-RATE",
         "MCP-LOG",
     ];

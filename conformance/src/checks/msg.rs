@@ -41,6 +41,8 @@ pub fn checks() -> Vec<Check> {
             "after the handshake, ping -> an empty result";
         "MSG-4.tools-list", Seed, tools_list, needs(session),
             "tools/list -> the nine CFPB tools, each with an object inputSchema and a description; an outputSchema, when present, is an object";
+        "MSG-4.tool-shape", Seed, tool_shape, needs(session),
+            "tools/list -> every tool (whatever its name) has a name, a description and an object inputSchema (the MCP spec's rule, apart from our nine tools)";
         "MSG-4.tools-call", Seed, tools_call, needs(session),
             "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError";
         "MSG-4.structured", Seed, structured, needs(session),
@@ -389,6 +391,15 @@ fn no_problems(expected: &str, problems: Vec<String>, probe: &Probe) -> CheckRes
     } else {
         Err(Outcome::fail(expected, problems.join("; "), probe.curl()))
     }
+}
+
+async fn tool_shape(ctx: &Ctx) -> CheckResult {
+    let (v, probe, _s) = call(ctx, "tools/list", json!({})).await?;
+    no_problems(
+        "every tool with a name, a description and an object inputSchema",
+        crate::wire::tool_schema::generic_tool_problems(&v),
+        &probe,
+    )
 }
 
 async fn tools_call(ctx: &Ctx) -> CheckResult {

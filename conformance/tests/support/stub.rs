@@ -105,6 +105,8 @@ pub enum Fault {
     /// A 401 quotes the credential presented (`Invalid token: <value>`): a near miss that
     /// holds the key (the key plus one character) reflects it from a request header.
     UnauthorizedQuotesKey,
+    /// `get_complaint_document` is listed without a description (both transports).
+    ToolNoDescription,
     /// `GET /mcp` without a credential is not guarded (auth wraps the POSTs only): `400`
     /// "Missing Mcp-Session-Id".
     HttpGetUnguarded,
@@ -1145,7 +1147,12 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
                 json!({"name":"search_complaints","description":"search","inputSchema":schema,"outputSchema":output}),
             ];
             if f != Fault::MissingTool {
-                tools.push(json!({"name":"get_complaint_document","description":"get","inputSchema":{"type":"object","properties":{"complaint_id":{"type":"string"}}}}));
+                let description = if f == Fault::ToolNoDescription {
+                    ""
+                } else {
+                    "get"
+                };
+                tools.push(json!({"name":"get_complaint_document","description":description,"inputSchema":{"type":"object","properties":{"complaint_id":{"type":"string"}}}}));
             }
             for name in [
                 "list_complaint_trends",

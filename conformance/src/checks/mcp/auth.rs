@@ -11,9 +11,13 @@ use crate::checks::auth::{near_miss_steps, wrong_key};
 use crate::checks::echo::{BodyEcho, judge_scan};
 use crate::checks::prereq::{need_key, setup};
 use crate::client::streamable::{SESSION_VERSION, initialize_body};
-use crate::client::{Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, random_session_id};
+use crate::client::{
+    Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, key_bearing_calls_of, pick_string_argument,
+    random_session_id,
+};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, send_any};
+use serde_json::json;
 
 pub fn refusals() -> Vec<Check> {
     check_table! {
@@ -35,7 +39,7 @@ pub fn refusals() -> Vec<Check> {
 pub fn echo() -> Vec<Check> {
     check_table! {
         "MCP-AUTH-3", Mcp, no_echo, needs(mcp),
-            "the keys (raw, percent-encoded, base64, hex) in a tools/call argument and as a tool name over Streamable HTTP; then no response of the whole run reflects a key from a request header or shows one in a head (fail); a key echoed to the caller that sent it in the body warns";
+            "the keys (raw, percent-encoded, base64, hex) in a string argument of a tool from the target's tools/list (a required one first) and as a tool name over Streamable HTTP; then no response of the whole run reflects a key from a request header or shows one in a head (fail); a key echoed to the caller that sent it in the body warns";
     }
 }
 
@@ -145,7 +149,13 @@ async fn no_echo(ctx: &Ctx) -> CheckResult {
         .await
         .map_err(setup("opening a Streamable HTTP session"))?;
     let marker = format!("conformance-{}", &random_session_id()[..12]);
-    for (method, params) in key_bearing_calls(ctx, &marker) {
+    // the key goes into a string argument of one of the target's own tools
+    let listed = s.request(ctx, "tools/list", json!({})).await;
+    let calls = match listed.ok().and_then(|(v, _, _)| pick_string_argument(&v)) {
+        Some(target) => key_bearing_calls_of(ctx, &marker, &target),
+        None => key_bearing_calls(ctx, &marker),
+    };
+    for (method, params) in calls {
         // answers pass through the response scan; they are not judged here
         let _ = s.request(ctx, method, params).await;
     }
