@@ -34,12 +34,18 @@ pub fn key_bearing_calls(ctx: &Ctx, marker: &str) -> Vec<(&'static str, Value)> 
             tool: "search_complaints".into(),
             argument: "search_term".into(),
         },
+        "",
     );
     if let Some(args) = calls[0].1.get_mut("arguments") {
         args["size"] = json!(1);
     }
     calls
 }
+
+/// What starts every key-bearing string the `mcp` profile puts in a request body (the
+/// tool argument, the tool names): a log line or answer holding it next to a key holds
+/// what the harness sent in a body, not a credential from a header.
+pub const BODY_MARKER: &str = "mcp-conformance-body";
 
 /// A tool of the target and one of its string arguments, to carry the keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,11 +104,12 @@ pub fn pick_string_argument(tools_list: &Value) -> Option<ToolArgument> {
 
 /// The key-bearing requests for `target`'s tool: a `tools/call` whose string argument is
 /// `marker` followed by every key in every form, then a `tools/call` of a tool named
-/// after each key.
+/// after each key (`name_prefix` before it).
 pub fn key_bearing_calls_of(
     ctx: &Ctx,
     marker: &str,
     target: &ToolArgument,
+    name_prefix: &str,
 ) -> Vec<(&'static str, Value)> {
     let mut term = marker.to_string();
     for key in &ctx.target.keys {
@@ -118,7 +125,8 @@ pub fn key_bearing_calls_of(
         json!({"name":target.tool,"arguments":arguments}),
     )];
     for key in &ctx.target.keys {
-        calls.push(("tools/call", json!({"name":key.expose(),"arguments":{}})));
+        let name = format!("{name_prefix}{}", key.expose());
+        calls.push(("tools/call", json!({"name":name,"arguments":{}})));
     }
     calls
 }

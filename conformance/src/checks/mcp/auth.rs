@@ -12,8 +12,8 @@ use crate::checks::echo::{BodyEcho, judge_scan};
 use crate::checks::prereq::{need_key, setup};
 use crate::client::streamable::{SESSION_VERSION, initialize_body};
 use crate::client::{
-    Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, key_bearing_calls_of, pick_string_argument,
-    random_session_id,
+    BODY_MARKER, Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, key_bearing_calls_of,
+    pick_string_argument, random_session_id,
 };
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, send_any};
@@ -148,11 +148,11 @@ async fn no_echo(ctx: &Ctx) -> CheckResult {
         .open_http_mcp(0)
         .await
         .map_err(setup("opening a Streamable HTTP session"))?;
-    let marker = format!("conformance-{}", &random_session_id()[..12]);
+    let marker = format!("{BODY_MARKER}-{}", &random_session_id()[..12]);
     // the key goes into a string argument of one of the target's own tools
     let listed = s.request(ctx, "tools/list", json!({})).await;
     let calls = match listed.ok().and_then(|(v, _, _)| pick_string_argument(&v)) {
-        Some(target) => key_bearing_calls_of(ctx, &marker, &target),
+        Some(target) => key_bearing_calls_of(ctx, &marker, &target, &format!("{BODY_MARKER}-")),
         None => key_bearing_calls(ctx, &marker),
     };
     for (method, params) in calls {
