@@ -818,3 +818,38 @@ async fn a_body_echo_warns_in_the_mcp_profile_and_a_reflected_key_fails() {
     );
     assert!(observed.contains("POST /mcp: response body"), "{observed}");
 }
+
+/// Answers that never arrive as expected (the legacy stream sends them as `event:
+/// response`): MSG-4.initialize fails once with what happened, and every check that needs
+/// a round trip skips at once naming it, instead of each waiting out its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_under_a_wrong_event_name_skip_the_round_trips_at_once() {
+    use mcp_conformance::engine::ANSWERS_PREREQ_FAILED;
+    let started = std::time::Instant::now();
+    let r = run_against(Fault::WrongEventName, &["MSG"]).await;
+    let elapsed = started.elapsed();
+    assert!(
+        failed(&r).contains(&"MSG-4.initialize".to_string()),
+        "{}",
+        describe(&r)
+    );
+    let needs: BTreeSet<String> = mcp_conformance::checks::all()
+        .into_iter()
+        .filter(|c| c.needs.answers)
+        .map(|c| c.id)
+        .collect();
+    assert!(needs.len() >= 8, "{needs:?}");
+    for c in r.results.iter().filter(|c| needs.contains(&c.id)) {
+        match &c.outcome {
+            Outcome::Skip { why } => {
+                assert!(why.starts_with(ANSWERS_PREREQ_FAILED), "{}: {why}", c.id)
+            }
+            o => panic!("{}: {o:?}", c.id),
+        }
+    }
+    // one timeout for the prerequisite, one for MSG-4.initialize's own try, not one per check
+    assert!(
+        elapsed < std::time::Duration::from_secs(40),
+        "took {elapsed:?}"
+    );
+}

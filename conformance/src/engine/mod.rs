@@ -16,6 +16,8 @@ pub use baseline::{Baseline, fingerprints, parse_baseline};
 pub use check::{Check, Needs, Profile, RunFn};
 pub(crate) use expect::{Expect, error_shape, is_json, meets};
 pub use outcome::{CheckResult, Outcome, finding_kind};
-pub use runner::{MCP_PREREQ_FAILED, Selection, run, select, unknown_patterns};
+pub use runner::{
+    ANSWERS_PREREQ_FAILED, MCP_PREREQ_FAILED, Selection, run, select, unknown_patterns,
+};
 pub(crate) use steps::{Step, expect_steps, send_any};
 pub use verdict::{CheckReport, Report, Verdict};

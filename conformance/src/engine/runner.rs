@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 pub const MCP_PREREQ_FAILED: &str =
     "prerequisite failed (MCP-INIT-1): initialize + tools/list over Streamable HTTP did not work";
 
+/// How a skip for a failed round trip in the SSE session starts (MSG-4.initialize
+/// reports the failure itself).
+pub const ANSWERS_PREREQ_FAILED: &str = "prerequisite failed (MSG-4.initialize): the answer to initialize did not arrive in the SSE session (as a `message` event within --timeout)";
+
 /// Which checks to run.
 #[derive(Clone, Debug)]
 pub struct Selection {
@@ -102,6 +106,12 @@ async fn failed_prerequisite(ctx: &Ctx, check: &Check) -> Option<String> {
         return Some(format!(
             "prerequisite failed: the SSE session could not be opened: {e}"
         ));
+    }
+    if check.needs.answers
+        && ctx.key(0).is_some()
+        && let Err(e) = ctx.answers_arrive().await
+    {
+        return Some(format!("{ANSWERS_PREREQ_FAILED}: {e}"));
     }
     if check.needs.mcp
         && ctx.key(0).is_some()

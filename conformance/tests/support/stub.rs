@@ -107,6 +107,9 @@ pub enum Fault {
     UnauthorizedQuotesKey,
     /// `get_complaint_document` is listed without a description (both transports).
     ToolNoDescription,
+    /// Answers on the legacy SSE stream go out as `event: response`, not `message`: the
+    /// session opens, but no answer ever arrives as a client expects it.
+    WrongEventName,
     /// `GET /mcp` without a credential is not guarded (auth wraps the POSTs only): `400`
     /// "Missing Mcp-Session-Id".
     HttpGetUnguarded,
@@ -1049,7 +1052,11 @@ async fn messages(
             reply.to_string()
         };
         let _ = tx
-            .send(Bytes::from(format!("event: message\ndata: {data}\n\n")))
+            .send(Bytes::from(if f == Fault::WrongEventName {
+                format!("event: response\ndata: {data}\n\n")
+            } else {
+                format!("event: message\ndata: {data}\n\n")
+            }))
             .await;
     }
     let r = if f == Fault::Post200WithBody {
