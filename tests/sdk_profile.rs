@@ -4,8 +4,10 @@
 //! (`@modelcontextprotocol/sdk` from npm, `StreamableHTTPServerTransport` behind a small
 //! API-key check, tests/clients/sdk_server.cjs), each on a loopback port with two
 //! generated keys and its stderr as the log. The harness binary runs against each, and the
-//! test asserts exactly which check IDs pass, fail and skip (docs/conformance.md says why
-//! each failure is a real finding). Without PyPI or npm: a loud SKIP.
+//! test asserts exactly which check IDs pass, fail, warn and skip (docs/conformance.md says
+//! why each failure is a real finding, and why an SDK's echo of what the caller sent is
+//! only a warning). A correct server (the Python one) fails nothing. Without PyPI or npm:
+//! a loud SKIP.
 
 use e2e::nginx::{HarnessRun, run_harness};
 use e2e::npm::{install, target_dir};
@@ -23,6 +25,7 @@ const TS_SDK: &str = "@modelcontextprotocol/sdk@1.32.2";
 struct Expected {
     pass: &'static [&'static str],
     fail: &'static [&'static str],
+    warn: &'static [&'static str],
     skip: &'static [&'static str],
 }
 
@@ -32,10 +35,16 @@ const PYTHON: Expected = Expected {
         "MCP-AUTH-1.missing",
         "MCP-AUTH-1.wrong",
         "MCP-AUTH-2",
+        "MCP-AUTH-1.get",
+        "MCP-AUTH-1.delete",
         "MCP-ORIGIN-1",
         "MCP-SESSION-1",
+        "MCP-SESSION-2",
+        "MCP-TOOLS-1",
     ],
-    fail: &["MCP-SESSION-2", "MCP-AUTH-3", "MCP-LOG-1"],
+    fail: &[],
+    // `Unknown tool: <name>` answers and logs the name the caller sent
+    warn: &["MCP-AUTH-3", "MCP-LOG-1"],
     skip: &["MCP-AUTH-1.sse", "MCP-RATE-1"],
 };
 
@@ -45,14 +54,15 @@ const TYPESCRIPT: Expected = Expected {
         "MCP-AUTH-1.missing",
         "MCP-AUTH-1.wrong",
         "MCP-AUTH-2",
+        "MCP-AUTH-1.get",
+        "MCP-AUTH-1.delete",
+        "MCP-SESSION-2",
+        "MCP-TOOLS-1",
         "MCP-LOG-1",
     ],
-    fail: &[
-        "MCP-ORIGIN-1",
-        "MCP-SESSION-1",
-        "MCP-SESSION-2",
-        "MCP-AUTH-3",
-    ],
+    fail: &["MCP-ORIGIN-1", "MCP-SESSION-1"],
+    // `Tool <name> not found` (and the echo tool) return what the caller sent
+    warn: &["MCP-AUTH-3"],
     skip: &["MCP-AUTH-1.sse", "MCP-RATE-1"],
 };
 
@@ -157,6 +167,7 @@ fn check(name: &str, server: &SdkServer, keys: &[&str], dir: &Path, want: &Expec
     };
     assert_eq!(ids("pass"), sorted(want.pass), "{name} passes\n{summary}");
     assert_eq!(ids("fail"), sorted(want.fail), "{name} failures\n{summary}");
+    assert_eq!(ids("warn"), sorted(want.warn), "{name} warnings\n{summary}");
     assert_eq!(ids("skip"), sorted(want.skip), "{name} skips\n{summary}");
     let expected_code = if want.fail.is_empty() { 0 } else { 1 };
     assert_eq!(run.code, Some(expected_code), "{summary}");
@@ -225,4 +236,84 @@ fn mcp_profile_against_the_typescript_sdk_server() {
         "mcp_profile_against_the_typescript_sdk_server: {:.1}s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The broken variants on the TypeScript SDK's server (`SDK_FAULT`, see
+/// tests/clients/sdk_server.cjs): each breaks one thing, and the harness catches it by
+/// check ID (run on the check's family, with what the correct server already fails
+/// allowed beside it).
+const TS_VARIANTS: &[(&str, &str, &[&str])] = &[
+    ("quote-401", "MCP-AUTH-3", &["MCP-AUTH"]),
+    ("open-get", "MCP-AUTH-1.get", &["MCP-AUTH-1"]),
+    ("open-delete", "MCP-AUTH-1.delete", &["MCP-AUTH-1"]),
+    ("no-challenge", "MCP-AUTH-1.missing", &["MCP-AUTH-1"]),
+    ("prefix-key", "MCP-AUTH-2", &["MCP-AUTH-2"]),
+    ("log-key", "MCP-LOG-1", &["MCP-AUTH-1", "MCP-LOG"]),
+    ("counter-ids", "MCP-SESSION-2", &["MCP-SESSION-2"]),
+    ("no-description", "MCP-TOOLS-1", &["MCP-TOOLS"]),
+];
+
+#[test]
+fn broken_typescript_sdk_variants_are_caught_by_check_id() {
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("SKIP sdk_profile (TypeScript variants): node is not installed");
+        return;
+    }
+    let prefix = target_dir("sdk-server");
+    if install(&prefix, &[TS_SDK]).is_none() {
+        eprintln!("SKIP sdk_profile (TypeScript variants): {TS_SDK} could not be installed");
+        return;
+    }
+    let mut problems = Vec::new();
+    for &(fault, id, only) in TS_VARIANTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (k1, k2) = two_keys();
+        let mut cmd = Command::new("node");
+        cmd.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/clients/sdk_server.cjs"
+        ))
+        .env("NODE_PATH", prefix.join("node_modules"))
+        .env("SDK_FAULT", fault);
+        let name = format!("typescript-sdk-{fault}");
+        let server = SdkServer::start(cmd, &format!("{k1},{k2}"), dir.path(), &name);
+        let log = server.log.to_string_lossy().into_owned();
+        let only = only.join(",");
+        let run = run_harness(
+            &server.base,
+            &[&k1, &k2],
+            dir.path(),
+            &name,
+            &[
+                "--profile",
+                "mcp",
+                "--mcp-path",
+                "/mcp",
+                "--header-style",
+                "bearer",
+                "--log-file",
+                &log,
+                "--only",
+                &only,
+            ],
+            Duration::from_secs(240),
+        );
+        let failed: Vec<String> = run.report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["status"] == "fail")
+            .filter_map(|c| c["id"].as_str().map(str::to_string))
+            .collect();
+        eprintln!("{name}: failed {failed:?}");
+        if !failed.iter().any(|f| f == id) || run.code != Some(1) {
+            problems.push(format!("{fault}: {id} not caught\n{}", run.summary()));
+        }
+        let report = run.report.to_string();
+        assert!(
+            !report.contains(&k1) && !report.contains(&k2),
+            "{name}: a key in the report"
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

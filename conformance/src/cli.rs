@@ -6,7 +6,7 @@
 //! `$MCP_KEY` / `$MCP_KEY2`, and extra headers by name.
 
 use crate::client::{Ctx, Pace, Probe};
-use crate::engine::{Profile, Selection, Verdict, parse_baseline, select, unknown_patterns};
+use crate::engine::{Check, Profile, Selection, Verdict, parse_baseline, select, unknown_patterns};
 use crate::key::{ApiKey, ExtraHeader, HeaderStyle, parse_key_list};
 use crate::report::Format;
 use crate::target::{DEFAULT_MCP_PATH, DEFAULT_SSE_PATH, LogSource, Settings, Target, Transport};
@@ -15,20 +15,26 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Checks an MCP endpoint (HTTP+SSE and Streamable HTTP) against the guarded-endpoint
-/// contract (AUTH, RATE, SSE, MSG, LOG, NET, HTTP, HTTP-2026, COMPAT, CLAUDE). With no --url it starts the server embedded, offline, and checks that.
+/// Checks an auth-gated MCP endpoint from the outside. Any MCP server: --profile mcp
+/// --url BASE (the MCP path from the URL or --mcp-path; the credential style from its 401
+/// challenge). The cfpb-mcp server's full contract (AUTH, RATE, SSE, MSG, LOG, NET, HTTP,
+/// HTTP-2026, COMPAT, CLAUDE): the default profile; with no --url it starts that server
+/// embedded, offline, and checks it.
 #[derive(Debug, Parser)]
-#[command(name = "mcp-conformance", version, about, long_about = None)]
+#[command(name = "mcp-conformance", version, long_about = None)]
 pub struct Args {
-    /// Base URL of the target, e.g. https://mcp.example.com or http://127.0.0.1:8000.
-    /// Without it, the server is embedded on a loopback port with generated keys and the
-    /// fixtures data.
+    /// The target, e.g. https://mcp.example.com or http://127.0.0.1:8000. With --profile
+    /// mcp a path in it (http://127.0.0.1:8000/mcp) is the MCP endpoint unless --mcp-path
+    /// says otherwise; with the other profiles it is the base of the cfpb-mcp paths.
+    /// Without it, the cfpb-mcp server is embedded on a loopback port with generated keys
+    /// and the fixtures data.
     #[arg(long, value_name = "BASE")]
     pub url: Option<String>,
 
-    /// File with the key(s), one per line (`#` comments); a second key enables RATE-4 and
-    /// MSG-2.foreign. Default source: the MCP_CONFORMANCE_KEYS environment variable
-    /// (comma-separated).
+    /// File with the credential(s) (API keys or bearer tokens), one per line (`#`
+    /// comments); a second one enables the checks across credentials (MCP-SESSION-1;
+    /// RATE-4, MSG-2.foreign). Default source: the MCP_CONFORMANCE_KEYS environment
+    /// variable (comma-separated).
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
 
@@ -50,19 +56,23 @@ pub struct Args {
     #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_CA_FILE")]
     pub ca_file: Option<PathBuf>,
 
-    /// Header that carries the key on ordinary requests.
-    #[arg(long, value_enum, default_value = "x-api-key")]
-    pub header_style: HeaderStyle,
+    /// Header that carries the credential: x-api-key (`X-API-Key: KEY`) or bearer
+    /// (`Authorization: Bearer KEY`). Default: with --profile mcp, what the target's 401
+    /// challenge asks for (`WWW-Authenticate: Bearer` -> bearer), else x-api-key.
+    #[arg(long, value_enum)]
+    pub header_style: Option<HeaderStyle>,
 
-    /// The server's audit log file (its stderr), for the LOG checks.
+    /// The server's log file (its stderr), for the LOG checks (MCP-LOG-1: no credential
+    /// in it), read from where it ended when the run started.
     #[arg(long, value_name = "PATH", conflicts_with = "log_command")]
     pub log_file: Option<PathBuf>,
 
-    /// A shell command printing the server's audit log, e.g. 'docker compose logs server'.
+    /// A shell command printing the server's log, e.g. 'docker compose logs server'.
     #[arg(long, value_name = "CMD")]
     pub log_command: Option<String>,
 
-    /// An origin the target allows (one of CFPB_MCP_ALLOWED_ORIGINS), for NET-2.allowed.
+    /// An origin the target allows (for the cfpb-mcp server: one of
+    /// CFPB_MCP_ALLOWED_ORIGINS), for NET-2.allowed. Not used by --profile mcp.
     #[arg(long, value_name = "ORIGIN")]
     pub allowed_origin: Option<String>,
 
@@ -71,7 +81,8 @@ pub struct Args {
     /// mcp-2026 = MCP 2026-07-28, stateless, on /mcp (the HTTP-2026 checks); both = all of
     /// them. Default: all, the HTTP checks skipping when the target doesn't offer /mcp and
     /// the HTTP-2026 checks when it doesn't answer server/discover for 2026-07-28. Asked
-    /// for by name (or both), a missing transport fails its checks.
+    /// for by name (or both), a missing transport fails its checks. Refused with --profile
+    /// mcp (it speaks Streamable HTTP at --mcp-path).
     #[arg(long, value_enum, value_name = "TRANSPORT")]
     pub transport: Option<Transport>,
 
@@ -80,12 +91,14 @@ pub struct Args {
     /// auth-gated MCP endpoint (no exact bodies; paths from --mcp-path and --sse-path);
     /// claude = the claude group alone: the COMPAT clauses, a replay of each Claude surface
     /// (CLAUDE-AI, CLAUDE-CODE, CLAUDE-SSE) and, for https URLs, Claude's network facts.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub profile: Profile,
+    /// Default: strict (with --list: every check).
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
 
     /// The target's Streamable HTTP endpoint path (the mcp profile, and the HTTP checks).
-    #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_MCP_PATH", default_value = DEFAULT_MCP_PATH)]
-    pub mcp_path: String,
+    /// Default: /mcp, or with --profile mcp the path of --url when it has one.
+    #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_MCP_PATH")]
+    pub mcp_path: Option<String>,
 
     /// The target's legacy HTTP+SSE stream path (the mcp profile; the seed/strict SSE checks).
     #[arg(long, value_name = "PATH", env = "MCP_CONFORMANCE_SSE_PATH", default_value = DEFAULT_SSE_PATH)]
@@ -107,8 +120,10 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// File of check IDs expected to fail (one per line). A listed failure doesn't fail the
-    /// run; a new failure does, and so does a listed check that now passes.
+    /// File of known failures, one per line as the report prints them under `baseline:`
+    /// (`CHECK-ID finding`). A failure all of whose findings are listed doesn't fail the
+    /// run; a new failure, or a new kind of finding in a listed check, does, and so does a
+    /// listed check that now passes.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
@@ -129,23 +144,24 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub max_streams_probe: u32,
 
-    /// The configured per-key burst (CFPB_MCP_RATE_LIMIT_BURST): RATE-1.expect-burst checks
-    /// the measured one against it. Without it that check skips.
+    /// The target's configured per-credential burst (for the cfpb-mcp server:
+    /// CFPB_MCP_RATE_LIMIT_BURST): RATE-1.expect-burst checks the measured one against it
+    /// (without it that check skips); with --profile mcp, MCP-RATE-1 then requires a 429.
     #[arg(long, value_name = "N", env = "MCP_CONFORMANCE_EXPECT_BURST")]
     pub expect_burst: Option<u32>,
 
-    /// The configured per-key refill, cells per second (CFPB_MCP_RATE_LIMIT_RPS):
-    /// RATE-1.expect-rps checks the measured one against it.
+    /// The target's configured per-credential refill, cells per second (for the cfpb-mcp
+    /// server: CFPB_MCP_RATE_LIMIT_RPS): RATE-1.expect-rps checks the measured one against it.
     #[arg(long, value_name = "RPS", env = "MCP_CONFORMANCE_EXPECT_RPS")]
     pub expect_rps: Option<f64>,
 
-    /// The configured keep-alive interval in seconds (CFPB_MCP_SSE_KEEPALIVE_SECS):
-    /// SSE-4.expect-keepalive checks the measured one against it.
+    /// The target's configured keep-alive interval in seconds (for the cfpb-mcp server:
+    /// CFPB_MCP_SSE_KEEPALIVE_SECS): SSE-4.expect-keepalive checks the measured one against it.
     #[arg(long, value_name = "SECS", env = "MCP_CONFORMANCE_EXPECT_KEEPALIVE")]
     pub expect_keepalive: Option<f64>,
 
-    /// The configured SSE streams per key (CFPB_MCP_MAX_STREAMS_PER_KEY):
-    /// RATE-7.expect-max-streams checks the counted cap against it.
+    /// The target's configured SSE streams per credential (for the cfpb-mcp server:
+    /// CFPB_MCP_MAX_STREAMS_PER_KEY): RATE-7.expect-max-streams checks the counted cap.
     #[arg(long, value_name = "N", env = "MCP_CONFORMANCE_EXPECT_MAX_STREAMS")]
     pub expect_max_streams: Option<u32>,
 
@@ -153,7 +169,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
 
-    /// List the checks (ID, profile, what it sends and expects) and exit.
+    /// List the checks (ID, profile, what it sends and expects) and exit; --profile,
+    /// --only and --skip filter the list.
     #[arg(long)]
     pub list: bool,
 }
@@ -249,12 +266,6 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         }
     };
     let all = crate::checks::all();
-    if args.list {
-        for c in &all {
-            let _ = writeln!(io.out, "{:<26} {:<6} {}", c.id, c.profile, c.title);
-        }
-        return 0;
-    }
     let unknown = unknown_patterns(&all, &[args.only.clone(), args.skip.clone()].concat());
     if !unknown.is_empty() {
         return fail2(
@@ -262,10 +273,42 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             &format!("no check matches {} (see --list)", unknown.join(", ")),
         );
     }
+    if args.list {
+        let listed: Vec<Check> = match args.profile {
+            Some(profile) => select(
+                all,
+                &Selection {
+                    profile,
+                    only: args.only.clone(),
+                    skip: args.skip.clone(),
+                    transport: args.transport,
+                },
+            ),
+            None => all
+                .into_iter()
+                .filter(|c| args.only.is_empty() || args.only.iter().any(|p| c.matches(p)))
+                .filter(|c| !args.skip.iter().any(|p| c.matches(p)))
+                .collect(),
+        };
+        for c in &listed {
+            let _ = writeln!(io.out, "{:<26} {:<6} {}", c.id, c.profile, c.title);
+        }
+        return 0;
+    }
+    let profile = args.profile.unwrap_or(Profile::Strict);
+    if profile == Profile::Mcp && args.transport.is_some() {
+        return fail2(
+            &mut io,
+            "--transport does not apply to --profile mcp: it speaks Streamable HTTP at --mcp-path, and MCP-AUTH-1.sse checks the legacy stream at --sse-path when the target offers it; drop --transport",
+        );
+    }
     let baseline = match &args.baseline {
-        Some(p) => match std::fs::read_to_string(p) {
-            Ok(t) => parse_baseline(&t),
-            Err(e) => return fail2(&mut io, &format!("reading --baseline {}: {e}", p.display())),
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| parse_baseline(&t))
+        {
+            Ok(b) => b,
+            Err(e) => return fail2(&mut io, &format!("--baseline {}: {e}", p.display())),
         },
         None => Default::default(),
     };
@@ -287,12 +330,69 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         ..Settings::default()
     };
     let sel = Selection {
-        profile: args.profile,
+        profile,
         only: args.only.clone(),
         skip: args.skip.clone(),
         transport: args.transport,
     };
-    if [&args.mcp_path, &args.sse_path]
+    let url_path = args
+        .url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let mcp_path = match (&args.mcp_path, profile) {
+        (Some(p), _) => p.clone(),
+        // any MCP server: a path in --url is its MCP endpoint
+        (None, Profile::Mcp) if !url_path.is_empty() => {
+            let _ = writeln!(
+                io.err,
+                "mcp-conformance: note: checking the MCP endpoint {url_path} (the path of --url; --mcp-path PATH to choose another)"
+            );
+            url_path.clone()
+        }
+        (None, _) => DEFAULT_MCP_PATH.to_string(),
+    };
+    let url_is_endpoint = !url_path.is_empty()
+        && (url_path == mcp_path
+            || (profile != Profile::Mcp
+                && ["/mcp", "/mcp/sse", "/mcp/messages"]
+                    .iter()
+                    .any(|p| url_path.ends_with(p))));
+    if url_is_endpoint && profile != Profile::Mcp {
+        let origin = args
+            .url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        return fail2(
+            &mut io,
+            &format!(
+                "--url names an endpoint ({url_path}), but with --profile {profile} it is the base the paths /mcp, /mcp/sse and /mcp/messages are added to (a path is kept as a proxy prefix): use --url {origin}, or --profile mcp to check {url_path} as any MCP server's endpoint"
+            ),
+        );
+    }
+    if profile == Profile::Mcp {
+        let unused: Vec<&str> = [
+            ("--allowed-origin", args.allowed_origin.is_some()),
+            ("--expect-rps", args.expect_rps.is_some()),
+            ("--expect-keepalive", args.expect_keepalive.is_some()),
+            ("--expect-max-streams", args.expect_max_streams.is_some()),
+            ("--max-streams-probe", args.max_streams_probe != 32),
+        ]
+        .into_iter()
+        .filter_map(|(f, given)| given.then_some(f))
+        .collect();
+        if !unused.is_empty() {
+            let _ = writeln!(
+                io.err,
+                "mcp-conformance: note: {} not used by --profile mcp (no check of it reads them)",
+                unused.join(", ")
+            );
+        }
+    }
+    if [&mcp_path, &args.sse_path]
         .iter()
         .any(|p| !p.starts_with('/') || p.bytes().any(|b| !(0x21..0x7f).contains(&b)))
     {
@@ -302,6 +402,39 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         );
     }
     let checks = select(all, &sel);
+    if checks.is_empty() {
+        let elsewhere: Vec<String> = [
+            Profile::Seed,
+            Profile::Strict,
+            Profile::Mcp,
+            Profile::Claude,
+        ]
+        .into_iter()
+        .filter(|p| {
+            *p != profile
+                && !select(
+                    crate::checks::all(),
+                    &Selection {
+                        profile: *p,
+                        ..sel.clone()
+                    },
+                )
+                .is_empty()
+        })
+        .map(|p| format!("--profile {p}"))
+        .collect();
+        let hint = if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(" (they select checks with {})", elsewhere.join(" or "))
+        };
+        return fail2(
+            &mut io,
+            &format!(
+                "no check to run: --profile {profile} with --only/--skip/--transport as given selects none{hint}; a run that checks nothing would pass (see --list --profile {profile})"
+            ),
+        );
+    }
     if args.expect_rps.is_some_and(|r| !(r > 0.0 && r < 1e6))
         || args
             .expect_keepalive
@@ -346,8 +479,12 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
                 .enumerate()
                 .map(|(i, k)| ApiKey::new(k, i))
                 .collect();
+            let mut base = base;
+            if url_is_endpoint {
+                base.set_path("/"); // the endpoint's path is --mcp-path now
+            }
             let mut t = Target::new(base, keys);
-            t.style = args.header_style;
+            t.style = args.header_style.unwrap_or_default();
             t.allowed_origin = args.allowed_origin.clone();
             t.transport = args.transport;
             t.settings = settings;
@@ -369,7 +506,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
                     "mcp-conformance: note: without --url the embedded server uses generated keys and its own log; key and log flags are ignored"
                 );
             }
-            match crate::embedded::start(settings, args.header_style).await {
+            match crate::embedded::start(settings, args.header_style.unwrap_or_default()).await {
                 Ok(e) => {
                     let label = format!("the embedded server at {}", e.target.base);
                     let mut t = e.target.clone();
@@ -383,7 +520,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
 
     target.extra_headers = extra_headers;
     target.ca_file = args.ca_file.clone();
-    target.mcp_path = args.mcp_path.clone();
+    target.mcp_path = mcp_path;
     target.sse_path = args.sse_path.clone();
     // The embedded server's limits are expected unless a flag says otherwise.
     let e = &mut target.expect;
@@ -394,7 +531,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         .map(Duration::from_secs_f64)
         .or(e.keepalive);
     e.max_streams = args.expect_max_streams.or(e.max_streams);
-    let ctx = match Ctx::new(target) {
+    let mut ctx = match Ctx::new(target) {
         Ok(c) => c,
         Err(e) => return fail2(&mut io, &e.to_string()),
     };
@@ -405,6 +542,10 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             e.stop().await;
         }
         return fail2(&mut io, &format!("cannot reach {label}: {e}"));
+    }
+    if profile == Profile::Mcp && args.header_style.is_none() && embedded.is_none() {
+        let note = detect_style(&mut ctx).await;
+        let _ = writeln!(io.err, "mcp-conformance: note: {note}");
     }
 
     let color = match args.color {
@@ -424,15 +565,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             let _ = err.flush();
         }
     };
-    let report = crate::engine::run(
-        &ctx,
-        &checks,
-        &baseline,
-        &label,
-        args.profile,
-        &mut progress,
-    )
-    .await;
+    let report = crate::engine::run(&ctx, &checks, &baseline, &label, profile, &mut progress).await;
     drop(ctx);
     if let Some(e) = embedded {
         e.stop().await;
@@ -470,4 +603,29 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         }
     }
     report.exit_code()
+}
+
+/// Sets the credential style from the target's 401 challenge to a keyless `initialize`
+/// at the MCP path (`WWW-Authenticate: Bearer ...` -> bearer, else x-api-key); returns the
+/// note saying what was chosen and the flag that overrides it.
+async fn detect_style(ctx: &mut Ctx) -> String {
+    use crate::client::streamable::{SESSION_VERSION, initialize_body};
+    let probe = ctx.mcp_post(None, &initialize_body(SESSION_VERSION));
+    let challenge = match ctx.send(&probe, Pace::AuthFail).await {
+        Ok(r) if r.status == 401 => r.header("www-authenticate"),
+        _ => None,
+    };
+    let bearer = challenge
+        .as_deref()
+        .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("bearer"));
+    ctx.target.style = if bearer {
+        HeaderStyle::Bearer
+    } else {
+        HeaderStyle::XApiKey
+    };
+    match (bearer, challenge.is_some()) {
+        (true, _) => "credential sent as `Authorization: Bearer` (the 401 challenge asks for Bearer; --header-style x-api-key to override)".into(),
+        (false, true) => "credential sent as `X-API-Key` (the 401 challenge names no Bearer scheme; --header-style bearer if the target takes `Authorization: Bearer`)".into(),
+        (false, false) => "credential sent as `X-API-Key` (no 401 challenge to a keyless initialize to learn from; --header-style bearer if the target takes `Authorization: Bearer`)".into(),
+    }
 }

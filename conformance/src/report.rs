@@ -2,7 +2,7 @@
 //! and a reproduction for every failure), JSON, or JUnit XML.
 //! Pure functions over an already redacted `Report`: never touches the network or keys.
 
-use crate::engine::{CheckReport, Outcome, Profile, Report, Verdict};
+use crate::engine::{CheckReport, Outcome, Profile, Report, Verdict, fingerprints};
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -83,6 +83,7 @@ pub fn human(report: &Report, color: bool) -> String {
                 Verdict::Pass => paint("32", "pass "),
                 Verdict::Fail => paint("31;1", "FAIL "),
                 Verdict::Skip => paint("33", "skip "),
+                Verdict::Warn => paint("35", "warn "),
                 Verdict::XFail => paint("36", "xfail"),
                 Verdict::XPass => paint("31;1", "XPASS"),
             };
@@ -99,9 +100,12 @@ pub fn human(report: &Report, color: bool) -> String {
             ));
             match (&r.outcome, r.verdict) {
                 (Outcome::Skip { why }, _) => out.push_str(&format!("         why: {why}\n")),
-                (Outcome::Fail { expected, observed, reproduce }, v) => {
+                (Outcome::Fail { expected, observed, reproduce, .. } | Outcome::Warn { expected, observed, reproduce }, v) => {
                     if v == Verdict::XFail {
                         out.push_str("         (listed in the baseline)\n");
+                    }
+                    if v == Verdict::Warn {
+                        out.push_str("         (a warning: reported, does not fail the run)\n");
                     }
                     out.push_str(&format!("         expected: {}\n", indent(expected, 19)));
                     out.push_str(&format!("         observed: {}\n", indent(observed, 19)));
@@ -111,6 +115,9 @@ pub fn human(report: &Report, color: bool) -> String {
                             out.push_str(&format!("           {line}\n"));
                         }
                     }
+                    for line in fingerprints(&r.id, &r.outcome) {
+                        out.push_str(&format!("         baseline: {line}\n"));
+                    }
                 }
                 (Outcome::Pass, Verdict::XPass) => out.push_str(
                     "         listed in the baseline as failing, but passes now: remove it from the baseline\n",
@@ -119,17 +126,21 @@ pub fn human(report: &Report, color: bool) -> String {
             }
         }
     }
-    let (p, f, s, xf, xp) = (
+    let (p, f, s, xf, xp, w) = (
         report.count(Verdict::Pass),
         report.count(Verdict::Fail),
         report.count(Verdict::Skip),
         report.count(Verdict::XFail),
         report.count(Verdict::XPass),
+        report.count(Verdict::Warn),
     );
     let mut summary = format!(
         "{} checks: {p} passed, {f} failed, {s} skipped",
         report.results.len()
     );
+    if w > 0 {
+        summary.push_str(&format!(", {w} warned"));
+    }
     if xf > 0 || xp > 0 {
         summary.push_str(&format!(", {xf} expected failures, {xp} unexpected passes"));
     }
@@ -171,6 +182,18 @@ pub fn json(report: &Report) -> String {
                     expected,
                     observed,
                     reproduce,
+                    findings,
+                } => {
+                    v["expected"] = expected.clone().into();
+                    v["observed"] = observed.clone().into();
+                    v["reproduce"] = reproduce.clone().into();
+                    v["findings"] = findings.clone().into();
+                    v["baseline"] = fingerprints(&r.id, &r.outcome).into();
+                }
+                Outcome::Warn {
+                    expected,
+                    observed,
+                    reproduce,
                 } => {
                     v["expected"] = expected.clone().into();
                     v["observed"] = observed.clone().into();
@@ -192,6 +215,7 @@ pub fn json(report: &Report) -> String {
             "passed": report.count(Verdict::Pass),
             "failed": report.count(Verdict::Fail),
             "skipped": report.count(Verdict::Skip),
+            "warned": report.count(Verdict::Warn),
             "expected_failures": report.count(Verdict::XFail),
             "unexpected_passes": report.count(Verdict::XPass),
         },
@@ -255,7 +279,7 @@ pub fn junit(report: &Report) -> String {
                 r.duration.as_secs_f64()
             ));
             match (&r.outcome, r.verdict) {
-                (Outcome::Fail { expected, observed, reproduce }, Verdict::Fail) => out.push_str(&format!(
+                (Outcome::Fail { expected, observed, reproduce, .. }, Verdict::Fail) => out.push_str(&format!(
                     "      <failure message=\"{}\">expected: {}\nobserved: {}\nreproduce:\n{}</failure>\n",
                     xml(&format!("expected {expected}")),
                     xml(expected),
@@ -272,9 +296,20 @@ pub fn junit(report: &Report) -> String {
                 (Outcome::Skip { why }, _) => out.push_str(&format!("      <skipped message=\"{}\"/>\n", xml(why))),
                 _ => {}
             }
+            let warning = match &r.outcome {
+                Outcome::Warn {
+                    expected, observed, ..
+                } => {
+                    format!(
+                        "\nwarning (does not fail the run): expected {expected}; observed {observed}"
+                    )
+                }
+                _ => String::new(),
+            };
             out.push_str(&format!(
-                "      <system-out>{}</system-out>\n",
-                xml(&r.title)
+                "      <system-out>{}{}</system-out>\n",
+                xml(&r.title),
+                xml(&warning)
             ));
             out.push_str("    </testcase>\n");
         }

@@ -166,17 +166,26 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (
         Fault::MissingKeyOtherBody,
         "MCP-AUTH-1.missing",
-        &["MCP-AUTH-1.sse"],
+        &["MCP-AUTH-1.sse", "MCP-AUTH-1.get", "MCP-AUTH-1.delete"],
     ),
     (Fault::WrongKey403, "MCP-AUTH-1.wrong", &[]),
+    (Fault::HttpGetUnguarded, "MCP-AUTH-1.get", &[]),
+    (Fault::ToolNoDescription, "MCP-TOOLS-1", &[]),
+    (Fault::ToolNoDescription, "MSG-4.tool-shape", &[]),
+    (Fault::HttpDeleteUnguarded, "MCP-AUTH-1.delete", &[]),
     (
         Fault::NoWwwAuthenticate,
         "MCP-AUTH-1.sse",
-        &["MCP-AUTH-1.missing", "MCP-AUTH-1.wrong"],
+        &[
+            "MCP-AUTH-1.missing",
+            "MCP-AUTH-1.wrong",
+            "MCP-AUTH-1.get",
+            "MCP-AUTH-1.delete",
+        ],
     ),
     (Fault::CaseInsensitiveKey, "MCP-AUTH-2", &[]),
     (Fault::EchoKeyHeader, "MCP-AUTH-3", &[]),
-    (Fault::ToolErrorEchoesKey, "MCP-AUTH-3", &[]),
+    (Fault::UnauthorizedQuotesKey, "MCP-AUTH-3", &[]),
     (Fault::HttpOriginIgnored, "MCP-ORIGIN-1", &[]),
     (Fault::HttpSessionNotBoundToKey, "MCP-SESSION-1", &[]),
     (Fault::HttpSessionIdEncodesState, "MCP-SESSION-2", &[]),
@@ -333,7 +342,7 @@ async fn claudes_network_facts_are_checked_on_https_targets() {
         let r = mcp_conformance::engine::run(
             &ctx,
             &checks,
-            &BTreeSet::new(),
+            &Default::default(),
             "tls stub",
             mcp_conformance::Profile::Strict,
             &mut |_, _, _| {},
@@ -447,7 +456,7 @@ async fn cloudflare_access_is_named_with_its_fix() {
                     assert_eq!(c.id, "MSG-1", "{fault:?}: {why}");
                     why
                 }
-                Outcome::Pass => panic!("{fault:?}: {} passed", c.id),
+                o => panic!("{fault:?}: {} {o:?}", c.id),
             };
             assert!(
                 text.contains("looks like Cloudflare Access")
@@ -529,6 +538,7 @@ async fn each_broken_target_fails_its_check() {
                     expected,
                     observed,
                     reproduce,
+                    ..
                 } = &c.outcome
                 {
                     assert!(!expected.is_empty() && !observed.is_empty(), "{}", c.id);
@@ -620,6 +630,7 @@ async fn the_unbroken_stub_passes_the_mcp_profile() {
         "MCP-AUTH",
         "MCP-ORIGIN",
         "MCP-SESSION",
+        "MCP-TOOLS",
         "MCP-RATE",
         "MCP-LOG",
     ];
@@ -679,12 +690,36 @@ async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
     let checks = select(mcp_conformance::checks::all(), &sel);
     let profile = mcp_conformance::Profile::Strict;
 
-    let baseline = parse_baseline("# known\nAUTH-4\n");
+    // a check ID alone would accept any failure of it: refused
+    assert!(parse_baseline("AUTH-4\n").is_err());
+    let r = run(
+        &ctx,
+        &checks,
+        &Default::default(),
+        "stub",
+        profile,
+        &mut |_, _, _| {},
+    )
+    .await;
+    let fail = r.results.iter().find(|c| c.id == "AUTH-4").unwrap();
+    let lines = mcp_conformance::engine::fingerprints("AUTH-4", &fail.outcome);
+    assert!(!lines.is_empty(), "{:?}", fail.outcome);
+    // the report prints the lines that accept this failure
+    assert!(mcp_conformance::report::human(&r, false).contains(&format!("baseline: {}", lines[0])));
+    let text = format!("# known\n{}\n", lines.join("\n"));
+    let baseline = parse_baseline(&text).unwrap();
     let r = run(&ctx, &checks, &baseline, "stub", profile, &mut |_, _, _| {}).await;
     assert_eq!(r.count(Verdict::XFail), 1);
     assert_eq!(r.exit_code(), 0);
 
-    let baseline = parse_baseline("AUTH-4\nAUTH-3.missing  # fixed since\n");
+    // another kind of finding in the same check is not accepted
+    let other = parse_baseline("AUTH-4 some-other-finding\n").unwrap();
+    let r = run(&ctx, &checks, &other, "stub", profile, &mut |_, _, _| {}).await;
+    assert_eq!(r.count(Verdict::Fail), 1);
+    assert_eq!(r.exit_code(), 1);
+
+    let text = format!("{text}AUTH-3.missing post-initialize  # fixed since\n");
+    let baseline = parse_baseline(&text).unwrap();
     let r = run(&ctx, &checks, &baseline, "stub", profile, &mut |_, _, _| {}).await;
     assert_eq!(r.count(Verdict::XPass), 1);
     assert_eq!(r.exit_code(), 1);
@@ -692,7 +727,7 @@ async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
     let r = run(
         &ctx,
         &checks,
-        &parse_baseline(""),
+        &parse_baseline("").unwrap(),
         "stub",
         profile,
         &mut |_, _, _| {},
@@ -752,4 +787,72 @@ async fn without_the_2026_revision_its_checks_skip_by_default_and_fail_when_aske
         ["HTTP-2026-2"]
     );
     assert_eq!(r.count(Verdict::Pass), 1, "{}", describe(&r));
+}
+
+/// Findings graded by what they mean (the `mcp` profile): a key the caller sent as a tool
+/// name, returned to that caller (every SDK's "Unknown tool: <name>"), is a warning that
+/// does not fail the run; a credential reflected from a request header (a 401 quoting the
+/// near miss that holds the key) fails, as its own kind of finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_echo_warns_in_the_mcp_profile_and_a_reflected_key_fails() {
+    let r = run_against(Fault::ToolErrorEchoesKey, &["MCP-AUTH-3"]).await;
+    assert_eq!(r.results.len(), 1, "{}", describe(&r));
+    assert_eq!(r.results[0].verdict, Verdict::Warn, "{}", describe(&r));
+    assert_eq!(r.exit_code(), 0);
+    let human = mcp_conformance::report::human(&r, false);
+    assert!(
+        human.contains("warn ") && human.contains("1 warned"),
+        "{human}"
+    );
+
+    let r = run_against(Fault::UnauthorizedQuotesKey, &["MCP-AUTH"]).await;
+    assert_eq!(failed(&r), ["MCP-AUTH-3"], "{}", describe(&r));
+    let c = r.results.iter().find(|c| c.id == "MCP-AUTH-3").unwrap();
+    let Outcome::Fail {
+        findings, observed, ..
+    } = &c.outcome
+    else {
+        panic!("{:?}", c.outcome)
+    };
+    assert_eq!(
+        findings,
+        &["key-reflected-in-a-response-body"],
+        "{observed}"
+    );
+    assert!(observed.contains("POST /mcp: response body"), "{observed}");
+}
+
+/// Answers that never arrive as expected (the legacy stream sends them as `event:
+/// response`): MSG-4.initialize fails once with what happened, and every check that needs
+/// a round trip skips at once naming it, instead of each waiting out its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_under_a_wrong_event_name_skip_the_round_trips_at_once() {
+    use mcp_conformance::engine::ANSWERS_PREREQ_FAILED;
+    let started = std::time::Instant::now();
+    let r = run_against(Fault::WrongEventName, &["MSG"]).await;
+    let elapsed = started.elapsed();
+    assert!(
+        failed(&r).contains(&"MSG-4.initialize".to_string()),
+        "{}",
+        describe(&r)
+    );
+    let needs: BTreeSet<String> = mcp_conformance::checks::all()
+        .into_iter()
+        .filter(|c| c.needs.answers)
+        .map(|c| c.id)
+        .collect();
+    assert!(needs.len() >= 8, "{needs:?}");
+    for c in r.results.iter().filter(|c| needs.contains(&c.id)) {
+        match &c.outcome {
+            Outcome::Skip { why } => {
+                assert!(why.starts_with(ANSWERS_PREREQ_FAILED), "{}: {why}", c.id)
+            }
+            o => panic!("{}: {o:?}", c.id),
+        }
+    }
+    // one timeout for the prerequisite, one for MSG-4.initialize's own try, not one per check
+    assert!(
+        elapsed < std::time::Duration::from_secs(40),
+        "took {elapsed:?}"
+    );
 }

@@ -4,7 +4,6 @@
 use mcp_conformance::Ctx;
 use mcp_conformance::engine::{Selection, Verdict, run, select};
 use mcp_conformance::{HeaderStyle, Profile, Settings};
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 async fn run_embedded(profile: Profile, style: HeaderStyle) {
@@ -30,7 +29,7 @@ async fn run_embedded(profile: Profile, style: HeaderStyle) {
     let report = run(
         &ctx,
         &checks,
-        &BTreeSet::new(),
+        &Default::default(),
         "embedded",
         profile,
         &mut |_, _, _| {},

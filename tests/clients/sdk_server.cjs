@@ -4,6 +4,11 @@
 // session id), behind a tiny API-key check: X-API-Key or Authorization: Bearer must be one
 // of $SDK_KEYS (comma-separated), else 401 with WWW-Authenticate. Everything else is the
 // SDK's defaults. Writes one access-log line per request to stderr; never a key. Loaded with NODE_PATH pointing at the SDK install.
+// $SDK_FAULT breaks one thing, for the broken variants of tests/sdk_profile.rs: quote-401
+// (a 401 quotes the presented credential), open-get / open-delete (that method skips the
+// key check), no-challenge (401 without WWW-Authenticate), prefix-key (a prefix of a key
+// of 8+ chars passes), log-key (the access log writes the presented credential),
+// counter-ids (session ids count up), no-description (a tool without a description).
 'use strict';
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -14,13 +19,22 @@ const { z } = require('zod');
 
 const port = Number(process.env.SDK_PORT);
 const keys = (process.env.SDK_KEYS || '').split(',').filter((k) => k.length > 0);
+const fault = process.env.SDK_FAULT || '';
 const digest = (s) => crypto.createHash('sha256').update(s).digest();
+let counter = 0;
+
+function presentedKey(req) {
+  const auth = req.headers['authorization'];
+  return req.headers['x-api-key'] ??
+    (typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined);
+}
 
 function authorized(req) {
-  const auth = req.headers['authorization'];
-  const presented = req.headers['x-api-key'] ??
-    (typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined);
+  if (fault === 'open-get' && req.method === 'GET') return true;
+  if (fault === 'open-delete' && req.method === 'DELETE') return true;
+  const presented = presentedKey(req);
   if (typeof presented !== 'string') return false;
+  if (fault === 'prefix-key' && presented.length >= 8 && keys.some((k) => k.startsWith(presented))) return true;
   const d = digest(presented);
   return keys.some((k) => crypto.timingSafeEqual(digest(k), d));
 }
@@ -28,7 +42,7 @@ function authorized(req) {
 function newServer() {
   const server = new McpServer({ name: 'sdk-profile-ts', version: '0.0.1' });
   server.registerTool('echo', {
-    description: 'Echoes its text',
+    description: fault === 'no-description' ? undefined : 'Echoes its text',
     inputSchema: { text: z.string() },
   }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
   server.registerTool('add', {
@@ -62,11 +76,15 @@ function json(res, status, body, headers = {}) {
 http.createServer(async (req, res) => {
   // an access log on stderr (method, path, status), like a proxy in front would write
   res.on('finish', () => {
-    console.error(JSON.stringify({ method: req.method, path: req.url.split('?')[0], status: res.statusCode }));
+    const line = { method: req.method, path: req.url.split('?')[0], status: res.statusCode };
+    if (fault === 'log-key') line.credential = presentedKey(req);
+    console.error(JSON.stringify(line));
   });
   try {
     if (!authorized(req)) {
-      json(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="sdk"' });
+      const challenge = fault === 'no-challenge' ? {} : { 'www-authenticate': 'Bearer realm="sdk"' };
+      const error = fault === 'quote-401' ? `invalid credential: ${presentedKey(req)}` : 'unauthorized';
+      json(res, 401, { error }, challenge);
       return;
     }
     const url = new URL(req.url, 'http://127.0.0.1');
@@ -85,7 +103,9 @@ http.createServer(async (req, res) => {
       transport = transports[sessionId];
     } else if (!sessionId && req.method === 'POST' && isInitializeRequest(body)) {
       transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => crypto.randomUUID(),
+        sessionIdGenerator: () => (fault === 'counter-ids'
+          ? (++counter).toString(16).padStart(32, '0')
+          : crypto.randomUUID()),
         onsessioninitialized: (id) => { transports[id] = transport; },
       });
       transport.onclose = () => { if (transport.sessionId) delete transports[transport.sessionId]; };

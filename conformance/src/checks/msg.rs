@@ -31,21 +31,23 @@ pub fn checks() -> Vec<Check> {
             "a valid JSON-RPC body of 1 MiB + 1 byte, posted to a live session -> 413 too_large JSON";
         "MSG-3.content-type", Seed, content_type, needs(session),
             "valid JSON sent as text/plain to a live session -> 415 unsupported_media_type JSON";
-        "MSG-3.jsonrpc-error", Seed, jsonrpc_error, needs(session),
+        "MSG-3.jsonrpc-error", Seed, jsonrpc_error, needs(answers),
             "an unknown JSON-RPC method -> 202, then a JSON-RPC error response on the stream (never HTTP 5xx)";
         "MSG-4.initialize", Seed, initialize, needs(session),
             "initialize with protocolVersion 2024-11-05 -> result with protocolVersion 2024-11-05, serverInfo, capabilities.tools";
-        "MSG-4.newer-version", Seed, newer_version, needs(session),
+        "MSG-4.newer-version", Seed, newer_version, needs(answers),
             "initialize with protocolVersion 2025-06-18 -> a result naming a known protocol version";
-        "MSG-4.ping", Seed, ping, needs(session),
+        "MSG-4.ping", Seed, ping, needs(answers),
             "after the handshake, ping -> an empty result";
-        "MSG-4.tools-list", Seed, tools_list, needs(session),
+        "MSG-4.tools-list", Seed, tools_list, needs(answers),
             "tools/list -> the nine CFPB tools, each with an object inputSchema and a description; an outputSchema, when present, is an object";
-        "MSG-4.tools-call", Seed, tools_call, needs(session),
+        "MSG-4.tool-shape", Seed, tool_shape, needs(answers),
+            "tools/list -> every tool (whatever its name) has a name, a description and an object inputSchema (the MCP spec's rule, apart from our nine tools)";
+        "MSG-4.tools-call", Seed, tools_call, needs(answers),
             "tools/call search_complaints {search_term, size: 1} -> a result with content and no isError";
-        "MSG-4.structured", Seed, structured, needs(session),
+        "MSG-4.structured", Seed, structured, needs(answers),
             "every tool's inputSchema and outputSchema is valid JSON Schema; search_complaints and generate_cfpb_dashboard_url results carry structuredContent conforming to their outputSchema";
-        "MSG-5", Seed, tool_error, needs(session),
+        "MSG-5", Seed, tool_error, needs(answers),
             "a failing tool call (search_complaints with size 1000) -> a tool result with isError: true and a message; the server stays healthy (/health 200, ping answered)";
     }
 }
@@ -389,6 +391,15 @@ fn no_problems(expected: &str, problems: Vec<String>, probe: &Probe) -> CheckRes
     } else {
         Err(Outcome::fail(expected, problems.join("; "), probe.curl()))
     }
+}
+
+async fn tool_shape(ctx: &Ctx) -> CheckResult {
+    let (v, probe, _s) = call(ctx, "tools/list", json!({})).await?;
+    no_problems(
+        "every tool with a name, a description and an object inputSchema",
+        crate::wire::tool_schema::generic_tool_problems(&v),
+        &probe,
+    )
 }
 
 async fn tools_call(ctx: &Ctx) -> CheckResult {

@@ -34,6 +34,9 @@ pub struct Ctx {
     /// Whether an SSE session opens with key 1 (the prerequisite of the checks that need
     /// one), tried once per run.
     pub(super) session_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
+    /// Whether answers arrive in that session (the `initialize` answer as a `message`
+    /// event): the prerequisite of the checks that need a round trip, tried once per run.
+    pub(super) answers_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
     /// Whether `initialize` + `tools/list` over Streamable HTTP work with key 1 (the
     /// `mcp` profile's prerequisite), tried once per run.
     pub(super) mcp_prereq: tokio::sync::OnceCell<Result<(), ClientError>>,
@@ -85,6 +88,7 @@ impl Ctx {
             offer: tokio::sync::OnceCell::new(),
             stateless: tokio::sync::OnceCell::new(),
             session_prereq: tokio::sync::OnceCell::new(),
+            answers_prereq: tokio::sync::OnceCell::new(),
             mcp_prereq: tokio::sync::OnceCell::new(),
             stream_cap: std::sync::OnceLock::new(),
             scan: Arc::new(ResponseScan::new(&target.keys)),

@@ -81,6 +81,17 @@ impl Ctx {
             .clone()
     }
 
+    /// The prerequisite of the checks that need a round trip in an SSE session: the
+    /// handshake's answers arrive (as `message` events, in this session), tried once per
+    /// run. A target that sends them under another event name, or into another session,
+    /// fails it once instead of once per check.
+    pub async fn answers_arrive(&self) -> Result<(), ClientError> {
+        self.answers_prereq
+            .get_or_init(|| async { self.open_mcp(0).await.map(drop) })
+            .await
+            .clone()
+    }
+
     /// A session with the MCP handshake done (`initialize` 2024-11-05 + `initialized`).
     pub async fn open_mcp(&self, slot: usize) -> Result<Session, ClientError> {
         let mut s = self.open_session(slot).await?;

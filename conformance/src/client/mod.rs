@@ -28,7 +28,9 @@ pub mod tls;
 pub use ctx::Ctx;
 pub use error::ClientError;
 pub use facts::{Capture, Limits, Offer};
-pub(crate) use keyed::key_bearing_calls;
+pub(crate) use keyed::{
+    BODY_MARKER, key_bearing_calls, key_bearing_calls_of, pick_string_argument,
+};
 pub use legacy::Session;
 pub(crate) use limits::{cheap_probe, drain};
 pub(crate) use log::{log_repro, objects, parse_lines};

@@ -218,13 +218,21 @@ impl Probe {
             ));
         }
         if self.http_session {
-            let mcp = self
-                .url
-                .join("/mcp")
-                .map(|u| u.to_string())
-                .unwrap_or_default();
+            // the session is opened on the probe's own endpoint, with key 1 in the header
+            // style the probe uses
+            let mut mcp = self.url.clone();
+            mcp.set_query(None);
+            let bearer = self
+                .headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("authorization"));
+            let cred = if bearer {
+                "Authorization: Bearer $MCP_KEY"
+            } else {
+                "X-API-Key: $MCP_KEY"
+            };
             out.push_str(&format!(
-                "# open a session first and copy the Mcp-Session-Id header of the response:\n#   curl -sS -i -X POST \"{mcp}\" -H \"X-API-Key: $MCP_KEY\" -H \"Content-Type: application/json\" -H \"Accept: application/json, text/event-stream\" --data-binary '{INITIALIZE_2025}'\nSESSION_ID=...\n"
+                "# open a session first and copy the Mcp-Session-Id header of the response:\n#   curl -sS -i -X POST \"{mcp}\" -H \"{cred}\" -H \"Content-Type: application/json\" -H \"Accept: application/json, text/event-stream\" --data-binary '{INITIALIZE_2025}'\nSESSION_ID=...\n"
             ));
         }
         if self.raw {
@@ -327,6 +335,23 @@ fn shell_escape_url(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_opener_uses_the_probes_endpoint_and_header_style() {
+        let key = ApiKey::new("a-key-of-some-length-0123", 0);
+        let p = Probe::new("POST", Url::parse("http://h/api/mcp").unwrap())
+            .header(HeaderSpec::bearer(&key))
+            .in_http_session();
+        let c = p.curl();
+        assert!(c.contains("# open a session first"), "{c}");
+        assert!(
+            c.contains(
+                "curl -sS -i -X POST \"http://h/api/mcp\" -H \"Authorization: Bearer $MCP_KEY\""
+            ),
+            "{c}"
+        );
+        assert!(!c.contains(key.expose()));
+    }
 
     #[test]
     fn curl_shows_the_variable_not_the_key() {

@@ -1,7 +1,8 @@
 //! The run-wide response scan (docs/contract.md AUTH-7): every response head and body the
 //! harness receives during the run, the events of its SSE streams included, is scanned as
 //! it arrives for the configured keys in every encoding the leak scanner knows. Observes
-//! only: keeps what was found (which key, which encoding, where, how to reproduce), never
+//! only: keeps what was found (which key, which encoding, where, whether the request that
+//! got it carried that key in its own body, how to reproduce), never
 //! the scanned text and never a key (a finding names the key by its shell variable).
 //! Judging the clause is AUTH-7.run's job.
 
@@ -20,8 +21,13 @@ pub struct SeenLeak {
     /// The key's shell variable (`MCP_KEY`, `MCP_KEY2`).
     pub var: &'static str,
     pub encoding: Encoding,
-    /// Where: `POST /mcp/messages: response head and body`, `GET /mcp/sse: stream event`.
+    /// Where: `POST /mcp/messages: response body`, `GET /mcp/sse: stream event`.
     pub place: String,
+    /// Found in a response head (a header), not a body or stream event.
+    pub in_head: bool,
+    /// The request that got it carried this key in its own body (any encoding): a string
+    /// the caller sent, returned to that caller, not a credential reflected from a header.
+    pub echoed: bool,
     /// The probe that got it, as a shell command (keys as `$MCP_KEY`).
     pub reproduce: String,
 }
@@ -54,37 +60,53 @@ impl ResponseScan {
 
     /// Scans a response (head and whatever body was read) to `probe`.
     pub fn response(&self, probe: &Probe, resp: &Resp) {
-        self.scan(probe, "response head and body", resp.all_text().as_bytes());
+        let head: String = resp
+            .headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {}\n", String::from_utf8_lossy(v)))
+            .collect();
+        let mut found = self.find(probe, "response head", true, head.as_bytes());
+        found.extend(self.find(probe, "response body", false, &resp.body));
+        self.record(found);
     }
 
     /// Scans one item (event or comment) of the stream `probe` opened.
     pub fn stream_item(&self, probe: &Probe, text: &[u8]) {
-        self.scan(probe, "stream event", text);
+        let found = self.find(probe, "stream event", false, text);
+        self.record(found);
     }
 
-    fn scan(&self, probe: &Probe, what: &str, text: &[u8]) {
-        let found: Vec<(&'static str, Encoding)> = self
-            .keys
+    fn find(&self, probe: &Probe, what: &str, in_head: bool, text: &[u8]) -> Vec<SeenLeak> {
+        let sent = probe.body.bytes();
+        self.keys
             .iter()
             .filter_map(|k| {
-                find_key_leaks_bytes(text, k.expose().as_bytes())
-                    .first()
-                    .map(|l| (k.var(), l.encoding))
+                let l = find_key_leaks_bytes(text, k.expose().as_bytes());
+                let first = l.first()?;
+                Some(SeenLeak {
+                    var: k.var(),
+                    encoding: first.encoding,
+                    place: format!("{} {}: {what}", probe.method, probe.url.path()),
+                    in_head,
+                    echoed: !in_head
+                        && !find_key_leaks_bytes(&sent, k.expose().as_bytes()).is_empty(),
+                    reproduce: probe.curl(),
+                })
             })
-            .collect();
+            .collect()
+    }
+
+    fn record(&self, found: Vec<SeenLeak>) {
         let Ok(mut f) = self.findings.lock() else {
             return;
         };
         f.scanned += 1;
-        for (var, encoding) in found {
+        for leak in found {
             f.found += 1;
-            if f.leaks.len() < KEEP {
-                f.leaks.push(SeenLeak {
-                    var,
-                    encoding,
-                    place: format!("{} {}: {what}", probe.method, probe.url.path()),
-                    reproduce: probe.curl(),
-                });
+            // keep the first of each kind (reflected or echoed) even past KEEP
+            let new_kind = !f.leaks.iter().any(|l| l.echoed == leak.echoed);
+            if f.leaks.len() < KEEP || new_kind {
+                f.leaks.push(leak);
             }
         }
     }
@@ -119,6 +141,21 @@ mod tests {
         assert_eq!((f.scanned, f.found), (2, 1));
         assert_eq!(f.leaks[0].encoding, Encoding::HexLower);
         assert_eq!(f.leaks[0].place, "GET /mcp/sse: stream event");
+        assert!(!f.leaks[0].echoed && !f.leaks[0].in_head);
         assert!(!format!("{f:?}").contains(key.expose()));
+        // the key the request itself carried in its body, returned in the body: echoed
+        let call = Probe::new("POST", url::Url::parse("http://h/mcp").unwrap())
+            .json(&format!("{{\"name\":\"{}\"}}", key.expose()));
+        let echo = Resp {
+            status: 200,
+            headers: vec![("x-key".into(), key.expose().as_bytes().to_vec())],
+            body: format!("Unknown tool: {}", key.expose()).into_bytes(),
+        };
+        scan.response(&call, &echo);
+        let f = scan.findings();
+        assert_eq!((f.scanned, f.found), (3, 3));
+        assert!(f.leaks[1].in_head && !f.leaks[1].echoed, "{:?}", f.leaks[1]);
+        assert_eq!(f.leaks[2].place, "POST /mcp: response body");
+        assert!(f.leaks[2].echoed);
     }
 }

@@ -67,6 +67,9 @@ pub struct Needs {
     /// 200 and its first event is `endpoint`). Established once per run; when it fails,
     /// the check skips at once naming it, instead of waiting out its own timeouts.
     pub session: bool,
+    /// A prerequisite: in that SSE session, the answer to `initialize` arrives (a
+    /// `message` event within `--timeout`). Established once per run, like `session`.
+    pub answers: bool,
     /// A prerequisite of the `mcp` profile: `initialize` + `tools/list` over Streamable
     /// HTTP at the target's MCP path work with the key. Established once per run, like
     /// `session`.
@@ -80,6 +83,7 @@ impl Needs {
         offer: false,
         stateless: false,
         session: false,
+        answers: false,
         mcp: false,
     };
 
@@ -110,6 +114,16 @@ impl Needs {
     /// Also the Streamable HTTP round-trip prerequisite (`mcp` profile).
     pub const fn mcp(self) -> Self {
         Needs { mcp: true, ..self }
+    }
+
+    /// Also the round-trip prerequisite (answers arrive in the SSE session); implies the
+    /// session prerequisite.
+    pub const fn answers(self) -> Self {
+        Needs {
+            answers: true,
+            session: true,
+            ..self
+        }
     }
 
     /// Also the SSE session prerequisite.

@@ -19,6 +19,8 @@ pub enum Expect {
     /// `401` with a non-empty `WWW-Authenticate` header, any scheme, any body (the `mcp`
     /// profile: RFC 9110 §15.5.2, the MCP authorization spec).
     Challenge,
+    /// `Challenge`, or `405` (the method is not served at all: nothing to guard).
+    ChallengeOr405,
 }
 
 impl std::fmt::Display for Expect {
@@ -39,6 +41,9 @@ impl std::fmt::Display for Expect {
             ),
             Expect::Accepted => f.write_str("accepted (not 401/403/429/5xx)"),
             Expect::Challenge => f.write_str("401 with a WWW-Authenticate header (any scheme)"),
+            Expect::ChallengeOr405 => f.write_str(
+                "401 with a WWW-Authenticate header (any scheme), or 405 (method not served)",
+            ),
         }
     }
 }
@@ -89,7 +94,8 @@ pub fn meets(resp: &Resp, expect: &Expect) -> Result<(), String> {
                 Ok(())
             }
         }
-        Expect::Challenge => {
+        Expect::ChallengeOr405 if resp.status == 405 => Ok(()),
+        Expect::Challenge | Expect::ChallengeOr405 => {
             if resp.status != 401 {
                 return Err(format!("status {}", resp.status));
             }

@@ -5,18 +5,22 @@
 //! text, applies the baseline of expected failures, and returns a `Report`.
 //! Must never let a key reach a `Report`: all outcome text goes through `wire::leak::redact`.
 
+use super::baseline::Baseline;
 use super::check::{Check, Profile};
 use super::outcome::Outcome;
 use super::verdict::{CheckReport, Report, Verdict};
 use crate::client::Ctx;
 use crate::target::Transport;
 use futures::FutureExt;
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// How a skip for a failed `mcp` prerequisite starts (MCP-INIT-1 reports the failure).
 pub const MCP_PREREQ_FAILED: &str =
     "prerequisite failed (MCP-INIT-1): initialize + tools/list over Streamable HTTP did not work";
+
+/// How a skip for a failed round trip in the SSE session starts (MSG-4.initialize
+/// reports the failure itself).
+pub const ANSWERS_PREREQ_FAILED: &str = "prerequisite failed (MSG-4.initialize): the answer to initialize did not arrive in the SSE session (as a `message` event within --timeout)";
 
 /// Which checks to run.
 #[derive(Clone, Debug)]
@@ -59,15 +63,6 @@ pub fn unknown_patterns(checks: &[Check], patterns: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Parses a baseline file: one check ID per line, `#` comments, blank lines ignored.
-pub fn parse_baseline(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 fn redact_outcome(o: Outcome, secrets: &[(String, String)]) -> Outcome {
     let pairs: Vec<(&str, &str)> = secrets
         .iter()
@@ -80,7 +75,18 @@ fn redact_outcome(o: Outcome, secrets: &[(String, String)]) -> Outcome {
             expected,
             observed,
             reproduce,
+            findings,
         } => Outcome::Fail {
+            expected: r(expected),
+            observed: r(observed),
+            reproduce: r(reproduce),
+            findings,
+        },
+        Outcome::Warn {
+            expected,
+            observed,
+            reproduce,
+        } => Outcome::Warn {
             expected: r(expected),
             observed: r(observed),
             reproduce: r(reproduce),
@@ -101,6 +107,12 @@ async fn failed_prerequisite(ctx: &Ctx, check: &Check) -> Option<String> {
             "prerequisite failed: the SSE session could not be opened: {e}"
         ));
     }
+    if check.needs.answers
+        && ctx.key(0).is_some()
+        && let Err(e) = ctx.answers_arrive().await
+    {
+        return Some(format!("{ANSWERS_PREREQ_FAILED}: {e}"));
+    }
     if check.needs.mcp
         && ctx.key(0).is_some()
         && let Err(e) = ctx.mcp_round_trip().await
@@ -110,13 +122,17 @@ async fn failed_prerequisite(ctx: &Ctx, check: &Check) -> Option<String> {
     None
 }
 
-/// A check's result with its verdict after the baseline (`listed`: in the baseline).
-fn report_of(check: &Check, outcome: Outcome, listed: bool, t0: Instant) -> CheckReport {
+/// A check's result with its verdict after the baseline: a failure is excused only when
+/// the baseline accepts every kind of finding it is made of; a check the baseline lists
+/// that passes (or only warns) is an unexpected pass.
+fn report_of(check: &Check, outcome: Outcome, baseline: &Baseline, t0: Instant) -> CheckReport {
+    let listed = baseline.lists(&check.id);
     let verdict = match (&outcome, listed) {
         (Outcome::Pass, false) => Verdict::Pass,
-        (Outcome::Pass, true) => Verdict::XPass,
-        (Outcome::Fail { .. }, false) => Verdict::Fail,
-        (Outcome::Fail { .. }, true) => Verdict::XFail,
+        (Outcome::Warn { .. }, false) => Verdict::Warn,
+        (Outcome::Pass | Outcome::Warn { .. }, true) => Verdict::XPass,
+        (Outcome::Fail { .. }, _) if baseline.excuses(&check.id, &outcome) => Verdict::XFail,
+        (Outcome::Fail { .. }, _) => Verdict::Fail,
         (Outcome::Skip { .. }, _) => Verdict::Skip,
     };
     CheckReport {
@@ -135,7 +151,7 @@ fn report_of(check: &Check, outcome: Outcome, listed: bool, t0: Instant) -> Chec
 pub async fn run(
     ctx: &Ctx,
     checks: &[Check],
-    baseline: &BTreeSet<String>,
+    baseline: &Baseline,
     target_label: &str,
     profile: Profile,
     progress: &mut (dyn FnMut(usize, usize, &str) + Send),
@@ -182,7 +198,7 @@ pub async fn run(
             results.push(report_of(
                 check,
                 redact_outcome(Outcome::skip(why), &secrets),
-                false,
+                baseline,
                 t0,
             ));
             continue;
@@ -203,7 +219,7 @@ pub async fn run(
             Ok(Ok(Err(o))) => o,
         };
         let outcome = redact_outcome(outcome, &secrets);
-        results.push(report_of(check, outcome, baseline.contains(&check.id), t0));
+        results.push(report_of(check, outcome, baseline, t0));
     }
     progress(checks.len(), checks.len(), "");
     Report {

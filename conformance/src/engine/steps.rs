@@ -1,6 +1,6 @@
 //! Steps: probes with a label, a pacing and an expectation, sent in order; the first
 //! mismatch becomes the check's failure (with a reproduction of its probe), the others are
-//! named after it. The shared driver of the exact-answer checks.
+//! named after it; each failing step's label is one kind of finding (for the baseline). The shared driver of the exact-answer checks.
 
 use super::expect::{Expect, meets};
 use super::outcome::{CheckResult, Outcome};
@@ -66,9 +66,11 @@ pub async fn expect_steps(ctx: &Ctx, steps: Vec<Step>) -> CheckResult {
         let others: Vec<&str> = failures[1..].iter().map(|f| f.0.as_str()).collect();
         observed.push_str(&format!("\nalso failed: {}", others.join("; ")));
     }
+    let kinds: Vec<&str> = failures.iter().map(|f| f.0.as_str()).collect();
     Err(Outcome::fail(
         format!("{label}: {expected}"),
         observed,
         first_probe.map(|p| p.curl()).unwrap_or_default(),
-    ))
+    )
+    .with_findings(&kinds))
 }

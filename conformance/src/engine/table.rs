@@ -1,5 +1,5 @@
 //! `check_table!`: a family's checks written as a table, one row per check, in run
-//! order: `ID, Profile, run, [needs(limits, offer, stateless, session),] "what it sends and expects";` where
+//! order: `ID, Profile, run, [needs(limits, offer, stateless, session, answers, mcp),] "what it sends and expects";` where
 //! `run` is an async fn of the context (or a closure of it that passes arguments) and
 //! `needs` what the runner measures or establishes before it. The clause (`AUTH-3` of `AUTH-3.missing`)
 //! comes from the ID. Rows are data: the macro adds no behaviour, it only boxes each run

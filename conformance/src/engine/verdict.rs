@@ -13,9 +13,12 @@ pub enum Verdict {
     Pass,
     Fail,
     Skip,
-    /// Failed, and listed in the baseline: does not fail the run.
+    /// A finding reported but not failing the run (`Outcome::Warn`).
+    Warn,
+    /// Failed, every kind of finding listed in the baseline: does not fail the run.
     XFail,
-    /// Listed in the baseline but passed: fails the run (update the baseline).
+    /// Listed in the baseline but passed (or only warned): fails the run (update the
+    /// baseline).
     XPass,
 }
 

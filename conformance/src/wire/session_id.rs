@@ -1,13 +1,19 @@
 //! Judges a sample of session ids a target issued (the `mcp` profile's MCP-SESSION-2):
 //! every id visible ASCII (the MCP spec's 0x21..0x7E), all distinct, an estimated entropy
-//! of at least 128 bits, and no id a decodable encoding of state (JSON, a counter, ids that
+//! of at least the profile's bits (128 for our strict contract, 122 for any MCP server: a
+//! v4 UUID from a CSPRNG, the MCP spec's own example, passes), and no id a decodable encoding of state (JSON, a counter, ids that
 //! share a long prefix or count up). Pure: strings in, a finding out; never prints an id
 //! whole (ids are capabilities), only its length and what was found.
 
 use base64::Engine;
 
-/// The estimated entropy an id must reach.
-pub const MIN_BITS: f64 = 128.0;
+/// The estimated entropy an id must reach under our contract (the strict profile).
+pub const STRICT_MIN_BITS: f64 = 128.0;
+/// The estimated entropy an id of any MCP server must reach (the `mcp` profile): a v4
+/// UUID (122 random bits from a CSPRNG, estimated at 124 since its version nibble never
+/// varies) passes, in either form (`8-4-4-4-12` or the 32 hex of `uuid4().hex`); OWASP asks
+/// for 64. Guessable or structured ids still fail on the other rules.
+pub const GENERIC_MIN_BITS: f64 = 122.0;
 /// The longest common prefix all sampled ids may share (a random 32-hex id shares even one
 /// character with 7 others with probability 16^-7).
 pub const MAX_SHARED_PREFIX: usize = 4;
@@ -118,8 +124,9 @@ fn counts_up(ids: &[String]) -> bool {
     })
 }
 
-/// The problem with a sample of issued session ids, if any.
-pub fn judge(ids: &[String]) -> Option<String> {
+/// The problem with a sample of issued session ids, if any, given the entropy they must
+/// reach (`STRICT_MIN_BITS` or `GENERIC_MIN_BITS`).
+pub fn judge(ids: &[String], min_bits: f64) -> Option<String> {
     if ids.len() < 2 {
         return Some(format!(
             "{} id(s) to judge; at least 2 are needed",
@@ -165,9 +172,9 @@ pub fn judge(ids: &[String]) -> Option<String> {
     }
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let bits = estimated_bits(&refs);
-    if bits < MIN_BITS {
+    if bits < min_bits {
         return Some(format!(
-            "estimated entropy {bits:.0} bits (ids of {} chars; positions that never vary count nothing), below {MIN_BITS:.0}",
+            "estimated entropy {bits:.0} bits (ids of {} chars; positions that never vary count nothing), below {min_bits:.0}",
             ids[0].len()
         ));
     }
@@ -178,6 +185,10 @@ pub fn judge(ids: &[String]) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn judge_strict(ids: &[String]) -> Option<String> {
+        judge(ids, STRICT_MIN_BITS)
+    }
+
     fn hex_ids(n: usize) -> Vec<String> {
         (0..n)
             .map(|_| hex::encode(rand::random::<[u8; 16]>()))
@@ -186,19 +197,47 @@ mod tests {
 
     #[test]
     fn random_128_bit_ids_pass_and_state_fails() {
-        assert_eq!(judge(&hex_ids(8)), None);
+        assert_eq!(judge_strict(&hex_ids(8)), None);
         let b64: Vec<String> = (0..8)
             .map(|_| {
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>())
             })
             .collect();
-        assert_eq!(judge(&b64), None);
+        assert_eq!(judge_strict(&b64), None);
         // UUIDv4: 122 random bits; the version nibble never varies
         let uuid4: Vec<String> = hex_ids(8)
             .into_iter()
             .map(|h| format!("{}4{}", &h[..12], &h[13..]))
             .collect();
-        assert!(judge(&uuid4).unwrap().contains("below 128"));
+        assert!(judge_strict(&uuid4).unwrap().contains("below 128"));
+        // ... which any MCP server may issue (the `mcp` profile), dashed or not
+        assert_eq!(judge(&uuid4, GENERIC_MIN_BITS), None);
+        let dashed: Vec<String> = uuid4
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}-{}-{}-{}-{}",
+                    &h[..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..]
+                )
+            })
+            .collect();
+        assert_eq!(judge(&dashed, GENERIC_MIN_BITS), None);
+        // 120 random bits (30 hex) are too few even there; structure still fails
+        let short: Vec<String> = hex_ids(8)
+            .into_iter()
+            .map(|h| h[..30].to_string())
+            .collect();
+        assert!(
+            judge(&short, GENERIC_MIN_BITS)
+                .unwrap()
+                .contains("below 122")
+        );
+        let counter: Vec<String> = (1..9u128).map(|n| format!("{n:032x}")).collect();
+        assert!(judge(&counter, GENERIC_MIN_BITS).is_some());
         let json: Vec<String> = (0..8)
             .map(|n| {
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
@@ -207,26 +246,26 @@ mod tests {
                 ))
             })
             .collect();
-        assert!(judge(&json).unwrap().contains("JSON"));
+        assert!(judge_strict(&json).unwrap().contains("JSON"));
         let counter: Vec<String> = (1..9u128).map(|n| format!("{n:032x}")).collect();
-        assert!(judge(&counter).unwrap().contains("small number"));
+        assert!(judge_strict(&counter).unwrap().contains("small number"));
         let decimal: Vec<String> = (1..9).map(|n| n.to_string()).collect();
-        assert!(judge(&decimal).unwrap().contains("decimal"));
+        assert!(judge_strict(&decimal).unwrap().contains("decimal"));
         let prefixed: Vec<String> = hex_ids(8)
             .into_iter()
             .map(|h| format!("sess-{h}"))
             .collect();
-        assert!(judge(&prefixed).unwrap().contains("prefix"));
+        assert!(judge_strict(&prefixed).unwrap().contains("prefix"));
         let clock: Vec<String> = (0..8u128)
             .map(|n| format!("{:032x}", (0x0123_4567_89ab_cdefu128 << 64) + n * 977))
             .collect();
-        assert!(judge(&clock).unwrap().contains("count up"));
+        assert!(judge_strict(&clock).unwrap().contains("count up"));
         assert!(
-            judge(&["a b".into(), "cd".into()])
+            judge_strict(&["a b".into(), "cd".into()])
                 .unwrap()
                 .contains("visible ASCII")
         );
         let same = vec![hex_ids(1)[0].clone(); 3];
-        assert!(judge(&same).unwrap().contains("distinct"));
+        assert!(judge_strict(&same).unwrap().contains("distinct"));
     }
 }

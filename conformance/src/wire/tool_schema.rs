@@ -12,6 +12,46 @@ use serde_json::Value;
 /// At most this many problems are reported per schema or result.
 pub const MAX_PROBLEMS: usize = 5;
 
+/// What the MCP specification asks of every tool in a `tools/list` result, whatever the
+/// server: a `result.tools` array whose every tool has a non-empty string `name`, a
+/// non-empty string `description` and an `inputSchema` that is an object schema
+/// (`"type": "object"`). At most `MAX_PROBLEMS` problems; empty when all is well.
+pub fn generic_tool_problems(tools_list: &Value) -> Vec<String> {
+    let Some(tools) = tools_list
+        .pointer("/result/tools")
+        .and_then(Value::as_array)
+    else {
+        return vec!["no result.tools array".into()];
+    };
+    let nonempty = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    let mut problems = Vec::new();
+    for (i, t) in tools.iter().enumerate() {
+        let name = t
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("tool {}", i + 1), |n| format!("`{n}`"));
+        if !nonempty(t.get("name")) {
+            problems.push(format!("{name} has no name"));
+        }
+        if !nonempty(t.get("description")) {
+            problems.push(format!("{name} has no description"));
+        }
+        let schema = t.get("inputSchema");
+        if !schema.is_some_and(Value::is_object)
+            || schema.and_then(|s| s.get("type")) != Some(&Value::from("object"))
+        {
+            problems.push(format!(
+                "{name} has no object inputSchema (`\"type\": \"object\"`)"
+            ));
+        }
+    }
+    problems.truncate(MAX_PROBLEMS);
+    problems
+}
+
 /// Why the schemas of `tool` (one entry of `result.tools`) are not valid JSON
 /// Schema; empty when they are, or when it declares none.
 pub fn schema_problems(tool: &Value) -> Vec<String> {
@@ -157,5 +197,20 @@ mod tests {
             problems.iter().all(|p| p.chars().count() < 400),
             "{problems:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod generic_tests {
+    use super::generic_tool_problems;
+    use serde_json::json;
+
+    #[test]
+    fn every_tool_needs_a_description_and_an_object_input_schema() {
+        let good = json!({"result":{"tools":[{"name":"x","description":"d","inputSchema":{"type":"object"}}]}});
+        assert!(generic_tool_problems(&good).is_empty());
+        let bad = json!({"result":{"tools":[{"name":"x","inputSchema":{"type":"string"}}]}});
+        assert_eq!(generic_tool_problems(&bad).len(), 2);
+        assert!(!generic_tool_problems(&json!({"result":{}})).is_empty());
     }
 }

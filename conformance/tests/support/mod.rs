@@ -10,7 +10,6 @@ use mcp_conformance::Ctx;
 use mcp_conformance::engine::{Selection, run, select};
 use mcp_conformance::target::{LogSource, SharedBuf, Target};
 use mcp_conformance::{ApiKey, Profile, Report, Settings, Transport};
-use std::collections::BTreeSet;
 use std::time::Duration;
 use stub::Fault;
 
@@ -96,7 +95,7 @@ pub async fn run_configured(
     let r = run(
         &ctx,
         &checks,
-        &BTreeSet::new(),
+        &Default::default(),
         "stub",
         profile,
         &mut |_, _, _| {},

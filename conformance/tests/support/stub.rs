@@ -102,6 +102,19 @@ pub enum Fault {
     /// The posted body is not scrubbed: a key posted as a tool name comes back in the
     /// tool error ("Unknown tool: <key>").
     ToolErrorEchoesKey,
+    /// A 401 quotes the credential presented (`Invalid token: <value>`): a near miss that
+    /// holds the key (the key plus one character) reflects it from a request header.
+    UnauthorizedQuotesKey,
+    /// `get_complaint_document` is listed without a description (both transports).
+    ToolNoDescription,
+    /// Answers on the legacy SSE stream go out as `event: response`, not `message`: the
+    /// session opens, but no answer ever arrives as a client expects it.
+    WrongEventName,
+    /// `GET /mcp` without a credential is not guarded (auth wraps the POSTs only): `400`
+    /// "Missing Mcp-Session-Id".
+    HttpGetUnguarded,
+    /// `DELETE /mcp` without a credential is not guarded: `404` for an unknown session.
+    HttpDeleteUnguarded,
     /// `GET /mcp/sse` answers 200 but never sends the `endpoint` event (a broken
     /// handshake: the session prerequisite fails).
     NoEndpointEvent,
@@ -708,8 +721,42 @@ async fn route(
             return (json_resp(403, FORBIDDEN_BODY), "none".into(), None, None);
         }
     }
+    let keyless =
+        req.headers().get("authorization").is_none() && req.headers().get("x-api-key").is_none();
+    if path == "/mcp" && keyless {
+        match (f, method) {
+            (Fault::HttpGetUnguarded, "GET") => {
+                return (
+                    bad_request("Missing Mcp-Session-Id"),
+                    "none".into(),
+                    None,
+                    None,
+                );
+            }
+            (Fault::HttpDeleteUnguarded, "DELETE") => {
+                return (json_resp(404, NOT_FOUND_BODY), "none".into(), None, None);
+            }
+            _ => {}
+        }
+    }
+    let presented = req
+        .headers()
+        .get("authorization")
+        .or_else(|| req.headers().get("x-api-key"))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let key = match guard(state, &req) {
         Ok(k) => k,
+        Err((r, id)) if r.status() == 401 && f == Fault::UnauthorizedQuotesKey => {
+            let (parts, _) = r.into_parts();
+            let body =
+                json!({"error": format!("Invalid token: {}", presented.unwrap_or_default())});
+            return (
+                Response::from_parts(parts, full(body.to_string())),
+                id,
+                None,
+                None,
+            );
+        }
         Err((r, id))
             if r.status() == 401
                 && path == "/mcp"
@@ -1005,7 +1052,11 @@ async fn messages(
             reply.to_string()
         };
         let _ = tx
-            .send(Bytes::from(format!("event: message\ndata: {data}\n\n")))
+            .send(Bytes::from(if f == Fault::WrongEventName {
+                format!("event: response\ndata: {data}\n\n")
+            } else {
+                format!("event: message\ndata: {data}\n\n")
+            }))
             .await;
     }
     let r = if f == Fault::Post200WithBody {
@@ -1103,7 +1154,12 @@ fn mcp(f: Fault, msg: &Value) -> Option<Value> {
                 json!({"name":"search_complaints","description":"search","inputSchema":schema,"outputSchema":output}),
             ];
             if f != Fault::MissingTool {
-                tools.push(json!({"name":"get_complaint_document","description":"get","inputSchema":{"type":"object","properties":{"complaint_id":{"type":"string"}}}}));
+                let description = if f == Fault::ToolNoDescription {
+                    ""
+                } else {
+                    "get"
+                };
+                tools.push(json!({"name":"get_complaint_document","description":description,"inputSchema":{"type":"object","properties":{"complaint_id":{"type":"string"}}}}));
             }
             for name in [
                 "list_complaint_trends",

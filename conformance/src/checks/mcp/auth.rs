@@ -1,16 +1,23 @@
 //! MCP-AUTH: credentials on an MCP endpoint, by the MCP authorization spec and RFC 9110
 //! rather than this contract's exact bodies: no credential or a wrong one -> 401 with a
-//! `WWW-Authenticate` challenge (any scheme, any body), on Streamable HTTP and, when the
+//! `WWW-Authenticate` challenge (any scheme, any body), on Streamable HTTP (POST, and GET
+//! and DELETE, which may also answer 405) and, when the
 //! target offers it, on the legacy SSE stream; near misses of the real key refused; and
-//! no response of the whole run echoing a key (after key-bearing tool calls).
+//! no response of the whole run reflecting a key from a request header, or showing one in
+//! a response head (after key-bearing tool calls): a failure; a key the caller sent in
+//! the body, returned to that caller (an SDK's `Unknown tool: <name>`): a warning.
 
 use crate::checks::auth::{near_miss_steps, wrong_key};
-use crate::checks::echo::judge_scan;
+use crate::checks::echo::{BodyEcho, judge_scan};
 use crate::checks::prereq::{need_key, setup};
 use crate::client::streamable::{SESSION_VERSION, initialize_body};
-use crate::client::{Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, random_session_id};
+use crate::client::{
+    BODY_MARKER, Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, key_bearing_calls_of,
+    pick_string_argument, random_session_id,
+};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, send_any};
+use serde_json::json;
 
 pub fn refusals() -> Vec<Check> {
     check_table! {
@@ -18,6 +25,10 @@ pub fn refusals() -> Vec<Check> {
             "POST <mcp-path> initialize with no credential -> 401 with WWW-Authenticate (any scheme, any body)";
         "MCP-AUTH-1.wrong", Mcp, wrong,
             "a random credential of the key's length, in X-API-Key and as Bearer -> 401 with WWW-Authenticate";
+        "MCP-AUTH-1.get", Mcp, get,
+            "GET <mcp-path> (Accept: text/event-stream, the standalone stream) with no credential -> 401 with WWW-Authenticate, or 405";
+        "MCP-AUTH-1.delete", Mcp, delete,
+            "DELETE <mcp-path> with a random Mcp-Session-Id and no credential -> 401 with WWW-Authenticate, or 405";
         "MCP-AUTH-1.sse", Mcp, sse,
             "when GET <sse-path> with the key opens an event stream: without a credential -> 401 with WWW-Authenticate (skips on a Streamable-HTTP-only target)";
         "MCP-AUTH-2", Mcp, near_miss, needs(mcp),
@@ -28,7 +39,7 @@ pub fn refusals() -> Vec<Check> {
 pub fn echo() -> Vec<Check> {
     check_table! {
         "MCP-AUTH-3", Mcp, no_echo, needs(mcp),
-            "the keys (raw, percent-encoded, base64, hex) in a tools/call argument and as a tool name over Streamable HTTP; then no response head or body of the whole run contains a key in any encoding";
+            "the keys (raw, percent-encoded, base64, hex) in a string argument of a tool from the target's tools/list (a required one first) and as a tool name over Streamable HTTP; then no response of the whole run reflects a key from a request header or shows one in a head (fail); a key echoed to the caller that sent it in the body warns";
     }
 }
 
@@ -67,6 +78,26 @@ async fn wrong(ctx: &Ctx) -> CheckResult {
     })
     .collect();
     expect_steps(ctx, steps).await
+}
+
+/// The other methods of the Streamable HTTP endpoint, unauthenticated: the spec requires
+/// authorization on every request, not only on the POSTs an SDK's middleware wraps. A
+/// `405` passes: a method not served has nothing to guard.
+async fn get(ctx: &Ctx) -> CheckResult {
+    let probe = Probe::new("GET", ctx.url(&ctx.target.mcp_path))
+        .header(HeaderSpec::plain("Accept", "text/event-stream"))
+        .stream();
+    let label = format!("GET {} without a credential", ctx.target.mcp_path);
+    let step = Step::new(label, probe, Pace::AuthFail, Expect::ChallengeOr405);
+    expect_steps(ctx, vec![step]).await
+}
+
+async fn delete(ctx: &Ctx) -> CheckResult {
+    let probe = Probe::new("DELETE", ctx.url(&ctx.target.mcp_path))
+        .header(HeaderSpec::plain("Mcp-Session-Id", &random_session_id()));
+    let label = format!("DELETE {} without a credential", ctx.target.mcp_path);
+    let step = Step::new(label, probe, Pace::AuthFail, Expect::ChallengeOr405);
+    expect_steps(ctx, vec![step]).await
 }
 
 async fn sse(ctx: &Ctx) -> CheckResult {
@@ -117,11 +148,17 @@ async fn no_echo(ctx: &Ctx) -> CheckResult {
         .open_http_mcp(0)
         .await
         .map_err(setup("opening a Streamable HTTP session"))?;
-    let marker = format!("conformance-{}", &random_session_id()[..12]);
-    for (method, params) in key_bearing_calls(ctx, &marker) {
+    let marker = format!("{BODY_MARKER}-{}", &random_session_id()[..12]);
+    // the key goes into a string argument of one of the target's own tools
+    let listed = s.request(ctx, "tools/list", json!({})).await;
+    let calls = match listed.ok().and_then(|(v, _, _)| pick_string_argument(&v)) {
+        Some(target) => key_bearing_calls_of(ctx, &marker, &target, &format!("{BODY_MARKER}-")),
+        None => key_bearing_calls(ctx, &marker),
+    };
+    for (method, params) in calls {
         // answers pass through the response scan; they are not judged here
         let _ = s.request(ctx, method, params).await;
     }
     let _ = s.close(ctx).await;
-    judge_scan(ctx)
+    judge_scan(ctx, BodyEcho::Warns)
 }

@@ -11,6 +11,7 @@ mod log;
 mod origin;
 mod rate;
 mod session;
+mod tools;
 
 use crate::engine::Check;
 
@@ -22,6 +23,7 @@ pub fn checks() -> Vec<Check> {
         auth::refusals(),
         origin::checks(),
         session::checks(),
+        tools::checks(),
         rate::checks(),
         auth::echo(),
         log::checks(),
