@@ -90,10 +90,35 @@ pub struct Args {
     /// claude group; mcp = a separate set: what the MCP spec and common sense require of any
     /// auth-gated MCP endpoint (no exact bodies; paths from --mcp-path and --sse-path);
     /// claude = the claude group alone: the COMPAT clauses, a replay of each Claude surface
-    /// (CLAUDE-AI, CLAUDE-CODE, CLAUDE-SSE) and, for https URLs, Claude's network facts.
+    /// (CLAUDE-AI, CLAUDE-CODE, CLAUDE-SSE) and, for https URLs, Claude's network facts;
+    /// oauth = what any OAuth-protected MCP server owes a client (the OAUTH checks: its
+    /// Protected Resource Metadata, its authorization server's metadata, the 401
+    /// challenge, refused tokens; --oauth-token and --oauth-foreign-token for the rest).
     /// Default: strict (with --list: every check).
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
+
+    /// An OAuth access token for the target (sent as Authorization: Bearer): with
+    /// --profile oauth, OAUTH-3.token checks it is served and OAUTH-3.query that it is not
+    /// taken from the query string; with the other profiles it is the credential every
+    /// check uses (instead of keys). Prefer the environment variable (not in `ps`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MCP_OAUTH_TOKEN",
+        hide_env_values = true
+    )]
+    pub oauth_token: Option<String>,
+
+    /// A token the same authorization server issued for another resource (another
+    /// audience): OAUTH-3.audience checks the target refuses it (RFC 8707).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MCP_OAUTH_FOREIGN_TOKEN",
+        hide_env_values = true
+    )]
+    pub oauth_foreign_token: Option<String>,
 
     /// The target's Streamable HTTP endpoint path (the mcp profile, and the HTTP checks).
     /// Default: /mcp, or with --profile mcp the path of --url when it has one.
@@ -344,7 +369,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
     let mcp_path = match (&args.mcp_path, profile) {
         (Some(p), _) => p.clone(),
         // any MCP server: a path in --url is its MCP endpoint
-        (None, Profile::Mcp) if !url_path.is_empty() => {
+        (None, Profile::Mcp | Profile::Oauth) if !url_path.is_empty() => {
             let _ = writeln!(
                 io.err,
                 "mcp-conformance: note: checking the MCP endpoint {url_path} (the path of --url; --mcp-path PATH to choose another)"
@@ -353,13 +378,14 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         }
         (None, _) => DEFAULT_MCP_PATH.to_string(),
     };
+    let generic = matches!(profile, Profile::Mcp | Profile::Oauth);
     let url_is_endpoint = !url_path.is_empty()
         && (url_path == mcp_path
-            || (profile != Profile::Mcp
+            || (!generic
                 && ["/mcp", "/mcp/sse", "/mcp/messages"]
                     .iter()
                     .any(|p| url_path.ends_with(p))));
-    if url_is_endpoint && profile != Profile::Mcp {
+    if url_is_endpoint && !generic {
         let origin = args
             .url
             .as_deref()
@@ -408,6 +434,7 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             Profile::Strict,
             Profile::Mcp,
             Profile::Claude,
+            Profile::Oauth,
         ]
         .into_iter()
         .filter(|p| {
@@ -456,11 +483,12 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
                 _ => return fail2(&mut io, &format!("--url {url:?} is not an http(s) URL")),
             };
-            let keys = match load_keys(&args, &mut io) {
-                Ok(k) => k,
-                Err(e) => return fail2(&mut io, &e.to_string()),
+            let keys = match (&args.oauth_token, load_keys(&args, &mut io)) {
+                (Some(token), _) => vec![token.clone()],
+                (None, Ok(k)) => k,
+                (None, Err(e)) => return fail2(&mut io, &e.to_string()),
             };
-            if keys.is_empty() {
+            if keys.is_empty() && profile != Profile::Oauth {
                 return fail2(
                     &mut io,
                     "no key: set MCP_CONFORMANCE_KEYS (comma-separated) or pass --key-file PATH",
@@ -477,14 +505,25 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
                 .into_iter()
                 .take(2)
                 .enumerate()
-                .map(|(i, k)| ApiKey::new(k, i))
+                .map(|(i, k)| match args.oauth_token {
+                    // Reproductions name it by the variable it came from.
+                    Some(_) => ApiKey::named(k, "MCP_OAUTH_TOKEN"),
+                    None => ApiKey::new(k, i),
+                })
                 .collect();
             let mut base = base;
             if url_is_endpoint {
                 base.set_path("/"); // the endpoint's path is --mcp-path now
             }
             let mut t = Target::new(base, keys);
-            t.style = args.header_style.unwrap_or_default();
+            t.style = match (&args.oauth_token, profile) {
+                (Some(_), _) | (None, Profile::Oauth) => HeaderStyle::Bearer,
+                _ => args.header_style.unwrap_or_default(),
+            };
+            t.foreign_token = args
+                .oauth_foreign_token
+                .clone()
+                .map(|f| ApiKey::named(f, "MCP_OAUTH_FOREIGN_TOKEN"));
             t.allowed_origin = args.allowed_origin.clone();
             t.transport = args.transport;
             t.settings = settings;
@@ -494,6 +533,12 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
                 _ => LogSource::None,
             };
             (t, url.clone(), None)
+        }
+        None if profile == Profile::Oauth => {
+            return fail2(
+                &mut io,
+                "--profile oauth checks an OAuth-protected server: pass its --url (the embedded server runs with API keys)",
+            );
         }
         None => {
             if !args.key.is_empty()

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use mcp_conformance::engine::{run, select};
+use mcp_conformance::engine::{Baseline, run, select};
 use mcp_conformance::{
     ApiKey, Ctx, HeaderStyle, Outcome, Profile, Report, Selection, Settings, Target,
 };
@@ -52,7 +52,7 @@ async fn run_oauth(base: &str, token: Option<&str>, foreign: Option<&str>) -> Re
     run(
         &ctx,
         &checks,
-        &BTreeSet::new(),
+        &Baseline::default(),
         "oauth",
         Profile::Oauth,
         &mut |_, _, _| {},
@@ -352,4 +352,32 @@ async fn our_server_with_oauth_passes_every_oauth_check() {
     );
     assert_eq!(r.results.len(), ALL.len());
     drop(server);
+}
+
+/// The binary, as a user runs it: `--profile oauth --url <server>/mcp` with the tokens in
+/// the environment: every OAUTH check passes, exit 0, and no token is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_the_oauth_profile_with_tokens_from_the_environment() {
+    let m = mock_target(Defect::None).await;
+    let url = format!("{}/mcp", m.uri());
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-conformance"))
+        .args(["--profile", "oauth", "--url", &url, "--format", "json"])
+        .env("MCP_OAUTH_TOKEN", GOOD)
+        .env("MCP_OAUTH_FOREIGN_TOKEN", FOREIGN)
+        .env_remove("MCP_CONFORMANCE_KEYS")
+        .output()
+        .await
+        .expect("run mcp-conformance");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let passed = report["checks"]
+        .as_array()
+        .map(|c| c.iter().filter(|c| c["status"] == "pass").count())
+        .unwrap_or_default();
+    assert_eq!(passed, ALL.len(), "{stdout}");
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(GOOD) && !text.contains(FOREIGN), "{text}");
+    }
 }
