@@ -12,6 +12,11 @@ use std::sync::Arc;
 use support::run_against;
 use support::stub::Fault;
 
+/// The tests of this file run one at a time: several rows measure timing (keep-alives,
+/// refills, a racy limiter, the fail-fast bound) that two runs side by side on a 2-core
+/// machine would blur.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn failed(r: &Report) -> Vec<String> {
     r.results
         .iter()
@@ -110,7 +115,10 @@ const TABLE: &[(Fault, &str, &[&str])] = &[
     (
         Fault::RacyLimiter,
         "RATE-5",
-        &["RATE-7", "RATE-7.expect-max-streams"],
+        // Its 50 ms check-then-act delay per request skews the burst measured from
+        // outside too (accepted less the refill meanwhile), and the over-admission of
+        // RATE-5 leaves the bucket deep in debt for RATE-7.
+        &["RATE-1.expect-burst", "RATE-7", "RATE-7.expect-max-streams"],
     ),
     (Fault::NoStreamCap, "RATE-7", &["RATE-7.expect-max-streams"]),
     (Fault::DoubleBurst, "RATE-1.expect-burst", &[]),
@@ -246,6 +254,7 @@ fn every_check_has_a_broken_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unbroken_stub_passes_every_check() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let r = run_against(Fault::None, &[]).await;
     // Only Claude's network facts skip: the stub's URL is http.
     let skipped_other = r
@@ -267,6 +276,7 @@ async fn the_unbroken_stub_passes_every_check() {
 /// The unbroken stub passes the group, which `--profile claude` selects alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_strict_server_fails_the_claude_group() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use mcp_conformance::engine::{Selection, select};
     let r = run_against(Fault::StrictProtocol, &["COMPAT", "CLAUDE"]).await;
     let want = [
@@ -317,6 +327,7 @@ async fn a_strict_server_fails_the_claude_group() {
 /// a rule challenges `User-Agent: Claude-User`, then fails naming the fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claudes_network_facts_are_checked_on_https_targets() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use support::tls::{TestCa, TlsFront};
     let ca = TestCa::generate("claude network test CA");
     let dir = tempfile::tempdir().unwrap();
@@ -381,6 +392,7 @@ async fn claudes_network_facts_are_checked_on_https_targets() {
 /// session skips at once naming the failed prerequisite, and the whole run is short.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let started = std::time::Instant::now();
     // The harness's defaults (10 s per step, 20 s keep-alive wait, no --expect-*: the run a
     // person starts against a broken tunnel); the stub refills fast (FAST_RPS) so the
@@ -444,6 +456,7 @@ async fn a_broken_handshake_skips_what_needs_a_session_and_ends_fast() {
 /// checks that need a session skip naming it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloudflare_access_is_named_with_its_fix() {
+    let _one = ONE_AT_A_TIME.lock().await;
     for fault in [Fault::CloudflareAccess302, Fault::CloudflareAccess403] {
         let r = run_against(fault, &["AUTH-3.missing", "SSE-2", "MSG-1"]).await;
         for c in &r.results {
@@ -474,6 +487,7 @@ async fn cloudflare_access_is_named_with_its_fix() {
 /// and the token's secret is in no report text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_token_gets_through_and_is_never_reported() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use mcp_conformance::ExtraHeader;
     use support::stub::{CF_CLIENT_ID, CF_CLIENT_SECRET, RPS};
     let headers = [
@@ -502,6 +516,7 @@ async fn a_service_token_gets_through_and_is_never_reported() {
 /// on lines for requests without a session passes every LOG check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_that_omits_session_when_there_is_none_passes() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let r = run_against(Fault::LogOmitsNullSession, &["LOG"]).await;
     assert!(!r.results.is_empty());
     assert_eq!(r.count(Verdict::Pass), r.results.len(), "{}", describe(&r));
@@ -509,6 +524,7 @@ async fn a_log_that_omits_session_when_there_is_none_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_target_fails_its_check() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let sem = Arc::new(tokio::sync::Semaphore::new(6));
     let mut tasks = Vec::new();
     for &(fault, id, collateral) in TABLE {
@@ -568,6 +584,7 @@ async fn each_broken_target_fails_its_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_mcp_the_http_checks_skip_by_default_and_fail_when_asked_for() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use mcp_conformance::Transport;
     use mcp_conformance::client::streamable::NOT_OFFERED;
     // Default: every HTTP check skips with the reason; nothing fails.
@@ -613,6 +630,7 @@ async fn without_mcp_the_http_checks_skip_by_default_and_fail_when_asked_for() {
 /// rest still pass; and `--profile mcp` selects exactly the MCP-* checks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unbroken_stub_passes_the_mcp_profile() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use mcp_conformance::engine::{Selection, select};
     let all = mcp_conformance::checks::all();
     let mcp = select(
@@ -653,6 +671,7 @@ async fn the_unbroken_stub_passes_the_mcp_profile() {
 /// A broken round trip (MCP-INIT-1) skips every check that needs it at once, naming it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_mcp_round_trip_skips_its_dependents() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let r = run_against(
         Fault::HttpToolsListError,
         &["MCP-INIT", "MCP-SESSION", "MCP-LOG"],
@@ -674,6 +693,7 @@ async fn a_broken_mcp_round_trip_skips_its_dependents() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use mcp_conformance::Ctx;
     use mcp_conformance::engine::{Selection, parse_baseline, run, select};
     let s = support::stub::start(Fault::NoWwwAuthenticate).await;
@@ -741,6 +761,7 @@ async fn a_baseline_excuses_listed_failures_and_flags_listed_passes() {
 /// with `--transport mcp-2026` or `both`; the HTTP-* group is untouched by it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_2026_revision_its_checks_skip_by_default_and_fail_when_asked_for() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use mcp_conformance::Transport;
     use mcp_conformance::client::stateless::NOT_SPOKEN;
     for fault in [Fault::NoStateless, Fault::NoStreamable] {
@@ -795,6 +816,7 @@ async fn without_the_2026_revision_its_checks_skip_by_default_and_fail_when_aske
 /// near miss that holds the key) fails, as its own kind of finding.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_echo_warns_in_the_mcp_profile_and_a_reflected_key_fails() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let r = run_against(Fault::ToolErrorEchoesKey, &["MCP-AUTH-3"]).await;
     assert_eq!(r.results.len(), 1, "{}", describe(&r));
     assert_eq!(r.results[0].verdict, Verdict::Warn, "{}", describe(&r));
@@ -827,6 +849,7 @@ async fn a_body_echo_warns_in_the_mcp_profile_and_a_reflected_key_fails() {
 /// a round trip skips at once naming it, instead of each waiting out its timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_under_a_wrong_event_name_skip_the_round_trips_at_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use mcp_conformance::engine::ANSWERS_PREREQ_FAILED;
     let started = std::time::Instant::now();
     let r = run_against(Fault::WrongEventName, &["MSG"]).await;
