@@ -48,6 +48,20 @@ then get_complaint_document for one complaint's full record by complaint_id.";
 /// new release may change it, and clients see that within the hour.
 pub const TOOLS_LIST_TTL_MS: u64 = 3_600_000;
 
+/// The `tools/list` result. HTTP-2026-9: the list is the same for every
+/// caller and for the process's life, so a 2026-07-28 (`modern`) client may
+/// keep it (the request not sent is the cheapest); older revisions keep the
+/// older shape. The stateless transport answers the plain 2026-07-28 request
+/// from this result serialized once.
+pub fn tools_list_result(modern: bool) -> ListToolsResult {
+    let mut result = ListToolsResult::with_all_items(tools::list());
+    if modern {
+        result.ttl_ms = Some(TOOLS_LIST_TTL_MS);
+        result.cache_scope = Some(CacheScope::Public);
+    }
+    result
+}
+
 /// The MCP server: one per session, cheap to clone.
 #[derive(Clone)]
 pub struct CfpbMcp {
@@ -106,18 +120,10 @@ impl ServerHandler for CfpbMcp {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut result = ListToolsResult::with_all_items(tools::list());
-        // HTTP-2026-9: the list is the same for every caller and for the
-        // process's life, so a 2026-07-28 client may keep it (the request
-        // not sent is the cheapest); older revisions keep the older shape.
-        if context
+        let modern = context
             .protocol_version()
-            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
-        {
-            result.ttl_ms = Some(TOOLS_LIST_TTL_MS);
-            result.cache_scope = Some(CacheScope::Public);
-        }
-        Ok(result)
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        Ok(tools_list_result(modern))
     }
 
     async fn call_tool(

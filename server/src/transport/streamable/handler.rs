@@ -51,6 +51,7 @@ use crate::transport::streamable::compat::{self, CONFLICTING_VERSIONS};
 use crate::transport::streamable::era::{self, Era, SESSION_HEADER, VERSION_HEADER};
 use crate::transport::streamable::forward::{self, Answer, MAX_FORWARDED_ANSWER};
 use crate::transport::streamable::in_flight::{DUPLICATE_ID, InFlight};
+use crate::transport::streamable::listed;
 use crate::transport::streamable::listening::{Listening, ONE_STREAM};
 use crate::transport::streamable::manager::CfpbSessions;
 
@@ -604,6 +605,11 @@ impl Streamable {
                 }
                 if mcp::is_initialize(&message) {
                     return era::no_initialize(request_id);
+                }
+                // HTTP-2026-9: the plain tools/list is the same bytes for
+                // everyone; answered here without rmcp (same answer).
+                if let Some(listed) = listed::answer(&parts.headers, &message) {
+                    return listed;
                 }
             }
             Ok(Framed::Ignore) => {}

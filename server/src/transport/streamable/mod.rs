@@ -3,7 +3,8 @@
 //! door; `manager` gives rmcp our session ids; `in_flight` is MSG-6; `era`
 //! tells a session-based request from a stateless 2026-07-28 one
 //! (HTTP-2026-*); `compat` recognises the shapes Claude's clients send
-//! that the revisions do not allow (COMPAT-*); `forward` carries a session's requests to the replica
+//! that the revisions do not allow (COMPAT-*); `listed` answers the plain
+//! 2026-07-28 `tools/list` from bytes serialized once; `forward` carries a session's requests to the replica
 //! holding it (CLUSTER-7). This file only lists them.
 
 mod compat;
@@ -11,6 +12,7 @@ mod era;
 mod forward;
 mod handler;
 mod in_flight;
+mod listed;
 mod listening;
 mod manager;
 

@@ -1,0 +1,283 @@
+//! The plain 2026-07-28 `tools/list` answered from bytes serialized once
+//! (HTTP-2026-9 in docs/contract.md; docs/performance.md, issue 25).
+//!
+//! The list is the same for every caller and for the process's life, so the
+//! result's JSON is written at the first such request and every answer is
+//! that result behind the request's own id: no second parse of the body, no
+//! per-request rmcp service, no serializer. The answer is byte for byte the
+//! one rmcp gives (a test below asks rmcp for it).
+//!
+//! Only the shape whose answer cannot be anything else is taken here, and
+//! nothing is validated differently: a request that is not exactly that
+//! shape (a cursor, a header that is missing, repeated or another value,
+//! `_meta` without what 2026-07-28 requires) goes on to rmcp, which answers
+//! or refuses it as before. Pure: headers and a framed message in, a
+//! response out.
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, GetMeta, ProtocolVersion, RequestId};
+
+use crate::http::response::Body;
+use crate::mcp;
+use crate::transport::streamable::era::VERSION_HEADER;
+
+/// The header a 2026-07-28 request names its method in (SEP-2243).
+const METHOD_HEADER: &str = "mcp-method";
+
+/// The answer to `message` when it is the plain 2026-07-28 `tools/list`
+/// (see [`plain_list_request`]); `None` sends it on to rmcp.
+pub fn answer(headers: &HeaderMap, message: &ClientJsonRpcMessage) -> Option<Response<Body>> {
+    let id = plain_list_request(headers, message)?;
+    let id = serde_json::to_string(id).ok()?;
+    let result = modern_result()?;
+    let mut json = Vec::with_capacity(result.len() + id.len() + 32);
+    json.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    json.extend_from_slice(id.as_bytes());
+    json.extend_from_slice(b",\"result\":");
+    json.extend_from_slice(result.as_bytes());
+    json.push(b'}');
+    let mut response = Response::new(Full::new(Bytes::from(json)).boxed_unsync());
+    *response.status_mut() = StatusCode::OK;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Some(response)
+}
+
+/// The request's id when `message` is a `tools/list` request without a
+/// cursor, its `MCP-Protocol-Version` and `Mcp-Method` headers are one line
+/// each naming 2026-07-28 and `tools/list`, and its `_meta` names the same
+/// version and carries every key that version requires. Every condition is
+/// one rmcp checks before it would answer with [`modern_result`].
+fn plain_list_request<'m>(
+    headers: &HeaderMap,
+    message: &'m ClientJsonRpcMessage,
+) -> Option<&'m RequestId> {
+    let ClientJsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    let ClientRequest::ListToolsRequest(list) = &request.request else {
+        return None;
+    };
+    if list.params.as_ref().is_some_and(|p| p.cursor.is_some()) {
+        return None;
+    }
+    let modern = ProtocolVersion::V_2026_07_28;
+    if single(headers, VERSION_HEADER)? != modern.as_str()
+        || single(headers, METHOD_HEADER)? != "tools/list"
+    {
+        return None;
+    }
+    let meta = request.request.get_meta();
+    if meta.protocol_version()? != modern || !meta.missing_required_keys(&modern).is_empty() {
+        return None;
+    }
+    Some(&request.id)
+}
+
+/// The value of header `name` when it is sent on exactly one line, as text.
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let mut lines = headers.get_all(name).iter();
+    let value = lines.next()?;
+    if lines.next().is_some() {
+        return None;
+    }
+    value.to_str().ok()
+}
+
+/// The 2026-07-28 `tools/list` result as JSON, serialized once per process.
+fn modern_result() -> Option<&'static str> {
+    static RESULT: OnceLock<Option<String>> = OnceLock::new();
+    RESULT
+        .get_or_init(|| serde_json::to_string(&mcp::tools_list_result(true)).ok())
+        .as_deref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataSource;
+    use crate::mcp::CfpbMcp;
+    use crate::metrics::Metrics;
+    use crate::transport::streamable::manager::CfpbSessions;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+
+    const V: &str = "2026-07-28";
+
+    fn body(id: Value, params: Value) -> String {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}).to_string()
+    }
+
+    fn meta() -> Value {
+        json!({
+            "io.modelcontextprotocol/protocolVersion": V,
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": {}
+        })
+    }
+
+    fn headers(version: &str, method: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(VERSION_HEADER, version.parse().unwrap());
+        h.insert(METHOD_HEADER, method.parse().unwrap());
+        h
+    }
+
+    fn framed(body: &str) -> ClientJsonRpcMessage {
+        serde_json::from_str(body).unwrap()
+    }
+
+    async fn bytes_of(response: Response<Body>) -> Bytes {
+        response.into_body().collect().await.unwrap().to_bytes()
+    }
+
+    /// What rmcp itself answers: the service as `Streamable` configures it.
+    async fn rmcp_answer(headers: &HeaderMap, body: &str) -> (StatusCode, Bytes) {
+        let source = DataSource::fixtures().unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let config = StreamableHttpServerConfig::default()
+            .disable_allowed_hosts()
+            .with_legacy_session_mode(true)
+            .with_json_response(true);
+        let service = StreamableHttpService::new(
+            move || Ok(CfpbMcp::new(source.clone(), metrics.clone())),
+            Arc::new(CfpbSessions::new()),
+            config,
+        );
+        let mut request = http::Request::post("/mcp")
+            .header(CONTENT_TYPE, "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("host", "127.0.0.1")
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
+        request.headers_mut().extend(headers.clone());
+        let response = service.handle(request).await;
+        let status = response.status();
+        (
+            status,
+            response.into_body().collect().await.unwrap().to_bytes(),
+        )
+    }
+
+    #[tokio::test]
+    async fn http_2026_9_the_plain_list_is_rmcps_answer_byte_for_byte() {
+        for id in [json!(7), json!("a \"quoted\" id"), json!(-1)] {
+            let text = body(id.clone(), json!({"_meta": meta()}));
+            let h = headers(V, "tools/list");
+            let ours = answer(&h, &framed(&text)).expect("the plain shape is answered here");
+            assert_eq!(ours.status(), StatusCode::OK);
+            assert_eq!(ours.headers()[CONTENT_TYPE], "application/json");
+            let ours = bytes_of(ours).await;
+            let (status, theirs) = rmcp_answer(&h, &text).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{}",
+                String::from_utf8_lossy(&theirs)
+            );
+            assert_eq!(
+                ours,
+                theirs,
+                "id {id}: ours {} vs rmcp's {}",
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs)
+            );
+            let parsed: Value = serde_json::from_slice(&ours).unwrap();
+            assert_eq!(parsed["id"], id);
+            assert_eq!(parsed["result"]["ttlMs"], mcp::TOOLS_LIST_TTL_MS);
+        }
+    }
+
+    #[test]
+    fn http_2026_9_the_result_is_serialized_once() {
+        let first = modern_result().unwrap();
+        let second = modern_result().unwrap();
+        assert!(std::ptr::eq(first, second), "the same bytes, not a copy");
+    }
+
+    #[test]
+    fn every_other_shape_goes_on_to_rmcp() {
+        let plain = body(json!(1), json!({"_meta": meta()}));
+        assert!(answer(&headers(V, "tools/list"), &framed(&plain)).is_some());
+        let mut no_caps = meta();
+        no_caps
+            .as_object_mut()
+            .unwrap()
+            .remove("io.modelcontextprotocol/clientCapabilities");
+        let mut other_version = meta();
+        other_version["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+        let cases: Vec<(&str, HeaderMap, String)> = vec![
+            (
+                "a cursor",
+                headers(V, "tools/list"),
+                body(json!(1), json!({"_meta": meta(), "cursor": "x"})),
+            ),
+            (
+                "no _meta",
+                headers(V, "tools/list"),
+                body(json!(1), json!({})),
+            ),
+            (
+                "_meta without client capabilities",
+                headers(V, "tools/list"),
+                body(json!(1), json!({"_meta": no_caps})),
+            ),
+            (
+                "_meta naming another version",
+                headers(V, "tools/list"),
+                body(json!(1), json!({"_meta": other_version})),
+            ),
+            (
+                "an older header",
+                headers("2025-11-25", "tools/list"),
+                plain.clone(),
+            ),
+            (
+                "another Mcp-Method",
+                headers(V, "tools/call"),
+                plain.clone(),
+            ),
+            (
+                "no Mcp-Method",
+                {
+                    let mut h = headers(V, "tools/list");
+                    h.remove(METHOD_HEADER);
+                    h
+                },
+                plain.clone(),
+            ),
+            (
+                "Mcp-Method twice",
+                {
+                    let mut h = headers(V, "tools/list");
+                    h.append(METHOD_HEADER, "tools/list".parse().unwrap());
+                    h
+                },
+                plain.clone(),
+            ),
+            (
+                "another method",
+                headers(V, "tools/list"),
+                json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"_meta": meta()}})
+                    .to_string(),
+            ),
+            (
+                "a notification",
+                headers(V, "tools/list"),
+                json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+            ),
+        ];
+        for (what, h, text) in cases {
+            assert!(answer(&h, &framed(&text)).is_none(), "{what}");
+        }
+    }
+}
