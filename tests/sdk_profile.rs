@@ -6,8 +6,10 @@
 //! generated keys and its stderr as the log. The harness binary runs against each, and the
 //! test asserts exactly which check IDs pass, fail, warn and skip (docs/conformance.md says
 //! why each failure is a real finding, and why an SDK's echo of what the caller sent is
-//! only a warning). A correct server (the Python one) fails nothing. Without PyPI or npm:
-//! a loud SKIP.
+//! only a warning). A correct server (the Python one) fails nothing. Then broken variants
+//! of both servers (`SDK_FAULT`, each breaking one thing: `TS_VARIANTS`, `PY_VARIANTS`)
+//! must each be failed by its check ID, the harness run on that check's family. Without
+//! PyPI or npm: a loud SKIP.
 
 use e2e::nginx::{HarnessRun, run_harness};
 use e2e::npm::{install, target_dir};
@@ -255,6 +257,7 @@ const TS_VARIANTS: &[(&str, &str, &[&str])] = &[
 
 #[test]
 fn broken_typescript_sdk_variants_are_caught_by_check_id() {
+    let started = Instant::now();
     if Command::new("node").arg("--version").output().is_err() {
         eprintln!("SKIP sdk_profile (TypeScript variants): node is not installed");
         return;
@@ -264,10 +267,7 @@ fn broken_typescript_sdk_variants_are_caught_by_check_id() {
         eprintln!("SKIP sdk_profile (TypeScript variants): {TS_SDK} could not be installed");
         return;
     }
-    let mut problems = Vec::new();
-    for &(fault, id, only) in TS_VARIANTS {
-        let dir = tempfile::tempdir().unwrap();
-        let (k1, k2) = two_keys();
+    variants_caught("typescript-sdk", TS_VARIANTS, |fault| {
         let mut cmd = Command::new("node");
         cmd.arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -275,8 +275,66 @@ fn broken_typescript_sdk_variants_are_caught_by_check_id() {
         ))
         .env("NODE_PATH", prefix.join("node_modules"))
         .env("SDK_FAULT", fault);
-        let name = format!("typescript-sdk-{fault}");
-        let server = SdkServer::start(cmd, &format!("{k1},{k2}"), dir.path(), &name);
+        cmd
+    });
+    eprintln!(
+        "broken_typescript_sdk_variants_are_caught_by_check_id: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The broken variants on the Python SDK's server (`SDK_FAULT`, see
+/// tests/clients/sdk_server.py): the TypeScript ones, and `no-origin` (the SDK's
+/// DNS-rebinding protection turned off), which only the Python server, passing
+/// MCP-ORIGIN-1 when correct, can show.
+const PY_VARIANTS: &[(&str, &str, &[&str])] = &[
+    ("quote-401", "MCP-AUTH-3", &["MCP-AUTH"]),
+    ("open-get", "MCP-AUTH-1.get", &["MCP-AUTH-1"]),
+    ("open-delete", "MCP-AUTH-1.delete", &["MCP-AUTH-1"]),
+    ("no-challenge", "MCP-AUTH-1.missing", &["MCP-AUTH-1"]),
+    ("prefix-key", "MCP-AUTH-2", &["MCP-AUTH-2"]),
+    ("log-key", "MCP-LOG-1", &["MCP-AUTH-1", "MCP-LOG"]),
+    ("counter-ids", "MCP-SESSION-2", &["MCP-SESSION-2"]),
+    ("no-description", "MCP-TOOLS-1", &["MCP-TOOLS"]),
+    ("no-origin", "MCP-ORIGIN-1", &["MCP-ORIGIN"]),
+];
+
+#[test]
+fn broken_python_sdk_variants_are_caught_by_check_id() {
+    let started = Instant::now();
+    let Some(python) = python_with_mcp() else {
+        eprintln!("SKIP sdk_profile (Python variants): no Python with the mcp SDK (see above)");
+        return;
+    };
+    variants_caught("python-sdk", PY_VARIANTS, |fault| {
+        let mut cmd = Command::new(&python);
+        cmd.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/clients/sdk_server.py"
+        ))
+        .env("SDK_FAULT", fault);
+        cmd
+    });
+    eprintln!(
+        "broken_python_sdk_variants_are_caught_by_check_id: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Starts each variant (`command(fault)` starts its server) and runs the harness on the
+/// families in `only`: the variant fails its check ID and the harness exits 1; the report
+/// holds no key. Every variant runs; the misses are reported together.
+fn variants_caught(
+    sdk: &str,
+    variants: &[(&str, &str, &[&str])],
+    command: impl Fn(&str) -> Command,
+) {
+    let mut problems = Vec::new();
+    for &(fault, id, only) in variants {
+        let dir = tempfile::tempdir().unwrap();
+        let (k1, k2) = two_keys();
+        let name = format!("{sdk}-{fault}");
+        let server = SdkServer::start(command(fault), &format!("{k1},{k2}"), dir.path(), &name);
         let log = server.log.to_string_lossy().into_owned();
         let only = only.join(",");
         let run = run_harness(
@@ -305,7 +363,10 @@ fn broken_typescript_sdk_variants_are_caught_by_check_id() {
             .filter(|c| c["status"] == "fail")
             .filter_map(|c| c["id"].as_str().map(str::to_string))
             .collect();
-        eprintln!("{name}: failed {failed:?}");
+        eprintln!(
+            "{name}: failed {failed:?} in {:.1}s",
+            run.elapsed.as_secs_f64()
+        );
         if !failed.iter().any(|f| f == id) || run.code != Some(1) {
             problems.push(format!("{fault}: {id} not caught\n{}", run.summary()));
         }
