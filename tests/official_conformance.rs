@@ -24,7 +24,7 @@
 //!   failures (`BASELINE_2026`); the suite fails the run if one of them
 //!   starts passing, so the list can't go stale.
 //!
-//! Without node/npm the tests say SKIP loudly.
+//! Without node/npm the tests say SKIP loudly (`e2e::skip`), or fail where CI is set.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -171,7 +171,7 @@ fn run(node: &Path, suite: &Path, url: &str, scenarios: &[&str], extra: &[&str])
 #[test]
 fn official_suite_applicable_scenarios_pass() {
     let Some(suite) = suite() else {
-        eprintln!("SKIP official_conformance: node/npm not installed (the suite runs on Node.js)");
+        e2e::skip("official_conformance: node/npm not installed (the suite runs on Node.js)");
         return;
     };
     let server = start_server();
@@ -189,10 +189,10 @@ fn official_suite_applicable_scenarios_pass() {
 #[test]
 fn official_suite_alpha_passes_2025_11_25_and_2026_07_28() {
     let Some((node, suite)) = suite_alpha() else {
-        eprintln!(
-            "SKIP official_conformance 2026-07-28: needs npm and linux x86_64 \
+        e2e::skip(&format!(
+            "official_conformance 2026-07-28: needs npm and linux x86_64 \
              (Node.js 22 comes from the npm package {NODE_22})"
-        );
+        ));
         return;
     };
     let baseline = target_dir("official-conformance-alpha").join("expected-failures-2026.yaml");

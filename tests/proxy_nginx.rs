@@ -39,7 +39,9 @@ const HARNESS_LIMIT: Duration = Duration::from_secs(150);
 fn nginx_or_skip(test: &str) -> Option<PathBuf> {
     let bin = nginx_binary();
     if bin.is_none() {
-        eprintln!("SKIP {test}: nginx not installed (apt-get install nginx-light)");
+        e2e::skip(&format!(
+            "{test}: nginx not installed (apt-get install nginx-light)"
+        ));
     }
     bin
 }

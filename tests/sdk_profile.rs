@@ -9,7 +9,7 @@
 //! only a warning). A correct server (the Python one) fails nothing. Then broken variants
 //! of both servers (`SDK_FAULT`, each breaking one thing: `TS_VARIANTS`, `PY_VARIANTS`)
 //! must each be failed by its check ID, the harness run on that check's family. Without
-//! PyPI or npm: a loud SKIP.
+//! PyPI or npm: a loud SKIP, or a failure where CI is set (`e2e::skip`).
 
 use e2e::nginx::{HarnessRun, run_harness};
 use e2e::npm::{install, target_dir};
@@ -188,7 +188,7 @@ fn two_keys() -> (String, String) {
 fn mcp_profile_against_the_python_sdk_server() {
     let started = Instant::now();
     let Some(python) = python_with_mcp() else {
-        eprintln!("SKIP sdk_profile (Python): no Python with the mcp SDK (see above)");
+        e2e::skip("sdk_profile (Python): no Python with the mcp SDK (see above)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -210,12 +210,14 @@ fn mcp_profile_against_the_python_sdk_server() {
 fn mcp_profile_against_the_typescript_sdk_server() {
     let started = Instant::now();
     if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("SKIP sdk_profile (TypeScript): node is not installed");
+        e2e::skip("sdk_profile (TypeScript): node is not installed");
         return;
     }
     let prefix = target_dir("sdk-server");
     if install(&prefix, &[TS_SDK]).is_none() {
-        eprintln!("SKIP sdk_profile (TypeScript): {TS_SDK} could not be installed (see above)");
+        e2e::skip(&format!(
+            "sdk_profile (TypeScript): {TS_SDK} could not be installed (see above)"
+        ));
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -259,12 +261,14 @@ const TS_VARIANTS: &[(&str, &str, &[&str])] = &[
 fn broken_typescript_sdk_variants_are_caught_by_check_id() {
     let started = Instant::now();
     if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("SKIP sdk_profile (TypeScript variants): node is not installed");
+        e2e::skip("sdk_profile (TypeScript variants): node is not installed");
         return;
     }
     let prefix = target_dir("sdk-server");
     if install(&prefix, &[TS_SDK]).is_none() {
-        eprintln!("SKIP sdk_profile (TypeScript variants): {TS_SDK} could not be installed");
+        e2e::skip(&format!(
+            "sdk_profile (TypeScript variants): {TS_SDK} could not be installed"
+        ));
         return;
     }
     variants_caught("typescript-sdk", TS_VARIANTS, |fault| {
@@ -303,7 +307,7 @@ const PY_VARIANTS: &[(&str, &str, &[&str])] = &[
 fn broken_python_sdk_variants_are_caught_by_check_id() {
     let started = Instant::now();
     let Some(python) = python_with_mcp() else {
-        eprintln!("SKIP sdk_profile (Python variants): no Python with the mcp SDK (see above)");
+        e2e::skip("sdk_profile (Python variants): no Python with the mcp SDK (see above)");
         return;
     };
     variants_caught("python-sdk", PY_VARIANTS, |fault| {

@@ -1,7 +1,8 @@
 //! npm packages for the tests that run Node.js programs (the official conformance suite,
 //! the official TypeScript SDK's server): installed once under a `target/` prefix with a
 //! marker file, reused by later runs. Without npm, or when the npm registry can't be
-//! reached, the caller gets `None` and prints a loud SKIP; any other install failure
+//! reached, the caller gets `None` and prints a loud SKIP (a failure where CI is set,
+//! `crate::skip`); any other install failure
 //! fails the test.
 
 use std::path::{Path, PathBuf};
@@ -25,7 +26,9 @@ pub fn install(prefix: &Path, packages: &[&str]) -> Option<()> {
         return Some(());
     }
     if Command::new("npm").arg("--version").output().is_err() {
-        eprintln!("SKIP: npm is not installed, cannot install {packages:?}");
+        crate::skip(&format!(
+            "npm is not installed, cannot install {packages:?}"
+        ));
         return None;
     }
     std::fs::create_dir_all(prefix).ok()?;
@@ -43,9 +46,9 @@ pub fn install(prefix: &Path, packages: &[&str]) -> Option<()> {
         .ok()?;
     if !status.success() {
         if !crate::reachable("registry.npmjs.org", 443) {
-            eprintln!(
-                "SKIP: the npm registry (registry.npmjs.org:443) is unreachable, cannot install {packages:?}"
-            );
+            crate::skip(&format!(
+                "the npm registry (registry.npmjs.org:443) is unreachable, cannot install {packages:?}"
+            ));
             return None;
         }
         panic!("npm install {packages:?} failed although the registry is reachable");

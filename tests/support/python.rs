@@ -4,7 +4,7 @@
 //! by later runs (a marker file records a finished install; one test at a
 //! time sets it up). Without
 //! `python3`, or when PyPI can't be reached, the caller gets `None` and the
-//! test prints a clear SKIP; any other install failure fails the test.
+//! test prints a clear SKIP (a failure where CI is set, `crate::skip`); any other install failure fails the test.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,7 +35,7 @@ pub fn python_with_mcp() -> Option<PathBuf> {
         return Some(python);
     }
     if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("SKIP: python3 is not installed");
+        crate::skip("python3 is not installed");
         return None;
     }
     if !python.exists() {
@@ -53,9 +53,9 @@ pub fn python_with_mcp() -> Option<PathBuf> {
     let installed = pip_install(&python);
     if !installed {
         if !crate::reachable("pypi.org", 443) {
-            eprintln!(
-                "SKIP: PyPI (pypi.org:443) is unreachable, cannot install mcp=={MCP_SDK_VERSION}"
-            );
+            crate::skip(&format!(
+                "PyPI (pypi.org:443) is unreachable, cannot install mcp=={MCP_SDK_VERSION}"
+            ));
             return None;
         }
         panic!("pip install mcp=={MCP_SDK_VERSION} failed although PyPI is reachable");
