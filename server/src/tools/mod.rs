@@ -6,7 +6,8 @@
 //! `rank_group_spikes`, `rank_company_spikes`. No tool knows which source
 //! it reads.
 //!
-//! Layout: `args` (reading arguments), `filters` (the search filters every
+//! Layout: `args` (reading arguments), `answer` (the ask-and-shape tail
+//! the data tools share), `filters` (the search filters every
 //! aggregation tool shares), `trend_args`, `output` (result shapes),
 //! `dashboard` (links to the CFPB dashboard), `signals` (spike arithmetic),
 //! then one module per tool (`spikes` holds the three spike tools).
@@ -17,6 +18,7 @@
 //! the session stays healthy (MSG-5). Nothing here panics on client or
 //! upstream input.
 
+pub mod answer;
 pub mod args;
 pub mod dashboard;
 pub mod document;

@@ -9,10 +9,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::answer::answer;
 use super::args::ArgError;
 use super::dashboard::{self, View};
 use super::{filters, output};
-use crate::data::{DataSource, SearchQuery, SortOrder};
+use crate::data::{DataSource, SearchPage, SearchQuery, SortOrder};
 
 /// The tool's name (MSG-4).
 pub const NAME: &str = "search_complaints";
@@ -110,49 +111,43 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgErro
 /// Runs the tool: an argument error or upstream failure is an `isError`
 /// result (DATA-1, MSG-5); success carries text and structured content (DATA-4).
 pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
-    let query = match parse_query(arguments) {
-        Ok(query) => query,
-        Err(error) => return output::error(error.to_string()),
-    };
-    match source.search(&query).await {
-        Ok(page) => {
-            let returned = page.complaints.len() as u64;
-            let next = u64::from(query.frm) + returned;
-            let complaints: Vec<Value> = page
-                .complaints
-                .iter()
-                .map(|complaint| output::complaint(complaint, Some(NARRATIVE_PREVIEW_CHARS)))
-                .collect();
-            let mut result = output::envelope(source.mode());
-            result.insert("total".to_owned(), json!(page.total));
-            result.insert(
-                "total_relation".to_owned(),
-                json!(if page.total_is_exact { "eq" } else { "gte" }),
-            );
-            result.insert("frm".to_owned(), json!(query.frm));
-            result.insert("size".to_owned(), json!(query.size));
-            result.insert("returned".to_owned(), json!(returned));
-            result.insert(
-                "next_frm".to_owned(),
-                if returned > 0 && next < page.total && next <= u64::from(SearchQuery::MAX_FRM) {
-                    json!(next)
-                } else {
-                    Value::Null
-                },
-            );
-            result.insert("complaints".to_owned(), Value::Array(complaints));
-            result.insert(
-                "citations".to_owned(),
-                dashboard::citations(
-                    &query,
-                    View::default(),
-                    "These search results on consumerfinance.gov",
-                ),
-            );
-            output::success(result)
-        }
-        Err(error) => output::upstream_error(source.mode(), &error),
-    }
+    answer(source, parse_query(arguments), DataSource::search, fill).await
+}
+
+/// The page's fields, after the envelope's (DATA-4).
+fn fill(query: &SearchQuery, page: SearchPage, result: &mut JsonObject) {
+    let returned = page.complaints.len() as u64;
+    let next = u64::from(query.frm) + returned;
+    let complaints: Vec<Value> = page
+        .complaints
+        .iter()
+        .map(|complaint| output::complaint(complaint, Some(NARRATIVE_PREVIEW_CHARS)))
+        .collect();
+    result.insert("total".to_owned(), json!(page.total));
+    result.insert(
+        "total_relation".to_owned(),
+        json!(if page.total_is_exact { "eq" } else { "gte" }),
+    );
+    result.insert("frm".to_owned(), json!(query.frm));
+    result.insert("size".to_owned(), json!(query.size));
+    result.insert("returned".to_owned(), json!(returned));
+    result.insert(
+        "next_frm".to_owned(),
+        if returned > 0 && next < page.total && next <= u64::from(SearchQuery::MAX_FRM) {
+            json!(next)
+        } else {
+            Value::Null
+        },
+    );
+    result.insert("complaints".to_owned(), Value::Array(complaints));
+    result.insert(
+        "citations".to_owned(),
+        dashboard::citations(
+            query,
+            View::default(),
+            "These search results on consumerfinance.gov",
+        ),
+    );
 }
 
 #[cfg(test)]

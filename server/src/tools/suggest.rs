@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::answer::answer;
 use super::args::{self, ArgError};
 use super::output;
 use super::trend_args;
@@ -88,20 +89,17 @@ pub fn tool() -> Tool {
 
 /// Runs the tool (DATA-8, MSG-5).
 pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
-    let query = match parse_query(arguments) {
-        Ok(query) => query,
-        Err(error) => return output::error(error.to_string()),
-    };
-    match source.suggest(&query).await {
-        Ok(values) => {
-            let mut result = output::envelope(source.mode());
+    answer(
+        source,
+        parse_query(arguments),
+        DataSource::suggest,
+        |query, values, result| {
             result.insert("field".to_owned(), json!(query.field.as_str()));
             result.insert("text".to_owned(), json!(query.text));
             result.insert("suggestions".to_owned(), json!(values));
-            output::success(result)
-        }
-        Err(error) => output::upstream_error(source.mode(), &error),
-    }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

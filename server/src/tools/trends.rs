@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::answer::answer;
 use super::args::{self, ArgError};
 use super::dashboard::{self, Tab, View};
 use super::trend_args::{self, IntervalArg, LensArg, SubLensArg};
@@ -139,13 +140,11 @@ pub fn view(query: &TrendsQuery) -> View {
 
 /// Runs the tool (DATA-6, DATA-4, MSG-5).
 pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
-    let query = match parse_query(arguments) {
-        Ok(query) => query,
-        Err(error) => return output::error(error.to_string()),
-    };
-    match source.trends(&query).await {
-        Ok(trends) => {
-            let mut result = output::envelope(source.mode());
+    answer(
+        source,
+        parse_query(arguments),
+        DataSource::trends,
+        |query, trends, result| {
             result.insert("lens".to_owned(), json!(query.lens.as_str()));
             result.insert("trend_interval".to_owned(), json!(query.interval.as_str()));
             if let Some(focus) = &query.focus {
@@ -161,14 +160,13 @@ pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToo
                 "citations".to_owned(),
                 dashboard::citations(
                     &query.filters,
-                    view(&query),
+                    view(query),
                     "This trends chart on consumerfinance.gov",
                 ),
             );
-            output::success(result)
-        }
-        Err(error) => output::upstream_error(source.mode(), &error),
-    }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
