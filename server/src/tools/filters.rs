@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::args::{self, ArgError, StringList};
 use crate::data::{CalendarDate, SearchField, SearchQuery};
 
-/// The filter argument names.
+/// The filter argument names: [`FilterArgs`]'s fields, in order (a test
+/// holds the two together).
 pub const NAMES: &[&str] = &[
     "search_term",
     "field",
@@ -203,6 +204,17 @@ mod tests {
             let error = parse::<Own>(value.as_object().cloned(), &["depth"]).expect_err("invalid");
             assert_eq!(error.argument.as_deref(), Some(expected), "{value}");
         }
+    }
+
+    #[test]
+    fn names_are_the_filter_fields_in_order() {
+        // One definition of the filters: NAMES is FilterArgs, nothing more or less.
+        let schema = args::input_schema::<FilterArgs>();
+        let fields: Vec<&str> = schema["properties"]
+            .as_object()
+            .map(|properties| properties.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, NAMES);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::answer::answer;
 use super::args::ArgError;
 use super::dashboard::{self, View};
-use super::{filters, output};
+use super::{filters, output, trend_args};
 use crate::data::{DataSource, SearchPage, SearchQuery, SortOrder};
 
 /// The tool's name (MSG-4).
@@ -25,9 +25,8 @@ pub const NARRATIVE_PREVIEW_CHARS: usize = 1000;
 /// The tool's own arguments, beside the filters.
 const OWN: &[&str] = &["size", "frm", "sort"];
 
-/// Search the CFPB Consumer Complaint Database. Every argument is optional;
-/// list filters take one string or an array of strings (any value matches),
-/// and different filters combine with AND.
+/// The tool's own arguments (all optional); the search filters, their
+/// schemas and their rules are [`filters::FilterArgs`]'s.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchComplaintsArgs {
     /// Results per page (default 10).
@@ -87,20 +86,14 @@ pub fn tool() -> Tool {
 /// Validates client arguments into a query (DATA-1); no I/O.
 pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
     let (own, mut query): (SearchComplaintsArgs, SearchQuery) = filters::parse(arguments, OWN)?;
-    query.size = own.size.unwrap_or(SearchQuery::DEFAULT_SIZE);
-    if !(1..=SearchQuery::MAX_SIZE).contains(&query.size) {
-        return Err(ArgError::named(
-            "size",
-            format!("must be between 1 and {}", SearchQuery::MAX_SIZE),
-        ));
-    }
-    query.frm = own.frm.unwrap_or(0);
-    if query.frm > SearchQuery::MAX_FRM {
-        return Err(ArgError::named(
-            "frm",
-            format!("must be between 0 and {}", SearchQuery::MAX_FRM),
-        ));
-    }
+    query.size = trend_args::bounded(
+        "size",
+        own.size,
+        SearchQuery::DEFAULT_SIZE,
+        1,
+        SearchQuery::MAX_SIZE,
+    )?;
+    query.frm = trend_args::bounded("frm", own.frm, 0, 0, SearchQuery::MAX_FRM)?;
     query.sort = match own.sort {
         None | Some(SortArg::RelevanceDesc) => SortOrder::RelevanceDesc,
         Some(SortArg::CreatedDateDesc) => SortOrder::CreatedDateDesc,
