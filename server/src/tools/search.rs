@@ -20,7 +20,7 @@ pub const NAME: &str = "search_complaints";
 
 /// Narratives in search results are cut to this many characters; the full
 /// text comes from `get_complaint_document`.
-pub const NARRATIVE_PREVIEW_CHARS: usize = 1000;
+const NARRATIVE_PREVIEW_CHARS: usize = 1000;
 
 /// The tool's own arguments, beside the filters.
 const OWN: &[&str] = &["size", "frm", "sort"];
@@ -28,27 +28,27 @@ const OWN: &[&str] = &["size", "frm", "sort"];
 /// The tool's own arguments (all optional); the search filters, their
 /// schemas and their rules are [`filters::FilterArgs`]'s.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct SearchComplaintsArgs {
+struct SearchComplaintsArgs {
     /// Results per page (default 10).
     #[schemars(range(min = 1, max = 100))]
-    pub size: Option<u32>,
+    size: Option<u32>,
     /// Offset of the first result (default 0).
     #[schemars(range(min = 0, max = 10000))]
-    pub frm: Option<u32>,
+    frm: Option<u32>,
     /// `relevance_desc` (default) or `created_date_desc` (newest first).
-    pub sort: Option<SortArg>,
+    sort: Option<SortArg>,
 }
 
 /// `sort` values.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum SortArg {
+enum SortArg {
     RelevanceDesc,
     CreatedDateDesc,
 }
 
 /// The tool's description for `tools/list`.
-pub fn tool() -> Tool {
+pub(super) fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
         "Search CFPB consumer complaints about financial products and companies by company, \
@@ -103,7 +103,7 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgErro
 
 /// Runs the tool: an argument error or upstream failure is an `isError`
 /// result (DATA-1, MSG-5); success carries text and structured content (DATA-4).
-pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
+pub(super) async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
     answer(source, parse_query(arguments), DataSource::search, fill).await
 }
 

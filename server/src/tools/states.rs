@@ -18,10 +18,10 @@ pub const NAME: &str = "get_state_aggregations";
 
 /// Complaint counts by state (the filters are the only arguments).
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct StatesArgs {}
+struct StatesArgs {}
 
 /// Validates client arguments into the filters (DATA-7); no I/O.
-pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
+fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
     let (_, query): (StatesArgs, SearchQuery) = filters::parse(arguments, &[])?;
     Ok(query)
 }

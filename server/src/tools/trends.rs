@@ -28,26 +28,26 @@ const OWN: &[&str] = &[
 
 /// Complaint counts over time.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct TrendsArgs {
+struct TrendsArgs {
     /// One series of all matches (overview, the default) or one per value.
-    pub lens: Option<LensArg>,
+    lens: Option<LensArg>,
     /// Bucket width (default month; weeks start on Monday).
-    pub trend_interval: Option<IntervalArg>,
+    trend_interval: Option<IntervalArg>,
     /// Series for the largest N lens values (default 5).
     #[schemars(range(min = 1, max = 100))]
-    pub trend_depth: Option<u32>,
+    trend_depth: Option<u32>,
     /// A second breakdown inside each lens value (not with overview).
-    pub sub_lens: Option<SubLensArg>,
+    sub_lens: Option<SubLensArg>,
     /// Sub-lens values per lens value (default 5).
     #[schemars(range(min = 1, max = 100))]
-    pub sub_lens_depth: Option<u32>,
+    sub_lens_depth: Option<u32>,
     /// One lens value to focus on, e.g. "Mortgage" (not with overview).
     #[schemars(length(max = 500))]
-    pub focus: Option<String>,
+    focus: Option<String>,
 }
 
 /// Validates client arguments into a trends query (DATA-6); no I/O.
-pub fn parse_query(arguments: Option<JsonObject>) -> Result<TrendsQuery, ArgError> {
+fn parse_query(arguments: Option<JsonObject>) -> Result<TrendsQuery, ArgError> {
     let (parsed, filters): (TrendsArgs, _) = filters::parse(arguments, OWN)?;
     let lens: Lens = parsed.lens.map_or(Lens::Overview, Into::into);
     let focus = args::text("focus", parsed.focus)?;
