@@ -13,9 +13,9 @@ use schemars::JsonSchema;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 
 /// The longest string argument we accept, in characters.
-pub const MAX_STRING_CHARS: usize = 500;
+const MAX_STRING_CHARS: usize = 500;
 /// The most values a list filter may hold.
-pub const MAX_LIST_ITEMS: usize = 50;
+const MAX_LIST_ITEMS: usize = 50;
 /// How much of a client-supplied name or value a message may quote.
 const MAX_QUOTE_CHARS: usize = 60;
 

@@ -21,7 +21,7 @@ use crate::data::{GroupField, Lens, SearchQuery, TrendInterval};
 pub const NAME: &str = "generate_cfpb_dashboard_url";
 
 /// The official dashboard.
-pub const DASHBOARD_BASE: &str =
+const DASHBOARD_BASE: &str =
     "https://www.consumerfinance.gov/data-research/consumer-complaints/search/";
 
 /// Which dashboard tab a link opens.
@@ -146,12 +146,12 @@ const OWN: &[&str] = &["tab", "lens", "sub_lens", "trend_interval"];
 
 /// Build a link to the official CFPB complaint dashboard with these filters.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct DashboardArgs {
+struct DashboardArgs {
     // Said in the tool's description (tools/list bytes, docs/tools.md).
-    pub tab: Option<Tab>,
-    pub lens: Option<super::trend_args::LensArg>,
-    pub sub_lens: Option<super::trend_args::SubLensArg>,
-    pub trend_interval: Option<super::trend_args::IntervalArg>,
+    tab: Option<Tab>,
+    lens: Option<super::trend_args::LensArg>,
+    sub_lens: Option<super::trend_args::SubLensArg>,
+    trend_interval: Option<super::trend_args::IntervalArg>,
 }
 
 /// The tool's description for `tools/list`.

@@ -16,17 +16,17 @@ use crate::data::{DataSource, complaint_url};
 pub const NAME: &str = "get_complaint_document";
 
 /// The most digits a complaint id may have (CFPB ids have 7 or 8 today).
-pub const MAX_ID_DIGITS: usize = 15;
+const MAX_ID_DIGITS: usize = 15;
 
 const ALLOWED: &[&str] = &["complaint_id"];
 
 /// Fetch one complaint from the CFPB Consumer Complaint Database by its id.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GetComplaintDocumentArgs {
+struct GetComplaintDocumentArgs {
     /// Digits, e.g. "1234567" (an integer works too).
     #[schemars(schema_with = "complaint_id_schema")]
-    pub complaint_id: Value,
+    complaint_id: Value,
 }
 
 fn complaint_id_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -41,7 +41,7 @@ fn complaint_id_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 /// The tool's description for `tools/list`.
-pub fn tool() -> Tool {
+pub(super) fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
         Cow::Borrowed(
@@ -86,7 +86,7 @@ pub fn parse_id(arguments: Option<JsonObject>) -> Result<u64, ArgError> {
 }
 
 /// Runs the tool (DATA-2, DATA-4, MSG-5).
-pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
+pub(super) async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
     let complaint_id = match parse_id(arguments) {
         Ok(id) => id,
         Err(error) => return output::error(error.to_string()),

@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::args::{self, ArgError, StringList};
 use crate::data::{CalendarDate, SearchField, SearchQuery};
 
-/// The filter argument names.
+/// The filter argument names: [`FilterArgs`]'s fields, in order (a test
+/// holds the two together).
 pub const NAMES: &[&str] = &[
     "search_term",
     "field",
@@ -30,42 +31,42 @@ pub const NAMES: &[&str] = &[
 /// The search filters (all optional; list filters take one string or an
 /// array of strings, any value matches; different filters combine with AND).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-pub struct FilterArgs {
+struct FilterArgs {
     /// Words to search for, in `field`.
     #[schemars(length(max = 500))]
-    pub search_term: Option<String>,
+    search_term: Option<String>,
     /// Where search_term looks: narrative (default), company name, or all.
-    pub field: Option<FieldArg>,
+    field: Option<FieldArg>,
     /// Company names as the CFPB spells them (see suggest_filter_values).
-    pub company: Option<StringList>,
+    company: Option<StringList>,
     /// Products, e.g. "Mortgage", "Credit card" (or "Product•Sub-product").
-    pub product: Option<StringList>,
+    product: Option<StringList>,
     /// Issues, e.g. "Incorrect information on your report" (or
     /// "Issue•Sub-issue").
-    pub issue: Option<StringList>,
+    issue: Option<StringList>,
     /// State or territory codes, e.g. "CA".
-    pub state: Option<StringList>,
+    state: Option<StringList>,
     /// "Web", "Referral", "Phone", "Postal mail", "Fax" or "Email".
-    pub submitted_via: Option<StringList>,
+    submitted_via: Option<StringList>,
     /// "Older American" or "Servicemember".
-    pub tags: Option<StringList>,
+    tags: Option<StringList>,
     /// E.g. "Closed with explanation", "In progress".
-    pub company_response: Option<StringList>,
+    company_response: Option<StringList>,
     /// Received on or after (YYYY-MM-DD).
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
-    pub date_received_min: Option<String>,
+    date_received_min: Option<String>,
     /// Received on or before (YYYY-MM-DD).
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
-    pub date_received_max: Option<String>,
+    date_received_max: Option<String>,
     /// With (true) or without (false) a published narrative (none since
     /// September 2026).
-    pub has_narrative: Option<bool>,
+    has_narrative: Option<bool>,
 }
 
 /// `field` values.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum FieldArg {
+enum FieldArg {
     ComplaintWhatHappened,
     Company,
     All,
@@ -73,7 +74,7 @@ pub enum FieldArg {
 
 impl FilterArgs {
     /// The validated filters, as a [`SearchQuery`] with default paging and order.
-    pub fn into_query(self) -> Result<SearchQuery, ArgError> {
+    fn into_query(self) -> Result<SearchQuery, ArgError> {
         let date_received_min = date("date_received_min", self.date_received_min)?;
         let date_received_max = date("date_received_max", self.date_received_max)?;
         if let (Some(min), Some(max)) = (date_received_min, date_received_max)
@@ -203,6 +204,17 @@ mod tests {
             let error = parse::<Own>(value.as_object().cloned(), &["depth"]).expect_err("invalid");
             assert_eq!(error.argument.as_deref(), Some(expected), "{value}");
         }
+    }
+
+    #[test]
+    fn names_are_the_filter_fields_in_order() {
+        // One definition of the filters: NAMES is FilterArgs, nothing more or less.
+        let schema = args::input_schema::<FilterArgs>();
+        let fields: Vec<&str> = schema["properties"]
+            .as_object()
+            .map(|properties| properties.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, NAMES);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::data::{Complaint, DataError, DataMode, complaint_url};
 
 /// Said in every result served from the bundled dataset (DATA-5).
-pub const FIXTURES_NOTICE: &str = "Synthetic offline dataset: these complaints and companies are \
+const FIXTURES_NOTICE: &str = "Synthetic offline dataset: these complaints and companies are \
      invented for development and demos. They are not CFPB data, and the links point where a \
      real complaint with that id would be.";
 

@@ -9,46 +9,46 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::answer::answer;
 use super::args::ArgError;
 use super::dashboard::{self, View};
-use super::{filters, output};
-use crate::data::{DataSource, SearchQuery, SortOrder};
+use super::{filters, output, trend_args};
+use crate::data::{DataSource, SearchPage, SearchQuery, SortOrder};
 
 /// The tool's name (MSG-4).
 pub const NAME: &str = "search_complaints";
 
 /// Narratives in search results are cut to this many characters; the full
 /// text comes from `get_complaint_document`.
-pub const NARRATIVE_PREVIEW_CHARS: usize = 1000;
+const NARRATIVE_PREVIEW_CHARS: usize = 1000;
 
 /// The tool's own arguments, beside the filters.
 const OWN: &[&str] = &["size", "frm", "sort"];
 
-/// Search the CFPB Consumer Complaint Database. Every argument is optional;
-/// list filters take one string or an array of strings (any value matches),
-/// and different filters combine with AND.
+/// The tool's own arguments (all optional); the search filters, their
+/// schemas and their rules are [`filters::FilterArgs`]'s.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct SearchComplaintsArgs {
+struct SearchComplaintsArgs {
     /// Results per page (default 10).
     #[schemars(range(min = 1, max = 100))]
-    pub size: Option<u32>,
+    size: Option<u32>,
     /// Offset of the first result (default 0).
     #[schemars(range(min = 0, max = 10000))]
-    pub frm: Option<u32>,
+    frm: Option<u32>,
     /// `relevance_desc` (default) or `created_date_desc` (newest first).
-    pub sort: Option<SortArg>,
+    sort: Option<SortArg>,
 }
 
 /// `sort` values.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum SortArg {
+enum SortArg {
     RelevanceDesc,
     CreatedDateDesc,
 }
 
 /// The tool's description for `tools/list`.
-pub fn tool() -> Tool {
+pub(super) fn tool() -> Tool {
     let tool = Tool::new(
         NAME,
         "Search CFPB consumer complaints about financial products and companies by company, \
@@ -86,20 +86,14 @@ pub fn tool() -> Tool {
 /// Validates client arguments into a query (DATA-1); no I/O.
 pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
     let (own, mut query): (SearchComplaintsArgs, SearchQuery) = filters::parse(arguments, OWN)?;
-    query.size = own.size.unwrap_or(SearchQuery::DEFAULT_SIZE);
-    if !(1..=SearchQuery::MAX_SIZE).contains(&query.size) {
-        return Err(ArgError::named(
-            "size",
-            format!("must be between 1 and {}", SearchQuery::MAX_SIZE),
-        ));
-    }
-    query.frm = own.frm.unwrap_or(0);
-    if query.frm > SearchQuery::MAX_FRM {
-        return Err(ArgError::named(
-            "frm",
-            format!("must be between 0 and {}", SearchQuery::MAX_FRM),
-        ));
-    }
+    query.size = trend_args::bounded(
+        "size",
+        own.size,
+        SearchQuery::DEFAULT_SIZE,
+        1,
+        SearchQuery::MAX_SIZE,
+    )?;
+    query.frm = trend_args::bounded("frm", own.frm, 0, 0, SearchQuery::MAX_FRM)?;
     query.sort = match own.sort {
         None | Some(SortArg::RelevanceDesc) => SortOrder::RelevanceDesc,
         Some(SortArg::CreatedDateDesc) => SortOrder::CreatedDateDesc,
@@ -109,50 +103,44 @@ pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgErro
 
 /// Runs the tool: an argument error or upstream failure is an `isError`
 /// result (DATA-1, MSG-5); success carries text and structured content (DATA-4).
-pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
-    let query = match parse_query(arguments) {
-        Ok(query) => query,
-        Err(error) => return output::error(error.to_string()),
-    };
-    match source.search(&query).await {
-        Ok(page) => {
-            let returned = page.complaints.len() as u64;
-            let next = u64::from(query.frm) + returned;
-            let complaints: Vec<Value> = page
-                .complaints
-                .iter()
-                .map(|complaint| output::complaint(complaint, Some(NARRATIVE_PREVIEW_CHARS)))
-                .collect();
-            let mut result = output::envelope(source.mode());
-            result.insert("total".to_owned(), json!(page.total));
-            result.insert(
-                "total_relation".to_owned(),
-                json!(if page.total_is_exact { "eq" } else { "gte" }),
-            );
-            result.insert("frm".to_owned(), json!(query.frm));
-            result.insert("size".to_owned(), json!(query.size));
-            result.insert("returned".to_owned(), json!(returned));
-            result.insert(
-                "next_frm".to_owned(),
-                if returned > 0 && next < page.total && next <= u64::from(SearchQuery::MAX_FRM) {
-                    json!(next)
-                } else {
-                    Value::Null
-                },
-            );
-            result.insert("complaints".to_owned(), Value::Array(complaints));
-            result.insert(
-                "citations".to_owned(),
-                dashboard::citations(
-                    &query,
-                    View::default(),
-                    "These search results on consumerfinance.gov",
-                ),
-            );
-            output::success(result)
-        }
-        Err(error) => output::upstream_error(source.mode(), &error),
-    }
+pub(super) async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
+    answer(source, parse_query(arguments), DataSource::search, fill).await
+}
+
+/// The page's fields, after the envelope's (DATA-4).
+fn fill(query: &SearchQuery, page: SearchPage, result: &mut JsonObject) {
+    let returned = page.complaints.len() as u64;
+    let next = u64::from(query.frm) + returned;
+    let complaints: Vec<Value> = page
+        .complaints
+        .iter()
+        .map(|complaint| output::complaint(complaint, Some(NARRATIVE_PREVIEW_CHARS)))
+        .collect();
+    result.insert("total".to_owned(), json!(page.total));
+    result.insert(
+        "total_relation".to_owned(),
+        json!(if page.total_is_exact { "eq" } else { "gte" }),
+    );
+    result.insert("frm".to_owned(), json!(query.frm));
+    result.insert("size".to_owned(), json!(query.size));
+    result.insert("returned".to_owned(), json!(returned));
+    result.insert(
+        "next_frm".to_owned(),
+        if returned > 0 && next < page.total && next <= u64::from(SearchQuery::MAX_FRM) {
+            json!(next)
+        } else {
+            Value::Null
+        },
+    );
+    result.insert("complaints".to_owned(), Value::Array(complaints));
+    result.insert(
+        "citations".to_owned(),
+        dashboard::citations(
+            query,
+            View::default(),
+            "These search results on consumerfinance.gov",
+        ),
+    );
 }
 
 #[cfg(test)]

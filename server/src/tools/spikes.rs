@@ -26,57 +26,57 @@ pub const GROUPS: &str = "rank_group_spikes";
 pub const COMPANIES: &str = "rank_company_spikes";
 
 /// Default baseline window, in buckets.
-pub const DEFAULT_WINDOW: u32 = 8;
+const DEFAULT_WINDOW: u32 = 8;
 
 /// The signal arguments every spike tool takes.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct SignalArgs {
+struct SignalArgs {
     /// Bucket width (default month).
-    pub trend_interval: Option<IntervalArg>,
+    trend_interval: Option<IntervalArg>,
     /// Buckets before the latest that form the baseline (default 8).
     #[schemars(range(min = 1, max = 60))]
-    pub baseline_window: Option<u32>,
+    baseline_window: Option<u32>,
     /// Smallest baseline mean scored (default 10; 25 for companies): tiny
     /// series never spike.
     #[schemars(range(min = 0, max = 1000000))]
-    pub min_baseline_mean: Option<f64>,
+    min_baseline_mean: Option<f64>,
 }
 
 /// Ranking arguments on top of [`SignalArgs`].
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct RankArgs {
+struct RankArgs {
     /// How many of the largest values are scored (default 25).
     #[schemars(range(min = 1, max = 100))]
-    pub trend_depth: Option<u32>,
+    trend_depth: Option<u32>,
     /// Ranked results returned (default 10).
     #[schemars(range(min = 1, max = 50))]
-    pub top_n: Option<u32>,
+    top_n: Option<u32>,
 }
 
 /// `rank_group_spikes`' group.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct GroupArgs {
+struct GroupArgs {
     /// Rank `product`s or `issue`s.
-    pub group: GroupArg,
+    group: GroupArg,
 }
 
 /// `group` values.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum GroupArg {
+enum GroupArg {
     Product,
     Issue,
 }
 
 /// A validated spike request: the trends query and how to score it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SpikeQuery {
+struct SpikeQuery {
     /// What to fetch.
-    pub trends: TrendsQuery,
+    trends: TrendsQuery,
     /// How to score.
-    pub baseline: Baseline,
+    baseline: Baseline,
     /// Ranked results returned.
-    pub top_n: u32,
+    top_n: u32,
 }
 
 const SIGNAL_NAMES: &[&str] = &["trend_interval", "baseline_window", "min_baseline_mean"];
@@ -114,7 +114,7 @@ fn signal_parts(
 }
 
 /// Validates a tool's arguments (DATA-10); no I/O. `tool` is one of the three names.
-pub fn parse_query(tool: &str, arguments: Option<JsonObject>) -> Result<SpikeQuery, ArgError> {
+fn parse_query(tool: &str, arguments: Option<JsonObject>) -> Result<SpikeQuery, ArgError> {
     match tool {
         OVERALL => {
             let (parsed, filters): (SignalArgs, _) = filters::parse(arguments, SIGNAL_NAMES)?;

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::answer::answer;
 use super::args::ArgError;
 use super::dashboard::{self, Tab, View};
 use super::{filters, output};
@@ -17,10 +18,10 @@ pub const NAME: &str = "get_state_aggregations";
 
 /// Complaint counts by state (the filters are the only arguments).
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct StatesArgs {}
+struct StatesArgs {}
 
 /// Validates client arguments into the filters (DATA-7); no I/O.
-pub fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
+fn parse_query(arguments: Option<JsonObject>) -> Result<SearchQuery, ArgError> {
     let (_, query): (StatesArgs, SearchQuery) = filters::parse(arguments, &[])?;
     Ok(query)
 }
@@ -48,13 +49,11 @@ pub fn tool() -> Tool {
 
 /// Runs the tool (DATA-7, DATA-4, MSG-5).
 pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
-    let query = match parse_query(arguments) {
-        Ok(query) => query,
-        Err(error) => return output::error(error.to_string()),
-    };
-    match source.states(&query).await {
-        Ok(counts) => {
-            let mut result = output::envelope(source.mode());
+    answer(
+        source,
+        parse_query(arguments),
+        DataSource::states,
+        |query, counts, result| {
             result.insert("total".to_owned(), json!(counts.total));
             result.insert(
                 "states".to_owned(),
@@ -72,10 +71,9 @@ pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToo
             };
             result.insert(
                 "citations".to_owned(),
-                dashboard::citations(&query, view, "This map on consumerfinance.gov"),
+                dashboard::citations(query, view, "This map on consumerfinance.gov"),
             );
-            output::success(result)
-        }
-        Err(error) => output::upstream_error(source.mode(), &error),
-    }
+        },
+    )
+    .await
 }

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::answer::answer;
 use super::args::{self, ArgError};
 use super::output;
 use super::trend_args;
@@ -16,33 +17,33 @@ use crate::data::{DataSource, SuggestField, SuggestQuery};
 pub const NAME: &str = "suggest_filter_values";
 
 /// The longest `text` we send.
-pub const MAX_TEXT_CHARS: usize = 100;
+const MAX_TEXT_CHARS: usize = 100;
 
 const ALLOWED: &[&str] = &["field", "text", "size"];
 
 /// Autocomplete values for the `company` or `zip_code` filter.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct SuggestArgs {
+struct SuggestArgs {
     // The enum says it all (tools/list bytes, docs/tools.md).
-    pub field: SuggestFieldArg,
+    field: SuggestFieldArg,
     /// The value's beginning, e.g. "acme" or "941".
     #[schemars(length(min = 1, max = 100))]
-    pub text: String,
+    text: String,
     /// At most this many values (default 10).
     #[schemars(range(min = 1, max = 50))]
-    pub size: Option<u32>,
+    size: Option<u32>,
 }
 
 /// `field` values.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum SuggestFieldArg {
+enum SuggestFieldArg {
     Company,
     ZipCode,
 }
 
 /// Validates client arguments (DATA-8); no I/O.
-pub fn parse_query(arguments: Option<JsonObject>) -> Result<SuggestQuery, ArgError> {
+fn parse_query(arguments: Option<JsonObject>) -> Result<SuggestQuery, ArgError> {
     let parsed: SuggestArgs = args::parse(arguments, ALLOWED)?;
     let text = args::text("text", Some(parsed.text))?
         .ok_or_else(|| ArgError::named("text", "must not be empty"))?;
@@ -88,20 +89,17 @@ pub fn tool() -> Tool {
 
 /// Runs the tool (DATA-8, MSG-5).
 pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
-    let query = match parse_query(arguments) {
-        Ok(query) => query,
-        Err(error) => return output::error(error.to_string()),
-    };
-    match source.suggest(&query).await {
-        Ok(values) => {
-            let mut result = output::envelope(source.mode());
+    answer(
+        source,
+        parse_query(arguments),
+        DataSource::suggest,
+        |query, values, result| {
             result.insert("field".to_owned(), json!(query.field.as_str()));
             result.insert("text".to_owned(), json!(query.text));
             result.insert("suggestions".to_owned(), json!(values));
-            output::success(result)
-        }
-        Err(error) => output::upstream_error(source.mode(), &error),
-    }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

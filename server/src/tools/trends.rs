@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::answer::answer;
 use super::args::{self, ArgError};
 use super::dashboard::{self, Tab, View};
 use super::trend_args::{self, IntervalArg, LensArg, SubLensArg};
@@ -27,26 +28,26 @@ const OWN: &[&str] = &[
 
 /// Complaint counts over time.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct TrendsArgs {
+struct TrendsArgs {
     /// One series of all matches (overview, the default) or one per value.
-    pub lens: Option<LensArg>,
+    lens: Option<LensArg>,
     /// Bucket width (default month; weeks start on Monday).
-    pub trend_interval: Option<IntervalArg>,
+    trend_interval: Option<IntervalArg>,
     /// Series for the largest N lens values (default 5).
     #[schemars(range(min = 1, max = 100))]
-    pub trend_depth: Option<u32>,
+    trend_depth: Option<u32>,
     /// A second breakdown inside each lens value (not with overview).
-    pub sub_lens: Option<SubLensArg>,
+    sub_lens: Option<SubLensArg>,
     /// Sub-lens values per lens value (default 5).
     #[schemars(range(min = 1, max = 100))]
-    pub sub_lens_depth: Option<u32>,
+    sub_lens_depth: Option<u32>,
     /// One lens value to focus on, e.g. "Mortgage" (not with overview).
     #[schemars(length(max = 500))]
-    pub focus: Option<String>,
+    focus: Option<String>,
 }
 
 /// Validates client arguments into a trends query (DATA-6); no I/O.
-pub fn parse_query(arguments: Option<JsonObject>) -> Result<TrendsQuery, ArgError> {
+fn parse_query(arguments: Option<JsonObject>) -> Result<TrendsQuery, ArgError> {
     let (parsed, filters): (TrendsArgs, _) = filters::parse(arguments, OWN)?;
     let lens: Lens = parsed.lens.map_or(Lens::Overview, Into::into);
     let focus = args::text("focus", parsed.focus)?;
@@ -139,13 +140,11 @@ pub fn view(query: &TrendsQuery) -> View {
 
 /// Runs the tool (DATA-6, DATA-4, MSG-5).
 pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToolResult {
-    let query = match parse_query(arguments) {
-        Ok(query) => query,
-        Err(error) => return output::error(error.to_string()),
-    };
-    match source.trends(&query).await {
-        Ok(trends) => {
-            let mut result = output::envelope(source.mode());
+    answer(
+        source,
+        parse_query(arguments),
+        DataSource::trends,
+        |query, trends, result| {
             result.insert("lens".to_owned(), json!(query.lens.as_str()));
             result.insert("trend_interval".to_owned(), json!(query.interval.as_str()));
             if let Some(focus) = &query.focus {
@@ -161,14 +160,13 @@ pub async fn call(source: &DataSource, arguments: Option<JsonObject>) -> CallToo
                 "citations".to_owned(),
                 dashboard::citations(
                     &query.filters,
-                    view(&query),
+                    view(query),
                     "This trends chart on consumerfinance.gov",
                 ),
             );
-            output::success(result)
-        }
-        Err(error) => output::upstream_error(source.mode(), &error),
-    }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
