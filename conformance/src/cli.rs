@@ -6,7 +6,10 @@
 //! `$MCP_KEY` / `$MCP_KEY2`, and extra headers by name.
 
 use crate::client::{Ctx, Pace, Probe};
-use crate::engine::{Check, Profile, Selection, Verdict, parse_baseline, select, unknown_patterns};
+use crate::embedded::Embedded;
+use crate::engine::{
+    Baseline, Check, Profile, Report, Selection, Verdict, parse_baseline, select, unknown_patterns,
+};
 use crate::key::{ApiKey, ExtraHeader, HeaderStyle, parse_key_list};
 use crate::report::Format;
 use crate::target::{DEFAULT_MCP_PATH, DEFAULT_SSE_PATH, LogSource, Settings, Target, Transport};
@@ -279,16 +282,13 @@ fn load_headers(args: &Args) -> Result<Vec<ExtraHeader>, String> {
         .collect()
 }
 
-/// Runs the CLI; returns the exit code.
+/// Runs the CLI; returns the exit code. One step after the other: parse the flags, list
+/// the checks (`--list`), validate the flags into a plan, build the target, connect, run,
+/// write the report.
 pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
-    let args = match Args::try_parse_from(argv) {
+    let args = match parse(argv, &mut io) {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let target: &mut (dyn Write + Send) = if e.use_stderr() { io.err } else { io.out };
-            let _ = write!(target, "{}", e.render());
-            return code;
-        }
+        Err(code) => return code,
     };
     let all = crate::checks::all();
     let unknown = unknown_patterns(&all, &[args.only.clone(), args.skip.clone()].concat());
@@ -299,67 +299,173 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         );
     }
     if args.list {
-        let listed: Vec<Check> = match args.profile {
-            Some(profile) => select(
-                all,
-                &Selection {
-                    profile,
-                    only: args.only.clone(),
-                    skip: args.skip.clone(),
-                    transport: args.transport,
-                },
-            ),
-            None => all
-                .into_iter()
-                .filter(|c| args.only.is_empty() || args.only.iter().any(|p| c.matches(p)))
-                .filter(|c| !args.skip.iter().any(|p| c.matches(p)))
-                .collect(),
-        };
-        for c in &listed {
-            let _ = writeln!(io.out, "{:<26} {:<6} {}", c.id, c.profile, c.title);
-        }
-        return 0;
+        return list(&args, all, &mut io);
     }
+    let plan = match plan(&args, all, &mut io) {
+        Ok(p) => p,
+        Err(e) => return fail2(&mut io, &e),
+    };
+    let (target, label, embedded) = match build_target(&args, &plan, &mut io).await {
+        Ok(t) => t,
+        Err(e) => return fail2(&mut io, &e),
+    };
+    let ctx = match connect(
+        target,
+        &label,
+        embedded.as_ref(),
+        &args,
+        plan.profile,
+        &mut io,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(e) = embedded {
+                e.stop().await;
+            }
+            return fail2(&mut io, &e);
+        }
+    };
+    let report = run_checks(ctx, &plan, &label, &mut io).await;
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    write_report(&args, &report, &mut io)
+}
+
+/// Parses the flags; `Err` is the exit code once clap's message (or `--help`) is written.
+fn parse(argv: Vec<std::ffi::OsString>, io: &mut Io<'_>) -> Result<Args, i32> {
+    Args::try_parse_from(argv).map_err(|e| {
+        let code = if e.use_stderr() { 2 } else { 0 };
+        let target: &mut (dyn Write + Send) = if e.use_stderr() {
+            &mut *io.err
+        } else {
+            &mut *io.out
+        };
+        let _ = write!(target, "{}", e.render());
+        code
+    })
+}
+
+/// `--list`: the checks `--profile`, `--only` and `--skip` select (every profile's without
+/// `--profile`), one line each; exit 0.
+fn list(args: &Args, all: Vec<Check>, io: &mut Io<'_>) -> i32 {
+    let listed: Vec<Check> = match args.profile {
+        Some(profile) => select(
+            all,
+            &Selection {
+                profile,
+                only: args.only.clone(),
+                skip: args.skip.clone(),
+                transport: args.transport,
+            },
+        ),
+        None => all
+            .into_iter()
+            .filter(|c| args.only.is_empty() || args.only.iter().any(|p| c.matches(p)))
+            .filter(|c| !args.skip.iter().any(|p| c.matches(p)))
+            .collect(),
+    };
+    for c in &listed {
+        let _ = writeln!(io.out, "{:<26} {:<6} {}", c.id, c.profile, c.title);
+    }
+    0
+}
+
+/// What the flags ask for, validated: everything but the target itself.
+struct Plan {
+    profile: Profile,
+    baseline: Baseline,
+    settings: Settings,
+    /// The selected checks, in run order (never empty).
+    checks: Vec<Check>,
+    mcp_path: String,
+    /// `--url` names the MCP endpoint itself (its path becomes `mcp_path`).
+    url_is_endpoint: bool,
+    extra_headers: Vec<ExtraHeader>,
+}
+
+/// Validates the flags into a `Plan`, in the order the messages have always come in;
+/// `Err` is the message of exit 2. Writes notes (the MCP path chosen, unused flags).
+fn plan(args: &Args, all: Vec<Check>, io: &mut Io<'_>) -> Result<Plan, String> {
     let profile = args.profile.unwrap_or(Profile::Strict);
     if profile == Profile::Mcp && args.transport.is_some() {
-        return fail2(
-            &mut io,
-            "--transport does not apply to --profile mcp: it speaks Streamable HTTP at --mcp-path, and MCP-AUTH-1.sse checks the legacy stream at --sse-path when the target offers it; drop --transport",
-        );
+        return Err("--transport does not apply to --profile mcp: it speaks Streamable HTTP at --mcp-path, and MCP-AUTH-1.sse checks the legacy stream at --sse-path when the target offers it; drop --transport".into());
     }
-    let baseline = match &args.baseline {
-        Some(p) => match std::fs::read_to_string(p)
-            .map_err(|e| e.to_string())
-            .and_then(|t| parse_baseline(&t))
-        {
-            Ok(b) => b,
-            Err(e) => return fail2(&mut io, &format!("--baseline {}: {e}", p.display())),
-        },
-        None => Default::default(),
-    };
-    if !(args.keepalive_wait > 0.0
-        && args.keepalive_wait < 3600.0
-        && args.timeout > 0.0
-        && args.timeout < 3600.0)
-    {
-        return fail2(
-            &mut io,
-            "--keepalive-wait and --timeout must be between 0 and 3600 seconds",
-        );
-    }
-    let settings = Settings {
-        timeout: Duration::from_secs_f64(args.timeout),
-        keepalive_wait: Duration::from_secs_f64(args.keepalive_wait),
-        max_burst_probe: args.max_burst_probe.max(1),
-        max_streams_probe: args.max_streams_probe.max(1),
-        ..Settings::default()
-    };
+    let baseline = load_baseline(args)?;
+    let settings = settings(args)?;
     let sel = Selection {
         profile,
         only: args.only.clone(),
         skip: args.skip.clone(),
         transport: args.transport,
     };
+    let (mcp_path, url_is_endpoint) = mcp_path(args, profile, io)?;
+    if profile == Profile::Mcp {
+        note_unused_by_mcp(args, io);
+    }
+    if [&mcp_path, &args.sse_path]
+        .iter()
+        .any(|p| !p.starts_with('/') || p.bytes().any(|b| !(0x21..0x7f).contains(&b)))
+    {
+        return Err("--mcp-path and --sse-path must start with / and be visible ASCII".into());
+    }
+    let checks = select_checks(all, &sel)?;
+    if args.expect_rps.is_some_and(|r| !(r > 0.0 && r < 1e6))
+        || args
+            .expect_keepalive
+            .is_some_and(|k| !(k > 0.0 && k < 3600.0))
+    {
+        return Err(
+            "--expect-rps must be above 0, --expect-keepalive between 0 and 3600 seconds".into(),
+        );
+    }
+    let extra_headers = load_headers(args)?;
+    Ok(Plan {
+        profile,
+        baseline,
+        settings,
+        checks,
+        mcp_path,
+        url_is_endpoint,
+        extra_headers,
+    })
+}
+
+/// `--baseline`: the accepted failures (none without it).
+fn load_baseline(args: &Args) -> Result<Baseline, String> {
+    match &args.baseline {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| parse_baseline(&t))
+            .map_err(|e| format!("--baseline {}: {e}", p.display())),
+        None => Ok(Default::default()),
+    }
+}
+
+/// The timing settings from `--timeout`, `--keepalive-wait` and the probe limits.
+fn settings(args: &Args) -> Result<Settings, String> {
+    if !(args.keepalive_wait > 0.0
+        && args.keepalive_wait < 3600.0
+        && args.timeout > 0.0
+        && args.timeout < 3600.0)
+    {
+        return Err("--keepalive-wait and --timeout must be between 0 and 3600 seconds".into());
+    }
+    Ok(Settings {
+        timeout: Duration::from_secs_f64(args.timeout),
+        keepalive_wait: Duration::from_secs_f64(args.keepalive_wait),
+        max_burst_probe: args.max_burst_probe.max(1),
+        max_streams_probe: args.max_streams_probe.max(1),
+        ..Settings::default()
+    })
+}
+
+/// The MCP path (`--mcp-path`, else the path of `--url` for the generic profiles, else
+/// `/mcp`) and whether `--url` names the endpoint; refuses an endpoint URL where the
+/// profile wants a base.
+fn mcp_path(args: &Args, profile: Profile, io: &mut Io<'_>) -> Result<(String, bool), String> {
     let url_path = args
         .url
         .as_deref()
@@ -392,180 +498,93 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             .and_then(|u| url::Url::parse(u).ok())
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
-        return fail2(
-            &mut io,
-            &format!(
-                "--url names an endpoint ({url_path}), but with --profile {profile} it is the base the paths /mcp, /mcp/sse and /mcp/messages are added to (a path is kept as a proxy prefix): use --url {origin}, or --profile mcp to check {url_path} as any MCP server's endpoint"
-            ),
-        );
+        return Err(format!(
+            "--url names an endpoint ({url_path}), but with --profile {profile} it is the base the paths /mcp, /mcp/sse and /mcp/messages are added to (a path is kept as a proxy prefix): use --url {origin}, or --profile mcp to check {url_path} as any MCP server's endpoint"
+        ));
     }
-    if profile == Profile::Mcp {
-        let unused: Vec<&str> = [
-            ("--allowed-origin", args.allowed_origin.is_some()),
-            ("--expect-rps", args.expect_rps.is_some()),
-            ("--expect-keepalive", args.expect_keepalive.is_some()),
-            ("--expect-max-streams", args.expect_max_streams.is_some()),
-            ("--max-streams-probe", args.max_streams_probe != 32),
-        ]
-        .into_iter()
-        .filter_map(|(f, given)| given.then_some(f))
-        .collect();
-        if !unused.is_empty() {
-            let _ = writeln!(
-                io.err,
-                "mcp-conformance: note: {} not used by --profile mcp (no check of it reads them)",
-                unused.join(", ")
-            );
-        }
-    }
-    if [&mcp_path, &args.sse_path]
-        .iter()
-        .any(|p| !p.starts_with('/') || p.bytes().any(|b| !(0x21..0x7f).contains(&b)))
-    {
-        return fail2(
-            &mut io,
-            "--mcp-path and --sse-path must start with / and be visible ASCII",
-        );
-    }
-    let checks = select(all, &sel);
-    if checks.is_empty() {
-        let elsewhere: Vec<String> = [
-            Profile::Seed,
-            Profile::Strict,
-            Profile::Mcp,
-            Profile::Claude,
-            Profile::Oauth,
-        ]
-        .into_iter()
-        .filter(|p| {
-            *p != profile
-                && !select(
-                    crate::checks::all(),
-                    &Selection {
-                        profile: *p,
-                        ..sel.clone()
-                    },
-                )
-                .is_empty()
-        })
-        .map(|p| format!("--profile {p}"))
-        .collect();
-        let hint = if elsewhere.is_empty() {
-            String::new()
-        } else {
-            format!(" (they select checks with {})", elsewhere.join(" or "))
-        };
-        return fail2(
-            &mut io,
-            &format!(
-                "no check to run: --profile {profile} with --only/--skip/--transport as given selects none{hint}; a run that checks nothing would pass (see --list --profile {profile})"
-            ),
-        );
-    }
-    if args.expect_rps.is_some_and(|r| !(r > 0.0 && r < 1e6))
-        || args
-            .expect_keepalive
-            .is_some_and(|k| !(k > 0.0 && k < 3600.0))
-    {
-        return fail2(
-            &mut io,
-            "--expect-rps must be above 0, --expect-keepalive between 0 and 3600 seconds",
-        );
-    }
-    let extra_headers = match load_headers(&args) {
-        Ok(h) => h,
-        Err(e) => return fail2(&mut io, &e),
-    };
+    Ok((mcp_path, url_is_endpoint))
+}
 
+/// Notes the flags given that no check of `--profile mcp` reads.
+fn note_unused_by_mcp(args: &Args, io: &mut Io<'_>) {
+    let unused: Vec<&str> = [
+        ("--allowed-origin", args.allowed_origin.is_some()),
+        ("--expect-rps", args.expect_rps.is_some()),
+        ("--expect-keepalive", args.expect_keepalive.is_some()),
+        ("--expect-max-streams", args.expect_max_streams.is_some()),
+        ("--max-streams-probe", args.max_streams_probe != 32),
+    ]
+    .into_iter()
+    .filter_map(|(f, given)| given.then_some(f))
+    .collect();
+    if !unused.is_empty() {
+        let _ = writeln!(
+            io.err,
+            "mcp-conformance: note: {} not used by --profile mcp (no check of it reads them)",
+            unused.join(", ")
+        );
+    }
+}
+
+/// The checks `sel` selects; refuses an empty run (it would pass), naming the profiles
+/// where the same flags select checks.
+fn select_checks(all: Vec<Check>, sel: &Selection) -> Result<Vec<Check>, String> {
+    let checks = select(all, sel);
+    if !checks.is_empty() {
+        return Ok(checks);
+    }
+    let profile = sel.profile;
+    let elsewhere: Vec<String> = [
+        Profile::Seed,
+        Profile::Strict,
+        Profile::Mcp,
+        Profile::Claude,
+        Profile::Oauth,
+    ]
+    .into_iter()
+    .filter(|p| {
+        *p != profile
+            && !select(
+                crate::checks::all(),
+                &Selection {
+                    profile: *p,
+                    ..sel.clone()
+                },
+            )
+            .is_empty()
+    })
+    .map(|p| format!("--profile {p}"))
+    .collect();
+    let hint = if elsewhere.is_empty() {
+        String::new()
+    } else {
+        format!(" (they select checks with {})", elsewhere.join(" or "))
+    };
+    Err(format!(
+        "no check to run: --profile {profile} with --only/--skip/--transport as given selects none{hint}; a run that checks nothing would pass (see --list --profile {profile})"
+    ))
+}
+
+/// The target (from `--url`, or the embedded server), its label in the report, and the
+/// embedded server to stop afterwards; then what every target takes from the flags.
+async fn build_target(
+    args: &Args,
+    plan: &Plan,
+    io: &mut Io<'_>,
+) -> Result<(Target, String, Option<Embedded>), String> {
     let (mut target, label, embedded) = match &args.url {
-        Some(url) => {
-            let base = match url::Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
-                _ => return fail2(&mut io, &format!("--url {url:?} is not an http(s) URL")),
-            };
-            let keys = match (&args.oauth_token, load_keys(&args, &mut io)) {
-                (Some(token), _) => vec![token.clone()],
-                (None, Ok(k)) => k,
-                (None, Err(e)) => return fail2(&mut io, &e.to_string()),
-            };
-            if keys.is_empty() && profile != Profile::Oauth {
-                return fail2(
-                    &mut io,
-                    "no key: set MCP_CONFORMANCE_KEYS (comma-separated) or pass --key-file PATH",
-                );
-            }
-            if keys.len() > 2 {
-                let _ = writeln!(
-                    io.err,
-                    "mcp-conformance: note: using the first two of {} keys",
-                    keys.len()
-                );
-            }
-            let keys: Vec<ApiKey> = keys
-                .into_iter()
-                .take(2)
-                .enumerate()
-                .map(|(i, k)| match args.oauth_token {
-                    // Reproductions name it by the variable it came from.
-                    Some(_) => ApiKey::named(k, "MCP_OAUTH_TOKEN"),
-                    None => ApiKey::new(k, i),
-                })
-                .collect();
-            let mut base = base;
-            if url_is_endpoint {
-                base.set_path("/"); // the endpoint's path is --mcp-path now
-            }
-            let mut t = Target::new(base, keys);
-            t.style = match (&args.oauth_token, profile) {
-                (Some(_), _) | (None, Profile::Oauth) => HeaderStyle::Bearer,
-                _ => args.header_style.unwrap_or_default(),
-            };
-            t.foreign_token = args
-                .oauth_foreign_token
-                .clone()
-                .map(|f| ApiKey::named(f, "MCP_OAUTH_FOREIGN_TOKEN"));
-            t.allowed_origin = args.allowed_origin.clone();
-            t.transport = args.transport;
-            t.settings = settings;
-            t.log = match (&args.log_file, &args.log_command) {
-                (Some(p), _) => LogSource::File(p.clone()),
-                (None, Some(c)) => LogSource::Command(c.clone()),
-                _ => LogSource::None,
-            };
-            (t, url.clone(), None)
-        }
-        None if profile == Profile::Oauth => {
-            return fail2(
-                &mut io,
-                "--profile oauth checks an OAuth-protected server: pass its --url (the embedded server runs with API keys)",
-            );
-        }
+        Some(url) => (url_target(args, url, plan, io)?, url.clone(), None),
         None => {
-            if !args.key.is_empty()
-                || args.key_file.is_some()
-                || args.log_file.is_some()
-                || args.log_command.is_some()
-            {
-                let _ = writeln!(
-                    io.err,
-                    "mcp-conformance: note: without --url the embedded server uses generated keys and its own log; key and log flags are ignored"
-                );
-            }
-            match crate::embedded::start(settings, args.header_style.unwrap_or_default()).await {
-                Ok(e) => {
-                    let label = format!("the embedded server at {}", e.target.base);
-                    let mut t = e.target.clone();
-                    t.transport = args.transport;
-                    (t, label, Some(e))
-                }
-                Err(e) => return fail2(&mut io, &format!("starting the embedded server: {e}")),
-            }
+            let e = embedded_target(args, plan, io).await?;
+            let label = format!("the embedded server at {}", e.target.base);
+            let mut t = e.target.clone();
+            t.transport = args.transport;
+            (t, label, Some(e))
         }
     };
-
-    target.extra_headers = extra_headers;
+    target.extra_headers = plan.extra_headers.clone();
     target.ca_file = args.ca_file.clone();
-    target.mcp_path = mcp_path;
+    target.mcp_path = plan.mcp_path.clone();
     target.sse_path = args.sse_path.clone();
     // The embedded server's limits are expected unless a flag says otherwise.
     let e = &mut target.expect;
@@ -576,28 +595,111 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
         .map(Duration::from_secs_f64)
         .or(e.keepalive);
     e.max_streams = args.expect_max_streams.or(e.max_streams);
-    let mut ctx = match Ctx::new(target) {
-        Ok(c) => c,
-        Err(e) => return fail2(&mut io, &e.to_string()),
+    Ok((target, label, embedded))
+}
+
+/// The target at `--url`, with its keys (or OAuth token), header style, origin and log.
+fn url_target(args: &Args, url: &str, plan: &Plan, io: &mut Io<'_>) -> Result<Target, String> {
+    let profile = plan.profile;
+    let mut base = match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+        _ => return Err(format!("--url {url:?} is not an http(s) URL")),
     };
-    // Unreachable target: exit 2 before any check runs.
+    // The key flags are read (and warned about) even when an OAuth token replaces them.
+    let keys = match (&args.oauth_token, load_keys(args, io)) {
+        (Some(token), _) => vec![token.clone()],
+        (None, keys) => keys?,
+    };
+    if keys.is_empty() && profile != Profile::Oauth {
+        return Err(
+            "no key: set MCP_CONFORMANCE_KEYS (comma-separated) or pass --key-file PATH".into(),
+        );
+    }
+    if keys.len() > 2 {
+        let _ = writeln!(
+            io.err,
+            "mcp-conformance: note: using the first two of {} keys",
+            keys.len()
+        );
+    }
+    let keys: Vec<ApiKey> = keys
+        .into_iter()
+        .take(2)
+        .enumerate()
+        .map(|(i, k)| match args.oauth_token {
+            // Reproductions name it by the variable it came from.
+            Some(_) => ApiKey::named(k, "MCP_OAUTH_TOKEN"),
+            None => ApiKey::new(k, i),
+        })
+        .collect();
+    if plan.url_is_endpoint {
+        base.set_path("/"); // the endpoint's path is --mcp-path now
+    }
+    let mut t = Target::new(base, keys);
+    t.style = match (&args.oauth_token, profile) {
+        (Some(_), _) | (None, Profile::Oauth) => HeaderStyle::Bearer,
+        _ => args.header_style.unwrap_or_default(),
+    };
+    t.foreign_token = args
+        .oauth_foreign_token
+        .clone()
+        .map(|f| ApiKey::named(f, "MCP_OAUTH_FOREIGN_TOKEN"));
+    t.allowed_origin = args.allowed_origin.clone();
+    t.transport = args.transport;
+    t.settings = plan.settings.clone();
+    t.log = match (&args.log_file, &args.log_command) {
+        (Some(p), _) => LogSource::File(p.clone()),
+        (None, Some(c)) => LogSource::Command(c.clone()),
+        _ => LogSource::None,
+    };
+    Ok(t)
+}
+
+/// Without `--url`: the cfpb-mcp server embedded (not for `--profile oauth`).
+async fn embedded_target(args: &Args, plan: &Plan, io: &mut Io<'_>) -> Result<Embedded, String> {
+    if plan.profile == Profile::Oauth {
+        return Err("--profile oauth checks an OAuth-protected server: pass its --url (the embedded server runs with API keys)".into());
+    }
+    if !args.key.is_empty()
+        || args.key_file.is_some()
+        || args.log_file.is_some()
+        || args.log_command.is_some()
+    {
+        let _ = writeln!(
+            io.err,
+            "mcp-conformance: note: without --url the embedded server uses generated keys and its own log; key and log flags are ignored"
+        );
+    }
+    crate::embedded::start(plan.settings.clone(), args.header_style.unwrap_or_default())
+        .await
+        .map_err(|e| format!("starting the embedded server: {e}"))
+}
+
+/// The run context, once the target answers `GET /health` (an unreachable target is exit
+/// 2 before any check runs); with `--profile mcp` against a URL and no `--header-style`,
+/// the credential style its 401 challenge asks for.
+async fn connect(
+    target: Target,
+    label: &str,
+    embedded: Option<&Embedded>,
+    args: &Args,
+    profile: Profile,
+    io: &mut Io<'_>,
+) -> Result<Ctx, String> {
+    let mut ctx = Ctx::new(target).map_err(|e| e.to_string())?;
     let health = Probe::new("GET", ctx.url("/health"));
     if let Err(e) = ctx.send(&health, Pace::Free).await {
-        if let Some(e) = embedded {
-            e.stop().await;
-        }
-        return fail2(&mut io, &format!("cannot reach {label}: {e}"));
+        return Err(format!("cannot reach {label}: {e}"));
     }
     if profile == Profile::Mcp && args.header_style.is_none() && embedded.is_none() {
         let note = detect_style(&mut ctx).await;
         let _ = writeln!(io.err, "mcp-conformance: note: {note}");
     }
+    Ok(ctx)
+}
 
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none(),
-    };
+/// Runs the plan's checks, with a progress line on a terminal's stderr.
+async fn run_checks(ctx: Ctx, plan: &Plan, label: &str, io: &mut Io<'_>) -> Report {
     let err_tty = io.err_tty;
     let err = &mut *io.err;
     let mut progress = |i: usize, n: usize, id: &str| {
@@ -610,12 +712,24 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             let _ = err.flush();
         }
     };
-    let report = crate::engine::run(&ctx, &checks, &baseline, &label, profile, &mut progress).await;
-    drop(ctx);
-    if let Some(e) = embedded {
-        e.stop().await;
-    }
+    crate::engine::run(
+        &ctx,
+        &plan.checks,
+        &plan.baseline,
+        label,
+        plan.profile,
+        &mut progress,
+    )
+    .await
+}
 
+/// Writes the report (`--format`, to `--output` or stdout); returns the exit code.
+fn write_report(args: &Args, report: &Report, io: &mut Io<'_>) -> i32 {
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none(),
+    };
     let text = match args.format {
         Format::Human => {
             let tty = if args.output.is_some() {
@@ -623,15 +737,15 @@ pub async fn run(argv: Vec<std::ffi::OsString>, mut io: Io<'_>) -> i32 {
             } else {
                 io.out_tty
             };
-            crate::report::human(&report, color && tty || args.color == ColorChoice::Always)
+            crate::report::human(report, color && tty || args.color == ColorChoice::Always)
         }
-        Format::Json => crate::report::json(&report),
-        Format::Junit => crate::report::junit(&report),
+        Format::Json => crate::report::json(report),
+        Format::Junit => crate::report::junit(report),
     };
     match &args.output {
         Some(path) => {
             if let Err(e) = std::fs::write(path, text) {
-                return fail2(&mut io, &format!("writing {}: {e}", path.display()));
+                return fail2(io, &format!("writing {}: {e}", path.display()));
             }
             let _ = writeln!(
                 io.err,
