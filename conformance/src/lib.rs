@@ -4,7 +4,8 @@
 //! Layout (arrows are imports, one way only; no module import cycle):
 //! - `cli`, `embedded`, `report` sit on top.
 //! - `checks` -> `engine`, `client`: the families, one file per family (HTTP-* one per
-//!   clause); a check is data: ID, profile, what it sends and expects, an async run fn.
+//!   clause); a check is data: ID, profile, what it sends and expects, an async run fn;
+//!   a family is data too: a row of `checks::families` (title, transport, needs).
 //! - `engine` -> `client`: `Check`, `Outcome`, `Profile`, expectations, the runner,
 //!   `Report`; never names a family.
 //! - `client` -> `wire`: `Ctx`, pacer, limit discovery, the legacy and Streamable HTTP

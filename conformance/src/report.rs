@@ -13,29 +13,6 @@ pub enum Format {
     Junit,
 }
 
-fn family_title(f: &str) -> &'static str {
-    match f {
-        "EP" => "endpoints",
-        "AUTH" => "authentication",
-        "NET" => "network posture",
-        "SSE" => "the event stream",
-        "MSG" => "the messages endpoint",
-        "RATE" => "rate limiting",
-        "LOG" => "audit log",
-        "HTTP" => "Streamable HTTP on /mcp",
-        "HTTP-2026" => "MCP 2026-07-28 on /mcp (stateless)",
-        "COMPAT" => "Claude's clients as they are: the tolerances on /mcp",
-        "CLAUDE" => "Claude's surfaces: would each connect",
-        "MCP-INIT" => "mcp profile: the Streamable HTTP round trip",
-        "MCP-AUTH" => "mcp profile: credentials",
-        "MCP-ORIGIN" => "mcp profile: Origin validation",
-        "MCP-SESSION" => "mcp profile: sessions",
-        "MCP-RATE" => "mcp profile: rate limiting",
-        "MCP-LOG" => "mcp profile: the server's log",
-        _ => "other",
-    }
-}
-
 /// Families in first-seen order with their results.
 fn grouped(report: &Report) -> Vec<(&str, Vec<&CheckReport>)> {
     let mut groups: Vec<(&str, Vec<&CheckReport>)> = Vec::new();
@@ -76,7 +53,7 @@ pub fn human(report: &Report, color: bool) -> String {
         out.push_str(&format!(
             "\n{} ({})\n",
             paint("1", family),
-            family_title(family)
+            crate::checks::families::title(family)
         ));
         for r in results {
             let tag = match r.verdict {

@@ -69,14 +69,10 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// Whether a check of `family` belongs to this transport's group.
-    pub fn includes(self, family: &str) -> bool {
-        match self {
-            Transport::Sse => !matches!(family, "HTTP" | "HTTP-2026" | "COMPAT"),
-            Transport::Streamable => family == "HTTP",
-            Transport::Mcp2026 => family == "HTTP-2026",
-            Transport::Both => true,
-        }
+    /// Whether a check in the group of `group` (its family's row in `checks::families`)
+    /// belongs to this transport's run: its own group, or every group for `Both`.
+    pub fn includes(self, group: Transport) -> bool {
+        self == Transport::Both || self == group
     }
 }
 

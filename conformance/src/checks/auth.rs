@@ -5,7 +5,7 @@
 
 use super::bodies::AUTH_BODY;
 use super::prereq::{guarded_endpoints, need_key};
-use crate::client::{Ctx, HeaderSpec, Pace, Probe};
+use crate::client::{Ctx, HeaderSpec, Pace, Probe, wrong_key};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, send_any};
 use crate::key::{ApiKey, HeaderStyle};
@@ -70,16 +70,6 @@ enum Bad {
     Duplicate,
     Conflict,
     NonAscii,
-}
-
-/// A wrong key: same length and alphabet as the real one, random.
-pub(super) fn wrong_key(len: usize) -> String {
-    use rand::Rng;
-    const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..len.max(8))
-        .map(|_| A[rng.random_range(0..A.len())] as char)
-        .collect()
 }
 
 fn variants(ctx: &Ctx, bad: Bad) -> Result<Vec<(String, Vec<HeaderSpec>)>, Outcome> {

@@ -4,13 +4,15 @@
 //! `HTTP-2026-*`, the `claude` group (`COMPAT-*`, `CLAUDE-*`), the `mcp` profile's `MCP-*`
 //! (selected alone), the `oauth` profile's `OAUTH-*` (selected alone), then AUTH-7.run, which
 //! judges every response of the run (so it comes last). This file only lists
-//! them; shared helpers live in `prereq.rs` and `bodies.rs`.
+//! them; what each family is (title, transport, needs) is a row of `families.rs`; shared
+//! helpers live in `prereq.rs` and `bodies.rs`.
 
 mod auth;
 mod bodies;
 mod claude;
 mod echo;
 mod endpoints;
+pub mod families;
 mod http;
 mod http2026;
 mod log;
@@ -24,7 +26,7 @@ mod sse;
 
 use crate::engine::Check;
 
-/// Every check, in run order.
+/// Every check, in run order, each in its family's `--transport` group.
 pub fn all() -> Vec<Check> {
     [
         endpoints::checks(),
@@ -42,25 +44,55 @@ pub fn all() -> Vec<Check> {
         echo::checks(),
     ]
     .concat()
+    .into_iter()
+    .map(|c| {
+        let group = families::transport(c.family());
+        c.in_transport(group)
+    })
+    .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    /// The runner measures up front exactly what it measured when it chose by family:
-    /// the limits for RATE-* and the shared-limit checks, the `/mcp` offer for HTTP-*, the
-    /// 2026-07-28 offer for HTTP-2026-*.
+    use super::families::{FAMILIES, family};
+
+    /// Every check's family has a row in the table, every row has a check, and the rows
+    /// are in the order the families first run.
+    #[test]
+    fn every_family_is_in_the_table() {
+        let mut seen: Vec<&str> = Vec::new();
+        let all = super::all();
+        for c in &all {
+            assert!(
+                family(c.family()).is_some(),
+                "{}: family {}",
+                c.id,
+                c.family()
+            );
+            if !seen.contains(&c.family()) {
+                seen.push(c.family());
+            }
+        }
+        let rows: Vec<&str> = FAMILIES.iter().map(|f| f.id).collect();
+        assert_eq!(seen, rows);
+    }
+
+    /// The runner measures up front exactly what each family's row says: the limits for
+    /// RATE-* (and the shared-limit checks), the `/mcp` offer for HTTP-*, the 2026-07-28
+    /// offer for HTTP-2026-*; the claude group's checks choose their own.
     #[test]
     fn needs_match_the_families_that_use_them() {
+        let shared_limit = ["HTTP-6.shared-limit", "HTTP-2026-11.shared-limit"];
         for c in super::all() {
-            let limits = c.family() == "RATE"
-                || c.id == "HTTP-6.shared-limit"
-                || c.id == "HTTP-2026-11.shared-limit";
+            let row = family(c.family()).expect("a family row");
+            let Some(needs) = row.needs else {
+                assert!(!c.needs.limits, "{}", c.id);
+                continue;
+            };
+            let limits = needs.limits || shared_limit.contains(&c.id.as_str());
             assert_eq!(c.needs.limits, limits, "{}", c.id);
-            let claude = matches!(c.family(), "COMPAT" | "CLAUDE");
-            if !claude {
-                assert_eq!(c.needs.offer, c.family() == "HTTP", "{}", c.id);
-                assert_eq!(c.needs.stateless, c.family() == "HTTP-2026", "{}", c.id);
-            }
+            assert_eq!(c.needs.offer, needs.offer, "{}", c.id);
+            assert_eq!(c.needs.stateless, needs.stateless, "{}", c.id);
         }
     }
 
@@ -77,9 +109,8 @@ mod tests {
             "MSG-2.unknown",
         ];
         for c in super::all() {
-            let family = c.family();
-            let needs =
-                matches!(family, "MSG" | "LOG" | "SSE") && !without.contains(&c.id.as_str());
+            let row = family(c.family()).expect("a family row");
+            let needs = row.needs.is_some_and(|n| n.session) && !without.contains(&c.id.as_str());
             assert_eq!(c.needs.session, needs, "{}", c.id);
         }
     }

@@ -57,6 +57,31 @@ impl Ctx {
     pub fn log_lines_prefixed(&self) -> bool {
         matches!(self.target.log, LogSource::Command(_))
     }
+
+    /// Reads the log every 200 ms and shows it to `look` until `look` is `Done`, or
+    /// `--timeout` has passed since the watch began (then what it said last).
+    pub async fn watch_log<T>(
+        &self,
+        mut look: impl FnMut(&str) -> Seen<T>,
+    ) -> Result<T, ClientError> {
+        let deadline = Instant::now() + self.timeout();
+        loop {
+            let text = self.read_log().await?.unwrap_or_default();
+            match look(&text) {
+                Seen::Done(t) => return Ok(t),
+                Seen::NotYet(t) if Instant::now() >= deadline => return Ok(t),
+                Seen::NotYet(_) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// What one look at the log found: `Done` ends the watch; `NotYet` is what stands if the
+/// time runs out before the next look.
+pub enum Seen<T> {
+    Done(T),
+    NotYet(T),
 }
 
 /// The log lines as (line number, JSON value or the parse problem).

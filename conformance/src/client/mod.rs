@@ -6,6 +6,7 @@
 pub mod claude;
 mod ctx;
 mod dns;
+mod era;
 mod error;
 mod facts;
 mod keyed;
@@ -26,6 +27,7 @@ pub mod streamable;
 pub mod tls;
 
 pub use ctx::Ctx;
+pub use era::{Era, call_line_differences};
 pub use error::ClientError;
 pub use facts::{Capture, Limits, Offer};
 pub(crate) use keyed::{
@@ -33,10 +35,10 @@ pub(crate) use keyed::{
 };
 pub use legacy::Session;
 pub(crate) use limits::{cheap_probe, drain};
-pub(crate) use log::{log_repro, objects, parse_lines};
+pub(crate) use log::{Seen, log_repro, objects, parse_lines};
 pub use pacer::Pace;
 pub use probe::{BodySpec, HeaderSpec, Probe};
-pub(crate) use random::random_session_id;
+pub(crate) use random::{random_session_id, wrong_key};
 pub(crate) use rpc::{initialize_params, rpc};
 pub use scan::{ResponseScan, ScanFindings, SeenLeak};
 pub(crate) use send::retry_after;

@@ -5,6 +5,7 @@
 
 use super::outcome::CheckResult;
 use crate::client::Ctx;
+use crate::target::Transport;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -147,6 +148,9 @@ pub struct Check {
     pub title: String,
     /// What the runner measures before this check runs.
     pub needs: Needs,
+    /// The `--transport` whose group it belongs to (`Both`: only a run of every group runs
+    /// it); HTTP+SSE unless its family says otherwise (`checks::all` sets it).
+    pub transport: Transport,
     pub run: RunFn,
 }
 
@@ -168,6 +172,7 @@ impl Check {
             profile,
             title: title.to_string(),
             needs: Needs::NONE,
+            transport: Transport::Sse,
             run: Arc::new(run),
         }
     }
@@ -175,6 +180,12 @@ impl Check {
     /// The same check, with what the runner must measure before it runs.
     pub fn needing(mut self, needs: Needs) -> Self {
         self.needs = needs;
+        self
+    }
+
+    /// The same check, in the group of `--transport transport`.
+    pub fn in_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 

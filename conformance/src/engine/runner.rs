@@ -48,7 +48,7 @@ pub fn select(checks: Vec<Check>, sel: &Selection) -> Vec<Check> {
     checks
         .into_iter()
         .filter(|c| sel.profile.selects(c.profile))
-        .filter(|c| sel.transport.is_none_or(|t| t.includes(c.family())))
+        .filter(|c| sel.transport.is_none_or(|t| t.includes(c.transport)))
         .filter(|c| sel.only.is_empty() || sel.only.iter().any(|p| c.matches(p)))
         .filter(|c| !sel.skip.iter().any(|p| c.matches(p)))
         .collect()

@@ -6,7 +6,7 @@ use super::common::no_response;
 use crate::checks::bodies::{AUTH_BODY, FORBIDDEN_BODY};
 use crate::checks::prereq::{need_key, need_streamable};
 use crate::client::streamable::{SESSION_HEADER, SESSION_VERSION, initialize_body};
-use crate::client::{Ctx, HeaderSpec, Pace, Probe, random_session_id};
+use crate::client::{Ctx, Era, HeaderSpec, Pace, Probe, random_session_id, wrong_key};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, meets};
 
@@ -22,40 +22,18 @@ pub fn checks() -> Vec<Check> {
 async fn auth(ctx: &Ctx) -> CheckResult {
     need_streamable(ctx).await?;
     let key = need_key(ctx, 0)?;
-    let wrong: String = {
-        use rand::Rng;
-        const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        let mut rng = rand::rng();
-        (0..key.expose().len().max(8))
-            .map(|_| A[rng.random_range(0..A.len())] as char)
-            .collect()
-    };
-    let init = initialize_body(SESSION_VERSION);
+    let wrong = wrong_key(key.expose().len());
     let exact = Expect::Exact(401, AUTH_BODY);
-    let steps = vec![
-        Step::new(
-            "POST /mcp initialize without a key",
-            ctx.mcp_post(None, &init),
-            Pace::AuthFail,
-            exact.clone(),
-        ),
-        Step::new(
-            "POST /mcp initialize with a wrong X-API-Key",
-            ctx.mcp_post(None, &init)
-                .header(HeaderSpec::plain("X-API-Key", &wrong)),
-            Pace::AuthFail,
-            exact.clone(),
-        ),
-        Step::new(
-            "GET /mcp without a key",
-            Probe::new("GET", ctx.url("/mcp"))
-                .header(HeaderSpec::plain("Accept", "text/event-stream"))
-                .header(HeaderSpec::plain(SESSION_HEADER, &random_session_id()))
-                .stream(),
-            Pace::AuthFail,
-            exact,
-        ),
-    ];
+    let mut steps = no_or_wrong_key_steps(ctx, Era::Session, &wrong);
+    steps.push(Step::new(
+        "GET /mcp without a key",
+        Probe::new("GET", ctx.url("/mcp"))
+            .header(HeaderSpec::plain("Accept", "text/event-stream"))
+            .header(HeaderSpec::plain(SESSION_HEADER, &random_session_id()))
+            .stream(),
+        Pace::AuthFail,
+        exact,
+    ));
     expect_steps(ctx, steps).await
 }
 
@@ -79,4 +57,26 @@ async fn origin(ctx: &Ctx) -> CheckResult {
             probe.curl(),
         )
     })
+}
+
+/// The era's first request without a key and with the wrong key `wrong` (in X-API-Key),
+/// each expecting the exact 401 (HTTP-6.auth, HTTP-2026-11.auth).
+pub fn no_or_wrong_key_steps(ctx: &Ctx, era: Era, wrong: &str) -> Vec<Step> {
+    let name = era.first_request_name();
+    let exact = Expect::Exact(401, AUTH_BODY);
+    vec![
+        Step::new(
+            format!("{name} without a key"),
+            ctx.first_request(era, None),
+            Pace::AuthFail,
+            exact.clone(),
+        ),
+        Step::new(
+            format!("{name} with a wrong X-API-Key"),
+            ctx.first_request(era, None)
+                .header(HeaderSpec::plain("X-API-Key", wrong)),
+            Pace::AuthFail,
+            exact,
+        ),
+    ]
 }

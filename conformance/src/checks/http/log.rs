@@ -4,12 +4,11 @@
 
 use super::common::session;
 use crate::checks::prereq::{need_key, need_streamable, setup};
-use crate::client::{Ctx, log_repro, objects, random_session_id};
+use crate::client::{Ctx, Era, Seen, call_line_differences, log_repro, objects, random_session_id};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Outcome};
 use crate::target::LogSource;
-use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use serde_json::json;
 
 pub fn checks() -> Vec<Check> {
     check_table! {
@@ -43,58 +42,23 @@ async fn log(ctx: &Ctx) -> CheckResult {
     let expected = format!(
         "an mcp_request line with path \"/mcp\", tool \"search_complaints\", arguments containing {marker}, key {want_key}, session \"{prefix}\"; the full session id in no line"
     );
-    let deadline = Instant::now() + ctx.timeout();
-    let mut observed;
-    loop {
-        let text = ctx
-            .read_log()
-            .await
-            .map_err(|e| Outcome::skip(format!("reading the log: {e}")))?
-            .unwrap_or_default();
+    ctx.watch_log(|text| {
+        let fail = |observed: String| Outcome::fail(expected.clone(), observed, log_repro(ctx));
         if let Some(n) = text.lines().position(|l| l.contains(&sid)) {
-            return Err(Outcome::fail(
-                expected,
-                format!("line {}: the full session id", n + 1),
-                log_repro(ctx),
-            ));
+            return Seen::Done(Err(fail(format!("line {}: the full session id", n + 1))));
         }
-        let objs = objects(ctx, &text);
-        let line = objs.iter().find(|o| {
-            o.get("arguments")
-                .is_some_and(|a| a.to_string().contains(&marker))
-        });
-        observed = match line {
-            None => "no line with the tools/call's arguments".to_string(),
-            Some(o) => {
-                let mut p = Vec::new();
-                if o.get("event") != Some(&json!("mcp_request")) {
-                    p.push(format!("event {}", o.get("event").unwrap_or(&Value::Null)));
-                }
-                if o.get("path") != Some(&json!("/mcp")) {
-                    p.push(format!("path {}", o.get("path").unwrap_or(&Value::Null)));
-                }
-                if o.get("tool") != Some(&json!("search_complaints")) {
-                    p.push(format!("tool {}", o.get("tool").unwrap_or(&Value::Null)));
-                }
-                if o.get("key") != Some(&json!(want_key)) {
-                    p.push(format!("key {}", o.get("key").unwrap_or(&Value::Null)));
-                }
-                if o.get("session") != Some(&json!(prefix)) {
-                    p.push(format!(
-                        "session {}",
-                        o.get("session").unwrap_or(&Value::Null)
-                    ));
-                }
-                if p.is_empty() {
-                    return Ok(());
-                }
-                format!("the tools/call line has {}", p.join(", "))
-            }
-        };
-        if Instant::now() >= deadline {
-            break;
+        let objs = objects(ctx, text);
+        match call_line_differences(&objs, &marker, &want_key, Era::Session, prefix) {
+            None => Seen::NotYet(Err(fail(
+                "no line with the tools/call's arguments".to_string(),
+            ))),
+            Some(p) if p.is_empty() => Seen::Done(Ok(())),
+            Some(p) => Seen::NotYet(Err(fail(format!(
+                "the tools/call line has {}",
+                p.join(", ")
+            )))),
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(Outcome::fail(expected, observed, log_repro(ctx)))
+    })
+    .await
+    .map_err(|e| Outcome::skip(format!("reading the log: {e}")))?
 }

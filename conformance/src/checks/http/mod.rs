@@ -16,6 +16,7 @@ mod stream;
 mod version;
 
 use crate::engine::Check;
+pub(crate) use guard::no_or_wrong_key_steps;
 pub(crate) use shared_limit::shared_legs;
 
 /// The HTTP-* checks, in run order.

@@ -3,11 +3,11 @@
 //! foreign `Origin` -> the exact 403 (NET-2), and one per-key budget shared with the other
 //! transports (RATE-1, RATE-2).
 
-use crate::checks::bodies::{AUTH_BODY, FORBIDDEN_BODY};
-use crate::checks::http::shared_legs;
+use crate::checks::bodies::FORBIDDEN_BODY;
+use crate::checks::http::{no_or_wrong_key_steps, shared_legs};
 use crate::checks::prereq::{need_key, need_stateless};
-use crate::client::stateless::{Mirror, stateless_request};
-use crate::client::{Ctx, HeaderSpec, Pace, cheap_probe};
+use crate::client::stateless::stateless_request;
+use crate::client::{Ctx, Era, HeaderSpec, Pace, cheap_probe, wrong_key};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps};
 use serde_json::json;
@@ -23,43 +23,11 @@ pub fn checks() -> Vec<Check> {
     }
 }
 
-fn discover_body() -> String {
-    stateless_request(50, "server/discover", json!({})).to_string()
-}
-
 async fn auth(ctx: &Ctx) -> CheckResult {
     need_stateless(ctx).await?;
     let key = need_key(ctx, 0)?;
-    let wrong: String = {
-        use rand::Rng;
-        const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        let mut rng = rand::rng();
-        (0..key.expose().len().max(8))
-            .map(|_| A[rng.random_range(0..A.len())] as char)
-            .collect()
-    };
-    let body = discover_body();
-    let mirror = Mirror::of(&stateless_request(50, "server/discover", json!({})));
-    let exact = Expect::Exact(401, AUTH_BODY);
-    expect_steps(
-        ctx,
-        vec![
-            Step::new(
-                "POST /mcp server/discover without a key",
-                ctx.stateless_probe(None, &body, &mirror),
-                Pace::AuthFail,
-                exact.clone(),
-            ),
-            Step::new(
-                "POST /mcp server/discover with a wrong X-API-Key",
-                ctx.stateless_probe(None, &body, &mirror)
-                    .header(HeaderSpec::plain("X-API-Key", &wrong)),
-                Pace::AuthFail,
-                exact,
-            ),
-        ],
-    )
-    .await
+    let wrong = wrong_key(key.expose().len());
+    expect_steps(ctx, no_or_wrong_key_steps(ctx, Era::Stateless, &wrong)).await
 }
 
 async fn origin(ctx: &Ctx) -> CheckResult {

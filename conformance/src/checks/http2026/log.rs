@@ -5,12 +5,13 @@
 
 use crate::checks::prereq::{need_key, need_stateless};
 use crate::client::stateless::{Mirror, search_call};
-use crate::client::{Ctx, Pace, log_repro, objects, random_session_id};
+use crate::client::{
+    Ctx, Era, Pace, Seen, call_line_differences, log_repro, objects, random_session_id,
+};
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Outcome};
 use crate::target::LogSource;
-use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use serde_json::Value;
 
 pub fn checks() -> Vec<Check> {
     check_table! {
@@ -50,14 +51,8 @@ async fn log(ctx: &Ctx) -> CheckResult {
     let expected = format!(
         "for each of the two tools/call (arguments containing {honest}, and {lying} sent with Mcp-Method: tools/list, Mcp-Name: get_complaint_document): an mcp_request line with path \"/mcp\", rpc_method \"tools/call\", tool \"search_complaints\", key {want_key}, session absent or null"
     );
-    let deadline = Instant::now() + ctx.timeout();
-    loop {
-        let text = ctx
-            .read_log()
-            .await
-            .map_err(|e| Outcome::skip(format!("reading the log: {e}")))?
-            .unwrap_or_default();
-        let objs = objects(ctx, &text);
+    ctx.watch_log(|text| {
+        let objs = objects(ctx, text);
         let problems: Vec<String> = [
             ("the tools/call", &honest),
             ("the lying tools/call", &lying),
@@ -68,38 +63,23 @@ async fn log(ctx: &Ctx) -> CheckResult {
         })
         .collect();
         if problems.is_empty() {
-            return Ok(());
+            Seen::Done(Ok(()))
+        } else {
+            Seen::NotYet(Err(Outcome::fail(
+                expected.clone(),
+                problems.join("; "),
+                log_repro(ctx),
+            )))
         }
-        if Instant::now() >= deadline {
-            return Err(Outcome::fail(expected, problems.join("; "), log_repro(ctx)));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
+    .map_err(|e| Outcome::skip(format!("reading the log: {e}")))?
 }
 
 /// How the line of the call with `marker` differs, or `None` when it is as required.
 fn line_problems(objs: &[Value], marker: &str, want_key: &str) -> Option<String> {
-    let Some(o) = objs.iter().find(|o| {
-        o.get("arguments")
-            .is_some_and(|a| a.to_string().contains(marker))
-    }) else {
-        return Some("no line with its arguments".into());
-    };
-    let field = |name: &str| o.get(name).cloned().unwrap_or(Value::Null);
-    let mut p = Vec::new();
-    for (name, want) in [
-        ("event", json!("mcp_request")),
-        ("path", json!("/mcp")),
-        ("rpc_method", json!("tools/call")),
-        ("tool", json!("search_complaints")),
-        ("key", json!(want_key)),
-    ] {
-        if field(name) != want {
-            p.push(format!("{name} {}", field(name)));
-        }
+    match call_line_differences(objs, marker, want_key, Era::Stateless, "") {
+        None => Some("no line with its arguments".into()),
+        Some(p) => (!p.is_empty()).then(|| format!("the line has {}", p.join(", "))),
     }
-    if !field("session").is_null() {
-        p.push(format!("session {}", field("session")));
-    }
-    (!p.is_empty()).then(|| format!("the line has {}", p.join(", ")))
 }

@@ -7,13 +7,13 @@
 //! a response head (after key-bearing tool calls): a failure; a key the caller sent in
 //! the body, returned to that caller (an SDK's `Unknown tool: <name>`): a warning.
 
-use crate::checks::auth::{near_miss_steps, wrong_key};
+use crate::checks::auth::near_miss_steps;
 use crate::checks::echo::{BodyEcho, judge_scan};
 use crate::checks::prereq::{need_key, setup};
 use crate::client::streamable::{SESSION_VERSION, initialize_body};
 use crate::client::{
     BODY_MARKER, Ctx, HeaderSpec, Pace, Probe, key_bearing_calls, key_bearing_calls_of,
-    pick_string_argument, random_session_id,
+    pick_string_argument, random_session_id, wrong_key,
 };
 use crate::engine::table::check_table;
 use crate::engine::{Check, CheckResult, Expect, Outcome, Step, expect_steps, send_any};
