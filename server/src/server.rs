@@ -29,7 +29,7 @@ use crate::guard::{Guard, GuardError, ReloadError};
 use crate::memory::Trimmer;
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::router::App;
-use crate::transport::context::Context;
+use crate::transport::context::{Context, Handles};
 use crate::transport::legacy::Legacy;
 use crate::transport::streamable::Streamable;
 
@@ -187,11 +187,14 @@ impl Server {
         let cx = Context::new(
             &config,
             source,
-            shutdown.clone(),
-            tasks.clone(),
-            audit.clone(),
-            metrics.clone(),
-            cluster.clone(),
+            guard.keys_in_force(),
+            Handles {
+                shutdown: shutdown.clone(),
+                tasks: tasks.clone(),
+                audit: audit.clone(),
+                metrics: metrics.clone(),
+                cluster: cluster.clone(),
+            },
         );
         let app = Arc::new(App::new(
             guard,

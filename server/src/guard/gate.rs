@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 
@@ -33,7 +32,7 @@ use crate::http::proxy::TrustedProxies;
 use crate::http::response::{
     Body, ErrorKind, error_response, messages_text, too_many_requests, unauthorized,
 };
-use crate::identity::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
+use crate::identity::keys::{ApiKey, KeyDigest, KeyListError, KeySet, KeysInForce, parse_key_file};
 use crate::identity::{AuthMethod, TokenError};
 
 /// Why the guard could not be built from the configuration. Messages name
@@ -182,8 +181,9 @@ struct SharedLimits {
 
 /// The guard of every guarded route.
 pub struct Guard {
-    /// Verified against on every guarded request; swapped whole on reload.
-    keys: ArcSwap<KeySet>,
+    /// Verified against on every guarded request; swapped whole on reload,
+    /// and shared with the transports, which scrub their audit fields with it.
+    keys: KeysInForce,
     /// Inline keys (kept across reloads) and the file re-read on reload.
     inline_keys: Vec<ApiKey>,
     keys_file: Option<PathBuf>,
@@ -299,7 +299,7 @@ impl Guard {
         };
         Ok(Self {
             shared,
-            keys: ArcSwap::from_pointee(keys),
+            keys: KeysInForce::new(keys),
             inline_keys: config.api_keys.clone(),
             keys_file: config.api_keys_file.clone(),
             keyless,
@@ -540,6 +540,12 @@ impl Guard {
         self.keys.load()
     }
 
+    /// The keys in force, as a handle that sees every later reload: what a
+    /// transport scrubs its audit fields with (LOG-2).
+    pub fn keys_in_force(&self) -> KeysInForce {
+        self.keys.clone()
+    }
+
     /// Running without keys (`--allow-no-auth`, AUTH-6)?
     pub fn is_keyless(&self) -> bool {
         self.keyless
@@ -581,7 +587,7 @@ impl Guard {
     /// Put `keys` in force: new keys work and removed keys fail from the next
     /// request on (AUTH-8).
     pub fn install(&self, keys: KeySet) {
-        self.keys.store(Arc::new(keys));
+        self.keys.install(keys);
     }
 }
 
