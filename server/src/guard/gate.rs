@@ -23,7 +23,7 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::audit::event::{Caller, Reason};
 use crate::cluster::{Cluster, Gcra, Spend, wire};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::guard::extract::{Presented, extract_from_headers};
 use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
 use crate::guard::methods::{ACCESS_HEADER, Methods, looks_like_jwt};
@@ -39,8 +39,10 @@ use crate::identity::{AuthMethod, TokenError};
 /// the setting, never a key.
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
-    #[error("CFPB_MCP_API_KEYS: {0}")]
-    Keys(KeyListError),
+    /// A setting wrong on its own (a guard is never built from a
+    /// configuration [`Config::validate`] refuses).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("CFPB_MCP_API_KEYS_FILE ({path}): {source}")]
     KeysFile {
         path: PathBuf,
@@ -244,9 +246,7 @@ impl Guard {
 
     /// As [`Guard::new`], the limiters shared through `cluster` when given.
     pub fn with_cluster(config: &Config, cluster: Option<Cluster>) -> Result<Self, GuardError> {
-        if let Some(e) = &config.key_error {
-            return Err(GuardError::Keys(e.clone()));
-        }
+        config.validate()?;
         let methods = Methods::from_settings(&config.auth).map_err(|e| GuardError::Setting {
             name: e.name,
             why: e.why,
@@ -274,11 +274,6 @@ impl Guard {
         })?;
         let limiter = KeyLimiter::new(config.rate_limit_rps, burst)
             .map_err(setting("CFPB_MCP_RATE_LIMIT_RPS"))?;
-        if config.auth_fail_rps < 0.0 || !config.auth_fail_rps.is_finite() {
-            return Err(setting("CFPB_MCP_AUTH_FAIL_RPS")(BadRate(
-                config.auth_fail_rps,
-            )));
-        }
         let auth_fail = AuthFailLimiter::new(config.auth_fail_rps, config.auth_fail_burst)
             .map_err(setting("CFPB_MCP_AUTH_FAIL_RPS"))?;
         let quota = |rps: f64, burst: NonZeroU32, name| {

@@ -63,6 +63,7 @@ pub struct Context {
 }
 
 /// The runtime handles a transport shares with the server that builds it.
+#[derive(Debug, Clone)]
 pub struct Handles {
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
