@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 
-use crate::audit::event::{Caller, Reason};
+use crate::audit::{Caller, Reason};
 use crate::cluster::{Cluster, Gcra, Spend, wire};
 use crate::config::{Config, ConfigError};
 use crate::guard::extract::{Presented, extract_from_headers};

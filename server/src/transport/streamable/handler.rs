@@ -37,7 +37,7 @@ use rmcp::transport::streamable_http_server::{
 
 use crate::audit::{Quirk, Reason, RequestLog};
 use crate::cluster::{Cluster, Forward, ForwardKind, Forwarded, Scope};
-use crate::data::caller::CallerTag;
+use crate::data::CallerTag;
 use crate::guard::{Admitted, Guard};
 use crate::http::response::{
     Body, ErrorKind, bad_request, error_response, messages_text, method_not_allowed, not_found,
