@@ -8,10 +8,13 @@
 //! - `settings`: [`Config`] and [`AuthSettings`], the settings as given, and
 //!   docs/contract.md's [`defaults`];
 //! - `validate`: [`Config::validate`], every check a setting fails on its
-//!   own, each failure a [`ConfigError`].
+//!   own, each failure a [`ConfigError`]; `auth`: the authentication
+//!   settings' share of it ([`AuthSettings::validate`]).
 
+mod auth;
 mod settings;
 mod validate;
 
+pub use auth::{AccessSettings, OauthSettings};
 pub use settings::{AuthSettings, Config, defaults};
 pub use validate::ConfigError;

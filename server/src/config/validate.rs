@@ -15,6 +15,10 @@ pub enum ConfigError {
     /// AUTH-9).
     #[error("CFPB_MCP_API_KEYS: {0}")]
     Keys(KeyListError),
+    /// An authentication setting missing, malformed or contradicting
+    /// another (OAUTH-1..5).
+    #[error("{name}: {why}")]
+    Auth { name: &'static str, why: String },
     /// A count, size or interval that must not be 0.
     #[error("{0}: must be greater than 0")]
     Zero(&'static str),
@@ -37,12 +41,13 @@ pub enum ConfigError {
 
 impl Config {
     /// Check every setting that can be judged on its own, in the order the
-    /// server used to meet them: the inline keys, the limits, the rates, the
-    /// cluster secret. The first problem found is the answer.
+    /// server used to meet them: the inline keys, the authentication
+    /// methods, the limits, the rates, the cluster secret. The first problem found is the answer.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(e) = &self.key_error {
             return Err(ConfigError::Keys(e.clone()));
         }
+        self.auth.validate()?;
         self.check_limits()?;
         self.check_rates()?;
         if self.redis_url.is_some() && self.cluster_secret.is_none() {
@@ -104,13 +109,14 @@ mod tests {
 
     use super::*;
     use crate::cluster::RedisUrl;
+    use crate::identity::AuthMethod;
 
     const KEY: &str = "dev-Q7rT2mX9kL4pW8zN5vB3hJ6c";
 
     #[test]
     fn each_bad_setting_is_named() {
         type Change = fn(&mut Config);
-        let table: [(Change, &str); 12] = [
+        let table: [(Change, &str); 18] = [
             (
                 |c| c.max_streams_per_key = 0,
                 "CFPB_MCP_MAX_STREAMS_PER_KEY: must be greater than 0",
@@ -156,6 +162,40 @@ mod tests {
                 "CFPB_MCP_CLUSTER_SECRET: required with CFPB_MCP_REDIS_URL: it signs every message \
                  between replicas (at least 32 bytes, e.g. from `cfpb-mcp keygen`; or \
                  CFPB_MCP_CLUSTER_SECRET_FILE naming a file that holds it)",
+            ),
+            (
+                |c| c.auth.methods = vec![AuthMethod::Oauth],
+                "CFPB_MCP_OAUTH_ISSUER: required with CFPB_MCP_AUTH=oauth",
+            ),
+            (
+                |c| {
+                    c.auth.methods = vec![AuthMethod::Oauth];
+                    c.auth.oauth_issuer = Some("http://auth.example".into());
+                },
+                "CFPB_MCP_OAUTH_ISSUER: must be an https URL (http only on loopback, for tests)",
+            ),
+            (
+                |c| {
+                    c.auth.methods = vec![AuthMethod::Oauth];
+                    c.auth.oauth_issuer = Some("http://127.0.0.1:9/".into());
+                    c.auth.oauth_resource = Some("https://mcp.example/mcp?x=1".into());
+                },
+                "CFPB_MCP_OAUTH_RESOURCE: a resource URI has no query or fragment (RFC 8707)",
+            ),
+            (
+                |c| c.auth.oauth_scopes = vec!["read".into()],
+                "CFPB_MCP_OAUTH_SCOPES: set, but CFPB_MCP_AUTH does not list oauth",
+            ),
+            (
+                |c| c.auth.access_aud = Some("tag".into()),
+                "CFPB_MCP_ACCESS_AUD: set, but CFPB_MCP_AUTH does not list access",
+            ),
+            (
+                |c| {
+                    c.auth.methods = vec![AuthMethod::Access];
+                    c.auth.access_team_domain = Some("team.cloudflareaccess.com".into());
+                },
+                "CFPB_MCP_ACCESS_AUD: required with CFPB_MCP_AUTH=access",
             ),
             (
                 |c| *c = Config::with_keys([KEY, "bad key"]),
