@@ -76,47 +76,25 @@ impl Server {
         let metrics_endpoint = metrics_endpoint(config.metrics_bind).await?;
         let target = std::mem::replace(&mut config.audit, AuditTarget::Stderr);
         let audit = AuditLog::start(target, metrics.clone()).map_err(StartError::Audit)?;
-        let shutdown = CancellationToken::new();
-        let tasks = TaskTracker::new();
         let handles = Handles {
-            shutdown,
-            tasks,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
             audit,
             metrics,
             cluster: None,
         };
         let (guard, handles, inbox) = join_cluster(&config, guard, handles).await?;
-        announce(
-            &config,
-            &handles.audit,
-            addr,
-            &guard,
-            metrics_endpoint.as_ref(),
-        );
+        let metrics_addr = metrics_endpoint.as_ref().map(MetricsEndpoint::local_addr);
+        announce(&config, &handles.audit, addr, &guard, metrics_addr);
+        let app = build_app(&config, source, guard, handles.clone());
         let Handles {
             shutdown,
             tasks,
             audit,
             metrics,
             ..
-        } = handles.clone();
-        let app = build_app(&config, source, guard, handles);
-        if let Some(inbox) = inbox {
-            tasks.spawn(
-                app.clone()
-                    .serve_inbox(inbox, shutdown.clone(), tasks.clone()),
-            );
-        }
-        let metrics_addr = metrics_endpoint.as_ref().map(MetricsEndpoint::local_addr);
-        if let Some(endpoint) = metrics_endpoint {
-            let open_app = app.clone();
-            tasks.spawn(endpoint.serve(
-                metrics,
-                Arc::new(move || open_app.open_now()),
-                shutdown.clone(),
-                tasks.clone(),
-            ));
-        }
+        } = handles;
+        spawn_services(&app, inbox, metrics_endpoint, metrics, &shutdown, &tasks);
         let accept = start_accepting(&config, listener, app.clone(), &shutdown, &tasks);
         Ok(RunningServer {
             addr,
@@ -212,13 +190,13 @@ fn announce(
     audit: &AuditLog,
     addr: SocketAddr,
     guard: &Guard,
-    metrics_endpoint: Option<&MetricsEndpoint>,
+    metrics_addr: Option<SocketAddr>,
 ) {
     audit.write(&Event::ServerStart {
         listen: addr.to_string(),
         data: config.data.as_str(),
         keys: guard.keys().len(),
-        metrics: metrics_endpoint.map(|m| m.local_addr().to_string()),
+        metrics: metrics_addr.map(|addr| addr.to_string()),
     });
     if guard.is_keyless() {
         audit.write(&Event::ServerWarning {
@@ -239,6 +217,33 @@ fn build_app(config: &Config, source: DataSource, guard: Guard, handles: Handles
         audit,
         cluster,
     ))
+}
+
+/// The app's background services: the cluster's inbox (CLUSTER-*) and the
+/// metrics listener (METRICS-4), each when configured.
+fn spawn_services(
+    app: &Arc<App>,
+    inbox: Option<Inbox>,
+    metrics_endpoint: Option<MetricsEndpoint>,
+    metrics: Arc<Metrics>,
+    shutdown: &CancellationToken,
+    tasks: &TaskTracker,
+) {
+    if let Some(inbox) = inbox {
+        tasks.spawn(
+            app.clone()
+                .serve_inbox(inbox, shutdown.clone(), tasks.clone()),
+        );
+    }
+    if let Some(endpoint) = metrics_endpoint {
+        let open_app = app.clone();
+        tasks.spawn(endpoint.serve(
+            metrics,
+            Arc::new(move || open_app.open_now()),
+            shutdown.clone(),
+            tasks.clone(),
+        ));
+    }
 }
 
 /// Start the accept loop under the connection cap (NET-3), with the
