@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cfpb_mcp_server::cli::{ArgsError, Cli, Command, HealthArgs, ServeArgs};
-use cfpb_mcp_server::guard::GuardError;
+use cfpb_mcp_server::config::ConfigError;
 use cfpb_mcp_server::identity::keys::ApiKey;
 use cfpb_mcp_server::{Server, StartError};
 use clap::Parser;
@@ -41,7 +41,9 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> ExitCode {
     let config = match args.into_config() {
         Ok(c) => c,
-        Err(ArgsError::Keys(e)) => return fail(&StartError::from(GuardError::Keys(e)).to_string()),
+        Err(ArgsError::Keys(e)) => {
+            return fail(&StartError::from(ConfigError::Keys(e)).to_string());
+        }
         Err(e) => return fail(&e.to_string()),
     };
     let runtime = match runtime() {

@@ -22,8 +22,8 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::Value;
 
+use crate::data::CallerTag;
 use crate::data::DataSource;
-use crate::data::caller::{self, CallerTag};
 use crate::metrics::{Metrics, ToolOutcome};
 use crate::tools;
 
@@ -133,7 +133,7 @@ impl ServerHandler for CfpbMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let caller = self.caller_of(&context);
         let call = tools::call(&self.source, &request.name, request.arguments);
-        let result = caller::scope(caller, call).await;
+        let result = CallerTag::scope(caller, call).await;
         // Only the server's own names become a label (METRICS-3); an
         // unknown tool is a JSON-RPC error, not a tool call.
         if let (Ok(result), Some(tool)) = (&result, tools::known_name(&request.name)) {

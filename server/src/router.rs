@@ -156,12 +156,8 @@ impl App {
             return;
         }
         match forwarded.kind {
-            ForwardKind::Legacy => self.legacy.answer_forwarded(&self.guard, forwarded).await,
-            _ => {
-                self.streamable
-                    .answer_forwarded(&self.guard, forwarded)
-                    .await
-            }
+            ForwardKind::Legacy => self.legacy.answer_forwarded(forwarded).await,
+            _ => self.streamable.answer_forwarded(forwarded).await,
         }
     }
 

@@ -22,14 +22,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::audit::{AuditLog, AuditTarget, Event};
-use crate::cluster::{self, Cluster, Unreachable};
-use crate::config::Config;
+use crate::cluster::{self, Cluster, Inbox, Unreachable};
+use crate::config::{Config, ConfigError};
 use crate::data::{DataError, DataMode, DataSource};
 use crate::guard::{Guard, GuardError, ReloadError};
 use crate::memory::Trimmer;
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::router::App;
-use crate::transport::context::Context;
+use crate::transport::context::{Context, Handles};
 use crate::transport::legacy::Legacy;
 use crate::transport::streamable::Streamable;
 
@@ -39,8 +39,9 @@ pub enum StartError {
     /// Keys, `--allow-no-auth`, or a limiter setting.
     #[error(transparent)]
     Guard(#[from] GuardError),
-    #[error("{name}: {why}")]
-    Setting { name: &'static str, why: String },
+    /// A setting that is wrong on its own ([`Config::validate`]).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("CFPB_MCP_DATA: {0}")]
     Data(#[from] DataError),
     #[error("could not bind {addr}: {source}")]
@@ -67,175 +68,34 @@ impl Server {
     /// Validate `config`, bind its address, and start serving in the
     /// background. Writes the `server_start` line (with the real port).
     pub async fn bind(mut config: Config) -> Result<RunningServer, StartError> {
+        config.validate()?;
         let guard = Guard::new(&config)?;
-        for (name, value) in [
-            (
-                "CFPB_MCP_MAX_STREAMS_PER_KEY",
-                config.max_streams_per_key as u64,
-            ),
-            (
-                "CFPB_MCP_SSE_KEEPALIVE_SECS",
-                config.sse_keepalive.as_millis() as u64,
-            ),
-            ("CFPB_MCP_MAX_CONNECTIONS", config.max_connections as u64),
-            ("CFPB_MCP_MAX_BODY_BYTES", config.max_body_bytes as u64),
-            (
-                "CFPB_MCP_HEADER_READ_TIMEOUT_SECS",
-                config.header_read_timeout.as_millis() as u64,
-            ),
-        ] {
-            if value == 0 {
-                return Err(StartError::Setting {
-                    name,
-                    why: "must be greater than 0".into(),
-                });
-            }
-        }
-
         let metrics = Arc::new(Metrics::new());
-        let source = match config.data {
-            DataMode::Live => DataSource::live(config.api_base.clone(), config.upstream_timeout)?,
-            DataMode::Fixtures => DataSource::fixtures()?,
-        };
-        let source = source.with_metrics(metrics.clone());
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.bind,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?;
-        let metrics_endpoint = match config.metrics_bind {
-            Some(addr) => Some(
-                MetricsEndpoint::bind(addr)
-                    .await
-                    .map_err(|source| StartError::Metrics { addr, source })?,
-            ),
-            None => None,
-        };
+        let source = data_source(&config, &metrics)?;
+        let (listener, addr) = listen(config.bind).await?;
+        let metrics_endpoint = metrics_endpoint(config.metrics_bind).await?;
         let target = std::mem::replace(&mut config.audit, AuditTarget::Stderr);
         let audit = AuditLog::start(target, metrics.clone()).map_err(StartError::Audit)?;
-
-        let shutdown = CancellationToken::new();
-        let tasks = TaskTracker::new();
-        let (guard, cluster, inbox) = match config.redis_url.clone() {
-            None => (guard, None, None),
-            Some(url) => {
-                // CLUSTER-8: Redis is not trusted; without the secret that
-                // signs what crosses it, no cluster.
-                let Some(secret) = config.cluster_secret.clone() else {
-                    audit.close().await;
-                    return Err(StartError::Setting {
-                        name: cluster::SECRET_VAR,
-                        why: format!(
-                            "required with CFPB_MCP_REDIS_URL: it signs every message between \
-                             replicas (at least {} bytes, e.g. from `cfpb-mcp keygen`; or \
-                             {} naming a file that holds it)",
-                            cluster::MIN_SECRET_BYTES,
-                            cluster::SECRET_FILE_VAR
-                        ),
-                    });
-                };
-                let settings = cluster::Settings {
-                    url: url.clone(),
-                    secret,
-                    keys_file: config.api_keys_file.clone(),
-                };
-                let connected = Cluster::connect(
-                    settings,
-                    audit.clone(),
-                    metrics.clone(),
-                    shutdown.clone(),
-                    &tasks,
-                )
-                .await;
-                let (cluster, inbox) = match connected {
-                    Ok(connected) => connected,
-                    Err(e) => {
-                        audit.close().await;
-                        return Err(e.into());
-                    }
-                };
-                audit.write(&Event::RedisState {
-                    state: "up",
-                    url: url.to_string(),
-                    error: None,
-                });
-                let guard = Guard::with_cluster(&config, Some(cluster.clone()))?;
-                (guard, Some(cluster), Some(inbox))
-            }
+        let handles = Handles {
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            audit,
+            metrics,
+            cluster: None,
         };
-
-        audit.write(&Event::ServerStart {
-            listen: addr.to_string(),
-            data: config.data.as_str(),
-            keys: guard.keys().len(),
-            metrics: metrics_endpoint
-                .as_ref()
-                .map(|m| m.local_addr().to_string()),
-        });
-        if guard.is_keyless() {
-            audit.write(&Event::ServerWarning {
-                message: "AUTHENTICATION IS DISABLED (--allow-no-auth): anyone who can reach this \
-                          loopback port can use the server. Never expose it through a tunnel.",
-            });
-        }
-
-        let cx = Context::new(
-            &config,
-            source,
-            shutdown.clone(),
-            tasks.clone(),
-            audit.clone(),
-            metrics.clone(),
-            cluster.clone(),
-        );
-        let app = Arc::new(App::new(
-            guard,
-            Legacy::new(cx.clone()),
-            Streamable::new(cx),
-            audit.clone(),
-            cluster,
-        ));
-        if let Some(inbox) = inbox {
-            tasks.spawn(
-                app.clone()
-                    .serve_inbox(inbox, shutdown.clone(), tasks.clone()),
-            );
-        }
+        let (guard, handles, inbox) = join_cluster(&config, guard, handles).await?;
         let metrics_addr = metrics_endpoint.as_ref().map(MetricsEndpoint::local_addr);
-        if let Some(endpoint) = metrics_endpoint {
-            let open_app = app.clone();
-            tasks.spawn(endpoint.serve(
-                metrics,
-                Arc::new(move || open_app.open_now()),
-                shutdown.clone(),
-                tasks.clone(),
-            ));
-        }
-        let cap = Arc::new(Semaphore::new(config.max_connections));
-        let trimmer = Arc::new(Trimmer::default());
-        tasks.spawn(
-            trimmer
-                .clone()
-                .run(cap.clone(), config.max_connections, shutdown.clone()),
-        );
-        let accept = tokio::spawn(accept_loop(
-            listener,
-            app.clone(),
-            Connections {
-                max: config.max_connections,
-                trimmer,
-                cap,
-                header_read_timeout: config.header_read_timeout,
-                grace: config.shutdown_grace,
-                shutdown: shutdown.clone(),
-                tasks: tasks.clone(),
-            },
-        ));
+        announce(&config, &handles.audit, addr, &guard, metrics_addr);
+        let app = build_app(&config, source, guard, handles.clone());
+        let Handles {
+            shutdown,
+            tasks,
+            audit,
+            metrics,
+            ..
+        } = handles;
+        spawn_services(&app, inbox, metrics_endpoint, metrics, &shutdown, &tasks);
+        let accept = start_accepting(&config, listener, app.clone(), &shutdown, &tasks);
         Ok(RunningServer {
             addr,
             metrics_addr,
@@ -247,6 +107,174 @@ impl Server {
             grace: config.shutdown_grace,
         })
     }
+}
+
+/// Where the tools get their data (DATA-*), counted in `metrics`.
+fn data_source(config: &Config, metrics: &Arc<Metrics>) -> Result<DataSource, StartError> {
+    let source = match config.data {
+        DataMode::Live => DataSource::live(config.api_base.clone(), config.upstream_timeout)?,
+        DataMode::Fixtures => DataSource::fixtures()?,
+    };
+    Ok(source.with_metrics(metrics.clone()))
+}
+
+/// The listener on `bind`, and the address it really has (port 0 picks one).
+async fn listen(bind: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let failed = |source| StartError::Bind { addr: bind, source };
+    let listener = TcpListener::bind(bind).await.map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    Ok((listener, addr))
+}
+
+/// The metrics listener (METRICS-4), when `CFPB_MCP_METRICS_BIND` is set.
+async fn metrics_endpoint(bind: Option<SocketAddr>) -> Result<Option<MetricsEndpoint>, StartError> {
+    let Some(addr) = bind else {
+        return Ok(None);
+    };
+    MetricsEndpoint::bind(addr)
+        .await
+        .map(Some)
+        .map_err(|source| StartError::Metrics { addr, source })
+}
+
+/// With `CFPB_MCP_REDIS_URL`: connect to the other replicas (CLUSTER-*),
+/// note Redis up in the audit log, and rebuild the guard on the shared
+/// limiters; `handles` then carry the cluster, and its inbox comes back.
+/// Without it, everything as given. On failure the audit log is closed.
+async fn join_cluster(
+    config: &Config,
+    guard: Guard,
+    mut handles: Handles,
+) -> Result<(Guard, Handles, Option<Inbox>), StartError> {
+    let Some(url) = config.redis_url.clone() else {
+        return Ok((guard, handles, None));
+    };
+    // `Config::validate` made sure of the secret (CLUSTER-8).
+    let Some(secret) = config.cluster_secret.clone() else {
+        handles.audit.close().await;
+        return Err(ConfigError::NoClusterSecret.into());
+    };
+    let settings = cluster::Settings {
+        url: url.clone(),
+        secret,
+        keys_file: config.api_keys_file.clone(),
+    };
+    let connected = Cluster::connect(
+        settings,
+        handles.audit.clone(),
+        handles.metrics.clone(),
+        handles.shutdown.clone(),
+        &handles.tasks,
+    )
+    .await;
+    let (cluster, inbox) = match connected {
+        Ok(connected) => connected,
+        Err(e) => {
+            handles.audit.close().await;
+            return Err(e.into());
+        }
+    };
+    handles.audit.write(&Event::RedisState {
+        state: "up",
+        url: url.to_string(),
+        error: None,
+    });
+    let guard = Guard::with_cluster(config, Some(cluster.clone()))?;
+    handles.cluster = Some(cluster);
+    Ok((guard, handles, Some(inbox)))
+}
+
+/// The `server_start` line, and the warning of a server without keys.
+fn announce(
+    config: &Config,
+    audit: &AuditLog,
+    addr: SocketAddr,
+    guard: &Guard,
+    metrics_addr: Option<SocketAddr>,
+) {
+    audit.write(&Event::ServerStart {
+        listen: addr.to_string(),
+        data: config.data.as_str(),
+        keys: guard.keys().len(),
+        metrics: metrics_addr.map(|addr| addr.to_string()),
+    });
+    if guard.is_keyless() {
+        audit.write(&Event::ServerWarning {
+            message: "AUTHENTICATION IS DISABLED (--allow-no-auth): anyone who can reach this \
+                      loopback port can use the server. Never expose it through a tunnel.",
+        });
+    }
+}
+
+/// The router's [`App`] over both transports, which share one [`Context`].
+fn build_app(config: &Config, source: DataSource, guard: Guard, handles: Handles) -> Arc<App> {
+    let (audit, cluster) = (handles.audit.clone(), handles.cluster.clone());
+    let cx = Context::new(config, source, guard.keys_in_force(), handles);
+    Arc::new(App::new(
+        guard,
+        Legacy::new(cx.clone()),
+        Streamable::new(cx),
+        audit,
+        cluster,
+    ))
+}
+
+/// The app's background services: the cluster's inbox (CLUSTER-*) and the
+/// metrics listener (METRICS-4), each when configured.
+fn spawn_services(
+    app: &Arc<App>,
+    inbox: Option<Inbox>,
+    metrics_endpoint: Option<MetricsEndpoint>,
+    metrics: Arc<Metrics>,
+    shutdown: &CancellationToken,
+    tasks: &TaskTracker,
+) {
+    if let Some(inbox) = inbox {
+        tasks.spawn(
+            app.clone()
+                .serve_inbox(inbox, shutdown.clone(), tasks.clone()),
+        );
+    }
+    if let Some(endpoint) = metrics_endpoint {
+        let open_app = app.clone();
+        tasks.spawn(endpoint.serve(
+            metrics,
+            Arc::new(move || open_app.open_now()),
+            shutdown.clone(),
+            tasks.clone(),
+        ));
+    }
+}
+
+/// Start the accept loop under the connection cap (NET-3), with the
+/// trimmer that gives memory back as connections close.
+fn start_accepting(
+    config: &Config,
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: &CancellationToken,
+    tasks: &TaskTracker,
+) -> JoinHandle<()> {
+    let cap = Arc::new(Semaphore::new(config.max_connections));
+    let trimmer = Arc::new(Trimmer::default());
+    tasks.spawn(
+        trimmer
+            .clone()
+            .run(cap.clone(), config.max_connections, shutdown.clone()),
+    );
+    tokio::spawn(accept_loop(
+        listener,
+        app,
+        Connections {
+            max: config.max_connections,
+            trimmer,
+            cap,
+            header_read_timeout: config.header_read_timeout,
+            grace: config.shutdown_grace,
+            shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
+        },
+    ))
 }
 
 /// How connections are served: the cap (NET-3), timeouts, and the handles

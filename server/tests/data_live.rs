@@ -544,7 +544,7 @@ async fn invalid_arguments_never_reach_the_upstream() {
 /// `MAX_IN_FLIGHT` are in flight at once, however many calls wait.
 #[tokio::test]
 async fn metrics_2_upstream_requests_are_counted_and_bounded_in_flight() {
-    use cfpb_mcp_server::data::live::MAX_IN_FLIGHT;
+    use cfpb_mcp_server::data::MAX_IN_FLIGHT;
     use cfpb_mcp_server::metrics::{Metrics, Open};
     use std::sync::Arc;
     let server = MockServer::start().await;

@@ -1,6 +1,6 @@
 //! Who an upstream request is made for (DATA-11 in docs/contract.md; issue
 //! 23, finding 8): an opaque [`CallerTag`] that the MCP layer sets around a
-//! tool call ([`scope`]) and the live source reads ([`current`]) to give each
+//! tool call ([`CallerTag::scope`]) and the live source reads ([`current`]) to give each
 //! caller a fair share of the upstream slots, without any tool signature
 //! knowing about it.
 //!
@@ -40,16 +40,16 @@ impl CallerTag {
     pub fn of_parts(parts: &http::request::Parts) -> Option<Self> {
         parts.extensions.get::<CallerTag>().copied()
     }
+
+    /// Run `work` on behalf of `caller` (the upstream requests it makes are
+    /// counted against that caller's share).
+    pub async fn scope<F: std::future::Future>(caller: Option<Self>, work: F) -> F::Output {
+        CALLER.scope(caller, work).await
+    }
 }
 
 tokio::task_local! {
     static CALLER: Option<CallerTag>;
-}
-
-/// Run `work` on behalf of `caller` (the upstream requests it makes are
-/// counted against that caller's share).
-pub async fn scope<F: std::future::Future>(caller: Option<CallerTag>, work: F) -> F::Output {
-    CALLER.scope(caller, work).await
 }
 
 /// The caller the current task works for, if any.
@@ -65,8 +65,11 @@ mod tests {
     async fn data_11_the_tag_is_seen_inside_its_scope_only() {
         let tag = CallerTag::new([7; 32]);
         assert_eq!(current(), None);
-        assert_eq!(scope(Some(tag), async { current() }).await, Some(tag));
-        assert_eq!(scope(None, async { current() }).await, None);
+        assert_eq!(
+            CallerTag::scope(Some(tag), async { current() }).await,
+            Some(tag)
+        );
+        assert_eq!(CallerTag::scope(None, async { current() }).await, None);
         assert_eq!(format!("{tag:?}"), "CallerTag(..)");
         let (mut parts, ()) = http::Request::new(()).into_parts();
         assert_eq!(CallerTag::of_parts(&parts), None);

@@ -32,8 +32,6 @@ use crate::metrics::{Metrics, UpstreamOutcome};
 /// is well under 2 MiB).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-pub use crate::data::slots::{MAX_IN_FLIGHT, MAX_PER_CALLER};
-
 /// Redirects followed per request, all on the upstream's own origin.
 const MAX_REDIRECTS: usize = 3;
 
@@ -519,7 +517,8 @@ mod tests {
 
     #[tokio::test]
     async fn data_11_a_caller_holding_its_share_cannot_block_another() {
-        use crate::data::caller::{self, CallerTag};
+        use crate::data::caller::CallerTag;
+        use crate::data::slots::{MAX_IN_FLIGHT, MAX_PER_CALLER};
         use wiremock::matchers::path;
         use wiremock::{Mock, MockServer, ResponseTemplate};
         let upstream = MockServer::start().await;
@@ -538,7 +537,7 @@ mod tests {
         let hogs: Vec<_> = (0..2 * MAX_IN_FLIGHT)
             .map(|_| {
                 let live = live.clone();
-                tokio::spawn(caller::scope(
+                tokio::spawn(CallerTag::scope(
                     Some(a),
                     async move { live.document(1).await },
                 ))
@@ -552,7 +551,7 @@ mod tests {
         }
         // B is answered without waiting for any of A's (on a FIFO for the
         // whole server it would queue behind all sixteen, a minute each).
-        let b = caller::scope(Some(CallerTag::from_byte(2)), live.document(2));
+        let b = CallerTag::scope(Some(CallerTag::from_byte(2)), live.document(2));
         let asked = Instant::now();
         let answer = tokio::time::timeout(Duration::from_secs(10), b).await;
         println!("DATA-11: B answered in {:?} beside A's 16", asked.elapsed());

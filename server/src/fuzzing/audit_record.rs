@@ -13,7 +13,7 @@ use crate::identity::redact::{REDACTED, Redactor, encodings};
 use crate::mcp::{self, Framed};
 
 /// The audit line the server writes for a `POST /mcp/messages` carrying
-/// `body`, built from [`AuditFields::of`] as the legacy transport's `post` does; `path`
+/// `body`, built from [`AuditFields::of`] as the transports' `Context::frame` does; `path`
 /// stands for the scrubbed path of an unknown route.
 fn audit_line(redactor: &Redactor, caller: Caller, body: &[u8], path: &str) -> String {
     let fields = match mcp::frame(body) {

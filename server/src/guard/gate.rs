@@ -18,13 +18,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 
-use crate::audit::event::{Caller, Reason};
+use crate::audit::{Caller, Reason};
 use crate::cluster::{Cluster, Gcra, Spend, wire};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::guard::extract::{Presented, extract_from_headers};
 use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
 use crate::guard::methods::{ACCESS_HEADER, Methods, looks_like_jwt};
@@ -33,15 +32,17 @@ use crate::http::proxy::TrustedProxies;
 use crate::http::response::{
     Body, ErrorKind, error_response, messages_text, too_many_requests, unauthorized,
 };
-use crate::identity::keys::{ApiKey, KeyDigest, KeyListError, KeySet, parse_key_file};
+use crate::identity::keys::{ApiKey, KeyDigest, KeyListError, KeySet, KeysInForce, parse_key_file};
 use crate::identity::{AuthMethod, TokenError};
 
 /// Why the guard could not be built from the configuration. Messages name
 /// the setting, never a key.
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
-    #[error("CFPB_MCP_API_KEYS: {0}")]
-    Keys(KeyListError),
+    /// A setting wrong on its own (a guard is never built from a
+    /// configuration [`Config::validate`] refuses).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("CFPB_MCP_API_KEYS_FILE ({path}): {source}")]
     KeysFile {
         path: PathBuf,
@@ -182,8 +183,9 @@ struct SharedLimits {
 
 /// The guard of every guarded route.
 pub struct Guard {
-    /// Verified against on every guarded request; swapped whole on reload.
-    keys: ArcSwap<KeySet>,
+    /// Verified against on every guarded request; swapped whole on reload,
+    /// and shared with the transports, which scrub their audit fields with it.
+    keys: KeysInForce,
     /// Inline keys (kept across reloads) and the file re-read on reload.
     inline_keys: Vec<ApiKey>,
     keys_file: Option<PathBuf>,
@@ -244,9 +246,7 @@ impl Guard {
 
     /// As [`Guard::new`], the limiters shared through `cluster` when given.
     pub fn with_cluster(config: &Config, cluster: Option<Cluster>) -> Result<Self, GuardError> {
-        if let Some(e) = &config.key_error {
-            return Err(GuardError::Keys(e.clone()));
-        }
+        config.validate()?;
         let methods = Methods::from_settings(&config.auth).map_err(|e| GuardError::Setting {
             name: e.name,
             why: e.why,
@@ -274,11 +274,6 @@ impl Guard {
         })?;
         let limiter = KeyLimiter::new(config.rate_limit_rps, burst)
             .map_err(setting("CFPB_MCP_RATE_LIMIT_RPS"))?;
-        if config.auth_fail_rps < 0.0 || !config.auth_fail_rps.is_finite() {
-            return Err(setting("CFPB_MCP_AUTH_FAIL_RPS")(BadRate(
-                config.auth_fail_rps,
-            )));
-        }
         let auth_fail = AuthFailLimiter::new(config.auth_fail_rps, config.auth_fail_burst)
             .map_err(setting("CFPB_MCP_AUTH_FAIL_RPS"))?;
         let quota = |rps: f64, burst: NonZeroU32, name| {
@@ -299,7 +294,7 @@ impl Guard {
         };
         Ok(Self {
             shared,
-            keys: ArcSwap::from_pointee(keys),
+            keys: KeysInForce::new(keys),
             inline_keys: config.api_keys.clone(),
             keys_file: config.api_keys_file.clone(),
             keyless,
@@ -540,6 +535,12 @@ impl Guard {
         self.keys.load()
     }
 
+    /// The keys in force, as a handle that sees every later reload: what a
+    /// transport scrubs its audit fields with (LOG-2).
+    pub fn keys_in_force(&self) -> KeysInForce {
+        self.keys.clone()
+    }
+
     /// Running without keys (`--allow-no-auth`, AUTH-6)?
     pub fn is_keyless(&self) -> bool {
         self.keyless
@@ -581,7 +582,7 @@ impl Guard {
     /// Put `keys` in force: new keys work and removed keys fail from the next
     /// request on (AUTH-8).
     pub fn install(&self, keys: KeySet) {
-        self.keys.store(Arc::new(keys));
+        self.keys.install(keys);
     }
 }
 

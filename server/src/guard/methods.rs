@@ -8,9 +8,8 @@
 //! verifier a credential goes to and how a refusal reads.
 
 use http::HeaderValue;
-use url::Url;
 
-use crate::config::AuthSettings;
+use crate::config::{AccessSettings, AuthSettings, ConfigError, OauthSettings};
 use crate::identity::{AuthMethod, JwtRules, JwtVerifier};
 
 /// The path of the Protected Resource Metadata (RFC 9728 section 3.1: the
@@ -26,6 +25,19 @@ pub const ACCESS_HEADER: &str = "cf-access-jwt-assertion";
 pub struct BadAuthSetting {
     pub name: &'static str,
     pub why: String,
+}
+
+impl From<ConfigError> for BadAuthSetting {
+    fn from(error: ConfigError) -> Self {
+        match error {
+            ConfigError::Auth { name, why } => Self { name, why },
+            // Not an authentication setting: named by its whole message.
+            other => Self {
+                name: "CFPB_MCP_AUTH",
+                why: other.to_string(),
+            },
+        }
+    }
 }
 
 fn bad(name: &'static str, why: impl Into<String>) -> BadAuthSetting {
@@ -64,37 +76,15 @@ impl Methods {
         }
     }
 
-    /// The methods `settings` name, validated.
+    /// The methods `settings` name, validated ([`AuthSettings::validate`]).
     pub fn from_settings(settings: &AuthSettings) -> Result<Self, BadAuthSetting> {
-        let oauth = if settings.has(AuthMethod::Oauth) {
-            Some(oauth(settings)?)
-        } else {
-            for (given, name) in [
-                (settings.oauth_issuer.is_some(), "CFPB_MCP_OAUTH_ISSUER"),
-                (settings.oauth_resource.is_some(), "CFPB_MCP_OAUTH_RESOURCE"),
-                (!settings.oauth_scopes.is_empty(), "CFPB_MCP_OAUTH_SCOPES"),
-            ] {
-                if given {
-                    return Err(bad(name, "set, but CFPB_MCP_AUTH does not list oauth"));
-                }
-            }
-            None
+        let oauth = match settings.oauth().map_err(BadAuthSetting::from)? {
+            Some(checked) => Some(oauth(checked)?),
+            None => None,
         };
-        let access = if settings.has(AuthMethod::Access) {
-            Some(access(settings)?)
-        } else {
-            for (given, name) in [
-                (
-                    settings.access_team_domain.is_some(),
-                    "CFPB_MCP_ACCESS_TEAM_DOMAIN",
-                ),
-                (settings.access_aud.is_some(), "CFPB_MCP_ACCESS_AUD"),
-            ] {
-                if given {
-                    return Err(bad(name, "set, but CFPB_MCP_AUTH does not list access"));
-                }
-            }
-            None
+        let access = match settings.access().map_err(BadAuthSetting::from)? {
+            Some(checked) => Some(access(checked)?),
+            None => None,
         };
         Ok(Self {
             keys: settings.has(AuthMethod::Keys),
@@ -177,51 +167,20 @@ pub fn looks_like_jwt(token: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
 }
 
-/// `http://` only on loopback (tests); otherwise `https://`.
-fn secure_url(name: &'static str, text: &str) -> Result<Url, BadAuthSetting> {
-    let url = Url::parse(text).map_err(|e| bad(name, format!("not a URL ({e})")))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(bad(
-            name,
-            "must be an https URL (http only on loopback, for tests)",
-        )),
-    }
-}
-
-fn oauth(settings: &AuthSettings) -> Result<Oauth, BadAuthSetting> {
-    let issuer = settings
-        .oauth_issuer
-        .as_deref()
-        .ok_or_else(|| bad("CFPB_MCP_OAUTH_ISSUER", "required with CFPB_MCP_AUTH=oauth"))?;
-    secure_url("CFPB_MCP_OAUTH_ISSUER", issuer)?;
-    let resource = settings.oauth_resource.as_deref().ok_or_else(|| {
-        bad(
-            "CFPB_MCP_OAUTH_RESOURCE",
-            "required with CFPB_MCP_AUTH=oauth",
-        )
-    })?;
-    let url = secure_url("CFPB_MCP_OAUTH_RESOURCE", resource)?;
-    if url.fragment().is_some() || url.query().is_some() {
-        return Err(bad(
-            "CFPB_MCP_OAUTH_RESOURCE",
-            "a resource URI has no query or fragment (RFC 8707)",
-        ));
-    }
+fn oauth(checked: OauthSettings<'_>) -> Result<Oauth, BadAuthSetting> {
+    let OauthSettings {
+        issuer,
+        resource,
+        resource_url: url,
+        scopes,
+    } = checked;
     let mut metadata = url.clone();
     let path = url.path().trim_end_matches('/');
     metadata.set_path(&format!("{PRM_PREFIX}{path}"));
     let verifier = JwtVerifier::discovering(JwtRules {
         issuer: issuer.to_owned(),
         audience: resource.to_owned(),
-        required_scopes: settings.oauth_scopes.clone(),
+        required_scopes: scopes.to_vec(),
         method: AuthMethod::Oauth,
     })
     .map_err(|e| bad("CFPB_MCP_OAUTH_ISSUER", format!("not a URL ({e})")))?;
@@ -229,31 +188,16 @@ fn oauth(settings: &AuthSettings) -> Result<Oauth, BadAuthSetting> {
         verifier,
         resource: resource.to_owned(),
         metadata_url: metadata.to_string(),
-        scopes: settings.oauth_scopes.clone(),
+        scopes: scopes.to_vec(),
     })
 }
 
-fn access(settings: &AuthSettings) -> Result<JwtVerifier, BadAuthSetting> {
-    let name = "CFPB_MCP_ACCESS_TEAM_DOMAIN";
-    let domain = settings
-        .access_team_domain
-        .as_deref()
-        .ok_or_else(|| bad(name, "required with CFPB_MCP_AUTH=access"))?;
-    let aud = settings
-        .access_aud
-        .as_deref()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| bad("CFPB_MCP_ACCESS_AUD", "required with CFPB_MCP_AUTH=access"))?;
-    // `<team>.cloudflareaccess.com`, or a full URL (tests: http on loopback).
-    let team = if domain.contains("://") {
-        secure_url(name, domain)?
-    } else {
-        secure_url(name, &format!("https://{domain}"))?
-    };
+fn access(checked: AccessSettings<'_>) -> Result<JwtVerifier, BadAuthSetting> {
+    let AccessSettings { team, aud } = checked;
     let issuer = team.as_str().trim_end_matches('/').to_owned();
     let certs = team
         .join("/cdn-cgi/access/certs")
-        .map_err(|e| bad(name, e.to_string()))?;
+        .map_err(|e| bad("CFPB_MCP_ACCESS_TEAM_DOMAIN", e.to_string()))?;
     Ok(JwtVerifier::with_jwks(
         JwtRules {
             issuer,

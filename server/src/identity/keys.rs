@@ -7,6 +7,9 @@
 //! `ApiKey`'s `Debug` is redacted, and no error message names a key: errors
 //! say which entry (1-based) was wrong, never what it held.
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
@@ -363,6 +366,35 @@ impl KeySet {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
         bool::from(found).then_some(KeyDigest(bytes))
+    }
+}
+
+/// The key set in force, shared by whoever holds a clone: the guard puts a
+/// reloaded set in force ([`KeysInForce::install`], AUTH-8) and every
+/// holder sees it from its next [`KeysInForce::load`]. The guard verifies
+/// with it; the transports scrub what they log with it (LOG-2).
+#[derive(Debug, Clone, Default)]
+pub struct KeysInForce(Arc<ArcSwap<KeySet>>);
+
+impl KeysInForce {
+    pub fn new(keys: KeySet) -> Self {
+        Self(Arc::new(ArcSwap::from_pointee(keys)))
+    }
+
+    /// The keys in force now, for one short use.
+    pub fn load(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.0.load()
+    }
+
+    /// The keys in force now, kept for as long as the caller holds them (an
+    /// event stream scrubbed with the keys in force when it opened).
+    pub fn load_full(&self) -> Arc<KeySet> {
+        self.0.load_full()
+    }
+
+    /// Put `keys` in force for every holder, from their next load on.
+    pub fn install(&self, keys: KeySet) {
+        self.0.store(Arc::new(keys));
     }
 }
 

@@ -1,6 +1,8 @@
 //! What a transport is given when it is built: the settings it enforces
 //! (MSG-3, MSG-6, SSE-4, RATE-7 in docs/contract.md) and the runtime handles
-//! its tasks need. Read-only after start; each transport keeps its own copy.
+//! its tasks need, and the keys in force (shared with the guard) that what
+//! it logs is scrubbed with. Read-only after start; each transport keeps
+//! its own copy.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,14 +13,15 @@ use tokio_util::task::TaskTracker;
 use bytes::Bytes;
 use http::{HeaderMap, Response};
 
-use crate::audit::AuditLog;
-use crate::audit::RequestLog;
+use crate::audit::{AuditFields, AuditLog, RequestLog};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::data::DataSource;
 use crate::guard::{Admitted, Guard};
 use crate::http::body::{BodySlot, read_body};
 use crate::http::response::Body;
+use crate::identity::keys::KeysInForce;
+use crate::mcp::{self, Framed, NotJson};
 use crate::metrics::Metrics;
 use crate::streams::{Streams, max_total_for};
 
@@ -27,6 +30,9 @@ use crate::streams::{Streams, max_total_for};
 pub struct Context {
     /// Where the tools get their data.
     pub source: DataSource,
+    /// The keys in force, shared with the guard (a reload is seen at once):
+    /// what the audit fields are scrubbed with (LOG-2).
+    pub keys: KeysInForce,
     /// SSE keep-alive interval (SSE-4); also the `Retry-After` of RATE-7.
     pub keepalive: Duration,
     /// Largest request body (MSG-3).
@@ -56,18 +62,31 @@ pub struct Context {
     pub streams: Arc<Streams>,
 }
 
+/// The runtime handles a transport shares with the server that builds it.
+#[derive(Debug, Clone)]
+pub struct Handles {
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+    pub audit: AuditLog,
+    pub metrics: Arc<Metrics>,
+    pub cluster: Option<Cluster>,
+}
+
 impl Context {
-    pub fn new(
-        config: &Config,
-        source: DataSource,
-        shutdown: CancellationToken,
-        tasks: TaskTracker,
-        audit: AuditLog,
-        metrics: Arc<Metrics>,
-        cluster: Option<Cluster>,
-    ) -> Self {
+    /// The settings of `config`, the tools' `source`, the `keys` in force
+    /// (the guard's own handle, so reloads are seen) and the server's
+    /// runtime `handles`.
+    pub fn new(config: &Config, source: DataSource, keys: KeysInForce, handles: Handles) -> Self {
+        let Handles {
+            shutdown,
+            tasks,
+            audit,
+            metrics,
+            cluster,
+        } = handles;
         Self {
             source,
+            keys,
             keepalive: config.sse_keepalive,
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: config.body_read_timeout,
@@ -109,5 +128,16 @@ impl Context {
             log.error = Some(refusal.reason);
             refusal.response()
         })
+    }
+
+    /// A posted body framed as one JSON-RPC message (MSG-3); a message's
+    /// method, tool and arguments are noted in `log`, scrubbed of every key
+    /// in force (LOG-1, LOG-2).
+    pub fn frame(&self, bytes: &[u8], log: &mut RequestLog) -> Result<Framed, NotJson> {
+        let framed = mcp::frame(bytes);
+        if let Ok(Framed::Message(message)) = &framed {
+            log.note(AuditFields::of(message, self.keys.load().redactor()));
+        }
+        framed
     }
 }

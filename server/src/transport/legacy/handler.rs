@@ -63,14 +63,13 @@ impl Legacy {
 
     /// Answer a POST another replica received for a session of ours
     /// (CLUSTER-3): the same checks and outcome as a POST made here.
-    pub async fn answer_forwarded(&self, guard: &Guard, forwarded: Forwarded) {
+    pub async fn answer_forwarded(&self, forwarded: Forwarded) {
         let Some(cluster) = &self.cx.cluster else {
             return;
         };
         let (status, body, error) = post::answer_forwarded(
             &self.registry,
             &self.cx,
-            guard,
             &forwarded.session,
             &forwarded.key,
             forwarded.body.as_bytes(),

@@ -14,7 +14,7 @@ use crate::http::body::BodySlot;
 use http::{Request, Response, StatusCode};
 use rmcp::model::ClientJsonRpcMessage;
 
-use crate::audit::{AuditFields, Reason, RequestLog};
+use crate::audit::{Reason, RequestLog};
 use crate::cluster::{Cluster, Forward, ForwardKind};
 use crate::guard::{Admitted, Guard};
 use crate::http::body::is_json_content_type;
@@ -94,7 +94,7 @@ pub async fn post(
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };
-    accept(cx, guard, &session, &body, log).await
+    accept(cx, &session, &body, log).await
 }
 
 /// The body of a POST: JSON (415 otherwise), within the bounds, scrubbed.
@@ -133,15 +133,14 @@ async fn forward(
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };
+    // A body that is no UTF-8 frames as no message: nothing is noted.
+    let framed = cx.frame(&body, log);
     let Ok(text) = String::from_utf8(body.to_vec()) else {
-        return match mcp::frame(&body) {
+        return match framed {
             Err(e) => bad_request(&e.to_string()),
             Ok(_) => bad_request("Invalid JSON"),
         };
     };
-    if let Ok(Framed::Message(message)) = mcp::frame(&body) {
-        log.note(AuditFields::of(&message, guard.keys().redactor()));
-    }
     let key = hex::encode(who.key.as_bytes());
     let wait = cx.overload_timeout + FORWARD_MARGIN;
     match cluster
@@ -195,7 +194,6 @@ fn forwarded_response(status: u16, body: String) -> Response<Body> {
 pub async fn answer_forwarded(
     registry: &Registry,
     cx: &Context,
-    guard: &Guard,
     session: &str,
     key: &str,
     body: &[u8],
@@ -215,7 +213,7 @@ pub async fn answer_forwarded(
         );
     };
     let mut log = RequestLog::default();
-    let response = accept(cx, guard, &session, body, &mut log).await;
+    let response = accept(cx, &session, body, &mut log).await;
     let status = response.status().as_u16();
     let body = match response.into_body().collect().await {
         Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
@@ -227,12 +225,11 @@ pub async fn answer_forwarded(
 /// Take one scrubbed, bounded message into `session` (MSG-1, MSG-6).
 async fn accept(
     cx: &Context,
-    guard: &Guard,
     session: &Session,
     body: &[u8],
     log: &mut RequestLog,
 ) -> Response<Body> {
-    match mcp::frame(body) {
+    match cx.frame(body, log) {
         Err(e) => bad_request(&e.to_string()),
         Ok(Framed::Ignore) => accepted(),
         Ok(Framed::Reply(reply)) => {
@@ -253,18 +250,18 @@ async fn accept(
                 Err(_) => overloaded(),
             }
         }
-        Ok(Framed::Message(message)) => deliver(cx, guard, session, message, log).await,
+        Ok(Framed::Message(message)) => deliver(cx, session, message, log).await,
     }
 }
 
+/// Deliver one framed `message` (its audit fields already noted) into
+/// `session`'s inbound queue.
 async fn deliver(
     cx: &Context,
-    guard: &Guard,
     session: &Session,
     message: Inbound,
     log: &mut RequestLog,
 ) -> Response<Body> {
-    log.note(AuditFields::of(&message, guard.keys().redactor()));
     if mcp::is_initialize(&message) {
         session.initialized.store(true, Ordering::Release);
     } else if !session.initialized.load(Ordering::Acquire)

@@ -18,7 +18,7 @@ use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::event::EndReason;
+use crate::audit::EndReason;
 use crate::identity::keys::{KeyDigest, KeySet};
 use crate::sessions::{Owners, SessionCapReached, SessionId};
 

@@ -106,7 +106,7 @@ pub async fn open(
     let handler = CfpbMcp::for_caller(
         cx.source.clone(),
         cx.metrics.clone(),
-        crate::data::caller::CallerTag::new(*who.key.as_bytes()),
+        crate::data::CallerTag::new(*who.key.as_bytes()),
     );
     // The session's queues carry boxes (see `session::Inbound`); rmcp sees
     // messages.

@@ -35,9 +35,9 @@ use rmcp::transport::streamable_http_server::{
     SessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
 
-use crate::audit::{AuditFields, Quirk, Reason, RequestLog};
+use crate::audit::{Quirk, Reason, RequestLog};
 use crate::cluster::{Cluster, Forward, ForwardKind, Forwarded, Scope};
-use crate::data::caller::CallerTag;
+use crate::data::CallerTag;
 use crate::guard::{Admitted, Guard};
 use crate::http::response::{
     Body, ErrorKind, bad_request, error_response, messages_text, method_not_allowed, not_found,
@@ -206,7 +206,8 @@ impl Streamable {
                     Ok(bytes) => bytes,
                     Err(refusal) => return refusal,
                 };
-                self.post(guard, &caller, session, parts, bytes, log).await
+                let framed = self.cx.frame(&bytes, log);
+                self.post(&caller, session, parts, bytes, framed, log).await
             }
             Method::GET => {
                 let Some(id) = session else {
@@ -240,21 +241,20 @@ impl Streamable {
         }
     }
 
-    /// One posted message (`bytes`, read and scrubbed) in `session`, or an
-    /// `initialize` that opens one.
+    /// One posted message (`bytes`, read and scrubbed, and `framed` by
+    /// [`Context::frame`]) in `session`, or an `initialize` that opens one.
     async fn post(
         &self,
-        guard: &Guard,
         caller: &KeyDigest,
         session: Option<SessionId>,
         parts: http::request::Parts,
         bytes: Bytes,
+        framed: Result<Framed, mcp::NotJson>,
         log: &mut RequestLog,
     ) -> Response<Body> {
         let mut request_id = None;
-        let initialize = match mcp::frame(&bytes) {
+        let initialize = match framed {
             Ok(Framed::Message(message)) => {
-                log.note(AuditFields::of(&message, guard.keys().redactor()));
                 if let ClientJsonRpcMessage::Request(r) = message.as_ref() {
                     request_id = Some(r.id.clone());
                 }
@@ -400,13 +400,10 @@ impl Streamable {
                 Ok(bytes) => bytes,
                 Err(refusal) => return refusal,
             };
-            match mcp::frame(&bytes) {
-                Ok(Framed::Message(message)) => {
-                    log.note(AuditFields::of(&message, guard.keys().redactor()));
-                }
+            match self.cx.frame(&bytes, log) {
+                Ok(Framed::Message(_) | Framed::Ignore) => {}
                 Err(e) => return bad_request(&e.to_string()),
                 Ok(Framed::Reply(_)) => return bad_request("Not a JSON-RPC message"),
-                Ok(Framed::Ignore) => {}
             }
             match String::from_utf8(bytes.to_vec()) {
                 Ok(text) => text,
@@ -436,12 +433,12 @@ impl Streamable {
 
     /// Answer a request another replica received for a session of ours
     /// (CLUSTER-7): the same checks and outcome as the request made here.
-    pub async fn answer_forwarded(&self, guard: &Guard, forwarded: Forwarded) {
+    pub async fn answer_forwarded(&self, forwarded: Forwarded) {
         let Some(cluster) = &self.cx.cluster else {
             return;
         };
         let mut log = RequestLog::default();
-        let answer = self.answer(guard, &forwarded, &mut log).await;
+        let answer = self.answer(&forwarded, &mut log).await;
         let error = log.error.map(Reason::as_str);
         cluster
             .reply(
@@ -454,7 +451,7 @@ impl Streamable {
             .await;
     }
 
-    async fn answer(&self, guard: &Guard, forwarded: &Forwarded, log: &mut RequestLog) -> Answer {
+    async fn answer(&self, forwarded: &Forwarded, log: &mut RequestLog) -> Answer {
         let Some((id, caller)) =
             SessionId::parse(&forwarded.session).zip(KeyDigest::from_hex(&forwarded.key))
         else {
@@ -467,7 +464,9 @@ impl Streamable {
             ForwardKind::McpPost { protocol_version } => {
                 let parts = forward::owner_request(&id, protocol_version.as_deref());
                 let bytes = Bytes::from(forwarded.body.clone());
-                self.post(guard, &caller, Some(id), parts, bytes, log).await
+                let framed = self.cx.frame(&bytes, log);
+                self.post(&caller, Some(id), parts, bytes, framed, log)
+                    .await
             }
             ForwardKind::McpDelete => {
                 let parts = forward::owner_request_for(&forwarded.kind, &id);
@@ -532,17 +531,15 @@ impl Streamable {
             Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
-        let framed = mcp::frame(&bytes);
+        let framed = self.cx.frame(&bytes, log);
         if let Ok(Framed::Message(message)) = &framed
             && let Some((quirk, version)) = compat::body_wins(&parts.headers, message)
         {
             log.quirk(quirk);
             compat::set_version(&mut parts.headers, &version);
-            return self
-                .serve_stateless(guard, caller, parts, bytes, framed, log)
-                .await;
+            return self.serve_stateless(caller, parts, bytes, framed).await;
         }
-        self.post(guard, caller, None, parts, bytes, log).await
+        self.post(caller, None, parts, bytes, framed, log).await
     }
 
     /// HTTP-2026-*: one self-contained 2026-07-28 request. rmcp serves it
@@ -570,7 +567,7 @@ impl Streamable {
             Ok(bytes) => bytes,
             Err(refusal) => return refusal,
         };
-        let framed = mcp::frame(&bytes);
+        let framed = self.cx.frame(&bytes, log);
         let initialize = matches!(&framed, Ok(Framed::Message(m)) if mcp::is_initialize(m));
         if initialize && !self.cx.strict_protocol {
             // COMPAT-3: the handshake exists only in the session-based
@@ -579,27 +576,24 @@ impl Streamable {
             log.quirk(Quirk::InitializeModernHeader);
             parts.headers.remove(VERSION_HEADER);
             parts.headers.remove(SESSION_HEADER);
-            return self.post(guard, caller, None, parts, bytes, log).await;
+            return self.post(caller, None, parts, bytes, framed, log).await;
         }
-        self.serve_stateless(guard, caller, parts, bytes, framed, log)
-            .await
+        self.serve_stateless(caller, parts, bytes, framed).await
     }
 
-    /// The stateless path proper, for a body already read (HTTP-2026-*).
+    /// The stateless path proper, for a body already read and framed
+    /// (HTTP-2026-*). Its audit fields are the body's, never the mirrored
+    /// headers' (LOG-1).
     async fn serve_stateless(
         &self,
-        guard: &Guard,
         caller: &KeyDigest,
         mut parts: http::request::Parts,
         bytes: Bytes,
         framed: Result<Framed, mcp::NotJson>,
-        log: &mut RequestLog,
     ) -> Response<Body> {
         let mut request_id = None;
         match framed {
             Ok(Framed::Message(message)) => {
-                // LOG-1 from the body, never from the mirrored headers.
-                log.note(AuditFields::of(&message, guard.keys().redactor()));
                 if let ClientJsonRpcMessage::Request(r) = message.as_ref() {
                     request_id = Some(r.id.clone());
                 }

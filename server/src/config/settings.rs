@@ -1,8 +1,5 @@
-//! The server's configuration: one typed struct, validated once at start.
-//!
-//! [`Config`] is what `Server::bind` takes. The CLI (`cli.rs`) builds it from
-//! flags and environment variables; tests and the conformance harness build it
-//! directly. Nothing reads the environment after start.
+//! [`Config`], the settings as given, and their defaults; see the module
+//! above for how they are read and judged.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
