@@ -8,6 +8,7 @@
 //! overload timeout, `503` (MSG-6). Responses go out on the stream, never in
 //! this response.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::http::body::BodySlot;
@@ -225,7 +226,7 @@ pub async fn answer_forwarded(
 /// Take one scrubbed, bounded message into `session` (MSG-1, MSG-6).
 async fn accept(
     cx: &Context,
-    session: &Session,
+    session: &Arc<Session>,
     body: &[u8],
     log: &mut RequestLog,
 ) -> Response<Body> {
@@ -258,7 +259,7 @@ async fn accept(
 /// `session`'s inbound queue.
 async fn deliver(
     cx: &Context,
-    session: &Session,
+    session: &Arc<Session>,
     message: Inbound,
     log: &mut RequestLog,
 ) -> Response<Body> {
@@ -293,7 +294,13 @@ async fn deliver(
         session.settle(&cancelled);
     }
     let remaining = cx.overload_timeout.saturating_sub(started.elapsed());
-    let sent = tokio::time::timeout(remaining, session.inbound.send(message)).await;
+    let Some(inbound) = session.inbound() else {
+        if let Some(id) = &request_id {
+            session.settle(id);
+        }
+        return not_found(messages_text::UNKNOWN_SESSION);
+    };
+    let sent = tokio::time::timeout(remaining, inbound.send(message)).await;
     if !matches!(sent, Ok(Ok(())))
         && let Some(id) = &request_id
     {

@@ -2,7 +2,8 @@
 //! docs/contract.md) and the registry of live ones.
 //!
 //! A session is a pair of bounded channels into and out of one rmcp service,
-//! plus two bounds on what a client that stops reading can make the server
+//! which the first message posted starts (an idle stream holds no service
+//! task and no inbound queue: issue 25), plus two bounds on what a client that stops reading can make the server
 //! hold (MSG-6): requests not yet answered on its stream, and bytes of
 //! answers written to the stream but not yet taken by the connection. Which
 //! key owns it, and how many a key may hold, is [`Owners`]'s job; this
@@ -49,11 +50,21 @@ pub type Inbound = Box<ClientJsonRpcMessage>;
 /// A message onto a session's stream, boxed for the same reason.
 pub type Outbound = Box<ServerJsonRpcMessage>;
 
+/// Starts a session's MCP service reading the queue it is handed.
+pub type Start = Box<dyn FnOnce(&Arc<Session>, mpsc::Receiver<Inbound>) + Send>;
+
+/// A session's MCP service: not started until a message is posted, then
+/// the queue into it.
+enum Service {
+    Waiting(Start),
+    Running(mpsc::Sender<Inbound>),
+}
+
 /// One live session.
 pub struct Session {
     pub id: SessionId,
-    /// Into the session's MCP service.
-    pub inbound: mpsc::Sender<Inbound>,
+    /// Into the session's MCP service, once a message started it.
+    service: Mutex<Service>,
     /// Onto the session's stream, for replies the MCP service never sees.
     pub outbound: mpsc::Sender<Outbound>,
     /// Cancelled when the session must end (revocation, shutdown, MCP exit).
@@ -71,6 +82,30 @@ pub struct Session {
 }
 
 impl Session {
+    /// The queue into the session's MCP service, which the first call starts
+    /// (`None` only if the lock was poisoned).
+    pub fn inbound(self: &Arc<Self>) -> Option<mpsc::Sender<Inbound>> {
+        let mut service = self.service.lock().ok()?;
+        if let Service::Running(queue) = &*service {
+            return Some(queue.clone());
+        }
+        let (queue, receiver) = mpsc::channel(INBOUND_CAPACITY);
+        if let Service::Waiting(start) =
+            std::mem::replace(&mut *service, Service::Running(queue.clone()))
+        {
+            start(self, receiver);
+        }
+        Some(queue)
+    }
+
+    /// Whether a message has started the session's MCP service yet.
+    #[cfg(test)]
+    pub fn started(&self) -> bool {
+        self.service
+            .lock()
+            .is_ok_and(|s| matches!(*s, Service::Running(_)))
+    }
+
     /// End the session for `reason` (the first reason given wins).
     pub fn end(&self, reason: EndReason) {
         let _ = self.end_reason.compare_exchange(
@@ -206,13 +241,6 @@ pub enum Admission {
     Overloaded,
 }
 
-/// The receiving ends of a new session's channels, for its stream task.
-pub struct SessionChannels {
-    pub inbound: mpsc::Receiver<Inbound>,
-    pub outbound_tx: mpsc::Sender<Outbound>,
-    pub outbound: mpsc::Receiver<Outbound>,
-}
-
 /// Keeps a session registered; dropping it removes the session and frees its
 /// stream slot (SSE-5).
 pub struct SessionGuard {
@@ -240,19 +268,21 @@ impl Registry {
         })
     }
 
-    /// Open a session for `owner`, if the key has a free stream slot.
+    /// Open a session for `owner`, if the key has a free stream slot; `start`
+    /// starts its MCP service when the first message is posted. The receiver
+    /// is the session's outbound queue, for its stream task.
     pub fn open(
         self: &Arc<Self>,
         owner: KeyDigest,
         parent: &CancellationToken,
-    ) -> Result<(SessionGuard, SessionChannels), SessionCapReached> {
+        start: Start,
+    ) -> Result<(SessionGuard, mpsc::Receiver<Outbound>), SessionCapReached> {
         let id = self.owners.open(owner)?;
-        let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_CAPACITY);
         let session = Arc::new(Session {
             id,
-            inbound: inbound_tx,
-            outbound: outbound_tx.clone(),
+            service: Mutex::new(Service::Waiting(start)),
+            outbound: outbound_tx,
             cancel: parent.child_token(),
             initialized: AtomicBool::new(false),
             end_reason: AtomicU8::new(EndReason::ClientClosed as u8),
@@ -266,12 +296,7 @@ impl Registry {
             registry: self.clone(),
             session,
         };
-        let channels = SessionChannels {
-            inbound: inbound_rx,
-            outbound_tx,
-            outbound: outbound_rx,
-        };
-        Ok((guard, channels))
+        Ok((guard, outbound_rx))
     }
 
     /// The session `id`, if it exists and `caller` opened it (MSG-2).
@@ -321,20 +346,69 @@ mod tests {
     use super::*;
     use crate::identity::keys::ApiKey;
 
+    /// A service start that starts nothing.
+    fn idle() -> Start {
+        Box::new(|_, _| {})
+    }
+
+    /// What keeps an idle session small (issue 25): no MCP service and no
+    /// inbound queue until a message is posted; the first one starts the
+    /// service once, and every message after it goes to the same queue.
+    #[tokio::test]
+    async fn an_idle_session_starts_its_service_with_the_first_message() {
+        let registry = Registry::new(1);
+        let starts = Arc::new(AtomicUsize::new(0));
+        let counted = starts.clone();
+        let (received_tx, mut received) = mpsc::unbounded_channel();
+        let start: Start = Box::new(move |_, mut queue| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                while let Some(message) = queue.recv().await {
+                    let _ = received_tx.send(message);
+                }
+            });
+        });
+        let (guard, _outbound) = registry
+            .open(KeyDigest::of(b"a"), &CancellationToken::new(), start)
+            .unwrap();
+        let session = &guard.session;
+        assert!(!session.started());
+        assert_eq!(
+            starts.load(Ordering::SeqCst),
+            0,
+            "an idle stream runs no service"
+        );
+        for n in 0..3 {
+            let ping = serde_json::json!({"jsonrpc": "2.0", "id": n, "method": "ping"});
+            let message: ClientJsonRpcMessage = serde_json::from_value(ping).unwrap();
+            session
+                .inbound()
+                .unwrap()
+                .send(Box::new(message))
+                .await
+                .unwrap();
+        }
+        assert!(session.started());
+        assert_eq!(starts.load(Ordering::SeqCst), 1, "started once");
+        for _ in 0..3 {
+            assert!(received.recv().await.is_some(), "every message reached it");
+        }
+    }
+
     #[test]
     fn msg_2_sessions_are_bound_to_their_key_and_rate_7_capped() {
         let registry = Registry::new(2);
         let root = CancellationToken::new();
         let (a, b) = (KeyDigest::of(b"a"), KeyDigest::of(b"b"));
-        let (g1, _c1) = registry.open(a, &root).unwrap();
-        let (g2, _c2) = registry.open(a, &root).unwrap();
-        assert!(registry.open(a, &root).is_err());
+        let (g1, _c1) = registry.open(a, &root, idle()).unwrap();
+        let (g2, _c2) = registry.open(a, &root, idle()).unwrap();
+        assert!(registry.open(a, &root, idle()).is_err());
         assert!(registry.get(&g1.session.id, &a).is_some());
         assert!(registry.get(&g1.session.id, &b).is_none());
         assert!(registry.get(&SessionId::random(), &a).is_none());
         drop(g1);
         assert_eq!(registry.open_streams(&a), 1);
-        let (_g3, _c3) = registry.open(a, &root).unwrap();
+        let (_g3, _c3) = registry.open(a, &root, idle()).unwrap();
         drop(g2);
         assert_eq!(registry.len(), 1);
     }
@@ -343,7 +417,7 @@ mod tests {
     async fn msg_6_in_flight_requests_are_bounded() {
         let registry = Registry::new(1);
         let (guard, _channels) = registry
-            .open(KeyDigest::of(b"a"), &CancellationToken::new())
+            .open(KeyDigest::of(b"a"), &CancellationToken::new(), idle())
             .unwrap();
         let session = &guard.session;
         let wait = Duration::from_millis(10);
@@ -371,7 +445,7 @@ mod tests {
     async fn msg_6_unread_bytes_hold_new_requests_until_the_client_reads() {
         let registry = Registry::new(1);
         let (guard, _channels) = registry
-            .open(KeyDigest::of(b"a"), &CancellationToken::new())
+            .open(KeyDigest::of(b"a"), &CancellationToken::new(), idle())
             .unwrap();
         let session = guard.session.clone();
         let wait = Duration::from_millis(20);
@@ -414,8 +488,8 @@ mod tests {
         let registry = Registry::new(8);
         let root = CancellationToken::new();
         let (ka, kb) = (ApiKey::new("key-a").unwrap(), ApiKey::new("key-b").unwrap());
-        let (ga, _) = registry.open(ka.digest(), &root).unwrap();
-        let (gb, _) = registry.open(kb.digest(), &root).unwrap();
+        let (ga, _) = registry.open(ka.digest(), &root, idle()).unwrap();
+        let (gb, _) = registry.open(kb.digest(), &root, idle()).unwrap();
         assert_eq!(registry.revoke_missing(&KeySet::new(vec![kb])), 1);
         assert!(ga.session.cancel.is_cancelled());
         assert_eq!(ga.session.end_reason(), EndReason::KeyRevoked);
@@ -428,7 +502,7 @@ mod tests {
     async fn msg_6_an_id_in_flight_is_refused_until_answered() {
         let registry = Registry::new(1);
         let (guard, _channels) = registry
-            .open(KeyDigest::of(b"a"), &CancellationToken::new())
+            .open(KeyDigest::of(b"a"), &CancellationToken::new(), idle())
             .unwrap();
         let session = &guard.session;
         let wait = Duration::from_millis(10);

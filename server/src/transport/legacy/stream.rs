@@ -1,8 +1,8 @@
 //! `GET /mcp/sse`: the event stream of one MCP session (SSE-1..5 in
 //! docs/contract.md).
 //!
-//! Opening a stream registers a session, starts its rmcp service over the
-//! session's channels, and spawns the stream task that writes, in order: the
+//! Opening a stream registers a session (whose rmcp service the first posted
+//! message starts, over the session's channels) and spawns the stream task that writes, in order: the
 //! `endpoint` event (SSE-2), then each server message as an `event: message`
 //! (SSE-3), with a `: ping` comment every keep-alive interval (SSE-4). The
 //! stream ends when the client leaves, the key is revoked, the MCP service
@@ -32,7 +32,7 @@ use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
 use crate::transport::context::Context;
 use crate::transport::legacy::session::{
-    MAX_BACKLOG_BYTES, Outbound, Registry, Session, SessionGuard,
+    Inbound, MAX_BACKLOG_BYTES, Outbound, Registry, Session, SessionGuard, Start,
 };
 
 /// Frames waiting for the connection to take them. Small; what waits behind
@@ -80,7 +80,8 @@ pub async fn open(
         log.error = Some(Reason::StreamCap);
         return too_many_requests(cx.cap_retry_after_secs());
     };
-    let Ok((guard, channels)) = registry.open(who.key, &cx.shutdown) else {
+    let Ok((guard, outbound)) = registry.open(who.key, &cx.shutdown, service_start(cx, &who))
+    else {
         log.error = Some(Reason::StreamCap);
         return too_many_requests(cx.cap_retry_after_secs());
     };
@@ -102,29 +103,6 @@ pub async fn open(
     }
     log.session = Some(session.id.log_prefix());
 
-    // The MCP service of this session.
-    let handler = CfpbMcp::for_caller(
-        cx.source.clone(),
-        cx.metrics.clone(),
-        crate::data::CallerTag::new(*who.key.as_bytes()),
-    );
-    // The session's queues carry boxes (see `session::Inbound`); rmcp sees
-    // messages.
-    let transport = (
-        PollSender::new(channels.outbound_tx).with(|m: ServerJsonRpcMessage| {
-            std::future::ready(Ok::<_, PollSendError<Outbound>>(Box::new(m)))
-        }),
-        ReceiverStream::new(channels.inbound).map(|m| *m),
-    );
-    let service_session = session.clone();
-    cx.tasks.spawn(async move {
-        let cancel = service_session.cancel.clone();
-        if let Ok(running) = handler.serve_with_ct(transport, cancel).await {
-            let _ = running.waiting().await;
-        }
-        service_session.end(EndReason::McpClosed);
-    });
-
     // The stream task, writing into the response body. Every frame is
     // counted against the session's byte budget until the connection takes
     // it (MSG-6).
@@ -132,7 +110,7 @@ pub async fn open(
     let reader = session.clone();
     cx.tasks.spawn(stream_task(
         guard,
-        channels.outbound,
+        outbound,
         body_tx,
         cx.keepalive,
         cx.audit.clone(),
@@ -145,6 +123,37 @@ pub async fn open(
         Ok(Frame::data(frame))
     }));
     event_stream(slot.hold(BodyExt::boxed_unsync(body)))
+}
+
+/// How the session's MCP service starts when its first message is posted
+/// (until then an idle stream runs no service task: issue 25).
+fn service_start(cx: &Context, who: &Admitted) -> Start {
+    let handler = CfpbMcp::for_caller(
+        cx.source.clone(),
+        cx.metrics.clone(),
+        crate::data::CallerTag::new(*who.key.as_bytes()),
+    );
+    let tasks = cx.tasks.clone();
+    Box::new(
+        move |session: &Arc<Session>, inbound: mpsc::Receiver<Inbound>| {
+            // The session's queues carry boxes (see `session::Inbound`); rmcp
+            // sees messages.
+            let transport = (
+                PollSender::new(session.outbound.clone()).with(|m: ServerJsonRpcMessage| {
+                    std::future::ready(Ok::<_, PollSendError<Outbound>>(Box::new(m)))
+                }),
+                ReceiverStream::new(inbound).map(|m| *m),
+            );
+            let session = session.clone();
+            tasks.spawn(async move {
+                let cancel = session.cancel.clone();
+                if let Ok(running) = handler.serve_with_ct(transport, cancel).await {
+                    let _ = running.waiting().await;
+                }
+                session.end(EndReason::McpClosed);
+            });
+        },
+    )
 }
 
 async fn stream_task(
