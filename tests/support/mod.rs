@@ -36,6 +36,27 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// Held while one process installs packages into `dir` (an npm prefix, a
+/// Python venv) and checks its marker: the test binaries run side by side
+/// (`tests/run.sh`) and threads within one do too, and two installs into one
+/// folder at once break it. An exclusive lock on `<dir>.lock` (flock),
+/// released when the file is dropped.
+pub fn install_lock(dir: &std::path::Path) -> std::fs::File {
+    let mut name = dir.as_os_str().to_owned();
+    name.push(".lock");
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).expect("create the install folder's parent");
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .expect("open the install lock file");
+    file.lock().expect("lock the install folder");
+    file
+}
+
 /// A loopback port that was free a moment ago (for a server whose other
 /// settings must name its port before it starts).
 pub fn free_port() -> u16 {

@@ -18,6 +18,7 @@ pub fn target_dir(name: &str) -> PathBuf {
 /// `packages` installed under `prefix` (once; later runs reuse it), or `None` without
 /// npm or without the registry (the reason printed).
 pub fn install(prefix: &Path, packages: &[&str]) -> Option<()> {
+    let _installing = crate::install_lock(prefix);
     let marker = prefix.join(format!(
         "installed-{}",
         packages.join("+").replace('/', "_")

@@ -19,16 +19,13 @@ fn target_dir() -> PathBuf {
 /// The venv's `python` with `mcp==MCP_SDK_VERSION` installed, or `None` (with
 /// the reason printed) when it can't be had on this machine.
 pub fn python_with_mcp() -> Option<PathBuf> {
-    // The tests of one binary run on parallel threads: one of them creates
-    // the venv, the others wait and reuse it (two `venv` runs into one
-    // folder at once fail).
-    static SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = SETUP
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let venv = target_dir()
         .join("python")
         .join(format!("mcp-{MCP_SDK_VERSION}"));
+    // Tests on parallel threads and test binaries side by side: one creates
+    // the venv, the others wait and reuse it (two `venv` runs into one
+    // folder at once fail).
+    let _one_at_a_time = crate::install_lock(&venv);
     let python = venv.join("bin").join("python");
     let marker = venv.join(".installed");
     if marker.exists() && python.exists() {
