@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load bench of issues 7 and 25, in one command (see docs/performance.md):
 #
-#   bench/run.sh [--quick] [--no-pin] [--only rejected,accepted,closed,list,call,streams]
+#   bench/run.sh [--quick] [--no-pin] [--only rejected,accepted,closed,list,call,streams,sessions]
 #   bench/run.sh --replicas [--quick] [--no-pin]   # the shared (Redis) limiter's cost
 #
 # Builds the bench workspace once (release), then `loadgen` spawns a guarded

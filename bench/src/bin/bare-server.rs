@@ -182,6 +182,31 @@ async fn serve(
             );
             r
         }
+        (&Method::GET, "/mcp") => {
+            // A Streamable HTTP GET stream: keep-alives until the client
+            // leaves (no sessions here; nothing is ever pushed on it).
+            let id = state.streams.next.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = mpsc::channel(32);
+            if let Ok(mut open) = state.streams.open.lock() {
+                open.insert(id, tx);
+            }
+            let mut tick = tokio::time::interval(state.keepalive);
+            tick.reset();
+            let body = SseBody {
+                first: None,
+                messages: rx,
+                tick,
+                id,
+                state: state.clone(),
+            };
+            let mut r = full(StatusCode::OK, Bytes::new());
+            *r.body_mut() = body.boxed_unsync();
+            r.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/event-stream"),
+            );
+            r
+        }
         (&Method::POST, "/mcp/messages") => {
             let session = request
                 .uri()

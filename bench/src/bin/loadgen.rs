@@ -49,6 +49,9 @@ struct Plan {
     accept_conns_per_session: usize,
     closed_sessions: usize,
     stream_levels: Vec<usize>,
+    /// Levels of the `sessions` scenario (initialized legacy sessions and
+    /// `/mcp` GET streams, three requests each to open).
+    session_levels: Vec<usize>,
     observe: Duration,
 }
 
@@ -63,6 +66,7 @@ impl Plan {
             accept_conns_per_session: 8,
             closed_sessions: 4,
             stream_levels: vec![1_000, 5_000, 10_000],
+            session_levels: vec![1_000, 5_000],
             observe: Duration::from_secs(2 * KEEPALIVE_SECS + 1),
         }
     }
@@ -72,6 +76,7 @@ impl Plan {
             rounds: 1,
             window: Duration::from_secs(3),
             stream_levels: vec![1_000, 5_000],
+            session_levels: vec![1_000],
             observe: Duration::from_secs(KEEPALIVE_SECS + 1),
             ..Plan::full()
         }
@@ -819,6 +824,179 @@ async fn idle_streams(server: &BenchServer, plan: &Plan) -> Result<StreamResult>
     Ok(result)
 }
 
+/// What the `sessions` scenario holds open on each connection.
+#[derive(Clone, Copy, Debug)]
+enum Held {
+    /// `GET /mcp/sse` whose session was initialized (`initialize` answered
+    /// on the stream, `notifications/initialized` posted), then left idle.
+    SseSession,
+    /// A 2025-11-25 `/mcp` session (initialize, initialized) and its
+    /// `GET /mcp` stream, left idle. The bare server has no sessions: its
+    /// `GET /mcp` is a stream of keep-alives.
+    McpGet,
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+const SESSION_VERSION: &str = "2025-11-25";
+
+/// POST `body` to `path` on a connection of its own (closed after), with the
+/// headers a Streamable HTTP client sends; the status and the session id.
+async fn post_once(
+    addr: SocketAddr,
+    path: &str,
+    session: Option<&str>,
+    body: &'static str,
+) -> Result<(StatusCode, Option<String>)> {
+    let mut sender = connect(addr).await?;
+    let mut request = post(addr, path, KEY, Bytes::from_static(body.as_bytes()));
+    let headers = request.headers_mut();
+    headers.insert(
+        "accept",
+        http::HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    headers.insert(
+        "mcp-protocol-version",
+        http::HeaderValue::from_static(SESSION_VERSION),
+    );
+    if let Some(id) = session {
+        headers.insert("mcp-session-id", http::HeaderValue::from_str(id)?);
+    }
+    let exchange = async {
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        let id = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        response.into_body().collect().await?;
+        Ok::<_, Error>((status, id))
+    };
+    tokio::time::timeout(STEP_TIMEOUT, exchange).await?
+}
+
+/// Open one connection holding `kind`, ready and idle; the task draining it.
+async fn held(addr: SocketAddr, kind: Held) -> Result<tokio::task::JoinHandle<()>> {
+    match kind {
+        Held::SseSession => {
+            let (mut body, sender) = open_stream(addr).await?;
+            let (event_tx, mut events) = mpsc::unbounded_channel::<Option<String>>();
+            let task = tokio::spawn(async move {
+                let _sender = sender;
+                let mut parser = SseParser::default();
+                while let Some(Ok(frame)) = body.frame().await {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    parser.feed(&data, |event| match event {
+                        Event::Endpoint(url) => {
+                            let _ = event_tx.send(Some(url));
+                        }
+                        Event::Message(_) => {
+                            let _ = event_tx.send(None);
+                        }
+                        Event::Ping => {}
+                    });
+                }
+            });
+            let endpoint = tokio::time::timeout(STEP_TIMEOUT, events.recv())
+                .await?
+                .flatten()
+                .ok_or("no endpoint event")?;
+            let (status, _) = post_once(addr, &endpoint, None, INITIALIZE).await?;
+            if status != StatusCode::ACCEPTED {
+                return Err(format!("initialize: {status}").into());
+            }
+            // The answer to initialize, on the stream.
+            tokio::time::timeout(STEP_TIMEOUT, events.recv()).await?;
+            post_once(addr, &endpoint, None, INITIALIZED).await?;
+            Ok(task)
+        }
+        Held::McpGet => {
+            let (status, session) = post_once(addr, "/mcp", None, INITIALIZE).await?;
+            if status != StatusCode::OK {
+                return Err(format!("initialize: {status}").into());
+            }
+            if let Some(id) = &session {
+                post_once(addr, "/mcp", Some(id), INITIALIZED).await?;
+            }
+            let stream = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(addr)).await??;
+            stream.set_nodelay(true)?;
+            let (mut sender, connection) =
+                http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            let mut request = Request::builder()
+                .uri("/mcp")
+                .header("host", addr.to_string())
+                .header("x-api-key", KEY)
+                .header("accept", "text/event-stream")
+                .header("mcp-protocol-version", SESSION_VERSION);
+            if let Some(id) = &session {
+                request = request.header("mcp-session-id", id);
+            }
+            let request = request.body(Empty::new())?;
+            let response =
+                tokio::time::timeout(STEP_TIMEOUT, sender.send_request(request)).await??;
+            if response.status() != StatusCode::OK {
+                return Err(format!("GET /mcp: {}", response.status()).into());
+            }
+            let mut body = response.into_body();
+            Ok(tokio::spawn(async move {
+                let _sender = sender;
+                while let Some(Ok(_)) = body.frame().await {}
+            }))
+        }
+    }
+}
+
+/// Idle sessions of `kind`: open up to each level, RSS per connection, time
+/// to open; then close them all and see what is given back.
+async fn held_levels(server: &BenchServer, plan: &Plan, kind: Held) -> Result<StreamResult> {
+    const OPENING_AT_ONCE: usize = 64;
+    let addr = server.addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = server.rss_kib();
+    let mut open: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    let mut result = StreamResult::default();
+    for &level in &plan.session_levels {
+        let started = Instant::now();
+        let mut failed = 0;
+        while open.len() + failed < level && started.elapsed() < Duration::from_secs(120) {
+            let batch = OPENING_AT_ONCE.min(level - open.len() - failed);
+            for opened in futures_join((0..batch).map(|_| held(addr, kind))).await {
+                match opened {
+                    Ok(task) => open.push(task),
+                    Err(e) => {
+                        if failed == 0 {
+                            eprintln!("{kind:?} on {}: {e}", server.name);
+                        }
+                        failed += 1;
+                    }
+                }
+            }
+        }
+        let open_secs = started.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss = server.rss_kib();
+        result.levels.push(StreamLevel {
+            streams: open.len(),
+            open_secs,
+            rss_per_stream_kib: (rss.saturating_sub(rss_before)) as f64 / open.len().max(1) as f64,
+            failed,
+        });
+    }
+    for task in open {
+        task.abort();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    result.rss_after_close_kib = server.rss_kib().saturating_sub(rss_before);
+    Ok(result)
+}
+
 async fn futures_join<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
 where
     F: std::future::Future<Output = T> + Send + 'static,
@@ -844,6 +1022,8 @@ struct Side {
     listed: Throughput,
     called: Throughput,
     streams: StreamResult,
+    sse_sessions: StreamResult,
+    mcp_streams: StreamResult,
 }
 
 fn ratio(g: f64, u: f64) -> String {
@@ -966,6 +1146,25 @@ fn report(plan: &Plan, sides: Sides<'_>, machine: &str, took: Duration) -> Strin
             &mib,
             "given back or bounded",
         );
+    }
+    type Pick = fn(&Side) -> &StreamResult;
+    let held: [(&str, Pick); 2] = [
+        ("idle SSE session after initialize", |sd| &sd.sse_sessions),
+        ("idle /mcp GET stream (2025-11-25 session)", |sd| {
+            &sd.mcp_streams
+        }),
+    ];
+    for (what, pick) in held {
+        for (i, gl) in pick(g).levels.iter().enumerate() {
+            let at =
+                |sd: &Side, f: &dyn Fn(&StreamLevel) -> f64| pick(sd).levels.get(i).map_or(0.0, f);
+            row(
+                &format!("RSS per {what} @ {}", gl.streams),
+                each(&|sd| at(sd, &|l| l.rss_per_stream_kib)),
+                &kib,
+                "≤ 1.10× B",
+            );
+        }
     }
     let mut out = String::new();
     out.push_str(&format!(
@@ -1274,6 +1473,16 @@ fn main() -> Result<()> {
             for i in [1, 2, 0] {
                 sides[i].streams = idle_streams(servers[i], &plan).await?;
                 eprintln!("streams   {:<9} {:?}", servers[i].name, sides[i].streams);
+            }
+        }
+        if runs("sessions") {
+            for i in [1, 2, 0] {
+                sides[i].sse_sessions = held_levels(servers[i], &plan, Held::SseSession).await?;
+                sides[i].mcp_streams = held_levels(servers[i], &plan, Held::McpGet).await?;
+                eprintln!(
+                    "sessions  {:<9} sse {:?} mcp {:?}",
+                    servers[i].name, sides[i].sse_sessions, sides[i].mcp_streams
+                );
             }
         }
         Ok::<_, Error>(sides)
