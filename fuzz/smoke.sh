@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzz smoke for CI: builds every cargo-fuzz target and runs each, one at a
-# time, for a short bounded time from its committed seed corpus
+# Fuzz smoke for CI: builds every cargo-fuzz target and runs each, as many
+# at a time as there are cores, for a short bounded time from its committed seed corpus
 # (fixtures/fuzz/<target>/, copied to a scratch dir so the repo is never
 # written). Fails on any crash, leak, timeout or out-of-memory.
 #
@@ -52,19 +52,41 @@ cargo "${toolchain[@]}" fuzz build --dev
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-failed=()
-for target in "${targets[@]}"; do
-    seeds="$root/fixtures/fuzz/$target"
-    [[ -d "$seeds" ]] || { echo "fuzz smoke: missing corpus $seeds" >&2; exit 1; }
-    corpus="$scratch/corpus/$target"
-    artifacts="$scratch/artifacts/$target/"
+
+# One target's run, its exit status in $scratch/<target>.rc.
+run_target() {
+    local target=$1 seeds="$root/fixtures/fuzz/$1"
+    local corpus="$scratch/corpus/$1" artifacts="$scratch/artifacts/$1/"
     mkdir -p "$corpus" "$artifacts"
     cp "$seeds"/* "$corpus"/
-    echo "fuzz smoke: $target for ${seconds}s"
-    if ! cargo "${toolchain[@]}" fuzz run --dev "$target" "$corpus" -- \
+    local rc=0
+    cargo "${toolchain[@]}" fuzz run --dev "$target" "$corpus" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -dict="$root/fixtures/fuzz/${dict[$target]}" \
-        -artifact_prefix="$artifacts" -print_final_stats=1 2>"$scratch/$target.log"; then
+        -artifact_prefix="$artifacts" -print_final_stats=1 2>"$scratch/$target.log" || rc=$?
+    echo "$rc" > "$scratch/$target.rc"
+}
+
+for target in "${targets[@]}"; do
+    [[ -d "$root/fixtures/fuzz/$target" ]] || { echo "fuzz smoke: missing corpus $root/fixtures/fuzz/$target" >&2; exit 1; }
+done
+
+# Each libFuzzer run is one process on one core: as many at a time as the
+# machine has cores (2 here), every target still fuzzed for its full time.
+jobs="$(nproc 2>/dev/null || echo 1)"
+running=0
+for target in "${targets[@]}"; do
+    if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
+    echo "fuzz smoke: $target for ${seconds}s"
+    run_target "$target" &
+    running=$((running + 1))
+done
+wait || true
+
+failed=()
+for target in "${targets[@]}"; do
+    artifacts="$scratch/artifacts/$target/"
+    if [[ "$(cat "$scratch/$target.rc" 2>/dev/null || echo 1)" != 0 ]]; then
         failed+=("$target")
         tail -n 60 "$scratch/$target.log" >&2
         for crash in "$artifacts"*; do
