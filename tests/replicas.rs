@@ -10,7 +10,9 @@
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use cfpb_mcp_server::cluster::{GCRA_SCRIPT, Gcra, Spend, keyset};
+use cfpb_mcp_server::cluster::{
+    GCRA_SCRIPT, Gcra, KEYSET_ANNOUNCE_SCRIPT, KEYSET_RESTORE_SCRIPT, Spend,
+};
 use e2e::cluster;
 use e2e::issuer::TestIssuer;
 use e2e::nginx::{Nginx, ProxyConfig, nginx_binary, run_harness};
@@ -631,8 +633,8 @@ fn cluster_6_an_unreachable_redis_refuses_to_start_without_naming_the_password()
 /// their own, including records that Redis should not hold.
 fn keyset_scripts_in_redis(conn: &mut redis::Connection) {
     let key = "cfpb-mcp:test:keyset";
-    let announce = redis::Script::new(keyset::ANNOUNCE);
-    let restore = redis::Script::new(keyset::RESTORE);
+    let announce = redis::Script::new(KEYSET_ANNOUNCE_SCRIPT);
+    let restore = redis::Script::new(KEYSET_RESTORE_SCRIPT);
     let set = |conn: &mut redis::Connection, value: Option<&str>| {
         let mut cmd = redis::cmd(if value.is_some() { "SET" } else { "DEL" });
         cmd.arg(key);

@@ -257,7 +257,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CFPB_MCP_OAUTH_SCOPES", value_name = "LIST")]
     pub oauth_scopes: Option<String>,
 
-    /// access: the Cloudflare Access team domain (<team>.cloudflareaccess.com).
+    /// access: the Cloudflare Access team domain (`<team>.cloudflareaccess.com`).
     #[arg(long, env = "CFPB_MCP_ACCESS_TEAM_DOMAIN", value_name = "DOMAIN")]
     pub access_team_domain: Option<String>,
 

@@ -69,6 +69,9 @@ pub mod fuzzing;
 #[cfg(feature = "bench-unguarded")]
 #[doc(hidden)]
 pub mod bench {
+    pub use crate::guard::extract::extract_from_headers;
+    pub use crate::guard::limit::{AuthFailLimiter, KeyLimiter};
+    pub use crate::guard::origin::origin_allowed;
     pub use crate::http::response::unauthorized;
     pub use crate::transport::legacy::stream::message_event;
 }

@@ -1,5 +1,5 @@
 //! The server: binding, the accept loop, graceful shutdown, signals. It
-//! knows no route: every request goes to the router's [`App`].
+//! knows no route: every request goes to the router's `App`.
 //!
 //! Modelled on mini-redis's `Listener`: the accept loop owns the connection
 //! cap (a semaphore, NET-3 in docs/contract.md) and the shutdown signal; each

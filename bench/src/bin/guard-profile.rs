@@ -18,9 +18,7 @@ use cfpb_mcp_server::audit::{
 };
 use cfpb_mcp_server::bench::{message_event, unauthorized};
 use cfpb_mcp_server::guard::Guard;
-use cfpb_mcp_server::guard::extract::extract_from_headers;
-use cfpb_mcp_server::guard::limit::{AuthFailLimiter, KeyLimiter};
-use cfpb_mcp_server::guard::origin::origin_allowed;
+use cfpb_mcp_server::bench::{AuthFailLimiter, KeyLimiter, extract_from_headers, origin_allowed};
 use cfpb_mcp_server::identity::keys::{ApiKey, KeyDigest, KeySet};
 use cfpb_mcp_server::{AuditTarget, Config};
 use http::{HeaderMap, HeaderValue};

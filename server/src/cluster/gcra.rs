@@ -78,7 +78,7 @@ impl Gcra {
     }
 }
 
-/// KEYS[1]: the bucket; ARGV[1]: interval_us; ARGV[2]: tau_us; ARGV[3]
+/// `KEYS[1]`: the bucket; `ARGV[1]`: interval_us; `ARGV[2]`: tau_us; `ARGV[3]`
 /// (tests only): now in microseconds, instead of Redis's `TIME`.
 /// Returns `{1, 0}` when allowed, `{0, wait_us}` when denied. Microseconds
 /// since the epoch fit a Lua double exactly (< 2^53).

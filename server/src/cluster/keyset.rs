@@ -18,8 +18,8 @@ use std::time::SystemTime;
 /// Where the record lives (under `wire::PREFIX`, as every name).
 pub const RECORD_KEY: &str = "cfpb-mcp:keys:version";
 
-/// A reload announced here: KEYS[1] the record; ARGV[1] the generation this
-/// replica knows, ARGV[2] its key set's version. The new generation is one
+/// A reload announced here: `KEYS[1]` the record; `ARGV[1]` the generation this
+/// replica knows, `ARGV[2]` its key set's version. The new generation is one
 /// past both the stored and the known one; returns it. (A stored record
 /// that is not ours, or past 2^53, counts as none: Redis is not trusted.)
 pub const ANNOUNCE: &str = r#"
@@ -34,8 +34,8 @@ redis.call('SET', KEYS[1], string.format('%d', g) .. ':' .. ARGV[2])
 return g
 "#;
 
-/// Put the record back when Redis has none or an older one: KEYS[1] the
-/// record; ARGV[1] the known generation, ARGV[2] this replica's version.
+/// Put the record back when Redis has none or an older one: `KEYS[1]` the
+/// record; `ARGV[1]` the known generation, `ARGV[2]` this replica's version.
 /// Returns 1 when it wrote.
 pub const RESTORE: &str = r#"
 local cur = redis.call('GET', KEYS[1])

@@ -12,13 +12,13 @@
 //! that missed the broadcast, CLUSTER-11). What other replicas send arrives
 //! in the [`Inbox`], which the server hands to the router. Every call is
 //! bounded in time and answers `None`/[`Forward::Unavailable`] while Redis
-//! is down, so callers fall back to local state (CLUSTER-5): [`link`] owns
+//! is down, so callers fall back to local state (CLUSTER-5): `link` owns
 //! that state.
 //!
 //! Redis is not trusted (CLUSTER-8..10): every message on pub/sub is sealed
-//! with the cluster secret ([`seal`]) and what does not open is dropped and
-//! counted ([`drops`]); every name and payload holds keyed digests
-//! ([`secret`]), never a key's plain hash, a session id or a client address;
+//! with the cluster secret (`seal`) and what does not open is dropped and
+//! counted (`drops`); every name and payload holds keyed digests
+//! (`secret`), never a key's plain hash, a session id or a client address;
 //! whatever is read back is parsed as untrusted input.
 //!
 //! This module knows no transport and no guard: sessions and keys are hex
@@ -26,13 +26,13 @@
 
 mod drops;
 mod gcra;
-pub mod keyset;
+mod keyset;
 mod link;
 mod seal;
 mod secret;
 mod slots;
 mod url;
-pub mod wire;
+mod wire;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,6 +47,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use gcra::{Gcra, SCRIPT as GCRA_SCRIPT, Spend};
+pub use keyset::{ANNOUNCE as KEYSET_ANNOUNCE_SCRIPT, RESTORE as KEYSET_RESTORE_SCRIPT};
 pub use link::{COMMAND_TIMEOUT, Unreachable};
 pub use secret::{
     ClusterSecret, MIN_SECRET_BYTES, SECRET_FILE_VAR, SECRET_VAR, SecretError, SecretSettingError,
@@ -61,7 +62,7 @@ use drops::Drops;
 use keyset::{FileWatch, Record, Step};
 use link::Link;
 use seal::{Dropped, Replays, now_ms};
-pub use wire::{ForwardKind, Scope};
+pub use wire::{ForwardKind, Scope, auth_fail_bucket, key_bucket};
 use wire::{ForwardReply, ForwardRequest, Reload};
 
 /// How long an owner entry lives without a heartbeat: a replica that died

@@ -93,7 +93,7 @@ pub enum SecretSettingError {
 impl ClusterSecret {
     /// The secret `text` (surrounding whitespace ignored), if it is strong
     /// enough: at least [`MIN_SECRET_BYTES`] bytes and about
-    /// [`MIN_SECRET_BITS`] bits by its length and variety of characters.
+    /// `MIN_SECRET_BITS` bits by its length and variety of characters.
     pub fn new(text: &str) -> Result<Self, SecretError> {
         let bytes = text.trim().as_bytes();
         if bytes.len() < MIN_SECRET_BYTES {

@@ -131,7 +131,7 @@ pub fn slots_key(scope: Scope, keyed: &str) -> String {
     }
 }
 
-/// The per-key limiter's bucket, by name: [`bucket_key`] of its keyed
+/// The per-key limiter's bucket, by name: `bucket_key` of its keyed
 /// digest is what Redis sees (`Cluster::spend` does that).
 pub fn key_bucket(key_hex: &str) -> String {
     format!("{PREFIX}:rate:{key_hex}")

@@ -66,7 +66,7 @@ pub struct Complaint {
     #[serde(default, deserialize_with = "de_text")]
     pub consumer_disputed: Option<String>,
     /// Whether a narrative is published. `None` while reading; filled from the
-    /// narrative by [`Complaint::normalize`] when the upstream omits it.
+    /// narrative by `Complaint::normalize` when the upstream omits it.
     #[serde(default, deserialize_with = "de_bool")]
     pub has_narrative: Option<bool>,
 }

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::audit::{Caller, Reason};
-use crate::cluster::{Cluster, Gcra, Spend, wire};
+use crate::cluster::{Cluster, Gcra, Spend, auth_fail_bucket, key_bucket};
 use crate::config::{Config, ConfigError};
 use crate::guard::extract::{Presented, extract_from_headers};
 use crate::guard::limit::{AuthFailLimiter, BadRate, KeyLimiter, Verdict, retry_after_secs};
@@ -388,7 +388,7 @@ impl Guard {
         let local = self.limiter.check(&key);
         let shared = match &self.shared {
             Some(shared) => {
-                let bucket = wire::key_bucket(&hex::encode(key.as_bytes()));
+                let bucket = key_bucket(&hex::encode(key.as_bytes()));
                 shared.cluster.spend(&bucket, shared.key).await
             }
             None => None,
@@ -418,7 +418,7 @@ impl Guard {
                 cluster,
                 auth_fail: Some(quota),
                 ..
-            }) => cluster.spend(&wire::auth_fail_bucket(peer), *quota).await,
+            }) => cluster.spend(&auth_fail_bucket(peer), *quota).await,
             _ => None,
         };
         let answer = match shared.map_or(local, verdict) {

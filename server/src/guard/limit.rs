@@ -86,6 +86,7 @@ impl<C: Clock + Clone> KeyLimiter<C> {
     }
 
     /// Number of keys holding limiter state.
+    #[cfg(test)]
     pub fn tracked_keys(&self) -> usize {
         self.limiter.len()
     }
@@ -155,6 +156,7 @@ impl<C: Clock + Clone> AuthFailLimiter<C> {
         }
     }
 
+    #[cfg(test)]
     pub fn tracked_addresses(&self) -> usize {
         self.limiter.as_ref().map_or(0, |l| l.len())
     }

@@ -68,6 +68,7 @@ pub struct Methods {
 
 impl Methods {
     /// Keys only: everything as before OAuth existed.
+    #[cfg(test)]
     pub fn keys_only() -> Self {
         Self {
             keys: true,

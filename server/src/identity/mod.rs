@@ -4,8 +4,8 @@
 //! - [`keys`]: API keys (parsing, digests, constant-time verification, the
 //!   key set) and [`keys::KeyDigest`] / [`keys::KeyId`], how a caller is
 //!   named past the guard;
-//! - [`redact`]: every encoding of every key, scrubbed from text (LOG-2);
-//! - [`jwt`]: an OAuth 2.1 access token (a JWT from the configured issuer,
+//! - `redact`: every encoding of every key, scrubbed from text (LOG-2);
+//! - `jwt`: an OAuth 2.1 access token (a JWT from the configured issuer,
 //!   RFC 9068 / RFC 8707) or a Cloudflare Access assertion
 //!   (`Cf-Access-Jwt-Assertion`), checked against the issuer's published
 //!   keys; never our own crypto (`jsonwebtoken`), never `none` or HMAC.
@@ -16,9 +16,9 @@
 //! issuer and subject, the method, the scopes), never the token.
 
 mod caller;
-pub mod jwt;
+mod jwt;
 pub mod keys;
-pub mod redact;
+pub(crate) mod redact;
 
 pub use caller::{AuthMethod, Verified, subject_digest};
 pub use jwt::{JwtRules, JwtVerifier, TokenError};

@@ -1,7 +1,7 @@
 //! A replay: the requests one Claude surface sends, in order, each judged as it comes
 //! back (docs/contract.md COMPAT-*; the CLAUDE-* checks, and the COMPAT ones whose steps
 //! depend on an earlier answer). The first request answered otherwise fails the check as
-//! "<surface> would not connect", with that request's reproduction (key as `$MCP_KEY`);
+//! `"<surface> would not connect"`, with that request's reproduction (key as `$MCP_KEY`);
 //! a replay that gets through says "would connect" in its title. Sessions it opened are
 //! deleted at the end, pass or fail (the target caps open sessions per key).
 
