@@ -129,6 +129,42 @@ fn unauthorized() -> Response<Body> {
     r
 }
 
+/// An event stream registered under a new id (where a POST pushes its
+/// answer): `first(id)`, then pushed messages and keep-alives.
+fn sse_stream(state: &Arc<State>, first: impl FnOnce(u64) -> Option<Bytes>) -> Response<Body> {
+    let id = state.streams.next.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = mpsc::channel(32);
+    if let Ok(mut open) = state.streams.open.lock() {
+        open.insert(id, tx);
+    }
+    let mut tick = tokio::time::interval(state.keepalive);
+    tick.reset(); // the first tick one interval from now
+    let body = SseBody {
+        first: first(id),
+        messages: rx,
+        tick,
+        id,
+        state: state.clone(),
+    };
+    let mut r = full(StatusCode::OK, Bytes::new());
+    *r.body_mut() = body.boxed_unsync();
+    let h = r.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        "cache-control",
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
 /// The numeric `"id"` of a JSON-RPC message, without a parse.
 fn json_id(body: &[u8]) -> Option<&[u8]> {
     let at = body.windows(5).position(|w| w == b"\"id\":")? + 5;
@@ -147,66 +183,14 @@ async fn serve(
         return Ok(unauthorized());
     }
     let response = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/mcp/sse") => {
-            let id = state.streams.next.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = mpsc::channel(32);
-            if let Ok(mut open) = state.streams.open.lock() {
-                open.insert(id, tx);
-            }
-            let mut tick = tokio::time::interval(state.keepalive);
-            tick.reset(); // the first tick one interval from now
-            let body = SseBody {
-                first: Some(Bytes::from(format!(
-                    "event: endpoint\ndata: /mcp/messages?session_id={id:032x}\n\n"
-                ))),
-                messages: rx,
-                tick,
-                id,
-                state: state.clone(),
-            };
-            let mut r = full(StatusCode::OK, Bytes::new());
-            *r.body_mut() = body.boxed_unsync();
-            let h = r.headers_mut();
-            h.insert(
-                "content-type",
-                HeaderValue::from_static("text/event-stream"),
-            );
-            h.insert(
-                "cache-control",
-                HeaderValue::from_static("no-cache, no-transform"),
-            );
-            h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-            h.insert(
-                "x-content-type-options",
-                HeaderValue::from_static("nosniff"),
-            );
-            r
-        }
-        (&Method::GET, "/mcp") => {
-            // A Streamable HTTP GET stream: keep-alives until the client
-            // leaves (no sessions here; nothing is ever pushed on it).
-            let id = state.streams.next.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = mpsc::channel(32);
-            if let Ok(mut open) = state.streams.open.lock() {
-                open.insert(id, tx);
-            }
-            let mut tick = tokio::time::interval(state.keepalive);
-            tick.reset();
-            let body = SseBody {
-                first: None,
-                messages: rx,
-                tick,
-                id,
-                state: state.clone(),
-            };
-            let mut r = full(StatusCode::OK, Bytes::new());
-            *r.body_mut() = body.boxed_unsync();
-            r.headers_mut().insert(
-                "content-type",
-                HeaderValue::from_static("text/event-stream"),
-            );
-            r
-        }
+        (&Method::GET, "/mcp/sse") => sse_stream(&state, |id| {
+            Some(Bytes::from(format!(
+                "event: endpoint\ndata: /mcp/messages?session_id={id:032x}\n\n"
+            )))
+        }),
+        // A Streamable HTTP GET stream: keep-alives until the client leaves
+        // (no sessions here; nothing is ever pushed on it).
+        (&Method::GET, "/mcp") => sse_stream(&state, |_| None),
         (&Method::POST, "/mcp/messages") => {
             let session = request
                 .uri()

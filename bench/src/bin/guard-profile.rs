@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use cfpb_mcp_server::audit::{
     AuditLog, Caller, Event, Reason, RequestLine, Timestamp, millis, render,
 };
+use cfpb_mcp_server::bench::{AuthFailLimiter, KeyLimiter, extract_from_headers, origin_allowed};
 use cfpb_mcp_server::bench::{message_event, unauthorized};
 use cfpb_mcp_server::guard::Guard;
-use cfpb_mcp_server::bench::{AuthFailLimiter, KeyLimiter, extract_from_headers, origin_allowed};
 use cfpb_mcp_server::identity::keys::{ApiKey, KeyDigest, KeySet};
 use cfpb_mcp_server::{AuditTarget, Config};
 use http::{HeaderMap, HeaderValue};

@@ -227,6 +227,25 @@ async fn open_stream(addr: SocketAddr) -> Result<Stream> {
     Ok((response.into_body(), sender))
 }
 
+/// Read a stream's SSE events until it ends, on a task of its own that
+/// holds the connection's `sender` (the connection lives as long as it).
+fn read_events<S: Send + 'static>(
+    mut body: Incoming,
+    sender: S,
+    mut on_event: impl FnMut(Event) + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let _sender = sender;
+        let mut parser = SseParser::default();
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            parser.feed(&data, &mut on_event);
+        }
+    })
+}
+
 /// One SSE event, as far as the bench cares.
 #[derive(Debug)]
 enum Event {
@@ -315,31 +334,22 @@ fn ping_body(id: u64) -> Bytes {
 
 /// Open a stream, initialize the session, and keep draining its stream.
 async fn open_session(addr: SocketAddr) -> Result<Session> {
-    let (mut body, sender) = open_stream(addr).await?;
+    let (body, sender) = open_stream(addr).await?;
     let (endpoint_tx, mut endpoint_rx) = mpsc::unbounded_channel::<String>();
     let (answer_tx, answers) = mpsc::unbounded_channel::<i64>();
     let delivered = Arc::new(AtomicU64::new(0));
     let counter = delivered.clone();
-    let reader = tokio::spawn(async move {
-        let _sender = sender;
-        let mut parser = SseParser::default();
-        while let Some(Ok(frame)) = body.frame().await {
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            parser.feed(&data, |event| match event {
-                Event::Endpoint(url) => {
-                    let _ = endpoint_tx.send(url);
-                }
-                Event::Message(id) => {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    if let Some(id) = id {
-                        let _ = answer_tx.send(id);
-                    }
-                }
-                Event::Ping => {}
-            });
+    let reader = read_events(body, sender, move |event| match event {
+        Event::Endpoint(url) => {
+            let _ = endpoint_tx.send(url);
         }
+        Event::Message(id) => {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(id) = id {
+                let _ = answer_tx.send(id);
+            }
+        }
+        Event::Ping => {}
     });
     let url = tokio::time::timeout(STEP_TIMEOUT, endpoint_rx.recv())
         .await?
@@ -730,29 +740,20 @@ struct IdleStream {
 }
 
 async fn idle_stream(addr: SocketAddr) -> Result<IdleStream> {
-    let (mut body, sender) = open_stream(addr).await?;
+    let (body, sender) = open_stream(addr).await?;
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
     let pings = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = pings.clone();
-    let task = tokio::spawn(async move {
-        let _sender = sender;
-        let mut parser = SseParser::default();
-        while let Some(Ok(frame)) = body.frame().await {
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            parser.feed(&data, |event| match event {
-                Event::Endpoint(_) => {
-                    let _ = ready_tx.send(());
-                }
-                Event::Ping => {
-                    if let Ok(mut log) = log.lock() {
-                        log.push(Instant::now());
-                    }
-                }
-                Event::Message(_) => {}
-            });
+    let task = read_events(body, sender, move |event| match event {
+        Event::Endpoint(_) => {
+            let _ = ready_tx.send(());
         }
+        Event::Ping => {
+            if let Ok(mut log) = log.lock() {
+                log.push(Instant::now());
+            }
+        }
+        Event::Message(_) => {}
     });
     tokio::time::timeout(STEP_TIMEOUT, ready_rx.recv())
         .await?
@@ -881,25 +882,16 @@ async fn post_once(
 async fn held(addr: SocketAddr, kind: Held) -> Result<tokio::task::JoinHandle<()>> {
     match kind {
         Held::SseSession => {
-            let (mut body, sender) = open_stream(addr).await?;
+            let (body, sender) = open_stream(addr).await?;
             let (event_tx, mut events) = mpsc::unbounded_channel::<Option<String>>();
-            let task = tokio::spawn(async move {
-                let _sender = sender;
-                let mut parser = SseParser::default();
-                while let Some(Ok(frame)) = body.frame().await {
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    };
-                    parser.feed(&data, |event| match event {
-                        Event::Endpoint(url) => {
-                            let _ = event_tx.send(Some(url));
-                        }
-                        Event::Message(_) => {
-                            let _ = event_tx.send(None);
-                        }
-                        Event::Ping => {}
-                    });
+            let task = read_events(body, sender, move |event| match event {
+                Event::Endpoint(url) => {
+                    let _ = event_tx.send(Some(url));
                 }
+                Event::Message(_) => {
+                    let _ = event_tx.send(None);
+                }
+                Event::Ping => {}
             });
             let endpoint = tokio::time::timeout(STEP_TIMEOUT, events.recv())
                 .await?
@@ -944,17 +936,15 @@ async fn held(addr: SocketAddr, kind: Held) -> Result<tokio::task::JoinHandle<()
             if response.status() != StatusCode::OK {
                 return Err(format!("GET /mcp: {}", response.status()).into());
             }
-            let mut body = response.into_body();
-            Ok(tokio::spawn(async move {
-                let _sender = sender;
-                while let Some(Ok(_)) = body.frame().await {}
-            }))
+            Ok(read_events(response.into_body(), sender, |_| {}))
         }
     }
 }
 
 /// Idle sessions of `kind`: open up to each level, RSS per connection, time
-/// to open; then close them all and see what is given back.
+/// to open; then close them all and see what is given back. Clean only on
+/// a fresh server (`--only sessions`): after the `streams` scenario the bare
+/// server reuses the heap its closed streams left (it does not trim).
 async fn held_levels(server: &BenchServer, plan: &Plan, kind: Held) -> Result<StreamResult> {
     const OPENING_AT_ONCE: usize = 64;
     let addr = server.addr;

@@ -3,11 +3,12 @@
 //!
 //! A session is a pair of bounded channels into and out of one rmcp service,
 //! which the first message posted starts (an idle stream holds no service
-//! task and no inbound queue: issue 25), plus two bounds on what a client that stops reading can make the server
-//! hold (MSG-6): requests not yet answered on its stream, and bytes of
-//! answers written to the stream but not yet taken by the connection. Which
-//! key owns it, and how many a key may hold, is [`Owners`]'s job; this
-//! registry keeps the sessions themselves beside it.
+//! task and no inbound queue: issue 25), plus two bounds on what a client
+//! that stops reading can make the server hold (MSG-6): requests not yet
+//! answered on its stream, and bytes of answers written to the stream but
+//! not yet taken by the connection. Which key owns it, and how many a key
+//! may hold, is [`Owners`]'s job; this registry keeps the sessions
+//! themselves beside it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
