@@ -356,7 +356,7 @@ mod tests {
     /// inbound queue until a message is posted; the first one starts the
     /// service once, and every message after it goes to the same queue.
     #[tokio::test]
-    async fn an_idle_session_starts_its_service_with_the_first_message() {
+    async fn msg_1_an_idle_session_starts_its_service_with_the_first_message() {
         let registry = Registry::new(1);
         let starts = Arc::new(AtomicUsize::new(0));
         let counted = starts.clone();
