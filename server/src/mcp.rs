@@ -102,6 +102,31 @@ impl CfpbMcp {
     }
 }
 
+impl CfpbMcp {
+    /// One `tools/call`, its upstream fetches counted against `caller`'s
+    /// share (DATA-11) and its outcome counted (METRICS-2): what every
+    /// transport's `tools/call` comes to, through rmcp or not.
+    pub async fn call(
+        &self,
+        caller: Option<CallerTag>,
+        request: CallToolRequestParams,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let call = tools::call(&self.source, &request.name, request.arguments);
+        let result = CallerTag::scope(caller, call).await;
+        // Only the server's own names become a label (METRICS-3); an
+        // unknown tool is a JSON-RPC error, not a tool call.
+        if let (Ok(result), Some(tool)) = (&result, tools::known_name(&request.name)) {
+            let outcome = if result.is_error == Some(true) {
+                ToolOutcome::ToolError
+            } else {
+                ToolOutcome::Ok
+            };
+            self.metrics.tool_call(tool, outcome);
+        }
+        result.map(Into::into)
+    }
+}
+
 impl ServerHandler for CfpbMcp {
     fn get_info(&self) -> ServerConfig {
         let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
@@ -131,20 +156,7 @@ impl ServerHandler for CfpbMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let caller = self.caller_of(&context);
-        let call = tools::call(&self.source, &request.name, request.arguments);
-        let result = CallerTag::scope(caller, call).await;
-        // Only the server's own names become a label (METRICS-3); an
-        // unknown tool is a JSON-RPC error, not a tool call.
-        if let (Ok(result), Some(tool)) = (&result, tools::known_name(&request.name)) {
-            let outcome = if result.is_error == Some(true) {
-                ToolOutcome::ToolError
-            } else {
-                ToolOutcome::Ok
-            };
-            self.metrics.tool_call(tool, outcome);
-        }
-        result.map(Into::into)
+        self.call(self.caller_of(&context), request).await
     }
 }
 

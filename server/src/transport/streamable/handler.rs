@@ -51,9 +51,9 @@ use crate::transport::streamable::compat::{self, CONFLICTING_VERSIONS};
 use crate::transport::streamable::era::{self, Era, SESSION_HEADER, VERSION_HEADER};
 use crate::transport::streamable::forward::{self, Answer, MAX_FORWARDED_ANSWER};
 use crate::transport::streamable::in_flight::{DUPLICATE_ID, InFlight};
-use crate::transport::streamable::listed;
 use crate::transport::streamable::listening::{Listening, ONE_STREAM};
 use crate::transport::streamable::manager::CfpbSessions;
+use crate::transport::streamable::{called, listed};
 
 /// The `/mcp` endpoint: rmcp's service plus the session-to-key binding.
 pub struct Streamable {
@@ -600,10 +600,16 @@ impl Streamable {
                 if mcp::is_initialize(&message) {
                     return era::no_initialize(request_id);
                 }
-                // HTTP-2026-9: the plain tools/list is the same bytes for
-                // everyone; answered here without rmcp (same answer).
+                // The plain tools/list is the same bytes for
+                // everyone, and a plain tools/call needs no per-request
+                // service; both answered here without rmcp (same answers).
                 if let Some(listed) = listed::answer(&parts.headers, &message) {
                     return listed;
+                }
+                if let Some((id, params)) = called::plain_call(&parts.headers, &message) {
+                    let mcp = CfpbMcp::new(self.cx.source.clone(), self.cx.metrics.clone());
+                    let caller = CallerTag::new(*caller.as_bytes());
+                    return called::answer(&mcp, caller, id, params.clone()).await;
                 }
             }
             Ok(Framed::Ignore) => {}

@@ -16,78 +16,35 @@
 
 use std::sync::OnceLock;
 
-use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use rmcp::model::{ClientJsonRpcMessage, ClientRequest, GetMeta, ProtocolVersion, RequestId};
+use http::{HeaderMap, Response, StatusCode};
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, RequestId};
 
 use crate::http::response::Body;
 use crate::mcp;
-use crate::transport::streamable::era::VERSION_HEADER;
-
-/// The header a 2026-07-28 request names its method in (SEP-2243).
-const METHOD_HEADER: &str = "mcp-method";
+use crate::transport::streamable::plain;
 
 /// The answer to `message` when it is the plain 2026-07-28 `tools/list`
 /// (see [`plain_list_request`]); `None` sends it on to rmcp.
 pub fn answer(headers: &HeaderMap, message: &ClientJsonRpcMessage) -> Option<Response<Body>> {
     let id = plain_list_request(headers, message)?;
-    let id = serde_json::to_string(id).ok()?;
-    let result = modern_result()?;
-    let mut json = Vec::with_capacity(result.len() + id.len() + 32);
-    json.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    json.extend_from_slice(id.as_bytes());
-    json.extend_from_slice(b",\"result\":");
-    json.extend_from_slice(result.as_bytes());
-    json.push(b'}');
-    let mut response = Response::new(Full::new(Bytes::from(json)).boxed_unsync());
-    *response.status_mut() = StatusCode::OK;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Some(response)
+    let json = plain::response_bytes(id, modern_result()?)?;
+    Some(plain::json(StatusCode::OK, json))
 }
 
-/// The request's id when `message` is a `tools/list` request without a
-/// cursor, its `MCP-Protocol-Version` and `Mcp-Method` headers are one line
-/// each naming 2026-07-28 and `tools/list`, and its `_meta` names the same
-/// version and carries every key that version requires. Every condition is
-/// one rmcp checks before it would answer with [`modern_result`].
+/// The request's id when `message` is a plain 2026-07-28 `tools/list`
+/// ([`plain::request`]) without a cursor.
 fn plain_list_request<'m>(
     headers: &HeaderMap,
     message: &'m ClientJsonRpcMessage,
 ) -> Option<&'m RequestId> {
-    let ClientJsonRpcMessage::Request(request) = message else {
-        return None;
-    };
+    let request = plain::request(headers, message, "tools/list")?;
     let ClientRequest::ListToolsRequest(list) = &request.request else {
         return None;
     };
     if list.params.as_ref().is_some_and(|p| p.cursor.is_some()) {
         return None;
     }
-    let modern = ProtocolVersion::V_2026_07_28;
-    if single(headers, VERSION_HEADER)? != modern.as_str()
-        || single(headers, METHOD_HEADER)? != "tools/list"
-    {
-        return None;
-    }
-    let meta = request.request.get_meta();
-    if meta.protocol_version()? != modern || !meta.missing_required_keys(&modern).is_empty() {
-        return None;
-    }
     Some(&request.id)
-}
-
-/// The value of header `name` when it is sent on exactly one line, as text.
-fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let mut lines = headers.get_all(name).iter();
-    let value = lines.next()?;
-    if lines.next().is_some() {
-        return None;
-    }
-    value.to_str().ok()
 }
 
 /// The 2026-07-28 `tools/list` result as JSON, serialized once per process.
@@ -101,71 +58,15 @@ fn modern_result() -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::DataSource;
-    use crate::mcp::CfpbMcp;
-    use crate::metrics::Metrics;
-    use crate::transport::streamable::manager::CfpbSessions;
-    use rmcp::transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService,
+    use crate::transport::streamable::plain::METHOD_HEADER;
+    use crate::transport::streamable::plain::tests::{
+        V, bytes_of, framed, headers, meta, rmcp_answer,
     };
+    use http::header::CONTENT_TYPE;
     use serde_json::{Value, json};
-    use std::sync::Arc;
-
-    const V: &str = "2026-07-28";
 
     fn body(id: Value, params: Value) -> String {
         json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}).to_string()
-    }
-
-    fn meta() -> Value {
-        json!({
-            "io.modelcontextprotocol/protocolVersion": V,
-            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
-            "io.modelcontextprotocol/clientCapabilities": {}
-        })
-    }
-
-    fn headers(version: &str, method: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(VERSION_HEADER, version.parse().unwrap());
-        h.insert(METHOD_HEADER, method.parse().unwrap());
-        h
-    }
-
-    fn framed(body: &str) -> ClientJsonRpcMessage {
-        serde_json::from_str(body).unwrap()
-    }
-
-    async fn bytes_of(response: Response<Body>) -> Bytes {
-        response.into_body().collect().await.unwrap().to_bytes()
-    }
-
-    /// What rmcp itself answers: the service as `Streamable` configures it.
-    async fn rmcp_answer(headers: &HeaderMap, body: &str) -> (StatusCode, Bytes) {
-        let source = DataSource::fixtures().unwrap();
-        let metrics = Arc::new(Metrics::new());
-        let config = StreamableHttpServerConfig::default()
-            .disable_allowed_hosts()
-            .with_legacy_session_mode(true)
-            .with_json_response(true);
-        let service = StreamableHttpService::new(
-            move || Ok(CfpbMcp::new(source.clone(), metrics.clone())),
-            Arc::new(CfpbSessions::new()),
-            config,
-        );
-        let mut request = http::Request::post("/mcp")
-            .header(CONTENT_TYPE, "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("host", "127.0.0.1")
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap();
-        request.headers_mut().extend(headers.clone());
-        let response = service.handle(request).await;
-        let status = response.status();
-        (
-            status,
-            response.into_body().collect().await.unwrap().to_bytes(),
-        )
     }
 
     #[tokio::test]
