@@ -17,7 +17,7 @@
 //! tools mark every result `"source": "fixtures"`).
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use crate::data::ccdb5;
@@ -46,6 +46,19 @@ struct Entry {
     company_terms: Terms,
     /// Product, sub-product, issue, sub-issue, public response, state, tags.
     other_terms: Terms,
+    /// This entry's place among all in each order (set at load; see
+    /// [`Ranks`]).
+    ranks: Ranks,
+}
+
+/// An entry's place among all entries in the two orders a page is sorted
+/// by: `created_date_desc` (newest first, ties by id descending) and
+/// `complaint_id` ascending (relevance's tie-break); ties beyond those keys
+/// in file order (issue 25: one number compared, not a date and an id).
+#[derive(Clone, Copy, Default)]
+struct Ranks {
+    newest_first: u32,
+    by_id: u32,
 }
 
 /// What the filters of one complaint read, kept apart from its [`Entry`] in
@@ -94,6 +107,56 @@ impl Values {
     }
 }
 
+/// The entries that have each value of one list-filtered field, in file
+/// order (issue 25): a filter that names values reads only their entries,
+/// not every complaint's keys.
+#[derive(Default)]
+struct Postings(HashMap<ValueId, Vec<u32>>);
+
+impl Postings {
+    fn add(&mut self, value: ValueId, entry: u32) {
+        let list = self.0.entry(value).or_default();
+        if list.last() != Some(&entry) {
+            list.push(entry);
+        }
+    }
+
+    fn of(&self, value: ValueId) -> &[u32] {
+        self.0.get(&value).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// [`Postings`] for every list-filtered field (a hierarchical filter's
+/// parent: product, issue).
+#[derive(Default)]
+struct Index {
+    company: Postings,
+    product: Postings,
+    issue: Postings,
+    state: Postings,
+    submitted_via: Postings,
+    tags: Postings,
+    company_response: Postings,
+}
+
+impl Index {
+    fn new(keys: &[Keys]) -> Self {
+        let mut index = Index::default();
+        for (entry, keys) in (0u32..).zip(keys) {
+            index.company.add(keys.company, entry);
+            index.product.add(keys.product, entry);
+            index.issue.add(keys.issue, entry);
+            index.state.add(keys.state, entry);
+            index.submitted_via.add(keys.submitted_via, entry);
+            index.company_response.add(keys.company_response, entry);
+            for tag in &keys.tags {
+                index.tags.add(*tag, entry);
+            }
+        }
+        index
+    }
+}
+
 impl Entry {
     fn new(complaint: Complaint, vocabulary: &mut Vocabulary, values: &mut Values) -> (Self, Keys) {
         let mut number = |field: &Option<String>| values.number(field.as_deref().unwrap_or(""));
@@ -134,6 +197,7 @@ impl Entry {
             company_terms: vocabulary.terms(complaint.company.as_deref()),
             other_terms,
             complaint,
+            ranks: Ranks::default(),
         };
         (entry, keys)
     }
@@ -202,6 +266,21 @@ impl ListFilter {
         self.open || self.wanted.iter().any(|(wanted, _)| *wanted == value)
     }
 
+    /// The entries whose field has one of the wanted values (for a pair,
+    /// its parent), each once, in file order; `None` when the filter is
+    /// open. A superset of what [`ListFilter::accepts_pair`] accepts.
+    fn candidates<'i>(&self, postings: &'i Postings) -> Option<Candidates<'i>> {
+        if self.open {
+            return None;
+        }
+        let lists: Vec<&[u32]> = self
+            .wanted
+            .iter()
+            .map(|(value, _)| postings.of(*value))
+            .collect();
+        Some(Candidates(lists))
+    }
+
     fn accepts_any(&self, values: &[ValueId]) -> bool {
         self.open || values.iter().any(|value| self.accepts(*value))
     }
@@ -228,6 +307,31 @@ struct Filters {
     has_narrative: Option<bool>,
 }
 
+/// The posting lists a closed filter reads: their union is every entry it
+/// may accept.
+struct Candidates<'i>(Vec<&'i [u32]>);
+
+impl Candidates<'_> {
+    /// How many entries the lists name (with repeats): the cost of reading them.
+    fn len(&self) -> usize {
+        self.0.iter().map(|list| list.len()).sum()
+    }
+
+    /// The union, each entry once, in file order.
+    fn into_entries(self) -> Vec<u32> {
+        match self.0.as_slice() {
+            [] => Vec::new(),
+            [one] => one.to_vec(),
+            _ => {
+                let mut all: Vec<u32> = self.0.into_iter().flatten().copied().collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+        }
+    }
+}
+
 impl Filters {
     fn new(q: &SearchQuery, values: &Values) -> Self {
         Filters {
@@ -242,6 +346,25 @@ impl Filters {
             max: q.date_received_max,
             has_narrative: q.has_narrative,
         }
+    }
+
+    /// The fewest entries that hold every match, in file order: the
+    /// candidates of the closed list filter that names the fewest (`None`:
+    /// every list filter is open, so every entry is a candidate).
+    fn candidates(&self, index: &Index) -> Option<Vec<u32>> {
+        [
+            self.company.candidates(&index.company),
+            self.product.candidates(&index.product),
+            self.issue.candidates(&index.issue),
+            self.state.candidates(&index.state),
+            self.submitted_via.candidates(&index.submitted_via),
+            self.tags.candidates(&index.tags),
+            self.company_response.candidates(&index.company_response),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(Candidates::len)
+        .map(Candidates::into_entries)
     }
 
     fn accepts(&self, entry: &Keys) -> bool {
@@ -270,6 +393,8 @@ pub struct FixtureSource {
     entries: Vec<Entry>,
     /// `keys[i]` is what the filters read of `entries[i]`.
     keys: Vec<Keys>,
+    /// Which entries have each value of the list-filtered fields.
+    index: Index,
     by_id: HashMap<u64, usize>,
     vocabulary: Vocabulary,
     values: Values,
@@ -300,17 +425,29 @@ impl FixtureSource {
     pub fn from_complaints(complaints: Vec<Complaint>) -> Self {
         let mut vocabulary = Vocabulary::default();
         let mut values = Values::default();
-        let (entries, keys): (Vec<Entry>, Vec<Keys>) = complaints
+        let (mut entries, keys): (Vec<Entry>, Vec<Keys>) = complaints
             .into_iter()
             .map(|complaint| Entry::new(complaint, &mut vocabulary, &mut values))
             .unzip();
+        rank(
+            &mut entries,
+            |entry| Reverse((entry.day, entry.complaint.complaint_id)),
+            |ranks, rank| ranks.newest_first = rank,
+        );
+        rank(
+            &mut entries,
+            |entry| entry.complaint.complaint_id,
+            |ranks, rank| ranks.by_id = rank,
+        );
         let mut by_id = HashMap::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             by_id.entry(entry.complaint.complaint_id).or_insert(index);
         }
+        let index = Index::new(&keys);
         FixtureSource {
             entries,
             keys,
+            index,
             by_id,
             vocabulary,
             values,
@@ -334,7 +471,10 @@ impl FixtureSource {
 
     /// Every entry that `q`'s filters and `search_term` accept, with its
     /// relevance score, in file order.
-    fn matching(&self, q: &SearchQuery) -> Vec<(u32, &Entry)> {
+    ///
+    /// A list filter that names values reads only the entries that have
+    /// them ([`Index`]); the others are then checked on those entries.
+    fn matching<'a>(&'a self, q: &SearchQuery) -> Vec<(u32, &'a Entry)> {
         let filters = Filters::new(q, &self.values);
         let query_words = match q.search_term.as_deref() {
             None => Vec::new(),
@@ -343,43 +483,52 @@ impl FixtureSource {
                 None => return Vec::new(), // a word no complaint has
             },
         };
-        self.keys
-            .iter()
-            .zip(&self.entries)
-            .filter(|(keys, _)| filters.accepts(keys))
-            .filter_map(|(_, entry)| {
-                if query_words.is_empty() {
-                    Some((0, entry))
-                } else {
-                    entry
-                        .score(&query_words, q.field)
-                        .map(|score| (score, entry))
-                }
-            })
-            .collect()
+        let scored = |(keys, entry): (&Keys, &'a Entry)| {
+            if !filters.accepts(keys) {
+                None
+            } else if query_words.is_empty() {
+                Some((0, entry))
+            } else {
+                entry
+                    .score(&query_words, q.field)
+                    .map(|score| (score, entry))
+            }
+        };
+        match filters.candidates(&self.index) {
+            None => self
+                .keys
+                .iter()
+                .zip(&self.entries)
+                .filter_map(scored)
+                .collect(),
+            Some(candidates) => candidates
+                .into_iter()
+                .filter_map(|i| Some((self.keys.get(i as usize)?, self.entries.get(i as usize)?)))
+                .filter_map(scored)
+                .collect(),
+        }
     }
 
     /// One page of matches (DATA-1); `total` counts every match.
     pub fn search(&self, q: &SearchQuery) -> SearchPage {
-        let mut matches = self.matching(q);
-        match q.sort {
-            SortOrder::RelevanceDesc => matches
-                .sort_by_key(|(score, entry)| (Reverse(*score), entry.complaint.complaint_id)),
-            SortOrder::CreatedDateDesc => {
-                matches.sort_by_key(|(_, entry)| Reverse((entry.day, entry.complaint.complaint_id)))
-            }
-        }
+        let matches = self.matching(q);
         let total = matches.len() as u64;
-        let complaints = matches
-            .into_iter()
-            .skip(q.frm as usize)
-            .take(q.size as usize)
-            .map(|(_, entry)| entry.complaint.clone())
-            .collect();
+        let (frm, size) = (q.frm as usize, q.size as usize);
+        let page = match q.sort {
+            SortOrder::RelevanceDesc => page(matches, frm, size, |(score, entry)| {
+                (Reverse(*score), entry.ranks.by_id)
+            }),
+            SortOrder::CreatedDateDesc => {
+                page(matches, frm, size, |(_, entry)| entry.ranks.newest_first)
+            }
+        };
         SearchPage {
             total,
             total_is_exact: true,
-            complaints,
+            complaints: page
+                .into_iter()
+                .map(|entry| entry.complaint.clone())
+                .collect(),
         }
     }
 
@@ -390,6 +539,51 @@ impl FixtureSource {
             .and_then(|index| self.entries.get(*index))
             .map(|entry| entry.complaint.clone())
     }
+}
+
+/// Sets each entry's place in the stable order of `key` (ties in file order).
+fn rank<K: Ord>(entries: &mut [Entry], key: impl Fn(&Entry) -> K, set: impl Fn(&mut Ranks, u32)) {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| entries.get(i).map(&key));
+    for (place, i) in order.into_iter().enumerate() {
+        if let Some(entry) = entries.get_mut(i) {
+            set(&mut entry.ranks, u32::try_from(place).unwrap_or(u32::MAX));
+        }
+    }
+}
+
+/// Matches `frm..frm + size` in the order of `key`, exactly as a stable
+/// sort of every match would give them (ties stay in file order), keeping
+/// only the best `frm + size` while reading the matches (issue 25: a page
+/// of 10 out of 1,300 matches sorts nothing else).
+fn page<'a, K: Ord>(
+    matches: Vec<(u32, &'a Entry)>,
+    frm: usize,
+    size: usize,
+    key: impl Fn(&(u32, &'a Entry)) -> K,
+) -> Vec<&'a Entry> {
+    let end = frm.saturating_add(size).min(matches.len());
+    if frm >= end {
+        return Vec::new();
+    }
+    // The position makes every key distinct, so the order is total and
+    // ties fall in file order, as in a stable sort. A max-heap of the best
+    // `end` so far: its top is the worst of them.
+    let mut best: BinaryHeap<(K, usize)> = BinaryHeap::with_capacity(end + 1);
+    for (position, m) in matches.iter().enumerate() {
+        let candidate = (key(m), position);
+        if best.len() < end {
+            best.push(candidate);
+        } else if best.peek().is_some_and(|worst| candidate < *worst) {
+            best.pop();
+            best.push(candidate);
+        }
+    }
+    best.into_sorted_vec()
+        .into_iter()
+        .skip(frm)
+        .filter_map(|(_, position)| matches.get(position).map(|m| m.1))
+        .collect()
 }
 
 #[cfg(test)]
@@ -796,5 +990,164 @@ mod tests {
             source.len() >= 10_000,
             "issue 14: at least 10,000 complaints"
         );
+    }
+
+    #[test]
+    fn a_filter_reads_only_the_entries_its_values_name() {
+        // Issue 25: a closed filter's candidates are the entries that have
+        // its values (the smallest such set among the filters), not all.
+        let source = FixtureSource::bundled().expect("bundled fixtures parse");
+        let count =
+            |keep: &dyn Fn(&Complaint) -> bool| source.complaints().filter(|c| keep(c)).count();
+        let state = |c: &Complaint| c.state.as_deref() == Some("CA");
+        let company = source
+            .complaints()
+            .find(|c| state(c))
+            .and_then(|c| c.company.clone())
+            .unwrap();
+        let of_company = |c: &Complaint| c.company.as_deref() == Some(company.as_str());
+        let q = SearchQuery {
+            state: vec!["ca".to_owned()],
+            company: vec![company.clone()],
+            ..SearchQuery::default()
+        };
+        let candidates = Filters::new(&q, &source.values)
+            .candidates(&source.index)
+            .unwrap();
+        let fewest = count(&state).min(count(&of_company));
+        assert_eq!(candidates.len(), fewest);
+        assert!(fewest < source.len() / 5, "{fewest} of {}", source.len());
+        assert!(
+            candidates.windows(2).all(|w| w[0] < w[1]),
+            "file order, each once"
+        );
+        let open = Filters::new(&SearchQuery::default(), &source.values);
+        assert!(
+            open.candidates(&source.index).is_none(),
+            "no list filter: every entry"
+        );
+        let two_states = SearchQuery {
+            state: vec!["CA".to_owned(), "ny".to_owned(), "CA".to_owned()],
+            ..SearchQuery::default()
+        };
+        let both = Filters::new(&two_states, &source.values)
+            .candidates(&source.index)
+            .unwrap();
+        let expected = count(&|c| matches!(c.state.as_deref(), Some("CA" | "NY")));
+        assert_eq!(both.len(), expected, "a union, each entry once");
+    }
+
+    /// What a search gave before the index and the page selection: every
+    /// complaint's keys scanned, every match stably sorted (issue 25).
+    fn by_scan_and_sort(source: &FixtureSource, q: &SearchQuery) -> (u64, Vec<u64>) {
+        let filters = Filters::new(q, &source.values);
+        let words = match q.search_term.as_deref() {
+            None => Vec::new(),
+            Some(term) => match source.vocabulary.lookup(term) {
+                Some(ids) => ids,
+                None => return (0, Vec::new()),
+            },
+        };
+        let mut matches: Vec<(u32, &Entry)> = source
+            .keys
+            .iter()
+            .zip(&source.entries)
+            .filter(|(keys, _)| filters.accepts(keys))
+            .filter_map(|(_, entry)| match words.is_empty() {
+                true => Some((0, entry)),
+                false => entry.score(&words, q.field).map(|score| (score, entry)),
+            })
+            .collect();
+        match q.sort {
+            SortOrder::RelevanceDesc => matches
+                .sort_by_key(|(score, entry)| (Reverse(*score), entry.complaint.complaint_id)),
+            SortOrder::CreatedDateDesc => {
+                matches.sort_by_key(|(_, entry)| Reverse((entry.day, entry.complaint.complaint_id)))
+            }
+        }
+        let page = matches
+            .iter()
+            .skip(q.frm as usize)
+            .take(q.size as usize)
+            .map(|(_, entry)| entry.complaint.complaint_id)
+            .collect();
+        (matches.len() as u64, page)
+    }
+
+    /// Distinct values of one field of the bundled data, as found.
+    fn values_of(source: &FixtureSource, field: impl Fn(&Complaint) -> Vec<String>) -> Vec<String> {
+        let mut values: Vec<String> = source.complaints().flat_map(field).collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// DATA-1: the indexed search with its page selection answers every
+        /// query as the scan and full sort did: the same total, the same
+        /// page in the same order (ties included: many complaints share a
+        /// day or a score). Values are picked from the bundled data, with
+        /// unknown and repeated ones, in mixed case.
+        #[test]
+        fn data_1_the_index_and_the_page_selection_change_no_answer(
+            picks in proptest::collection::vec((0usize..7, 0usize..10_000, proptest::bool::ANY), 0..5),
+            term in proptest::option::of(0usize..6),
+            days in proptest::option::of((0usize..10_000, 0usize..400)),
+            has_narrative in proptest::option::of(proptest::bool::ANY),
+            newest_first in proptest::bool::ANY,
+            frm in 0u32..60,
+            size in 1u32..25,
+        ) {
+            static FIELDS: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+            let source = FixtureSource::bundled().expect("bundled fixtures parse");
+            let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+            let fields = FIELDS.get_or_init(|| vec![
+                values_of(&source, |c| one(&c.state)),
+                values_of(&source, |c| one(&c.company)),
+                values_of(&source, |c| one(&c.product)),
+                values_of(&source, |c| match (&c.product, &c.sub_product) {
+                    (Some(p), Some(s)) => vec![format!("{p}•{s}")],
+                    _ => Vec::new(),
+                }),
+                values_of(&source, |c| one(&c.issue)),
+                values_of(&source, |c| c.tags.clone()),
+                values_of(&source, |c| [one(&c.submitted_via), one(&c.company_response)].concat()),
+            ]);
+            let mut q = SearchQuery { frm, size, ..SearchQuery::default() };
+            for (field, pick, shout) in picks {
+                let known = &fields[field];
+                let value = match pick % (known.len() + 1) {
+                    i if i == known.len() => "zz no such value".to_owned(),
+                    i => known[i].clone(),
+                };
+                let value = if shout { value.to_uppercase() } else { value };
+                let list = match field {
+                    0 => &mut q.state,
+                    1 => &mut q.company,
+                    2 | 3 => &mut q.product,
+                    4 => &mut q.issue,
+                    5 => &mut q.tags,
+                    _ if pick % 2 == 0 => &mut q.submitted_via,
+                    _ => &mut q.company_response,
+                };
+                list.push(value);
+            }
+            q.search_term = term.map(|i| ["late fee", "credit", "bank account", "called", "report", "zzqx"][i].to_owned());
+            if let Some((start, span)) = days {
+                let all: Vec<CalendarDate> = source.entries.iter().filter_map(|e| e.day).collect();
+                let min = all[start % all.len()];
+                q.date_received_min = Some(min);
+                q.date_received_max = all.iter().copied().filter(|d| *d >= min).nth(span);
+            }
+            q.has_narrative = has_narrative;
+            if newest_first {
+                q.sort = SortOrder::CreatedDateDesc;
+            }
+            let page = source.search(&q);
+            let got = (page.total, ids(&page));
+            proptest::prop_assert_eq!(got, by_scan_and_sort(&source, &q), "{:?}", q);
+        }
     }
 }
