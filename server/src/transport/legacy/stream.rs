@@ -39,6 +39,11 @@ use crate::transport::legacy::session::{
 /// them is held by the stream task and counted in bytes (MSG-6).
 const BODY_CAPACITY: usize = 8;
 
+/// A frame on its way to the connection, boxed: a tokio channel allocates
+/// its slots 32 at a time when it is made, so an idle stream's body channel
+/// holds 32 pointers instead of 32 `Bytes` (1 KiB; issue 25).
+type Queued = Box<Bytes>;
+
 /// The `endpoint` event: where the client posts its messages (SSE-2).
 pub fn endpoint_event(session_id: &str) -> String {
     format!("event: endpoint\ndata: /mcp/messages?session_id={session_id}\n\n")
@@ -106,7 +111,7 @@ pub async fn open(
     // The stream task, writing into the response body. Every frame is
     // counted against the session's byte budget until the connection takes
     // it (MSG-6).
-    let (body_tx, body_rx) = mpsc::channel::<Bytes>(BODY_CAPACITY);
+    let (body_tx, body_rx) = mpsc::channel::<Queued>(BODY_CAPACITY);
     let reader = session.clone();
     cx.tasks.spawn(stream_task(
         guard,
@@ -120,7 +125,7 @@ pub async fn open(
 
     let body = StreamBody::new(ReceiverStream::new(body_rx).map(move |frame| {
         reader.taken(frame.len());
-        Ok(Frame::data(frame))
+        Ok(Frame::data(*frame))
     }));
     event_stream(slot.hold(BodyExt::boxed_unsync(body)))
 }
@@ -159,7 +164,7 @@ fn service_start(cx: &Context, who: &Admitted) -> Start {
 async fn stream_task(
     guard: SessionGuard,
     outbound: mpsc::Receiver<Outbound>,
-    body: mpsc::Sender<Bytes>,
+    body: mpsc::Sender<Queued>,
     keepalive: Duration,
     audit: AuditLog,
     caller: Caller,
@@ -199,14 +204,14 @@ async fn stream_task(
 async fn pump(
     session: &Session,
     mut outbound: mpsc::Receiver<Outbound>,
-    body: mpsc::Sender<Bytes>,
+    body: mpsc::Sender<Queued>,
     keepalive: Duration,
     sent: &mut u64,
 ) -> EndReason {
     let first = Bytes::from(endpoint_event(&session.id.to_string()));
     session.queued(first.len());
     // The channel is empty: this does not wait.
-    if body.send(first).await.is_err() {
+    if body.send(Box::new(first)).await.is_err() {
         return EndReason::ClientClosed;
     }
     let mut backlog: VecDeque<Bytes> = VecDeque::new();
@@ -222,7 +227,7 @@ async fn pump(
             room = body.reserve(), if !backlog.is_empty() => match (room, backlog.pop_front()) {
                 (Ok(room), Some(frame)) => {
                     *sent += 1;
-                    room.send(frame);
+                    room.send(Box::new(frame));
                 }
                 _ => return EndReason::ClientClosed,
             },
@@ -242,11 +247,23 @@ async fn pump(
                 // keep-alive, and one must not pile up behind the answers.
                 if backlog.is_empty() {
                     session.queued(KEEPALIVE.len());
-                    if body.try_send(Bytes::from_static(KEEPALIVE)).is_err() {
+                    if body.try_send(Box::new(Bytes::from_static(KEEPALIVE))).is_err() {
                         session.taken(KEEPALIVE.len());
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_streams_body_channel_holds_pointers_not_frames() {
+        // Issue 25: the channel's first 32 slots are made with it.
+        assert_eq!(size_of::<Queued>(), size_of::<usize>());
+        assert!(size_of::<Bytes>() >= 4 * size_of::<usize>());
     }
 }
