@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, ClientJsonRpcMessage, ClientNotification,
-    ClientRequest, ErrorData, Implementation, InitializeResult, ListToolsResult,
+    ClientRequest, ErrorData, Implementation, InitializeResult, JsonRpcRequest, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, RequestId, ServerCapabilities, ServerConfig,
     ServerJsonRpcMessage,
 };
@@ -193,6 +193,24 @@ pub struct NotJson;
 
 /// Turn a posted body into a [`Framed`] message. Pure; never panics.
 pub fn frame(body: &[u8]) -> Result<Framed, NotJson> {
+    // The usual body, a well-formed request, is read once, straight into
+    // rmcp's type (issue 25: reading it as a `Value` first was a third of
+    // the parse). Anything else, a request this reading refuses included,
+    // takes the path below, which tells the errors apart; a body read both
+    // ways is framed the same (a property test holds them equal).
+    if let Ok(ClientJsonRpcMessage::Request(request)) =
+        serde_json::from_slice::<ClientJsonRpcMessage>(body)
+        && !matches!(&request.id, RequestId::String(id) if id.len() > MAX_ID_BYTES)
+    {
+        return Ok(framed_request(request));
+    }
+    frame_by_value(body)
+}
+
+/// [`frame`] for every body: read as JSON first, so that what is wrong
+/// with it can be told apart (not JSON, not an object, an id too long,
+/// params that don't fit, an invalid notification).
+fn frame_by_value(body: &[u8]) -> Result<Framed, NotJson> {
     let value: Value = serde_json::from_slice(body).map_err(|_| NotJson)?;
     let Value::Object(object) = &value else {
         let why = if value.is_array() {
@@ -218,17 +236,7 @@ pub fn frame(body: &[u8]) -> Result<Framed, NotJson> {
     // What the errors below need is read above, so the value is moved into
     // rmcp's type, not copied (issue 25: the copy was a fifth of the parse).
     match serde_json::from_value::<ClientJsonRpcMessage>(value) {
-        // rmcp parses a known method whose params don't fit its type as a
-        // custom request, which would be answered "method not found".
-        Ok(ClientJsonRpcMessage::Request(request))
-            if matches!(&request.request, ClientRequest::CustomRequest(c)
-                if SERVED_METHODS.contains(&c.method.as_str())) =>
-        {
-            Ok(reply(
-                Some(request.id),
-                ErrorData::invalid_params("Invalid params for this method", None),
-            ))
-        }
+        Ok(ClientJsonRpcMessage::Request(request)) => Ok(framed_request(request)),
         Ok(message) => Ok(Framed::Message(Box::new(message))),
         Err(_) if has_method && is_v2 && has_id && id.is_some() => Ok(reply(
             id,
@@ -240,6 +248,21 @@ pub fn frame(body: &[u8]) -> Result<Framed, NotJson> {
             ErrorData::invalid_request("Not a valid JSON-RPC 2.0 message", None),
         )),
     }
+}
+
+/// A request rmcp could read, for its service, unless it names a method
+/// this server serves with params that don't fit: rmcp reads those as a
+/// custom request, which would be answered "method not found".
+fn framed_request(request: JsonRpcRequest<ClientRequest>) -> Framed {
+    if matches!(&request.request, ClientRequest::CustomRequest(c)
+        if SERVED_METHODS.contains(&c.method.as_str()))
+    {
+        return reply(
+            Some(request.id),
+            ErrorData::invalid_params("Invalid params for this method", None),
+        );
+    }
+    Framed::Message(Box::new(ClientJsonRpcMessage::Request(request)))
 }
 
 fn reply(id: Option<RequestId>, error: ErrorData) -> Framed {
@@ -376,5 +399,49 @@ mod tests {
             Some(("search_complaints", Some("{\"size\":1}".to_owned())))
         );
         assert_eq!(rpc_method(&m), Some("tools/call"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Issue 25: the request read straight into rmcp's type is framed
+        /// exactly as the full path frames it, for every kind of body:
+        /// requests, notifications, responses, wrong versions, ids of every
+        /// kind and length, repeated keys, params that fit and don't.
+        #[test]
+        fn msg_3_the_direct_reading_frames_as_the_full_path(
+            jsonrpc in proptest::sample::select(vec!["", r#""jsonrpc":"2.0","#, r#""jsonrpc":"1.0","#, r#""jsonrpc":2,"#]),
+            id in proptest::sample::select(vec![
+                "".to_owned(), r#""id":1,"#.to_owned(), r#""id":-7,"#.to_owned(),
+                r#""id":1.5,"#.to_owned(), r#""id":18446744073709551616,"#.to_owned(),
+                r#""id":null,"#.to_owned(), r#""id":{"a":1},"#.to_owned(), r#""id":"a\"b","#.to_owned(),
+                format!(r#""id":"{}","#, "i".repeat(MAX_ID_BYTES)),
+                format!(r#""id":"{}","#, "i".repeat(MAX_ID_BYTES + 1)),
+                r#""id":1,"id":"x","#.to_owned(),
+            ]),
+            method in proptest::sample::select(vec![
+                "", r#""method":"ping","#, r#""method":"tools/list","#, r#""method":"tools/call","#,
+                r#""method":"initialize","#, r#""method":"server/discover","#,
+                r#""method":"notifications/initialized","#, r#""method":"notifications/cancelled","#,
+                r#""method":"no/such/method","#, r#""method":7,"#,
+            ]),
+            params in proptest::sample::select(vec![
+                "", r#""params":{},"#, r#""params":null,"#, r#""params":[],"#, r#""params":{"arguments":3},"#,
+                r#""params":{"name":"search_complaints","arguments":{"state":"CA","size":2}},"#,
+                r#""params":{"name":"search_complaints","arguments":{"a":1,"a":2}},"#,
+                r#""params":{"cursor":"c"},"#, r#""params":{"requestId":1},"#,
+                r#""params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}},"#,
+                r#""params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"a","version":"1"}},"#,
+            ]),
+            tail in proptest::sample::select(vec![
+                "", r#""result":{},"#, r#""error":{"code":-1,"message":"m"},"#, r#""extra":true,"#,
+            ]),
+        ) {
+            let fields = format!("{jsonrpc}{id}{method}{params}{tail}");
+            let body = format!("{{{}}}", fields.trim_end_matches(','));
+            let direct = format!("{:?}", frame(body.as_bytes()));
+            let full = format!("{:?}", frame_by_value(body.as_bytes()));
+            proptest::prop_assert_eq!(direct, full, "{}", body);
+        }
     }
 }
