@@ -5,6 +5,9 @@ Usage: python call_every_tool.py URL KEY MODE
     tools and calls every one of the nine on the fixtures data (MSG-4, DATA-*).
   MODE "2026-07-28": the SDK's stateless revision (issue 12): lists the tools
     and calls search_complaints through the guard.
+  MODE "sse": the SDK's HTTP+SSE client (`sse_client`, the 2024-11-05
+    transport) with the initialize handshake; URL is the server's /mcp/sse;
+    lists the tools and calls every one of the nine (MSG-1, SSE-*).
 Prints one JSON line per call ({"tool", "is_error", "structured_keys", "text"})
 and a final {"ok": true}; exits non-zero on the first failure.
 """
@@ -15,6 +18,7 @@ import sys
 
 import httpx2
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 CALLS = [
@@ -36,14 +40,20 @@ def fail(message):
 
 
 async def main(url, key, mode):
-    http = httpx2.AsyncClient(headers={"X-API-Key": key}, timeout=30)
-    transport = streamable_http_client(url, http_client=http)
-    async with Client(transport, mode=mode) as client:
+    if mode == "sse":
+        transport = sse_client(url, headers={"X-API-Key": key}, timeout=30)
+        connect_mode = "legacy"
+    else:
+        http = httpx2.AsyncClient(headers={"X-API-Key": key}, timeout=30)
+        transport = streamable_http_client(url, http_client=http)
+        connect_mode = mode
+    every = mode in ("auto", "sse")
+    async with Client(transport, mode=connect_mode) as client:
         listed = await client.list_tools()
         names = [tool.name for tool in listed.tools]
         print(json.dumps({"tools": names}), flush=True)
-        calls = CALLS if mode == "auto" else CALLS[:1]
-        if mode == "auto" and sorted(names) != sorted(name for name, _ in CALLS):
+        calls = CALLS if every else CALLS[:1]
+        if every and sorted(names) != sorted(name for name, _ in CALLS):
             fail(f"unexpected tool list {names}")
         first_id = None
         for name, arguments in calls:
