@@ -100,9 +100,7 @@ impl CfpbMcp {
                 .and_then(CallerTag::of_parts)
         })
     }
-}
 
-impl CfpbMcp {
     /// One `tools/call`, its upstream fetches counted against `caller`'s
     /// share (DATA-11) and its outcome counted (METRICS-2): what every
     /// transport's `tools/call` comes to, through rmcp or not.

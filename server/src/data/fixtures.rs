@@ -993,7 +993,7 @@ mod tests {
     }
 
     #[test]
-    fn a_filter_reads_only_the_entries_its_values_name() {
+    fn data_1_a_filter_reads_only_the_entries_its_values_name() {
         // Issue 25: a closed filter's candidates are the entries that have
         // its values (the smallest such set among the filters), not all.
         let source = FixtureSource::bundled().expect("bundled fixtures parse");

@@ -21,7 +21,7 @@ use rmcp::model::{
 };
 
 use crate::data::CallerTag;
-use crate::http::response::Body;
+use crate::http::response::{Body, ErrorKind, error_response};
 use crate::mcp::CfpbMcp;
 use crate::transport::streamable::plain::{self, NAME_HEADER};
 
@@ -68,9 +68,9 @@ pub async fn answer(
     };
     match serde_json::to_vec(&message) {
         Ok(body) => plain::json(status, body),
-        Err(_) => crate::http::response::error_response(
+        Err(_) => error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
-            crate::http::response::ErrorKind::Internal,
+            ErrorKind::Internal,
             "the answer could not be written",
         ),
     }
@@ -127,7 +127,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_plain_call_is_rmcps_answer_byte_for_byte() {
+    async fn http_2026_3_a_plain_call_is_rmcps_answer_byte_for_byte() {
         let cases = [
             (
                 json!(7),
@@ -178,7 +178,7 @@ mod tests {
     }
 
     #[test]
-    fn every_other_call_goes_on_to_rmcp() {
+    fn http_2026_4_every_other_call_goes_on_to_rmcp() {
         let name = "search_complaints";
         let plain = body(json!(1), name, json!({}));
         assert!(plain_call(&call_headers(name), &framed(&plain)).is_some());

@@ -600,9 +600,9 @@ impl Streamable {
                 if mcp::is_initialize(&message) {
                     return era::no_initialize(request_id);
                 }
-                // The plain tools/list is the same bytes for
-                // everyone, and a plain tools/call needs no per-request
-                // service; both answered here without rmcp (same answers).
+                // The plain tools/list is the same bytes for everyone, and a
+                // plain tools/call needs no per-request service: both are
+                // answered here without rmcp, with rmcp's answers.
                 if let Some(listed) = listed::answer(&parts.headers, &message) {
                     return listed;
                 }

@@ -199,7 +199,7 @@ pub mod tests {
     }
 
     #[test]
-    fn the_plain_shape_needs_every_header_rmcp_checks() {
+    fn http_2026_4_the_plain_shape_needs_every_header_rmcp_checks() {
         let message = ping();
         assert!(request(&headers(V, "ping"), &message, "ping").is_some());
         let with = |name: http::header::HeaderName, value: &str| {
@@ -254,7 +254,7 @@ pub mod tests {
     }
 
     #[test]
-    fn the_plain_shape_needs_a_complete_modern_meta() {
+    fn http_2026_3_the_plain_shape_needs_a_complete_modern_meta() {
         let h = headers(V, "ping");
         let mut no_caps = meta();
         no_caps
