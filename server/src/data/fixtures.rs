@@ -46,19 +46,25 @@ struct Entry {
     company_terms: Terms,
     /// Product, sub-product, issue, sub-issue, public response, state, tags.
     other_terms: Terms,
-    /// This entry's place among all in each order (set at load; see
-    /// [`Ranks`]).
-    ranks: Ranks,
 }
 
 /// An entry's place among all entries in the two orders a page is sorted
 /// by: `created_date_desc` (newest first, ties by id descending) and
 /// `complaint_id` ascending (relevance's tie-break); ties beyond those keys
-/// in file order (issue 25: one number compared, not a date and an id).
-#[derive(Clone, Copy, Default)]
+/// in file order (issue 25: one number compared, not a date and an id; and
+/// kept in a compact array beside the [`Keys`], so choosing a page out of
+/// 1,300 matches reads 8 bytes of each, not its whole entry).
+#[derive(Clone, Copy)]
 struct Ranks {
     newest_first: u32,
     by_id: u32,
+}
+
+/// The entries in each order of [`Ranks`]: `newest_first[place]` is the
+/// entry at that place (a page's places are turned back into entries).
+struct Orders {
+    newest_first: Vec<u32>,
+    by_id: Vec<u32>,
 }
 
 /// What the filters of one complaint read, kept apart from its [`Entry`] in
@@ -197,7 +203,6 @@ impl Entry {
             company_terms: vocabulary.terms(complaint.company.as_deref()),
             other_terms,
             complaint,
-            ranks: Ranks::default(),
         };
         (entry, keys)
     }
@@ -317,6 +322,15 @@ impl Candidates<'_> {
         self.0.iter().map(|list| list.len()).sum()
     }
 
+    /// Calls `visit` with each entry of the union once: one list is read
+    /// as it is, several are merged first.
+    fn for_each(self, visit: impl FnMut(u32)) {
+        match self.0.as_slice() {
+            [one] => one.iter().copied().for_each(visit),
+            _ => self.into_entries().into_iter().for_each(visit),
+        }
+    }
+
     /// The union, each entry once, in file order.
     fn into_entries(self) -> Vec<u32> {
         match self.0.as_slice() {
@@ -348,10 +362,10 @@ impl Filters {
         }
     }
 
-    /// The fewest entries that hold every match, in file order: the
-    /// candidates of the closed list filter that names the fewest (`None`:
-    /// every list filter is open, so every entry is a candidate).
-    fn candidates(&self, index: &Index) -> Option<Vec<u32>> {
+    /// The fewest entries that hold every match: the candidates of the
+    /// closed list filter that names the fewest (`None`: every list filter
+    /// is open, so every entry is a candidate).
+    fn candidates<'i>(&self, index: &'i Index) -> Option<Candidates<'i>> {
         [
             self.company.candidates(&index.company),
             self.product.candidates(&index.product),
@@ -364,7 +378,29 @@ impl Filters {
         .into_iter()
         .flatten()
         .min_by_key(Candidates::len)
-        .map(Candidates::into_entries)
+    }
+
+    /// Whether the candidates are exactly the matches, so that no entry's
+    /// keys need reading (issue 25): one list filter is closed, none of its
+    /// values is a `parent•child` pair, and no date or narrative condition
+    /// is set. Its posting lists then hold what it accepts, and only that.
+    fn only_candidates(&self) -> bool {
+        let closed: Vec<&ListFilter> = [
+            &self.company,
+            &self.product,
+            &self.issue,
+            &self.state,
+            &self.submitted_via,
+            &self.tags,
+            &self.company_response,
+        ]
+        .into_iter()
+        .filter(|filter| !filter.open)
+        .collect();
+        matches!(closed.as_slice(), [one] if one.wanted.iter().all(|(_, child)| child.is_none()))
+            && self.min.is_none()
+            && self.max.is_none()
+            && self.has_narrative.is_none()
     }
 
     fn accepts(&self, entry: &Keys) -> bool {
@@ -393,6 +429,10 @@ pub struct FixtureSource {
     entries: Vec<Entry>,
     /// `keys[i]` is what the filters read of `entries[i]`.
     keys: Vec<Keys>,
+    /// `ranks[i]` is `entries[i]`'s place in each order.
+    ranks: Vec<Ranks>,
+    /// The other way round: the entry at each place.
+    orders: Orders,
     /// Which entries have each value of the list-filtered fields.
     index: Index,
     by_id: HashMap<u64, usize>,
@@ -425,20 +465,24 @@ impl FixtureSource {
     pub fn from_complaints(complaints: Vec<Complaint>) -> Self {
         let mut vocabulary = Vocabulary::default();
         let mut values = Values::default();
-        let (mut entries, keys): (Vec<Entry>, Vec<Keys>) = complaints
+        let (entries, keys): (Vec<Entry>, Vec<Keys>) = complaints
             .into_iter()
             .map(|complaint| Entry::new(complaint, &mut vocabulary, &mut values))
             .unzip();
-        rank(
-            &mut entries,
-            |entry| Reverse((entry.day, entry.complaint.complaint_id)),
-            |ranks, rank| ranks.newest_first = rank,
-        );
-        rank(
-            &mut entries,
-            |entry| entry.complaint.complaint_id,
-            |ranks, rank| ranks.by_id = rank,
-        );
+        let orders = Orders {
+            newest_first: order(&entries, |entry| {
+                Reverse((entry.day, entry.complaint.complaint_id))
+            }),
+            by_id: order(&entries, |entry| entry.complaint.complaint_id),
+        };
+        let ranks = places(&orders.newest_first)
+            .into_iter()
+            .zip(places(&orders.by_id))
+            .map(|(newest_first, by_id)| Ranks {
+                newest_first,
+                by_id,
+            })
+            .collect();
         let mut by_id = HashMap::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             by_id.entry(entry.complaint.complaint_id).or_insert(index);
@@ -447,6 +491,8 @@ impl FixtureSource {
         FixtureSource {
             entries,
             keys,
+            ranks,
+            orders,
             index,
             by_id,
             vocabulary,
@@ -471,65 +517,125 @@ impl FixtureSource {
 
     /// Every entry that `q`'s filters and `search_term` accept, with its
     /// relevance score, in file order.
+    fn matching<'a>(&'a self, q: &SearchQuery) -> Vec<(u32, &'a Entry)> {
+        let mut found = Vec::new();
+        self.each_match(q, |score, i| {
+            if let Some(entry) = self.entries.get(i as usize) {
+                found.push((score, entry));
+            }
+        });
+        found
+    }
+
+    /// Calls `found` with the relevance score and the number of every entry
+    /// that `q`'s filters and `search_term` accept, each once.
     ///
     /// A list filter that names values reads only the entries that have
-    /// them ([`Index`]); the others are then checked on those entries.
-    fn matching<'a>(&'a self, q: &SearchQuery) -> Vec<(u32, &'a Entry)> {
+    /// them ([`Index`]); the other conditions are then checked on those
+    /// entries, unless there are none ([`Filters::only_candidates`]).
+    fn each_match(&self, q: &SearchQuery, mut found: impl FnMut(u32, u32)) {
         let filters = Filters::new(q, &self.values);
-        let query_words = match q.search_term.as_deref() {
+        let words = match q.search_term.as_deref() {
             None => Vec::new(),
             Some(term) => match self.vocabulary.lookup(term) {
                 Some(ids) => ids,
-                None => return Vec::new(), // a word no complaint has
+                None => return, // a word no complaint has
             },
         };
-        let scored = |(keys, entry): (&Keys, &'a Entry)| {
-            if !filters.accepts(keys) {
-                None
-            } else if query_words.is_empty() {
-                Some((0, entry))
-            } else {
-                entry
-                    .score(&query_words, q.field)
-                    .map(|score| (score, entry))
+        let check = !filters.only_candidates();
+        let visit = |i: u32| {
+            if check
+                && !self
+                    .keys
+                    .get(i as usize)
+                    .is_some_and(|keys| filters.accepts(keys))
+            {
+                return;
+            }
+            if words.is_empty() {
+                found(0, i);
+            } else if let Some(score) = self
+                .entries
+                .get(i as usize)
+                .and_then(|entry| entry.score(&words, q.field))
+            {
+                found(score, i);
             }
         };
         match filters.candidates(&self.index) {
-            None => self
-                .keys
-                .iter()
-                .zip(&self.entries)
-                .filter_map(scored)
-                .collect(),
-            Some(candidates) => candidates
-                .into_iter()
-                .filter_map(|i| Some((self.keys.get(i as usize)?, self.entries.get(i as usize)?)))
-                .filter_map(scored)
-                .collect(),
+            None => (0..u32::try_from(self.entries.len()).unwrap_or(u32::MAX)).for_each(visit),
+            Some(candidates) => candidates.for_each(visit),
         }
     }
 
     /// One page of matches (DATA-1); `total` counts every match.
     pub fn search(&self, q: &SearchQuery) -> SearchPage {
-        let matches = self.matching(q);
-        let total = matches.len() as u64;
-        let (frm, size) = (q.frm as usize, q.size as usize);
-        let page = match q.sort {
-            SortOrder::RelevanceDesc => page(matches, frm, size, |(score, entry)| {
-                (Reverse(*score), entry.ranks.by_id)
-            }),
-            SortOrder::CreatedDateDesc => {
-                page(matches, frm, size, |(_, entry)| entry.ranks.newest_first)
-            }
+        let (total, page) = match q.sort {
+            // Score descending, then id ascending: the place by id is the
+            // low half of the key.
+            SortOrder::RelevanceDesc => self.select(
+                q,
+                |score, ranks| u64::from(u32::MAX - score) << 32 | u64::from(ranks.by_id),
+                |key| self.orders.by_id.get(key as u32 as usize).copied(),
+            ),
+            SortOrder::CreatedDateDesc => self.select(
+                q,
+                |_, ranks| u64::from(ranks.newest_first),
+                |key| self.orders.newest_first.get(key as usize).copied(),
+            ),
         };
         SearchPage {
             total,
             total_is_exact: true,
             complaints: page
                 .into_iter()
+                .filter_map(|i| self.entries.get(i as usize))
                 .map(|entry| entry.complaint.clone())
                 .collect(),
         }
+    }
+
+    /// How many entries match `q`, and the numbers of matches
+    /// `frm..frm + size` in the order of `key` (a match's score and ranks
+    /// as one number, distinct for every entry; `entry` turns it back into
+    /// the entry's number), keeping only the best `frm + size` while reading
+    /// the matches (issue 25: a page of 10 out of 1,300 matches sorts, and
+    /// stores, nothing else).
+    fn select(
+        &self,
+        q: &SearchQuery,
+        key: impl Fn(u32, Ranks) -> u64,
+        entry: impl Fn(u64) -> Option<u32>,
+    ) -> (u64, Vec<u32>) {
+        let (frm, size) = (q.frm as usize, q.size as usize);
+        let keep = frm.saturating_add(size).min(self.entries.len());
+        // A max-heap of the best `keep` keys so far: its top is the worst of
+        // them. (A key is one machine word, not a tuple: the heap writes a
+        // tuple as several stores and reads it back as one load, which
+        // stalls the processor on every match.)
+        let mut best: BinaryHeap<u64> = BinaryHeap::with_capacity(keep + 1);
+        let mut total = 0u64;
+        self.each_match(q, |score, i| {
+            total += 1;
+            let Some(ranks) = self.ranks.get(i as usize) else {
+                return;
+            };
+            let candidate = key(score, *ranks);
+            if best.len() < keep {
+                best.push(candidate);
+            } else if let Some(mut worst) = best.peek_mut()
+                && candidate < *worst
+            {
+                *worst = candidate; // sifted into place when `worst` drops
+            }
+        });
+        let page = best
+            .into_sorted_vec()
+            .into_iter()
+            .skip(frm)
+            .filter_map(entry)
+            .collect();
+        (total, page)
     }
 
     /// The complaint with this id (DATA-2).
@@ -541,49 +647,22 @@ impl FixtureSource {
     }
 }
 
-/// Sets each entry's place in the stable order of `key` (ties in file order).
-fn rank<K: Ord>(entries: &mut [Entry], key: impl Fn(&Entry) -> K, set: impl Fn(&mut Ranks, u32)) {
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by_key(|&i| entries.get(i).map(&key));
-    for (place, i) in order.into_iter().enumerate() {
-        if let Some(entry) = entries.get_mut(i) {
-            set(&mut entry.ranks, u32::try_from(place).unwrap_or(u32::MAX));
-        }
-    }
+/// The entries' numbers in the stable order of `key` (ties in file order).
+fn order<K: Ord>(entries: &[Entry], key: impl Fn(&Entry) -> K) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..u32::try_from(entries.len()).unwrap_or(u32::MAX)).collect();
+    order.sort_by_key(|&i| entries.get(i as usize).map(&key));
+    order
 }
 
-/// Matches `frm..frm + size` in the order of `key`, exactly as a stable
-/// sort of every match would give them (ties stay in file order), keeping
-/// only the best `frm + size` while reading the matches (issue 25: a page
-/// of 10 out of 1,300 matches sorts nothing else).
-fn page<'a, K: Ord>(
-    matches: Vec<(u32, &'a Entry)>,
-    frm: usize,
-    size: usize,
-    key: impl Fn(&(u32, &'a Entry)) -> K,
-) -> Vec<&'a Entry> {
-    let end = frm.saturating_add(size).min(matches.len());
-    if frm >= end {
-        return Vec::new();
-    }
-    // The position makes every key distinct, so the order is total and
-    // ties fall in file order, as in a stable sort. A max-heap of the best
-    // `end` so far: its top is the worst of them.
-    let mut best: BinaryHeap<(K, usize)> = BinaryHeap::with_capacity(end + 1);
-    for (position, m) in matches.iter().enumerate() {
-        let candidate = (key(m), position);
-        if best.len() < end {
-            best.push(candidate);
-        } else if best.peek().is_some_and(|worst| candidate < *worst) {
-            best.pop();
-            best.push(candidate);
+/// Each entry's place in `order`.
+fn places(order: &[u32]) -> Vec<u32> {
+    let mut places = vec![0; order.len()];
+    for (place, i) in (0u32..).zip(order) {
+        if let Some(slot) = places.get_mut(*i as usize) {
+            *slot = place;
         }
     }
-    best.into_sorted_vec()
-        .into_iter()
-        .skip(frm)
-        .filter_map(|(_, position)| matches.get(position).map(|m| m.1))
-        .collect()
+    places
 }
 
 #[cfg(test)]
@@ -1013,7 +1092,8 @@ mod tests {
         };
         let candidates = Filters::new(&q, &source.values)
             .candidates(&source.index)
-            .unwrap();
+            .unwrap()
+            .into_entries();
         let fewest = count(&state).min(count(&of_company));
         assert_eq!(candidates.len(), fewest);
         assert!(fewest < source.len() / 5, "{fewest} of {}", source.len());
@@ -1032,9 +1112,50 @@ mod tests {
         };
         let both = Filters::new(&two_states, &source.values)
             .candidates(&source.index)
-            .unwrap();
+            .unwrap()
+            .into_entries();
         let expected = count(&|c| matches!(c.state.as_deref(), Some("CA" | "NY")));
         assert_eq!(both.len(), expected, "a union, each entry once");
+
+        // The candidates are the matches, and no keys are read, only when
+        // one list filter without a `parent•child` value is all there is.
+        let only = |q: SearchQuery| Filters::new(&q, &source.values).only_candidates();
+        assert!(only(two_states.clone()));
+        assert!(!only(q.clone()), "two list filters");
+        assert!(!only(SearchQuery::default()), "no list filter");
+        let pair = source
+            .complaints()
+            .find_map(|c| {
+                Some(format!(
+                    "{}•{}",
+                    c.product.as_ref()?,
+                    c.sub_product.as_ref()?
+                ))
+            })
+            .unwrap();
+        let product = |value: String| SearchQuery {
+            product: vec![value],
+            ..SearchQuery::default()
+        };
+        assert!(!only(product(pair)), "a pair is checked on each entry");
+        let parent = source.complaints().find_map(|c| c.product.clone()).unwrap();
+        assert!(only(product(parent)));
+        for narrowed in [
+            SearchQuery {
+                has_narrative: Some(true),
+                ..two_states.clone()
+            },
+            SearchQuery {
+                date_received_min: source.entries[0].day,
+                ..two_states.clone()
+            },
+            SearchQuery {
+                date_received_max: source.entries[0].day,
+                ..two_states.clone()
+            },
+        ] {
+            assert!(!only(narrowed), "a condition beyond the list filter");
+        }
     }
 
     /// What a search gave before the index and the page selection: every
