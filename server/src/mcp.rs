@@ -191,18 +191,72 @@ pub struct NotJson;
 
 /// Turn a posted body into a [`Framed`] message. Pure; never panics.
 pub fn frame(body: &[u8]) -> Result<Framed, NotJson> {
-    // The usual body, a well-formed request, is read once, straight into
-    // rmcp's type (issue 25: reading it as a `Value` first was a third of
-    // the parse). Anything else, a request this reading refuses included,
-    // takes the path below, which tells the errors apart; a body read both
-    // ways is framed the same (a property test holds them equal).
-    if let Ok(ClientJsonRpcMessage::Request(request)) =
-        serde_json::from_slice::<ClientJsonRpcMessage>(body)
+    // The usual body, a well-formed request, is read straight into rmcp's
+    // type (issue 25: reading it as a `Value` first was a third of the
+    // parse). Anything else, a request this reading refuses included, takes
+    // the path below, which tells the errors apart; a body read both ways is
+    // framed the same (a property test holds them equal).
+    if let Some(request) = read_request(body)
         && !matches!(&request.id, RequestId::String(id) if id.len() > MAX_ID_BYTES)
     {
         return Ok(framed_request(request));
     }
     frame_by_value(body)
+}
+
+/// What [`read_request`] looks at first: the method, and which of the keys
+/// that tell a JSON-RPC message's kind are present (as rmcp tells them: a
+/// request has `method` and `id`, and neither `result` nor `error`).
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(default)]
+    id: Present,
+    #[serde(default)]
+    result: Present,
+    #[serde(default)]
+    error: Present,
+}
+
+/// Whether a key is present, whatever its value.
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> serde::Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(value: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(value).map(|_| Present(true))
+    }
+}
+
+/// A request, read into rmcp's type. rmcp reads a message by trying each
+/// kind of message, then each of its twenty-odd kinds of request, in turn,
+/// over a buffered copy of the body; for the methods clients send all the
+/// time, the method is read first and the body goes straight to that
+/// method's type (issue 25: 4.0 -> 2.1 µs for a `tools/call`). Only that
+/// type could have read it: every other kind of request names another
+/// method. `None`: not a request this reading takes.
+fn read_request(body: &[u8]) -> Option<JsonRpcRequest<ClientRequest>> {
+    fn typed<'a, R: serde::Deserialize<'a>>(
+        body: &'a [u8],
+        kind: impl FnOnce(R) -> ClientRequest,
+    ) -> Option<JsonRpcRequest<ClientRequest>> {
+        let request: JsonRpcRequest<R> = serde_json::from_slice(body).ok()?;
+        Some(JsonRpcRequest::new(request.id, kind(request.request)))
+    }
+    let head: Head = serde_json::from_slice(body).ok()?;
+    if !head.id.0 || head.result.0 || head.error.0 {
+        return None;
+    }
+    match head.method.as_ref() {
+        "tools/call" => typed(body, ClientRequest::CallToolRequest),
+        "tools/list" => typed(body, ClientRequest::ListToolsRequest),
+        "ping" => typed(body, ClientRequest::PingRequest),
+        _ => match serde_json::from_slice(body).ok()? {
+            ClientJsonRpcMessage::Request(request) => Some(request),
+            _ => None,
+        },
+    }
 }
 
 /// [`frame`] for every body: read as JSON first, so that what is wrong
@@ -429,13 +483,21 @@ mod tests {
                 r#""params":{"name":"search_complaints","arguments":{"a":1,"a":2}},"#,
                 r#""params":{"cursor":"c"},"#, r#""params":{"requestId":1},"#,
                 r#""params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}},"#,
+                r#""params":{"name":"search_complaints","_meta":{"progressToken":1},"arguments":{}},"#,
+                r#""params":{"name":"x","name":"y"},"#,
                 r#""params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"a","version":"1"}},"#,
             ]),
             tail in proptest::sample::select(vec![
                 "", r#""result":{},"#, r#""error":{"code":-1,"message":"m"},"#, r#""extra":true,"#,
+                r#""method":"ping","#, r#""result":null,"#,
             ]),
+            reversed in proptest::bool::ANY,
         ) {
-            let fields = format!("{jsonrpc}{id}{method}{params}{tail}");
+            let mut fields = [jsonrpc, id.as_str(), method, params, tail];
+            if reversed {
+                fields.reverse();
+            }
+            let fields = fields.concat();
             let body = format!("{{{}}}", fields.trim_end_matches(','));
             let direct = format!("{:?}", frame(body.as_bytes()));
             let full = format!("{:?}", frame_by_value(body.as_bytes()));
