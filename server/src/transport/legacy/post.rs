@@ -27,6 +27,7 @@ use crate::mcp::{self, Framed};
 use crate::sessions::SessionId;
 use crate::transport::context::Context;
 use crate::transport::legacy::session::{Admission, Inbound, Registry, Session};
+use crate::transport::legacy::stream;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 
@@ -244,8 +245,13 @@ async fn accept(
                 return overloaded();
             }
             let remaining = cx.overload_timeout.saturating_sub(started.elapsed());
-            let sent = tokio::time::timeout(remaining, session.outbound.send(reply));
-            match sent.await {
+            let out = stream::outgoing(session, &reply);
+            let bytes = out.frame.len();
+            let sent = tokio::time::timeout(remaining, session.outbound.send(out)).await;
+            if !matches!(sent, Ok(Ok(()))) {
+                session.taken(bytes); // never queued after all
+            }
+            match sent {
                 Ok(Ok(())) => accepted(),
                 Ok(Err(_)) => not_found(messages_text::UNKNOWN_SESSION),
                 Err(_) => overloaded(),

@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use dashmap::DashMap;
-use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, RequestId};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -36,20 +37,33 @@ pub const MAX_IN_FLIGHT: usize = 32;
 /// not taken yet (MSG-6). Over it, new requests (and the JSON-RPC errors a
 /// malformed post gets on the stream) wait for the client to read, then get
 /// `503`: a client that never reads its stream holds about this much (plus
-/// the answers already in flight), whatever it posts.
+/// the answers already in flight, at most [`OUTBOUND_CAPACITY`] of them
+/// queued, the MCP service held back behind them), whatever it posts.
 pub const MAX_UNSENT_BYTES: usize = 256 * 1024;
-/// Bytes the stream task holds before it stops taking messages off the
-/// session's outbound channel (which then fills and holds the MCP service
-/// back) until the client reads: a hard bound on a session's backlog,
-/// whatever produced it (MSG-6).
-pub const MAX_BACKLOG_BYTES: usize = 4 * MAX_UNSENT_BYTES;
 
 /// A message into a session's MCP service, boxed: a tokio channel allocates
 /// its slots 32 at a time when it is made, so an idle session's queues hold
 /// 32 pointers each instead of 32 messages of ~500 bytes (issue 25).
 pub type Inbound = Box<ClientJsonRpcMessage>;
-/// A message onto a session's stream, boxed for the same reason.
-pub type Outbound = Box<ServerJsonRpcMessage>;
+/// A message onto a session's stream, framed when queued (its bytes count
+/// from then, MSG-6), boxed for the same reason.
+pub type Outbound = Box<Outgoing>;
+
+/// One server message as its stream's frame.
+pub struct Outgoing {
+    /// The SSE event, as the connection will take it.
+    pub frame: Bytes,
+    /// The request it answers, if it is an answer: its room is freed when
+    /// the frame is on the stream (MSG-6).
+    pub answers: Option<RequestId>,
+}
+
+/// The frame's length only: what it says is the client's business.
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outgoing({} bytes)", self.frame.len())
+    }
+}
 
 /// Starts a session's MCP service reading the queue it is handed.
 pub type Start = Box<dyn FnOnce(&Arc<Session>, mpsc::Receiver<Inbound>) + Send>;
@@ -66,7 +80,8 @@ pub struct Session {
     pub id: SessionId,
     /// Into the session's MCP service, once a message started it.
     service: Mutex<Service>,
-    /// Onto the session's stream, for replies the MCP service never sees.
+    /// Onto the session's stream: the MCP service's messages, and replies
+    /// it never sees.
     pub outbound: mpsc::Sender<Outbound>,
     /// Cancelled when the session must end (revocation, shutdown, MCP exit).
     pub cancel: CancellationToken,
@@ -158,20 +173,6 @@ impl Session {
     pub async fn admit_reply(&self, wait: Duration) -> bool {
         self.wait_for_reader(tokio::time::Instant::now() + wait)
             .await
-    }
-
-    /// Wait, however long, until the queued bytes are under the budget (the
-    /// stream task, holding [`MAX_BACKLOG_BYTES`], waits for the client).
-    pub async fn drained(&self) {
-        loop {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if self.unsent() < MAX_UNSENT_BYTES {
-                return;
-            }
-            drained.await;
-        }
     }
 
     /// Wait until the queued bytes are under the budget; false at `deadline`.
@@ -271,7 +272,7 @@ impl Registry {
 
     /// Open a session for `owner`, if the key has a free stream slot; `start`
     /// starts its MCP service when the first message is posted. The receiver
-    /// is the session's outbound queue, for its stream task.
+    /// is the session's outbound queue, for its stream.
     pub fn open(
         self: &Arc<Self>,
         owner: KeyDigest,
@@ -482,6 +483,7 @@ mod tests {
         assert_eq!(size_of::<Inbound>(), size_of::<usize>());
         assert_eq!(size_of::<Outbound>(), size_of::<usize>());
         assert!(size_of::<ClientJsonRpcMessage>() > 16 * size_of::<usize>());
+        assert!(size_of::<Outgoing>() > 4 * size_of::<usize>());
     }
 
     #[test]

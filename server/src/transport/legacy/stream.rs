@@ -2,28 +2,38 @@
 //! docs/contract.md).
 //!
 //! Opening a stream registers a session (whose rmcp service the first posted
-//! message starts, over the session's channels) and spawns the stream task that writes, in order: the
-//! `endpoint` event (SSE-2), then each server message as an `event: message`
-//! (SSE-3), with a `: ping` comment every keep-alive interval (SSE-4). The
-//! stream ends when the client leaves, the key is revoked, the MCP service
-//! stops, or the server shuts down; the session is then unregistered and one
-//! `mcp_stream_end` line is logged (SSE-5, LOG-1).
+//! message starts, over the session's channels) and answers with the
+//! session's [`SseBody`], which hyper polls for the next frame whenever the
+//! connection can take one: the `endpoint` event (SSE-2), then each server
+//! message as an `event: message` (SSE-3), with a `: ping` comment every
+//! keep-alive interval while there is nothing else to send (SSE-4). The
+//! stream ends when the client leaves (hyper drops the body), the key is
+//! revoked, the MCP service stops, or the server shuts down; the session is
+//! then unregistered and one `mcp_stream_end` line is logged (SSE-5, LOG-1).
+//!
+//! An open stream is its body and nothing else: no task of its own, no
+//! channel between a task and the connection (issue 25). A message is
+//! framed, and its bytes counted against the session's budget (MSG-6), when
+//! it is queued; the count falls when the connection takes the frame.
 
-use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use http::Response;
-use http_body_util::{BodyExt, StreamBody};
+use http_body_util::BodyExt;
 use hyper::body::Frame;
 use rmcp::ServiceExt;
-use rmcp::model::ServerJsonRpcMessage;
+use rmcp::model::{RequestId, ServerJsonRpcMessage};
 use tokio::sync::mpsc;
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Interval, MissedTickBehavior};
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::{PollSendError, PollSender};
+use tokio_util::sync::{PollSendError, PollSender, WaitForCancellationFutureOwned};
+use tokio_util::task::TaskTracker;
 
 use crate::audit::{AuditLog, Caller, EndReason, Event, Reason, RequestLog, StreamEnd, millis};
 use crate::cluster::{Cluster, Scope};
@@ -32,17 +42,8 @@ use crate::http::response::{Body, event_stream, too_many_requests};
 use crate::mcp::CfpbMcp;
 use crate::transport::context::Context;
 use crate::transport::legacy::session::{
-    Inbound, MAX_BACKLOG_BYTES, Outbound, Registry, Session, SessionGuard, Start,
+    Inbound, Outbound, Outgoing, Registry, Session, SessionGuard, Start,
 };
-
-/// Frames waiting for the connection to take them. Small; what waits behind
-/// them is held by the stream task and counted in bytes (MSG-6).
-const BODY_CAPACITY: usize = 8;
-
-/// A frame on its way to the connection, boxed: a tokio channel allocates
-/// its slots 32 at a time when it is made, so an idle stream's body channel
-/// holds 32 pointers instead of 32 `Bytes` (1 KiB; issue 25).
-type Queued = Box<Bytes>;
 
 /// The `endpoint` event: where the client posts its messages (SSE-2).
 pub fn endpoint_event(session_id: &str) -> String {
@@ -60,8 +61,21 @@ pub fn message_event(message: &ServerJsonRpcMessage) -> Option<Bytes> {
     Some(Bytes::from(frame))
 }
 
+/// `message` framed for `session`'s stream, its bytes counted as queued
+/// (MSG-6): whoever fails to queue it must give them back
+/// ([`Session::taken`]).
+pub fn outgoing(session: &Session, message: &ServerJsonRpcMessage) -> Outbound {
+    // rmcp's types always serialize; an empty frame would carry nothing.
+    let frame = message_event(message).unwrap_or_default();
+    session.queued(frame.len());
+    Box::new(Outgoing {
+        frame,
+        answers: answered_request(message).cloned(),
+    })
+}
+
 /// The client request a server message answers, if it is an answer.
-fn answered_request(message: &ServerJsonRpcMessage) -> Option<&rmcp::model::RequestId> {
+fn answered_request(message: &ServerJsonRpcMessage) -> Option<&RequestId> {
     match message {
         ServerJsonRpcMessage::Response(r) => Some(&r.id),
         ServerJsonRpcMessage::Error(e) => e.id.as_ref(),
@@ -107,26 +121,18 @@ pub async fn open(
         }
     }
     log.session = Some(session.id.log_prefix());
-
-    // The stream task, writing into the response body. Every frame is
-    // counted against the session's byte budget until the connection takes
-    // it (MSG-6).
-    let (body_tx, body_rx) = mpsc::channel::<Queued>(BODY_CAPACITY);
-    let reader = session.clone();
-    cx.tasks.spawn(stream_task(
+    let body = SseBody::new(
         guard,
         outbound,
-        body_tx,
         cx.keepalive,
-        cx.audit.clone(),
-        who.caller,
-        cx.cluster.clone(),
-    ));
-
-    let body = StreamBody::new(ReceiverStream::new(body_rx).map(move |frame| {
-        reader.taken(frame.len());
-        Ok(Frame::data(*frame))
-    }));
+        Ending {
+            opened: Instant::now(),
+            audit: cx.audit.clone(),
+            caller: who.caller,
+            cluster: cx.cluster.clone(),
+            tasks: cx.tasks.clone(),
+        },
+    );
     event_stream(slot.hold(BodyExt::boxed_unsync(body)))
 }
 
@@ -142,10 +148,12 @@ fn service_start(cx: &Context, who: &Admitted) -> Start {
     Box::new(
         move |session: &Arc<Session>, inbound: mpsc::Receiver<Inbound>| {
             // The session's queues carry boxes (see `session::Inbound`); rmcp
-            // sees messages.
+            // sees messages. Each answer is framed as it is queued, so its
+            // bytes count against the session's budget from then (MSG-6).
+            let framing = session.clone();
             let transport = (
-                PollSender::new(session.outbound.clone()).with(|m: ServerJsonRpcMessage| {
-                    std::future::ready(Ok::<_, PollSendError<Outbound>>(Box::new(m)))
+                PollSender::new(session.outbound.clone()).with(move |m: ServerJsonRpcMessage| {
+                    std::future::ready(Ok::<_, PollSendError<Outbound>>(outgoing(&framing, &m)))
                 }),
                 ReceiverStream::new(inbound).map(|m| *m),
             );
@@ -161,181 +169,334 @@ fn service_start(cx: &Context, who: &Admitted) -> Start {
     )
 }
 
-async fn stream_task(
-    guard: SessionGuard,
-    outbound: mpsc::Receiver<Outbound>,
-    body: mpsc::Sender<Queued>,
-    keepalive: Duration,
+/// What a stream's end needs: its `mcp_stream_end` line, and the release
+/// of its cluster claim.
+struct Ending {
+    opened: Instant,
     audit: AuditLog,
     caller: Caller,
     cluster: Option<Cluster>,
-) {
-    let opened = Instant::now();
-    let session = guard.session.clone();
-    let mut sent = 0u64;
-    let reason = pump(&session, outbound, body, keepalive, &mut sent).await;
-    session.end(reason);
-    let session_prefix = session.id.log_prefix();
-    let unanswered = u64::try_from(session.unanswered()).unwrap_or(u64::MAX);
-    drop(guard); // unregister now (SSE-5)
-    if let Some(cluster) = &cluster {
-        // Boxed: the release's wait is larger than the whole stream's, and
-        // an unboxed one would be room every open stream keeps (issue 25).
-        Box::pin(cluster.release(&session.id.to_string())).await;
-    }
-    audit.write(&Event::StreamEnd(StreamEnd {
-        key: caller,
-        session: session_prefix,
-        duration_ms: millis(opened.elapsed()),
-        reason,
-        messages_sent: sent,
-        unanswered,
-    }));
+    tasks: TaskTracker,
 }
 
-/// Write the stream until it must end: the `endpoint` event, then each
-/// message of `outbound` in order, with keep-alives while idle. `sent` counts
-/// the messages handed to the connection.
+/// A session's event stream, as the response's body: hyper polls it when
+/// the connection can take a frame, and drops it when the connection goes.
 ///
-/// Messages are taken off `outbound` as they come and held, counted in bytes
-/// against the session's budget, until the body channel has room; past
-/// [`MAX_BACKLOG_BYTES`] none is taken until the client has read (the
-/// outbound channel then fills and holds the MCP service back): what a slow
-/// reader makes the server hold is bounded in bytes (MSG-6).
-async fn pump(
-    session: &Session,
-    mut outbound: mpsc::Receiver<Outbound>,
-    body: mpsc::Sender<Queued>,
-    keepalive: Duration,
-    sent: &mut u64,
-) -> EndReason {
-    let first = Bytes::from(endpoint_event(&session.id.to_string()));
-    session.queued(first.len());
-    // The channel is empty: this does not wait.
-    if body.send(Box::new(first)).await.is_err() {
-        return EndReason::ClientClosed;
+/// A client that stops reading stops being polled: its answers wait in the
+/// session's bounded outbound queue, which holds the MCP service back when
+/// full, and their bytes keep new posts waiting (MSG-6).
+struct SseBody {
+    /// Keeps the session registered until the stream ends (SSE-5).
+    guard: Option<SessionGuard>,
+    /// The session's answers and errors, framed.
+    outbound: mpsc::Receiver<Outbound>,
+    /// The `endpoint` event, until it is sent.
+    endpoint: Option<Bytes>,
+    keepalive: Interval,
+    /// The session's end (revocation, shutdown, the MCP service's exit).
+    cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Set once the stream has ended itself.
+    ended: Option<EndReason>,
+    /// Messages handed to the connection.
+    sent: u64,
+    ending: Ending,
+}
+
+impl SseBody {
+    fn new(
+        guard: SessionGuard,
+        outbound: mpsc::Receiver<Outbound>,
+        keepalive: Duration,
+        ending: Ending,
+    ) -> Self {
+        let session = &guard.session;
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self {
+            endpoint: Some(Bytes::from(endpoint_event(&session.id.to_string()))),
+            cancelled: Box::pin(session.cancel.clone().cancelled_owned()),
+            guard: Some(guard),
+            outbound,
+            keepalive: ticks,
+            ended: None,
+            sent: 0,
+            ending,
+        }
     }
-    let mut backlog: VecDeque<Bytes> = VecDeque::new();
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    // Three states, each waiting on what it needs, so that the task keeps
-    // room for the largest of the three sets of waits, not for all of them
-    // at once (issue 25: an idle stream's task is mostly this room). A
-    // backlog is sent as the body takes it; the body refusing means the
-    // client left.
-    loop {
-        let taken = if backlog.is_empty() {
-            // Idle: a message, the keep-alive, or the end.
-            tokio::select! {
-                biased;
-                _ = session.cancel.cancelled() => return session.end_reason(),
-                _ = body.closed() => return EndReason::ClientClosed,
-                message = outbound.recv() => message,
-                _ = ticks.tick() => {
-                    session.queued(KEEPALIVE.len());
-                    if body.try_send(Box::new(Bytes::from_static(KEEPALIVE))).is_err() {
-                        session.taken(KEEPALIVE.len());
-                    }
-                    None
-                }
-            }
-        } else if session.unsent() >= MAX_BACKLOG_BYTES {
-            // Full: nothing more is taken off `outbound` until the client
-            // reads. A reader that is behind needs no keep-alive.
-            tokio::select! {
-                biased;
-                _ = session.cancel.cancelled() => return session.end_reason(),
-                _ = session.drained() => None,
-                room = body.reserve() => {
-                    if let Err(end) = send(room, &mut backlog, sent) {
-                        return end;
-                    }
-                    None
-                }
-            }
-        } else {
-            tokio::select! {
-                biased;
-                _ = session.cancel.cancelled() => return session.end_reason(),
-                room = body.reserve() => {
-                    if let Err(end) = send(room, &mut backlog, sent) {
-                        return end;
-                    }
-                    None
-                }
-                message = outbound.recv() => message,
-            }
+
+    /// The next frame: the endpoint event first, then the end if the session
+    /// ended, else a queued message, else the keep-alive when it is due.
+    fn next(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
+        if self.ended.is_some() {
+            return Poll::Ready(None);
+        }
+        if let Some(endpoint) = self.endpoint.take() {
+            return Poll::Ready(Some(endpoint));
+        }
+        let Some(session) = self.guard.as_ref().map(|guard| guard.session.clone()) else {
+            return Poll::Ready(None);
         };
-        // The session holds a sender, so `recv` never gives `None` for good.
-        if let Some(message) = taken {
-            if let Some(id) = answered_request(&message) {
-                session.settle(id);
+        if self.cancelled.as_mut().poll(cx).is_ready() {
+            self.ended = Some(session.end_reason());
+            return Poll::Ready(None);
+        }
+        match self.outbound.poll_recv(cx) {
+            Poll::Ready(Some(out)) => {
+                let Outgoing { frame, answers } = *out;
+                session.taken(frame.len());
+                if let Some(id) = &answers {
+                    session.settle(id);
+                }
+                self.sent += 1;
+                return Poll::Ready(Some(frame));
             }
-            if let Some(frame) = message_event(&message) {
-                session.queued(frame.len());
-                backlog.push_back(frame);
+            // The session holds a sender: this cannot happen while it lives.
+            Poll::Ready(None) => {
+                self.ended = Some(EndReason::McpClosed);
+                return Poll::Ready(None);
             }
+            Poll::Pending => {}
+        }
+        match self.keepalive.poll_tick(cx) {
+            Poll::Ready(_) => Poll::Ready(Some(Bytes::from_static(KEEPALIVE))),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
 
-/// Hand the oldest frame of `backlog` to the body, which made `room`.
-fn send(
-    room: Result<mpsc::Permit<'_, Queued>, mpsc::error::SendError<()>>,
-    backlog: &mut VecDeque<Bytes>,
-    sent: &mut u64,
-) -> Result<(), EndReason> {
-    match (room, backlog.pop_front()) {
-        (Ok(room), Some(frame)) => {
-            *sent += 1;
-            room.send(Box::new(frame));
-            Ok(())
+impl hyper::body::Body for SseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.get_mut()
+            .next(cx)
+            .map(|frame| frame.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+impl Drop for SseBody {
+    /// The stream's end, however it came: the session ends (the first reason
+    /// given wins; a client that left is the default), is unregistered at
+    /// once (SSE-5), its cluster claim is released, and its line is logged.
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        let session = guard.session.clone();
+        session.end(self.ended.unwrap_or(EndReason::ClientClosed));
+        let reason = session.end_reason();
+        let unanswered = u64::try_from(session.unanswered()).unwrap_or(u64::MAX);
+        drop(guard);
+        let ending = &self.ending;
+        // A release is a Redis call: it runs on the runtime, which a body
+        // dropped while the runtime itself shuts down no longer has.
+        if let Some(cluster) = ending.cluster.clone()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let id = session.id.to_string();
+            ending
+                .tasks
+                .spawn(async move { cluster.release(&id).await });
         }
-        _ => Err(EndReason::ClientClosed),
+        ending.audit.write(&Event::StreamEnd(StreamEnd {
+            key: ending.caller,
+            session: session.id.log_prefix(),
+            duration_ms: millis(ending.opened.elapsed()),
+            reason,
+            messages_sent: self.sent,
+            unanswered,
+        }));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::AuditTarget;
+    use crate::identity::keys::KeyDigest;
+    use crate::metrics::Metrics;
+    use crate::transport::legacy::session::{Admission, MAX_UNSENT_BYTES};
+    use rmcp::model::{EmptyResult, ServerResult};
+    use serde_json::Value;
+    use std::io::Write;
+    use tokio_util::sync::CancellationToken;
 
-    /// What keeps an idle stream small (issue 25): its task keeps room for
-    /// the largest of its waits, and the cluster release at its end is
-    /// boxed. It was 968 bytes with all of the pump's waits side by side
-    /// and the release inline; 760 now.
-    #[tokio::test]
-    async fn an_idle_streams_task_keeps_room_for_one_state_at_a_time() {
-        use crate::identity::keys::KeyDigest;
-        let registry = Registry::new(1);
+    const KEEPALIVE_EVERY: Duration = Duration::from_secs(15);
+
+    /// Audit lines written into memory.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        async fn stream_ends(&self, audit: AuditLog) -> Vec<Value> {
+            audit.close().await;
+            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            text.lines()
+                .map(|line| serde_json::from_str::<Value>(line).unwrap())
+                .filter(|line| line["event"] == "mcp_stream_end")
+                .collect()
+        }
+    }
+
+    /// A registered session and its stream's body, as `open` makes them.
+    fn stream(registry: &Arc<Registry>, lines: &Lines) -> (SseBody, Arc<Session>, AuditLog) {
         let (guard, outbound) = registry
             .open(
                 KeyDigest::of(b"a"),
-                &tokio_util::sync::CancellationToken::new(),
+                &CancellationToken::new(),
                 Box::new(|_, _| {}),
             )
             .unwrap();
+        let session = guard.session.clone();
         let audit = AuditLog::start(
-            crate::audit::AuditTarget::Writer(Box::new(std::io::sink())),
-            Arc::new(crate::metrics::Metrics::new()),
+            AuditTarget::Writer(Box::new(lines.clone())),
+            Arc::new(Metrics::new()),
         )
         .unwrap();
-        let (body, _taken) = mpsc::channel::<Queued>(BODY_CAPACITY);
-        let task = stream_task(
-            guard,
-            outbound,
-            body,
-            Duration::from_secs(1),
-            audit,
-            Caller::None,
-            None,
-        );
-        assert!(size_of_val(&task) <= 800, "{} bytes", size_of_val(&task));
+        let ending = Ending {
+            opened: Instant::now(),
+            audit: audit.clone(),
+            caller: Caller::None,
+            cluster: None,
+            tasks: TaskTracker::new(),
+        };
+        let body = SseBody::new(guard, outbound, KEEPALIVE_EVERY, ending);
+        (body, session, audit)
     }
 
+    async fn next(body: &mut SseBody) -> Option<String> {
+        let frame = body.frame().await?.unwrap();
+        Some(String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap())
+    }
+
+    /// SSE-2..5, MSG-6: the endpoint event first; an answer queued for the
+    /// stream counts against the session's bytes until the connection takes
+    /// it, and frees its request's room then; a keep-alive when the stream
+    /// has been idle for the interval; the end when the session ends, and
+    /// one `mcp_stream_end` line once the connection lets the body go.
+    #[tokio::test(start_paused = true)]
+    async fn sse_2_to_5_the_body_writes_the_stream_and_logs_its_end() {
+        let registry = Registry::new(1);
+        let lines = Lines::default();
+        let (mut body, session, audit) = stream(&registry, &lines);
+        let endpoint = next(&mut body).await.unwrap();
+        assert_eq!(endpoint, endpoint_event(&session.id.to_string()));
+
+        let id = RequestId::Number(7);
+        let wait = Duration::from_millis(10);
+        assert_eq!(session.admit(id.clone(), wait).await, Admission::Admitted);
+        let answer = ServerJsonRpcMessage::response(ServerResult::EmptyResult(EmptyResult {}), id);
+        let out = outgoing(&session, &answer);
+        let bytes = out.frame.len();
+        session.outbound.send(out).await.unwrap();
+        assert_eq!(
+            session.unsent(),
+            bytes,
+            "counted from the moment it is queued"
+        );
+        assert_eq!(session.unanswered(), 1);
+        let event = next(&mut body).await.unwrap();
+        assert_eq!(
+            event,
+            r#"event: message
+data: {"jsonrpc":"2.0","id":7,"result":{}}
+
+"#
+        );
+        assert_eq!((session.unsent(), session.unanswered()), (0, 0), "taken");
+
+        tokio::time::advance(KEEPALIVE_EVERY).await;
+        assert_eq!(next(&mut body).await.unwrap().as_bytes(), KEEPALIVE);
+
+        session.end(EndReason::KeyRevoked);
+        assert_eq!(
+            next(&mut body).await,
+            None,
+            "the stream ends with the session"
+        );
+        assert_eq!(registry.len(), 1, "registered until the connection lets go");
+        drop(body);
+        assert_eq!(registry.len(), 0);
+        let ends = lines.stream_ends(audit).await;
+        assert_eq!(ends.len(), 1);
+        assert_eq!(ends[0]["reason"], "key_revoked");
+        assert_eq!(ends[0]["messages_sent"], 1);
+        assert_eq!(ends[0]["unanswered"], 0);
+    }
+
+    /// SSE-5: a client that leaves (hyper drops the body) ends its session
+    /// at once: the MCP service is cancelled, the session unregistered, and
+    /// the answers it can no longer get counted.
+    #[tokio::test(start_paused = true)]
+    async fn sse_5_a_client_that_leaves_ends_its_session_at_once() {
+        let registry = Registry::new(1);
+        let lines = Lines::default();
+        let (mut body, session, audit) = stream(&registry, &lines);
+        next(&mut body).await.unwrap();
+        let wait = Duration::from_millis(10);
+        assert_eq!(
+            session.admit(RequestId::Number(1), wait).await,
+            Admission::Admitted
+        );
+        drop(body);
+        assert!(session.cancel.is_cancelled());
+        assert_eq!(registry.len(), 0);
+        let ends = lines.stream_ends(audit).await;
+        assert_eq!(ends[0]["reason"], "client_closed");
+        assert_eq!(ends[0]["unanswered"], 1);
+    }
+
+    /// MSG-6: a client that does not read is not polled, so its answers wait
+    /// in the bounded queue, counted, and new requests wait on them.
+    #[tokio::test(start_paused = true)]
+    async fn msg_6_answers_a_client_does_not_read_hold_its_new_requests() {
+        let registry = Registry::new(1);
+        let lines = Lines::default();
+        let (mut body, session, _audit) = stream(&registry, &lines);
+        next(&mut body).await.unwrap();
+        let big = ServerJsonRpcMessage::response(
+            ServerResult::EmptyResult(EmptyResult {}),
+            RequestId::String("x".repeat(MAX_UNSENT_BYTES).into()),
+        );
+        session
+            .outbound
+            .send(outgoing(&session, &big))
+            .await
+            .unwrap();
+        let wait = Duration::from_millis(10);
+        assert_eq!(
+            session.admit(RequestId::Number(2), wait).await,
+            Admission::Overloaded
+        );
+        next(&mut body).await.unwrap();
+        assert_eq!(
+            session.admit(RequestId::Number(2), wait).await,
+            Admission::Admitted,
+            "read: room again"
+        );
+    }
+
+    /// What keeps an idle stream small (issue 25): it is its body, held by
+    /// the connection, and nothing else: no task of its own, no channel
+    /// between a task and the connection (an idle stream's task and body
+    /// channel were ~1.5 KiB).
     #[test]
-    fn an_idle_streams_body_channel_holds_pointers_not_frames() {
-        // Issue 25: the channel's first 32 slots are made with it.
-        assert_eq!(size_of::<Queued>(), size_of::<usize>());
-        assert!(size_of::<Bytes>() >= 4 * size_of::<usize>());
+    fn an_idle_stream_is_its_body_alone() {
+        assert!(size_of::<SseBody>() <= 256, "{}", size_of::<SseBody>());
     }
 }
