@@ -234,7 +234,7 @@ impl SseBody {
         if let Some(endpoint) = self.endpoint.take() {
             return Poll::Ready(Some(endpoint));
         }
-        let Some(session) = self.guard.as_ref().map(|guard| guard.session.clone()) else {
+        let Some(SessionGuard { session, .. }) = &self.guard else {
             return Poll::Ready(None);
         };
         if self.cancelled.as_mut().poll(cx).is_ready() {
