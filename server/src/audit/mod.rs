@@ -20,4 +20,6 @@ pub use event::{
 pub use fields::{
     AuditFields, MAX_ARGUMENTS_LEN, MAX_PATH_LEN, RequestLog, scrub_and_truncate, scrub_arguments,
 };
+#[cfg(test)]
+pub use writer::MemorySink;
 pub use writer::{AuditLog, AuditTarget, Clock, render};

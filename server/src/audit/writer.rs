@@ -294,23 +294,37 @@ fn tally(metrics: &Metrics, event: &Event) {
     }
 }
 
+/// Where a test's audit log writes: memory it reads back.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub struct MemorySink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Write for MemorySink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl MemorySink {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::audit::event::Reason;
     use crate::audit::event::tests::record;
 
-    #[derive(Clone, Default)]
-    struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    type Shared = MemorySink;
 
     #[test]
     fn log_3_every_line_is_written_when_the_log_closes() {
@@ -326,7 +340,7 @@ mod tests {
         tokio::runtime::Runtime::new()
             .unwrap()
             .block_on(log.close());
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let text = sink.text();
         assert_eq!(text.lines().count(), 1000);
     }
 
@@ -359,7 +373,7 @@ mod tests {
         tokio::runtime::Runtime::new()
             .unwrap()
             .block_on(log.close());
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let text = sink.text();
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()

@@ -97,23 +97,9 @@ mod tests {
         }
     }
 
-    /// A writer the test can read back.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn cluster_9_a_flood_is_counted_exactly_and_logged_once_per_reason() {
-        let out = Shared::default();
+        let out = crate::audit::MemorySink::default();
         let metrics = Arc::new(Metrics::new());
         let audit =
             AuditLog::start(AuditTarget::Writer(Box::new(out.clone())), metrics.clone()).unwrap();
@@ -124,7 +110,7 @@ mod tests {
         drops.record(Dropped::Stale);
         drops.flush(); // nothing due within the interval
         audit.close().await;
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let text = out.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert!(

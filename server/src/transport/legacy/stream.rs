@@ -317,44 +317,32 @@ impl Drop for SseBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::AuditTarget;
+    use crate::audit::{AuditTarget, MemorySink};
     use crate::identity::keys::KeyDigest;
     use crate::metrics::Metrics;
     use crate::transport::legacy::session::{Admission, MAX_UNSENT_BYTES};
     use rmcp::model::{EmptyResult, ServerResult};
     use serde_json::Value;
-    use std::io::Write;
     use tokio_util::sync::CancellationToken;
 
     const KEEPALIVE_EVERY: Duration = Duration::from_secs(15);
 
-    /// Audit lines written into memory.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+    type Lines = MemorySink;
 
-    impl Write for Lines {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+    /// The `mcp_stream_end` lines of `audit`, once it is closed.
+    async fn stream_ends(lines: &Lines, audit: AuditLog) -> Vec<Value> {
+        audit.close().await;
+        lines
+            .text()
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .filter(|line| line["event"] == "mcp_stream_end")
+            .collect()
     }
 
-    impl Lines {
-        async fn stream_ends(&self, audit: AuditLog) -> Vec<Value> {
-            audit.close().await;
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-            text.lines()
-                .map(|line| serde_json::from_str::<Value>(line).unwrap())
-                .filter(|line| line["event"] == "mcp_stream_end")
-                .collect()
-        }
-    }
-
-    /// A registered session and its stream's body, as `open` makes them.
-    fn stream(registry: &Arc<Registry>, lines: &Lines) -> (SseBody, Arc<Session>, AuditLog) {
+    /// A registered session and its stream's body, as `open` makes them,
+    /// the body's first frame read: the endpoint event (SSE-2).
+    async fn stream(registry: &Arc<Registry>, lines: &Lines) -> (SseBody, Arc<Session>, AuditLog) {
         let (guard, outbound) = registry
             .open(
                 KeyDigest::of(b"a"),
@@ -375,7 +363,9 @@ mod tests {
             cluster: None,
             tasks: TaskTracker::new(),
         };
-        let body = SseBody::new(guard, outbound, KEEPALIVE_EVERY, ending);
+        let mut body = SseBody::new(guard, outbound, KEEPALIVE_EVERY, ending);
+        let endpoint = next(&mut body).await.unwrap();
+        assert_eq!(endpoint, endpoint_event(&session.id.to_string()));
         (body, session, audit)
     }
 
@@ -393,9 +383,7 @@ mod tests {
     async fn sse_2_to_5_the_body_writes_the_stream_and_logs_its_end() {
         let registry = Registry::new(1);
         let lines = Lines::default();
-        let (mut body, session, audit) = stream(&registry, &lines);
-        let endpoint = next(&mut body).await.unwrap();
-        assert_eq!(endpoint, endpoint_event(&session.id.to_string()));
+        let (mut body, session, audit) = stream(&registry, &lines).await;
 
         let id = RequestId::Number(7);
         let wait = Duration::from_millis(10);
@@ -432,7 +420,7 @@ data: {"jsonrpc":"2.0","id":7,"result":{}}
         assert_eq!(registry.len(), 1, "registered until the connection lets go");
         drop(body);
         assert_eq!(registry.len(), 0);
-        let ends = lines.stream_ends(audit).await;
+        let ends = stream_ends(&lines, audit).await;
         assert_eq!(ends.len(), 1);
         assert_eq!(ends[0]["reason"], "key_revoked");
         assert_eq!(ends[0]["messages_sent"], 1);
@@ -446,8 +434,7 @@ data: {"jsonrpc":"2.0","id":7,"result":{}}
     async fn sse_5_a_client_that_leaves_ends_its_session_at_once() {
         let registry = Registry::new(1);
         let lines = Lines::default();
-        let (mut body, session, audit) = stream(&registry, &lines);
-        next(&mut body).await.unwrap();
+        let (body, session, audit) = stream(&registry, &lines).await;
         let wait = Duration::from_millis(10);
         assert_eq!(
             session.admit(RequestId::Number(1), wait).await,
@@ -456,7 +443,7 @@ data: {"jsonrpc":"2.0","id":7,"result":{}}
         drop(body);
         assert!(session.cancel.is_cancelled());
         assert_eq!(registry.len(), 0);
-        let ends = lines.stream_ends(audit).await;
+        let ends = stream_ends(&lines, audit).await;
         assert_eq!(ends[0]["reason"], "client_closed");
         assert_eq!(ends[0]["unanswered"], 1);
     }
@@ -467,8 +454,7 @@ data: {"jsonrpc":"2.0","id":7,"result":{}}
     async fn msg_6_answers_a_client_does_not_read_hold_its_new_requests() {
         let registry = Registry::new(1);
         let lines = Lines::default();
-        let (mut body, session, _audit) = stream(&registry, &lines);
-        next(&mut body).await.unwrap();
+        let (mut body, session, _audit) = stream(&registry, &lines).await;
         let big = ServerJsonRpcMessage::response(
             ServerResult::EmptyResult(EmptyResult {}),
             RequestId::String("x".repeat(MAX_UNSENT_BYTES).into()),
