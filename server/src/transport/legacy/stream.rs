@@ -147,26 +147,33 @@ fn service_start(cx: &Context, who: &Admitted) -> Start {
     let tasks = cx.tasks.clone();
     Box::new(
         move |session: &Arc<Session>, inbound: mpsc::Receiver<Inbound>| {
-            // The session's queues carry boxes (see `session::Inbound`); rmcp
-            // sees messages. Each answer is framed as it is queued, so its
-            // bytes count against the session's budget from then (MSG-6).
-            let framing = session.clone();
-            let transport = (
-                PollSender::new(session.outbound.clone()).with(move |m: ServerJsonRpcMessage| {
-                    std::future::ready(Ok::<_, PollSendError<Outbound>>(outgoing(&framing, &m)))
-                }),
-                ReceiverStream::new(inbound).map(|m| *m),
-            );
-            let session = session.clone();
-            tasks.spawn(async move {
-                let cancel = session.cancel.clone();
-                if let Ok(running) = handler.serve_with_ct(transport, cancel).await {
-                    let _ = running.waiting().await;
-                }
-                session.end(EndReason::McpClosed);
-            });
+            tasks.spawn(serve(handler, session.clone(), inbound));
         },
     )
+}
+
+/// The session's MCP service: rmcp's, reading `inbound` and answering onto
+/// the session's outbound queue, until it stops or the session ends.
+async fn serve(handler: CfpbMcp, session: Arc<Session>, inbound: mpsc::Receiver<Inbound>) {
+    // The session's queues carry boxes (see `session::Inbound`); rmcp sees
+    // messages. Each answer is framed as it is queued, so its bytes count
+    // against the session's budget from then (MSG-6).
+    let framing = session.clone();
+    let transport = (
+        PollSender::new(session.outbound.clone()).with(move |m: ServerJsonRpcMessage| {
+            std::future::ready(Ok::<_, PollSendError<Outbound>>(outgoing(&framing, &m)))
+        }),
+        ReceiverStream::new(inbound).map(|m| *m),
+    );
+    let cancel = session.cancel.clone();
+    // The handshake's future is boxed: unboxed, this task would keep room
+    // for it (~11 KB) for the whole session, long after the handshake
+    // (issue 25).
+    let serving = Box::pin(handler.serve_with_ct(transport, cancel)).await;
+    if let Ok(running) = serving {
+        let _ = running.waiting().await;
+    }
+    session.end(EndReason::McpClosed);
 }
 
 /// What a stream's end needs: its `mcp_stream_end` line, and the release
@@ -475,6 +482,28 @@ data: {"jsonrpc":"2.0","id":7,"result":{}}
             Admission::Admitted,
             "read: room again"
         );
+    }
+
+    /// What keeps an initialized session small (issue 25): its service's
+    /// task keeps no room for rmcp's handshake (~11 KB), which is over
+    /// once the session is initialized.
+    #[tokio::test]
+    async fn an_initialized_sessions_task_keeps_no_room_for_the_handshake() {
+        let registry = Registry::new(1);
+        let (guard, _outbound) = registry
+            .open(
+                KeyDigest::of(b"a"),
+                &CancellationToken::new(),
+                Box::new(|_, _| {}),
+            )
+            .unwrap();
+        let handler = CfpbMcp::new(
+            crate::data::DataSource::fixtures().unwrap(),
+            Arc::new(Metrics::new()),
+        );
+        let (_queue, inbound) = mpsc::channel(1);
+        let task = serve(handler, guard.session.clone(), inbound);
+        assert!(size_of_val(&task) <= 2048, "{} bytes", size_of_val(&task));
     }
 
     /// What keeps an idle stream small (issue 25): it is its body, held by
