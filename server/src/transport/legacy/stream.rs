@@ -347,16 +347,21 @@ mod tests {
             .collect()
     }
 
-    /// A registered session and its stream's body, as `open` makes them,
-    /// the body's first frame read: the endpoint event (SSE-2).
-    async fn stream(registry: &Arc<Registry>, lines: &Lines) -> (SseBody, Arc<Session>, AuditLog) {
-        let (guard, outbound) = registry
+    /// A session of `registry`'s, whose service starts nothing.
+    fn registered(registry: &Arc<Registry>) -> (SessionGuard, mpsc::Receiver<Outbound>) {
+        registry
             .open(
                 KeyDigest::of(b"a"),
                 &CancellationToken::new(),
                 Box::new(|_, _| {}),
             )
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A registered session and its stream's body, as `open` makes them,
+    /// the body's first frame read: the endpoint event (SSE-2).
+    async fn stream(registry: &Arc<Registry>, lines: &Lines) -> (SseBody, Arc<Session>, AuditLog) {
+        let (guard, outbound) = registered(registry);
         let session = guard.session.clone();
         let audit = AuditLog::start(
             AuditTarget::Writer(Box::new(lines.clone())),
@@ -490,13 +495,7 @@ data: {"jsonrpc":"2.0","id":7,"result":{}}
     #[tokio::test]
     async fn an_initialized_sessions_task_keeps_no_room_for_the_handshake() {
         let registry = Registry::new(1);
-        let (guard, _outbound) = registry
-            .open(
-                KeyDigest::of(b"a"),
-                &CancellationToken::new(),
-                Box::new(|_, _| {}),
-            )
-            .unwrap();
+        let (guard, _outbound) = registered(&registry);
         let handler = CfpbMcp::new(
             crate::data::DataSource::fixtures().unwrap(),
             Arc::new(Metrics::new()),
