@@ -40,8 +40,10 @@ if [ "$(ulimit -n)" -lt 10500 ]; then
   echo "warning: ulimit -n is $(ulimit -n); the 10,000-stream level will fail" >&2
 fi
 
-mkdir -p target/bench
-loadgen=(target/release/loadgen --out target/bench/report.md)
+# CARGO_TARGET_DIR is honoured (bench/ceiling.sh builds two trees into one).
+target=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target/bench"
+loadgen=("$target/release/loadgen" --out "$target/bench/report.md")
 if [ "$replicas" = 1 ]; then
   # A throwaway redis-server on a free loopback port, no persistence, on the
   # load generator's CPU (its time is not the server's).
@@ -56,7 +58,7 @@ if [ "$replicas" = 1 ]; then
   redis_pid=$!
   trap 'kill $redis_pid 2>/dev/null; rm -rf "$redis_dir"' EXIT
   for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  loadgen=(target/release/loadgen --out target/bench/replicas.md --replicas "redis://127.0.0.1:$port/0")
+  loadgen=("$target/release/loadgen" --out "$target/bench/replicas.md" --replicas "redis://127.0.0.1:$port/0")
 fi
 if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   loadgen=(taskset -c 1 "${loadgen[@]}" --server-cpus 0)
