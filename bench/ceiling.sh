@@ -60,6 +60,8 @@ else
   # The crate's source, as the bench's lock file resolves it, copied.
   source=$(cd bench && cargo metadata --format-version 1 --locked 2>/dev/null |
     python3 -c 'import json,os,sys; m=json.load(sys.stdin); print(next(os.path.dirname(p["manifest_path"]) for p in m["packages"] if p["name"]==sys.argv[1] and p["source"]))' "$crate")
+  [ -n "$source" ] && [ -d "$source" ] ||
+    { echo "no source of $crate in bench/Cargo.lock's resolution (cargo metadata --locked)" >&2; exit 1; }
   cp -r "$source" "$work/$crate"
   patch --quiet --dry-run -p1 -d "$work/$crate" <"$patch" >/dev/null ||
     { echo "$name no longer applies to $(basename "$source"): write the experiment again" >&2; exit 1; }
