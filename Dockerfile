@@ -46,6 +46,14 @@ COPY fixtures/complaints.json /app/fixtures/complaints.json
 # outside the machine can connect. Outside a container the binary keeps its
 # 127.0.0.1:8000 default.
 ENV CFPB_MCP_BIND=0.0.0.0:8000
+# glibc's per-thread cache of freed blocks holds 7 of each size by default;
+# a tool's answer is built from a few hundred small strings and values, so
+# most of its allocations missed that cache and went to the slower arena
+# path. 256 per size: stateless tools/call +13-17 % req/s in the bench
+# (bench/run.sh applies this same line; docs/performance.md), for at most a
+# few MiB kept per thread after a burst (docs/operations.md). The image is
+# glibc (distroless/cc-debian12), so the tunable applies.
+ENV GLIBC_TUNABLES=glibc.malloc.tcache_count=256
 EXPOSE 8000
 
 # distroless "nonroot" user, numeric so that orchestrators can verify non-root.

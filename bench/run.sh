@@ -33,6 +33,14 @@ done
 
 cargo build --release --bins --quiet
 
+# The servers run with the glibc tunables the Docker image sets (one source:
+# the Dockerfile's ENV line), the bare server too. `GLIBC_TUNABLES= bench/run.sh`
+# measures plain glibc.
+if [ -z "${GLIBC_TUNABLES+set}" ]; then
+  GLIBC_TUNABLES=$(sed -n 's/^ENV GLIBC_TUNABLES=//p' ../Dockerfile)
+  export GLIBC_TUNABLES
+fi
+
 # 10,000 idle streams need 10,000 descriptors on each side (the servers
 # inherit this limit; their max_connections is 20,000).
 ulimit -n "$(ulimit -Hn)"

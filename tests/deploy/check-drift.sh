@@ -12,6 +12,7 @@
 #    compose `expose` and CFPB_MCP_BIND, the health check's URL, and every
 #    `server:PORT` in the docs and the compose file.
 # 4. compose stop_grace_period is longer than the server's shutdown grace.
+# 5. The glibc tunables the Dockerfile sets are ones glibc knows.
 # Exit 0 = no drift, 1 = drift found, 2 = usage error.
 set -uo pipefail
 bin=${1:-}
@@ -110,6 +111,28 @@ elif [ "$stop" -gt "$grace" ]; then
   ok "stop_grace_period ${stop}s > shutdown grace ${grace}s"
 else
   fail "stop_grace_period ${stop}s must exceed CFPB_MCP_SHUTDOWN_GRACE_SECS default ${grace}s"
+fi
+
+# --- 5. The image's glibc tunables are ones glibc knows --------------------------
+# glibc ignores a tunable it does not know, silently: a typo in the Dockerfile
+# would quietly drop the allocator setting (docs/operations.md). The build and
+# runtime images are Debian 12's glibc, as this machine's is expected to be.
+tunables=$(sed -n 's/^ENV GLIBC_TUNABLES=//p' Dockerfile)
+ldso=$(ls /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1 2>/dev/null | head -1)
+if [ -z "$tunables" ]; then
+  ok "Dockerfile sets no GLIBC_TUNABLES"
+elif [ -z "$ldso" ] || ! known=$("$ldso" --list-tunables 2>/dev/null); then
+  fail "cannot list this glibc's tunables ($ldso --list-tunables) to check GLIBC_TUNABLES=$tunables"
+else
+  IFS=: read -ra settings <<<"$tunables"
+  for setting in "${settings[@]}"; do
+    name=${setting%%=*}
+    if grep -q "^$name:" <<<"$known"; then
+      ok "GLIBC_TUNABLES names $name, a tunable glibc knows"
+    else
+      fail "GLIBC_TUNABLES names $name, which this glibc does not know (it would be ignored)"
+    fi
+  done
 fi
 
 echo "check-drift: $passed passed, $failed failed"

@@ -1229,7 +1229,12 @@ fn machine() -> String {
         .map_or(0, |kib| kib / 1024 / 1024);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load.split_whitespace().next().unwrap_or("?");
-    format!("{model}, {cpus} CPUs, {mem} GiB, load average {load} at start")
+    // The servers inherit it (bench/run.sh sets the Docker image's).
+    let tunables = match std::env::var("GLIBC_TUNABLES") {
+        Ok(t) if !t.is_empty() => format!("GLIBC_TUNABLES={t}"),
+        _ => "plain glibc (no GLIBC_TUNABLES)".to_owned(),
+    };
+    format!("{model}, {cpus} CPUs, {mem} GiB, load average {load} at start; {tunables}")
 }
 
 // ---------------------------------------------------------------- replicas
