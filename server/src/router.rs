@@ -290,11 +290,16 @@ impl App {
             }
         };
         let count = keys.len();
-        let ended = self.legacy.revoke_missing(&keys) + self.streamable.revoke_missing(&keys).await;
         if let Some(cluster) = &self.cluster {
             cluster.keys_installed(key_digests(&keys));
         }
+        // In force first, then the revoked keys' streams and sessions ended
+        // (AUTH-8): a client whose stream ends finds its key refused, and no
+        // stream opened with a removed key while streams are being ended
+        // outlives the reload.
         self.guard.install(keys);
+        let keys = arc_swap::Guard::into_inner(self.guard.keys());
+        let ended = self.legacy.revoke_missing(&keys) + self.streamable.revoke_missing(&keys).await;
         self.audit.write(&Event::KeysReloaded {
             keys: count,
             streams_closed: ended,

@@ -319,6 +319,22 @@ impl SseStream {
         }
     }
 
+    /// Does the server end the stream within `within`? Events and comments
+    /// on the way are read and dropped. Unlike [`SseStream::next`] returning
+    /// `None`, which also means "nothing within the wait", `true` here is the
+    /// end of the body itself (or a broken connection).
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        self.buffer.clear();
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// The next `message` event's JSON, skipping comments.
     pub async fn next_message(&mut self, within: Duration) -> Option<Value> {
         loop {
