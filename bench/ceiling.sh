@@ -71,7 +71,7 @@ fi
 
 export CARGO_TARGET_DIR=$root/bench/target
 echo "## as it is (rows: $rows)"
-bench/run.sh --quick --only "$rows" | grep '^|'
+bench/run.sh --quick --only "$rows" | grep -E '^(Machine|\|)'
 echo
 echo "## with $name"
-"$work/tree/bench/run.sh" --quick --only "$rows" | grep '^|'
+"$work/tree/bench/run.sh" --quick --only "$rows" | grep -E '^(Machine|\|)'
